@@ -1,0 +1,28 @@
+"""nn_core: a neural network for handwritten digits, written from scratch in NumPy.
+
+The pieces, one concern per module:
+
+- ``network``: parameters (``params`` with ``W1, b1, ...``), forward and backward propagation,
+  cross-entropy cost with L2 regularisation (``lamda``), accuracy.
+- ``activations``: sigmoid, relu, leaky relu, tanh, softmax, as one table.
+- ``optimizers``: gradient descent, momentum, Adam.
+- ``training``: ``TrainConfig`` and ``Trainer``, the one training loop (one record per epoch).
+- ``augment``: random distortions of digits for training.
+- ``data`` / ``download``: MNIST and Kaggle CSV files, and fetching MNIST.
+- ``storage``: model files (``.npz`` without pickle, plus readable metadata).
+- ``preprocess``: any picture of a digit -> MNIST-style 28x28.
+- ``metrics``: accuracy, per-class accuracy, confusion matrix.
+- ``jobs``: training in a background thread, for the app.
+
+It is written to be read: clarity comes first, then speed (float32, vectorised over each batch).
+"""
+
+from .network import acc, back_prop, cost, forw_prop, init_params, one_hot, predict_proba
+from .storage import Model, ModelFileError, load_model, save_model
+from .training import EpochRecord, TrainConfig, Trainer
+
+__all__ = [
+    "acc", "back_prop", "cost", "forw_prop", "init_params", "one_hot", "predict_proba",
+    "Model", "ModelFileError", "load_model", "save_model",
+    "EpochRecord", "TrainConfig", "Trainer",
+]

@@ -1,0 +1,95 @@
+"""Data augmentation: random distortions of 28x28 digits, applied to each mini-batch.
+
+A dense network sees pixels, not shapes: a digit moved by two pixels is, to it, a new input.
+Showing it slightly shifted, rotated, scaled, sheared, elastically bent and thickened or thinned
+copies of the training digits teaches it what does not change a digit, which is what makes it
+generalise to the test set and to digits drawn on the canvas.
+
+Everything is vectorised over the batch: one random affine map and one smooth random
+displacement field per image, then bilinear resampling of all images at once.
+"""
+
+import numpy as np
+
+SIZE = 28
+
+
+def _upsample_matrix(n_coarse, n_fine=SIZE):
+    """Linear-interpolation matrix that turns ``n_coarse`` samples into ``n_fine``."""
+    pos = np.linspace(0, n_coarse - 1, n_fine)
+    lo = np.clip(np.floor(pos).astype(int), 0, n_coarse - 2)
+    frac = pos - lo
+    U = np.zeros((n_fine, n_coarse))
+    U[np.arange(n_fine), lo] = 1 - frac
+    U[np.arange(n_fine), lo + 1] = frac
+    return U.astype(np.float32)
+
+
+_U = _upsample_matrix(4)
+
+
+def _bilinear(images, src_y, src_x):
+    """Sample ``images`` (B, 28, 28) at float coordinates (B, 28, 28); outside counts as 0."""
+    B = images.shape[0]
+    padded = np.zeros((B, SIZE + 2, SIZE + 2), dtype=images.dtype)
+    padded[:, 1:-1, 1:-1] = images
+    # +1 for the padding; clip so that every neighbour lies in the padded frame (the border is 0).
+    y = np.clip(src_y + 1, 0, SIZE + 1 - 1e-4)
+    x = np.clip(src_x + 1, 0, SIZE + 1 - 1e-4)
+    y0 = np.floor(y).astype(np.int32)
+    x0 = np.floor(x).astype(np.int32)
+    fy = (y - y0).astype(images.dtype)
+    fx = (x - x0).astype(images.dtype)
+    y1 = np.minimum(y0 + 1, SIZE + 1)
+    x1 = np.minimum(x0 + 1, SIZE + 1)
+    flat = padded.reshape(B, -1)
+    w = SIZE + 2
+    base = (np.arange(B, dtype=np.int64) * w * w)[:, None, None]
+
+    def at(yy, xx):
+        return flat.ravel()[base + yy * w + xx]
+
+    top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
+    bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _thickness(images, amount):
+    """Per image, ``amount`` in [-1, 1]: negative thins the strokes, positive thickens them."""
+    p = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    neighbours = np.stack([p[:, 1:-1, 1:-1], p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]])
+    dilated, eroded = neighbours.max(axis=0), neighbours.min(axis=0)
+    a = amount[:, None, None].astype(images.dtype)
+    return np.where(a > 0, images + a * (dilated - images), images + (-a) * (eroded - images))
+
+
+def distort(images, rng, rotate=12.0, scale=0.12, shear=0.25, shift=2.5, elastic=1.5, thickness=0.6):
+    """Randomly distorted copies of ``images`` (rows ``(B, 784)`` or ``(B, 28, 28)``, values in
+    [0, 1]); returns the same shape and dtype. Arguments are the largest rotation (degrees),
+    relative scale change, shear, shift (pixels), elastic displacement (pixels) and stroke
+    thickness change; each image draws its own values uniformly within them."""
+    shape = images.shape
+    imgs = images.reshape(-1, SIZE, SIZE)
+    B = imgs.shape[0]
+    theta = np.deg2rad(rng.uniform(-rotate, rotate, B))
+    s = 1.0 + rng.uniform(-scale, scale, B)
+    aspect = 1.0 + rng.uniform(-scale / 2, scale / 2, B)
+    sh = rng.uniform(-shear, shear, B)
+    # Inverse map: for each output pixel, where to read in the input.
+    cos, sin = np.cos(theta), np.sin(theta)
+    a11, a12 = cos / s, (-sin + sh * cos) / s
+    a21, a22 = sin / (s * aspect), (cos + sh * sin) / (s * aspect)
+    t = rng.uniform(-shift, shift, (2, B))
+    c = (SIZE - 1) / 2.0
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) - c
+    src_x = a11[:, None, None] * xx + a12[:, None, None] * yy + c - t[0][:, None, None]
+    src_y = a21[:, None, None] * xx + a22[:, None, None] * yy + c - t[1][:, None, None]
+    if elastic > 0:
+        coarse = rng.uniform(-elastic, elastic, (2, B, 4, 4)).astype(np.float32)
+        field = _U @ coarse @ _U.T  # smooth displacement, (2, B, 28, 28)
+        src_x = src_x + field[0]
+        src_y = src_y + field[1]
+    out = _bilinear(imgs, src_y.astype(np.float32), src_x.astype(np.float32))
+    if thickness > 0:
+        out = _thickness(out, rng.uniform(-thickness, thickness, B))
+    return np.clip(out, 0, 1).astype(images.dtype, copy=False).reshape(shape)

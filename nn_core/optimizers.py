@@ -1,0 +1,78 @@
+"""Update rules: how a step turns gradients into new parameters.
+
+Each optimizer keeps whatever state it needs (velocities, moment estimates) and updates
+``params`` in place with ``step(params, grads, rate)``. ``rate`` is passed on every step so that a
+learning-rate schedule can change it between epochs.
+"""
+
+import numpy as np
+
+
+class GradientDescent:
+    """Plain mini-batch gradient descent, as in the original design: ``W -= rate * dW``."""
+
+    name = "gd"
+
+    def step(self, params, grads, rate):
+        for key, value in params.items():
+            value -= grads["d" + key] * value.dtype.type(rate)
+
+
+class Momentum:
+    """Gradient descent with (heavy-ball) momentum: a velocity that remembers a fraction ``beta``
+    of the previous steps, which damps zig-zags across narrow valleys of the cost."""
+
+    name = "momentum"
+
+    def __init__(self, beta=0.9):
+        self.beta = beta
+        self.velocity = {}
+
+    def step(self, params, grads, rate):
+        for key, value in params.items():
+            v = self.velocity.get(key)
+            if v is None:
+                v = self.velocity[key] = np.zeros_like(value)
+            v *= value.dtype.type(self.beta)
+            v -= grads["d" + key] * value.dtype.type(rate)
+            value += v
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2015): per-parameter steps scaled by running estimates of the
+    gradient's mean and variance, with bias correction for the first steps."""
+
+    name = "adam"
+
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m, self.v, self.t = {}, {}, 0
+
+    def step(self, params, grads, rate):
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        # Fold both bias corrections into the step size (same result, fewer array operations).
+        step = rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for key, value in params.items():
+            g = grads["d" + key]
+            m = self.m.get(key)
+            if m is None:
+                m = self.m[key] = np.zeros_like(value)
+                self.v[key] = np.zeros_like(value)
+            v = self.v[key]
+            t = value.dtype.type
+            m *= t(b1)
+            m += t(1 - b1) * g
+            v *= t(b2)
+            v += t(1 - b2) * (g * g)
+            value -= t(step) * m / (np.sqrt(v) + t(self.eps))
+
+
+OPTIMIZERS = {"gd": GradientDescent, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name):
+    try:
+        return OPTIMIZERS[name]()
+    except KeyError:
+        raise ValueError("optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), name)) from None

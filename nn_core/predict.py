@@ -1,0 +1,27 @@
+"""One picture in, one answer out: the path shared by the Draw page, uploads and the command line."""
+
+import dataclasses
+
+import numpy as np
+
+from .preprocess import to_mnist
+
+
+@dataclasses.dataclass
+class Prediction:
+    digit: int
+    probabilities: np.ndarray  # (classes,)
+    image: np.ndarray  # the 28x28 input the network saw
+
+    @property
+    def confidence(self):
+        return float(self.probabilities[self.digit])
+
+
+def classify(model, picture):
+    """Preprocess ``picture`` MNIST-style and run the forward pass; ``None`` if it holds no digit."""
+    x = to_mnist(picture)
+    if x is None:
+        return None
+    p = model.predict_proba(x.reshape(1, -1))[0]
+    return Prediction(digit=int(np.argmax(p)), probabilities=p, image=x)

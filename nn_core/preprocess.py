@@ -1,0 +1,114 @@
+"""From a picture of a digit to the 28x28 input the network was trained on.
+
+MNIST digits were made this way (LeCun et al.): light ink on a dark background, the digit's
+bounding box scaled so that its longest side is 20 pixels (keeping the aspect ratio, with
+anti-aliasing), then placed in a 28x28 field so that its centre of mass is at the centre. A
+drawing, an upload and a command-line image all go through ``to_mnist`` so that the network sees
+them exactly as it saw its training data.
+"""
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 28
+BOX = 20
+# A pixel counts as ink above this intensity (0..1) when finding the bounding box.
+INK_THRESHOLD = 0.2
+# Fewer ink pixels than this fraction of the picture is a blank (or a stray dot), not a digit.
+MIN_INK_FRACTION = 0.001
+
+
+class ImageError(ValueError):
+    """The file is not an image that can be read."""
+
+
+def open_image(source):
+    """Open a path, file-like object or bytes as a PIL image; raise ``ImageError`` if unreadable."""
+    import io
+
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        image = Image.open(source)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError("not a readable image (%s)" % exc) from exc
+    return ImageOps.exif_transpose(image)
+
+
+def ink_map(image):
+    """Ink intensity in [0, 1] (float32, H x W) for a PIL image or array.
+
+    A picture with real transparency (a canvas stroke layer) takes its ink from the alpha channel.
+    Otherwise the image is made grayscale, the background level is read from the border, and the
+    image is inverted if the background is lighter than the ink (dark pen on paper), then the
+    contrast is stretched so that the strongest ink is 1.
+    """
+    if isinstance(image, np.ndarray):
+        arr = image
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        image = Image.fromarray(arr)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        if alpha.min() < 0.99:
+            # Transparent background: ink is what was painted, weighted by how much it covers.
+            gray = rgba[..., :3].mean(axis=2)
+            border = _border(alpha)
+            if np.median(border) < 0.5:
+                return alpha.astype(np.float32)
+            image = Image.fromarray((gray * 255).astype(np.uint8))
+        else:
+            image = image.convert("RGB")
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    background = float(np.median(_border(gray)))
+    if background > 0.5:
+        gray = 1.0 - gray
+        background = 1.0 - background
+    ink = gray - background
+    peak = float(ink.max())
+    if peak <= 0.1:
+        return np.zeros_like(gray)
+    return np.clip(ink / peak, 0, 1).astype(np.float32)
+
+
+def _border(a):
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def to_mnist(image):
+    """A picture (PIL image, path-opened image or array) -> a (28, 28) float32 array in [0, 1],
+    light ink on dark, MNIST-style; or ``None`` when there is no digit (blank or near-blank)."""
+    ink = ink_map(image)
+    mask = ink > INK_THRESHOLD
+    if mask.sum() < max(4, MIN_INK_FRACTION * ink.size):
+        return None
+    rows, cols = np.nonzero(mask)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    crop = np.where(mask, ink, ink * (ink > INK_THRESHOLD / 2))[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    # Pillow's resampling filters average over the whole footprint when shrinking: anti-aliased.
+    small = Image.fromarray((crop * 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
+    small = np.asarray(small, dtype=np.float32) / 255.0
+    canvas = np.zeros((SIZE, SIZE), dtype=np.float32)
+    y0, x0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
+    canvas[y0 : y0 + new_h, x0 : x0 + new_w] = small
+    return center_of_mass_shift(canvas)
+
+
+def center_of_mass_shift(img):
+    """Shift ``img`` by whole pixels so that its centre of mass is at the centre of the field,
+    as far as the digit's box can move without leaving the field."""
+    total = img.sum()
+    if total <= 0:
+        return img
+    ys, xs = np.indices(img.shape)
+    cy, cx = (ys * img).sum() / total, (xs * img).sum() / total
+    dy, dx = int(round((SIZE - 1) / 2 - cy)), int(round((SIZE - 1) / 2 - cx))
+    rows, cols = np.nonzero(img > 0)
+    dy = int(np.clip(dy, -rows.min(), SIZE - 1 - rows.max()))
+    dx = int(np.clip(dx, -cols.min(), SIZE - 1 - cols.max()))
+    return np.roll(np.roll(img, dy, axis=0), dx, axis=1)

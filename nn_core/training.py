@@ -1,0 +1,241 @@
+"""The training loop, shared by the command line and the Train page.
+
+``TrainConfig`` holds every hyperparameter and checks them up front. ``Trainer.run`` trains with
+mini-batch gradient descent and yields one ``EpochRecord`` per epoch, so a caller can print it,
+plot it or stop listening; the trainer never prints. It can be asked to stop between
+mini-batches (``stop``, a ``threading.Event``), reports each mini-batch through ``on_batch`` if
+given, and stops at once when the cost stops being a finite number, keeping the last parameters
+whose cost was finite. The same seed gives the same curves.
+"""
+
+import copy
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from . import augment as augment_mod
+from .network import back_prop, check_layer_data, cost, forw_prop, init_params, one_hot, predict_proba
+from .optimizers import OPTIMIZERS, make_optimizer
+
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every hyperparameter of a training run.
+
+    layer_data: ``{"Dim": [...], "Activs": [...]}``.
+    epochs: passes over the training set.
+    mini_batch: samples per gradient step, from 1 (stochastic) to the training-set size (batch
+        gradient descent; larger values are taken as the whole set).
+    rate: learning rate. lamda: L2 regularisation strength (0 for none).
+    optimizer: "gd" (plain gradient descent), "momentum" or "adam".
+    schedule: "constant" rate, or "cosine" decay from ``rate`` towards 0 over the epochs.
+    dropout: probability of zeroing each hidden unit while training (0 for none).
+    augment: train on randomly distorted copies of the digits (see ``augment.distort``).
+    val_fraction: share of the training images held out to measure validation cost/accuracy.
+    n_train: how many of the training images to use (None for all), chosen at random by seed.
+    seed: seeds initialisation, shuffling, dropout and augmentation.
+    """
+
+    layer_data: dict = dataclasses.field(
+        default_factory=lambda: {"Dim": [784, 256, 128, 10], "Activs": ["relu", "relu", "softmax"]}
+    )
+    epochs: int = 10
+    mini_batch: int = 128
+    rate: float = 1e-3
+    lamda: float = 0.0
+    optimizer: str = "adam"
+    schedule: str = "constant"
+    dropout: float = 0.0
+    augment: bool = False
+    val_fraction: float = 0.1
+    n_train: int | None = None
+    seed: int = 0
+
+    def validate(self, n_available=None):
+        """Raise ``ValueError`` naming the first hyperparameter outside its allowed range."""
+        self.layer_data = check_layer_data(self.layer_data)
+
+        def need(ok, name, allowed):
+            if not ok:
+                raise ValueError("%s must be %s, got %r" % (name, allowed, getattr(self, name)))
+
+        def number(name):
+            value = getattr(self, name)
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+        need(isinstance(self.epochs, int) and 1 <= self.epochs <= 100_000, "epochs", "a whole number from 1 to 100000")
+        need(isinstance(self.mini_batch, int) and self.mini_batch >= 1, "mini_batch", "a whole number of at least 1")
+        need(number("rate") and 0 < self.rate <= 10, "rate", "a number in (0, 10]")
+        need(number("lamda") and 0 <= self.lamda <= 1e6, "lamda", "a number in [0, 1e6]")
+        need(self.optimizer in OPTIMIZERS, "optimizer", "one of " + ", ".join(OPTIMIZERS))
+        need(self.schedule in SCHEDULES, "schedule", "one of " + ", ".join(SCHEDULES))
+        need(number("dropout") and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        need(number("val_fraction") and 0 <= self.val_fraction <= 0.5, "val_fraction", "a number in [0, 0.5]")
+        need(isinstance(self.seed, int) and self.seed >= 0, "seed", "a whole number of at least 0")
+        if self.n_train is not None:
+            need(isinstance(self.n_train, int) and self.n_train >= 10, "n_train", "None or a whole number of at least 10")
+            if n_available is not None:
+                need(self.n_train <= n_available, "n_train", "at most the %d images available" % n_available)
+        return self
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class EpochRecord:
+    """What one epoch measured. Training cost and accuracy are the means over the epoch's
+    mini-batches (as most libraries report them); validation figures are measured on the held-out
+    images after the epoch, with the same cost formula. ``None`` when there is no validation set."""
+
+    epoch: int
+    train_cost: float
+    val_cost: float | None
+    train_acc: float
+    val_acc: float | None
+    seconds: float
+    rate: float
+
+
+class Trainer:
+    """Trains one network on ``images`` (rows, values in [0, 1]) and integer ``labels``.
+
+    After or during ``run``: ``params`` are the current parameters, ``history`` the records so
+    far, ``status`` one of "ready", "running", "finished", "stopped", "diverged", and ``message``
+    says in words how the run ended. ``snapshot`` is a copy of the parameters as they were at the
+    end of the last complete epoch, safe to read from another thread while training goes on.
+    """
+
+    def __init__(self, config, images, labels, params=None):
+        images = np.asarray(images)
+        self.config = config.validate(n_available=images.shape[0])
+        ld = self.config.layer_data
+        X = images.reshape(images.shape[0], -1)
+        if X.shape[1] != ld["Dim"][0]:
+            raise ValueError("the input layer has %d units but the images have %d pixels" % (ld["Dim"][0], X.shape[1]))
+        labels = np.asarray(labels).astype(np.int64)
+        if labels.min() < 0 or labels.max() >= ld["Dim"][-1]:
+            raise ValueError("labels must lie in 0..%d for %d output units" % (ld["Dim"][-1] - 1, ld["Dim"][-1]))
+
+        init_seq, split_seq, self._loop_seq = np.random.SeedSequence(self.config.seed).spawn(3)
+        order = np.random.default_rng(split_seq).permutation(X.shape[0])
+        if self.config.n_train is not None:
+            order = order[: self.config.n_train]
+        n_val = int(round(len(order) * self.config.val_fraction))
+        val, train = order[:n_val], order[n_val:]
+        self.X_train = X[np.sort(train)].astype(np.float32)
+        self.y_train = labels[np.sort(train)]
+        self.X_val = X[np.sort(val)].astype(np.float32)
+        self.y_val = labels[np.sort(val)]
+
+        self.params = params if params is not None else init_params(ld, seed=np.random.default_rng(init_seq))
+        self.snapshot = copy.deepcopy(self.params)
+        self.history = []
+        self.status, self.message = "ready", ""
+
+    @property
+    def n_train(self):
+        return self.X_train.shape[0]
+
+    def rate_at(self, epoch):
+        """Learning rate for a 0-based epoch under the configured schedule."""
+        c = self.config
+        if c.schedule == "cosine":
+            return c.rate * 0.5 * (1 + math.cos(math.pi * epoch / c.epochs))
+        return c.rate
+
+    def _evaluate(self, X, y):
+        """(cost, accuracy) of the current parameters on a held-out set."""
+        c = self.config
+        P = predict_proba(self.params, c.layer_data, X)
+        Y = one_hot(y, c.layer_data["Dim"][-1])
+        J = cost(P.T, Y, self.params, c.lamda, c.layer_data, m=self.n_train)
+        return J, float(np.mean(P.argmax(axis=1) == y))
+
+    def run(self, stop=None, on_batch=None):
+        """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each (see ``_run``)."""
+        # Overflow is expected when training diverges; it is detected and reported, not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            yield from self._run(stop, on_batch)
+
+    def _run(self, stop, on_batch):
+        """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each.
+
+        ``stop``: an object with ``is_set()`` (e.g. ``threading.Event``), checked before every
+        mini-batch. ``on_batch(epoch, batch, n_batches, cost)``: called after every mini-batch.
+        """
+        c = self.config
+        ld = c.layer_data
+        n = self.n_train
+        mb = min(c.mini_batch, n)
+        n_batches = math.ceil(n / mb)
+        rng = np.random.default_rng(self._loop_seq)
+        optimizer = make_optimizer(c.optimizer)
+        n_out = ld["Dim"][-1]
+        last_good = self.snapshot = copy.deepcopy(self.params)
+        self.status = "running"
+        for epoch in range(c.epochs):
+            start = time.perf_counter()
+            rate = self.rate_at(epoch)
+            perm = rng.permutation(n)
+            cost_sum, correct = 0.0, 0
+            for b in range(n_batches):
+                if stop is not None and stop.is_set():
+                    self.status = "stopped"
+                    self.message = "Stopped after %d complete epoch(s)." % epoch
+                    return
+                idx = perm[b * mb : (b + 1) * mb]
+                Xb = self.X_train[idx]
+                if c.augment:
+                    Xb = augment_mod.distort(Xb, rng)
+                yb = self.y_train[idx]
+                Yb = one_hot(yb, n_out)
+                AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
+                J = cost(AL, Yb, self.params, c.lamda, ld, m=n)
+                if not math.isfinite(J):
+                    self.params = last_good
+                    self.status = "diverged"
+                    self.message = (
+                        "Training diverged: the cost became %s in epoch %d (mini-batch %d of %d). "
+                        "Kept the parameters from the end of epoch %d. Try a smaller rate."
+                        % (J, epoch + 1, b + 1, n_batches, epoch)
+                    )
+                    return
+                grads = back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n)
+                optimizer.step(self.params, grads, rate)
+                cost_sum += J * len(idx)
+                correct += int(np.count_nonzero(AL.argmax(axis=0) == yb))
+                if on_batch is not None:
+                    on_batch(epoch + 1, b + 1, n_batches, J)
+            val_cost = val_acc = None
+            if len(self.y_val):
+                val_cost, val_acc = self._evaluate(self.X_val, self.y_val)
+            if not all(math.isfinite(p.sum()) for p in self.params.values()) or (
+                val_cost is not None and not math.isfinite(val_cost)
+            ):
+                self.params = last_good
+                self.status = "diverged"
+                self.message = (
+                    "Training diverged: the parameters stopped being finite in epoch %d. Kept the "
+                    "parameters from the end of epoch %d. Try a smaller rate." % (epoch + 1, epoch)
+                )
+                return
+            # A copy that is never updated in place: safe to read from another thread.
+            last_good = self.snapshot = copy.deepcopy(self.params)
+            record = EpochRecord(
+                epoch=epoch + 1,
+                train_cost=cost_sum / n,
+                val_cost=val_cost,
+                train_acc=correct / n,
+                val_acc=val_acc,
+                seconds=time.perf_counter() - start,
+                rate=rate,
+            )
+            self.history.append(record)
+            yield record
+        self.status = "finished"
+        self.message = "Finished %d epoch(s)." % c.epochs

@@ -1,0 +1,216 @@
+"""Train page: set the hyperparameters, train in the background, watch the curves, save the model."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from nn_core import data
+from nn_core.activations import HIDDEN_ACTIVATIONS
+from nn_core.download import download_mnist
+from nn_core.jobs import Busy, TrainingJob
+from nn_core.report import COLUMNS, OPTIMIZER_NAMES, compare_frame, confusion_frame, describe, history_frame
+from nn_core.storage import check_name, model_bytes, model_path, save_model
+from nn_core.training import TrainConfig
+from pages._shared import current_job, mnist
+
+WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
+MINI_BATCHES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, "full batch"]
+RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
+LAMDAS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, 60000]
+DEFAULT_HIDDEN = [512, 256]
+
+
+def settings():
+    """The hyperparameter widgets; returns a TrainConfig (not yet validated)."""
+    st.subheader("Network")
+    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden")
+    cols = st.columns(max(n_hidden, 1))
+    hidden = [
+        cols[i].select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1))
+        for i in range(n_hidden)
+    ]
+    activation = st.selectbox("Activation of the hidden layers", HIDDEN_ACTIVATIONS, key="activation")
+    st.subheader("Training")
+    a, b = st.columns(2)
+    epochs = a.slider("epochs", 1, 100, 15, key="epochs")
+    mini_batch = b.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, 128, key="mini_batch")
+    rate = a.select_slider("rate (learning rate, log scale)", RATES, 1e-3, format_func=lambda r: "%g" % r, key="rate")
+    lamda = b.select_slider("lamda (L2 regularisation)", LAMDAS, 0.0, key="lamda")
+    optimizer = a.selectbox("Optimizer", list(OPTIMIZER_NAMES), index=2, format_func=OPTIMIZER_NAMES.get, key="optimizer")
+    schedule = b.selectbox("Learning-rate schedule", ["cosine", "constant"], key="schedule", help="cosine lowers the rate smoothly towards 0 by the last epoch")
+    dropout = a.slider("Dropout", 0.0, 0.5, 0.2, 0.05, key="dropout")
+    augment = b.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", False, key="augment")
+    st.subheader("Data")
+    a, b, c = st.columns(3)
+    n_images = a.select_slider("Training images to use", IMAGES, 60000, key="n_train")
+    val_fraction = b.slider("Validation fraction", 0.0, 0.3, 0.1, 0.05, key="val_fraction")
+    seed = c.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    return TrainConfig(
+        layer_data={"Dim": [784, *hidden, 10], "Activs": [activation] * n_hidden + ["softmax"]},
+        epochs=epochs, mini_batch=10**9 if mini_batch == "full batch" else mini_batch, rate=rate,
+        lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
+        val_fraction=val_fraction, n_train=None if n_images >= 60000 else n_images, seed=int(seed),
+    )
+
+
+def training_data():
+    """(images, labels, test images, test labels, source name), or None with an explanation."""
+    folder = data.data_dir()
+    if data.mnist_available(folder):
+        try:
+            digits = mnist(str(folder))
+            return digits.x_train, digits.y_train, digits.x_test, digits.y_test, "MNIST"
+        except data.DataError as exc:
+            st.error(str(exc))
+    else:
+        st.warning("MNIST is not on this machine yet (looked in %s)." % folder)
+    if st.button("Download MNIST (about 11 MB)", icon=":material/download:", key="download"):
+        bar = st.progress(0.0, text="Connecting ...")
+
+        def progress(name, done, total):
+            bar.progress(done / total if total else 0.0, text="%s: %.1f MB" % (name, done / 1e6))
+
+        try:
+            download_mnist(folder, progress=progress, log=lambda line: None)
+        except data.DataError as exc:
+            st.error(
+                "%s\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE_DATA_DIR "
+                "before starting the app), or upload Kaggle's train.csv below." % exc
+            )
+        else:
+            st.rerun()
+    upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
+    if upload is not None:
+        try:
+            images, labels = data.load_kaggle_csv(upload)
+        except data.DataError as exc:
+            st.error("%s: %s" % (upload.name, exc))
+            return None
+        if labels is None:
+            st.error("%s has no label column: it is a test file, not training data." % upload.name)
+            return None
+        cut = int(len(labels) * 0.9)  # hold out a tenth as the test set
+        return images[:cut], labels[:cut], images[cut:], labels[cut:], upload.name
+    return None
+
+
+def start(config, dataset):
+    job = current_job()
+    if job is not None and job.running:
+        st.warning("A network is already training. Stop it, or wait until it finishes, before starting another.")
+        return
+    images, labels, test_images, test_labels, source = dataset
+    try:
+        job = TrainingJob(config, images, labels, test_images, test_labels).start()
+    except ValueError as exc:
+        st.error("Cannot train with these settings: %s" % exc)
+        return
+    except Busy as exc:
+        st.warning(str(exc))
+        return
+    runs = st.session_state.setdefault("runs", [])
+    job.label = "run %d" % (len(runs) + 1)
+    job.source = source
+    runs.append(job)
+    st.session_state.job = job
+
+
+def curves(job):
+    frame = history_frame(job.history)
+    left, right = st.columns(2)
+    left.line_chart(frame, x="epoch", y=[COLUMNS["train_cost"], COLUMNS["val_cost"]], height=260, y_label="cost")
+    right.line_chart(frame, x="epoch", y=[COLUMNS["train_acc"], COLUMNS["val_acc"]], height=260, y_label="accuracy")
+
+
+def live_view():
+    """Progress and curves of this user's job; re-run every second while it trains."""
+    job = current_job()
+    if job is None:
+        st.info("Set the hyperparameters and press Start. The curves grow by one point per epoch.")
+        return
+    history = job.history
+    if job.running:
+        left = job.seconds_left
+        text = "%s: epoch %d of %d, %.0f s so far%s" % (
+            job.label, min(len(history) + 1, job.config.epochs), job.config.epochs, job.elapsed,
+            "" if left is None else ", about %.0f s left" % left)
+        st.progress(job.progress, text=text)
+    curves(job)
+    if not job.running and st.session_state.get("shown_end") is not job:
+        st.session_state.shown_end = job
+        st.rerun()  # the whole page, to show the results
+
+
+def results(job):
+    if job.status == "failed" or job.status == "diverged":
+        st.error(job.message)
+    elif job.status == "stopped":
+        st.warning(job.message)
+    if job.result is None:
+        return
+    st.subheader("Results of %s" % job.label)
+    a, b, c = st.columns(3)
+    a.metric("Test accuracy", "%.2f%%" % (100 * job.result["accuracy"]), help="on %d test images" % job.result["n"])
+    b.metric("Training time", "%.0f s" % job.elapsed)
+    c.metric("Epochs", len(job.history))
+    cm = confusion_frame(job.result["confusion_matrix"])
+    base = alt.Chart(cm).encode(x="predicted digit:O", y="true digit:O")
+    heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None), tooltip=list(cm.columns))
+    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black")))
+    st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
+    st.altair_chart(heat + text, use_container_width=False)
+
+    name = st.text_input("Save as", value="my-model-%d" % len(st.session_state.get("runs", [])), key="save_name")
+    model = job.model()
+    a, b = st.columns(2)
+    if a.button("Save model", icon=":material/save:", key="save"):
+        try:
+            check_name(name)
+            if model_path(name).exists():
+                raise ValueError("a model named %r exists already; choose another name" % name)
+            meta = dict(model.meta, name=name, date=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                        command="Train page (%s)" % job.source)
+            path = save_model(name, model.params, model.layer_data, meta)
+        except (ValueError, OSError) as exc:
+            st.error("Not saved: %s" % exc)
+        else:
+            st.success("Saved as %s. Pick it on the Draw page." % path.name)
+    b.download_button("Download .npz", model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name, key="download_model")
+
+
+def comparison():
+    runs = [job for job in st.session_state.get("runs", []) if job.history]
+    if len(runs) < 2:
+        return
+    st.subheader("Compare this session's runs")
+    metric = st.selectbox("Curve", list(COLUMNS.values()), index=1, key="compare_metric")
+    frame = compare_frame([(job.label, job.history) for job in runs], metric)
+    st.line_chart(frame, x="epoch", y=metric, color="run", height=300)
+    table = pd.DataFrame(
+        [dict(run=job.label, **describe(job.config), status=job.status,
+              test_accuracy=None if job.result is None else round(100 * job.result["accuracy"], 2),
+              seconds=round(job.elapsed, 1)) for job in runs]
+    ).set_index("run")
+    st.dataframe(table)
+
+
+st.title("Train a network")
+config_col, run_col = st.columns([2, 3], gap="large")
+with config_col:
+    config = settings()
+with run_col:
+    dataset = training_data()
+    job = current_job()
+    a, b = st.columns(2)
+    if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None, key="start"):
+        start(config, dataset)
+        job = current_job()
+    if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):
+        job.stop()
+        st.toast("Stopping at the end of this mini-batch ...")
+    running = job is not None and job.running
+    st.fragment(live_view, run_every=1.0 if running else None)()
+    if job is not None and not job.running:
+        results(job)
+comparison()

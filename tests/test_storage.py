@@ -1,0 +1,139 @@
+"""Model files: round trip, atomic writes, and a clear refusal of every kind of bad file."""
+
+import errno
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from nn_core import storage
+from nn_core.network import init_params
+from nn_core.storage import ModelFileError, list_models, load_model, save_model
+
+LD = {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}
+
+
+def saved(weights_dir, name="m", meta=None):
+    params = init_params(LD, seed=0)
+    return save_model(name, params, LD, meta or {"test_accuracy": 0.5}), params
+
+
+def test_round_trip_keeps_parameters_and_metadata(weights_dir):
+    path, params = saved(weights_dir, meta={"test_accuracy": 0.97, "command": "python -m nn_core train"})
+    assert path == weights_dir / "m.npz"
+    model = load_model("m")
+    assert model.layer_data == LD
+    for k in params:
+        np.testing.assert_array_equal(model.params[k], params[k])
+        assert model.params[k].dtype == np.float32
+    assert model.meta["test_accuracy"] == 0.97
+    readable = json.loads((weights_dir / "m.json").read_text())
+    assert readable["command"] == "python -m nn_core train" and readable["layer_data"] == LD
+
+
+def test_list_models_puts_default_first(weights_dir):
+    for name in ("zeta", "default", "alpha"):
+        saved(weights_dir, name)
+    assert list_models() == ["default", "alpha", "zeta"]
+
+
+def write_npz(path, arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def good_arrays():
+    arrays = {k: v for k, v in init_params(LD, seed=0).items()}
+    arrays[storage.META_KEY] = np.array(json.dumps({"layer_data": LD}))
+    return arrays
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda a: a.pop("W2"), "has no W2"),
+        (lambda a: a.update(W3=np.zeros((2, 2), np.float32)), "unexpected array 'W3'"),
+        (lambda a: a.update(W1=np.zeros((16, 700), np.float32)), r"W1 has shape \(16, 700\)"),
+        (lambda a: a.update(b2=np.full((10, 1), np.nan, np.float32)), "b2 contains NaN"),
+        (lambda a: a.update(W2=np.zeros((10, 16), np.int32)), "dtype int32"),
+        (lambda a: a.pop(storage.META_KEY), "no metadata"),
+        (lambda a: a.update({storage.META_KEY: np.array("{not json")}), "unreadable metadata"),
+        (lambda a: a.update({storage.META_KEY: np.array(json.dumps({"layer_data": {"Dim": [784, 10], "Activs": ["bogus"]}}))}), "unreadable metadata"),
+    ],
+)
+def test_malformed_model_files_are_refused_with_the_reason(tmp_path, change, message):
+    arrays = good_arrays()
+    change(arrays)
+    path = tmp_path / "bad.npz"
+    write_npz(path, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+def test_pickled_objects_are_never_loaded(tmp_path):
+    arrays = good_arrays()
+    arrays["W1"] = np.array([{"evil": 1}], dtype=object)
+    path = tmp_path / "pickled.npz"
+    write_npz(path, arrays)
+    with pytest.raises(ModelFileError, match="pickled"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip file at all", b"\x80\x04\x95 pickle bytes"])
+def test_files_that_are_not_npz_are_refused(tmp_path, content):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match="not a readable .npz"):
+        load_model(path)
+
+
+def test_truncated_file_is_refused(tmp_path):
+    path = tmp_path / "cut.npz"
+    write_npz(path, good_arrays())
+    path.write_bytes(path.read_bytes()[:3000])
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_missing_file_names_the_path(weights_dir):
+    with pytest.raises(ModelFileError, match="no model file at .*nothing.npz"):
+        load_model("nothing")
+
+
+def test_full_disk_keeps_the_old_file_and_leaves_no_temporary(weights_dir, monkeypatch):
+    path, params = saved(weights_dir)
+    before = path.read_bytes()
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError, match="not enough disk space"):
+        save_model("m", init_params(LD, seed=1), LD, {})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in weights_dir.iterdir()) == ["m.json", "m.npz"]
+
+
+def test_saving_refuses_parameters_that_do_not_fit(weights_dir):
+    params = init_params(LD, seed=0)
+    params["W1"] = params["W1"][:, :10]
+    with pytest.raises(ModelFileError, match="W1 has shape"):
+        save_model("m", params, LD)
+    assert list(weights_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["", "../evil", "a/b", "x" * 65, ".hidden"])
+def test_bad_names_are_refused(name):
+    with pytest.raises(ValueError, match="model name"):
+        storage.check_name(name)
+
+
+def test_model_bytes_is_a_loadable_model_file(tmp_path):
+    params = init_params(LD, seed=0)
+    path = tmp_path / "downloaded.npz"
+    path.write_bytes(storage.model_bytes(params, LD, {"name": "x"}))
+    model = load_model(path)
+    np.testing.assert_array_equal(model.params["W2"], params["W2"])

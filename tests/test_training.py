@@ -1,0 +1,137 @@
+"""The training loop: it learns, it is reproducible, it stops when asked or when it diverges,
+and it refuses absurd hyperparameters with a message naming them."""
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import blobs
+from nn_core.network import predict_proba
+from nn_core.optimizers import OPTIMIZERS
+from nn_core.training import TrainConfig, Trainer
+
+SMALL = {"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}
+
+
+def small_config(**overrides):
+    settings = dict(layer_data=SMALL, epochs=30, mini_batch=16, rate=0.05, optimizer="gd", val_fraction=0.2, seed=1)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.mark.parametrize("optimizer,rate", [("gd", 0.1), ("momentum", 0.05), ("adam", 0.01)])
+def test_tiny_network_learns_separable_problem(optimizer, rate):
+    X, y = blobs()
+    trainer = Trainer(small_config(optimizer=optimizer, rate=rate), X, y)
+    records = list(trainer.run())
+    assert trainer.status == "finished"
+    assert len(records) == 30
+    assert records[-1].train_cost < 0.5 * records[0].train_cost
+    assert records[-1].val_acc >= 0.97
+    X_test, y_test = blobs(200, seed=5)
+    assert np.mean(predict_proba(trainer.params, SMALL, X_test).argmax(1) == y_test) >= 0.97
+
+
+@pytest.mark.parametrize("mini_batch", [1, 10_000])
+def test_stochastic_and_full_batch_gradient_descent(mini_batch):
+    X, y = blobs(200)
+    trainer = Trainer(small_config(mini_batch=mini_batch, epochs=40, rate=0.5 if mini_batch > 1 else 0.02), X, y)
+    records = list(trainer.run())
+    assert records[-1].train_acc >= 0.95
+    assert records[-1].train_cost < records[0].train_cost
+
+
+def test_same_seed_same_curves_and_other_seed_differs():
+    X, y = blobs()
+    config = dict(dropout=0.2, epochs=5)
+    a = [vars(r) for r in Trainer(small_config(**config), X, y).run()]
+    b = [vars(r) for r in Trainer(small_config(**config), X, y).run()]
+    c = [vars(r) for r in Trainer(small_config(seed=2, **config), X, y).run()]
+    for rec in a + b + c:
+        rec.pop("seconds")
+    assert a == b
+    assert a != c
+
+
+def test_records_hold_every_field():
+    X, y = blobs()
+    record = next(Trainer(small_config(schedule="cosine"), X, y).run())
+    assert record.epoch == 1 and record.rate == pytest.approx(0.05)
+    for value in (record.train_cost, record.val_cost, record.train_acc, record.val_acc, record.seconds):
+        assert math.isfinite(value)
+
+
+def test_cosine_schedule_decays_the_rate():
+    X, y = blobs()
+    rates = [r.rate for r in Trainer(small_config(schedule="cosine", epochs=4), X, y).run()]
+    assert rates[0] == pytest.approx(0.05) and rates == sorted(rates, reverse=True) and rates[-1] < 0.02
+
+
+def test_no_validation_set_gives_none():
+    X, y = blobs()
+    record = next(Trainer(small_config(val_fraction=0), X, y).run())
+    assert record.val_cost is None and record.val_acc is None
+
+
+def test_stop_between_mini_batches():
+    X, y = blobs()
+    stop = threading.Event()
+    seen = []
+
+    def on_batch(epoch, batch, n_batches, cost):
+        seen.append((epoch, batch))
+        if epoch == 2 and batch == 3:
+            stop.set()
+
+    trainer = Trainer(small_config(), X, y)
+    records = list(trainer.run(stop=stop, on_batch=on_batch))
+    assert len(records) == 1
+    assert seen[-1] == (2, 3)
+    assert trainer.status == "stopped"
+    assert all(np.all(np.isfinite(p)) for p in trainer.params.values())
+
+
+def test_divergence_stops_at_once_and_keeps_finite_parameters():
+    X, y = blobs()
+    X = X * 1e3  # huge inputs with a large rate blow the cost up
+    trainer = Trainer(small_config(rate=10.0, optimizer="gd", epochs=50), X, y)
+    records = list(trainer.run())
+    assert trainer.status == "diverged"
+    assert "diverged" in trainer.message and "smaller rate" in trainer.message
+    assert len(records) < 50
+    assert all(np.all(np.isfinite(p)) for p in trainer.params.values())
+    for r in records:
+        assert math.isfinite(r.train_cost)
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("epochs", 0), ("mini_batch", 0), ("rate", -1.0), ("rate", float("nan")), ("lamda", -0.1),
+     ("optimizer", "sgd2"), ("dropout", 1.0), ("val_fraction", 0.9), ("schedule", "linear"), ("n_train", 5)],
+)
+def test_absurd_hyperparameters_are_refused_by_name(field, value):
+    X, y = blobs()
+    with pytest.raises(ValueError, match=field):
+        Trainer(small_config(**{field: value}), X, y)
+
+
+def test_bad_layer_data_is_refused():
+    X, y = blobs()
+    with pytest.raises(ValueError, match="Activs"):
+        Trainer(small_config(layer_data={"Dim": [4, 8, 3], "Activs": ["relu"]}), X, y)
+    with pytest.raises(ValueError, match="input layer"):
+        Trainer(small_config(layer_data={"Dim": [5, 3], "Activs": ["softmax"]}), X, y)
+    with pytest.raises(ValueError, match="output activation"):
+        Trainer(small_config(layer_data={"Dim": [4, 3], "Activs": ["relu"]}), X, y)
+
+
+def test_n_train_uses_a_subset():
+    X, y = blobs(300)
+    trainer = Trainer(small_config(n_train=100, val_fraction=0.1), X, y)
+    assert trainer.n_train == 90 and len(trainer.y_val) == 10
+
+
+def test_every_optimizer_is_known():
+    assert set(OPTIMIZERS) == {"gd", "momentum", "adam"}

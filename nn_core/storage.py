@@ -96,6 +96,9 @@ def _atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a model is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         try:

@@ -10,7 +10,7 @@ from nn_core.download import download_mnist
 from nn_core.jobs import Busy, TrainingJob
 from nn_core.report import COLUMNS, OPTIMIZER_NAMES, compare_frame, confusion_frame, describe, history_frame
 from nn_core.storage import check_name, model_bytes, model_path, save_model
-from nn_core.training import TrainConfig
+from nn_core.training import SCHEDULES, TrainConfig
 from pages._shared import current_job, mnist
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
@@ -18,34 +18,32 @@ MINI_BATCHES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, "full batch"]
 RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 LAMDAS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, 60000]
-DEFAULT_HIDDEN = [512, 256]
+DEFAULTS = TrainConfig()
+DEFAULT_HIDDEN = DEFAULTS.layer_data["Dim"][1:-1]
 
 
 def settings():
     """The hyperparameter widgets; returns a TrainConfig (not yet validated)."""
-    st.subheader("Network")
+    st.subheader("Network", divider="gray")
     n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden")
-    cols = st.columns(max(n_hidden, 1))
     hidden = [
-        cols[i].select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1))
+        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1))
         for i in range(n_hidden)
     ]
-    activation = st.selectbox("Activation of the hidden layers", HIDDEN_ACTIVATIONS, key="activation")
-    st.subheader("Training")
-    a, b = st.columns(2)
-    epochs = a.slider("epochs", 1, 100, 15, key="epochs")
-    mini_batch = b.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, 128, key="mini_batch")
-    rate = a.select_slider("rate (learning rate, log scale)", RATES, 1e-3, format_func=lambda r: "%g" % r, key="rate")
-    lamda = b.select_slider("lamda (L2 regularisation)", LAMDAS, 0.0, key="lamda")
-    optimizer = a.selectbox("Optimizer", list(OPTIMIZER_NAMES), index=2, format_func=OPTIMIZER_NAMES.get, key="optimizer")
-    schedule = b.selectbox("Learning-rate schedule", ["cosine", "constant"], key="schedule", help="cosine lowers the rate smoothly towards 0 by the last epoch")
-    dropout = a.slider("Dropout", 0.0, 0.5, 0.2, 0.05, key="dropout")
-    augment = b.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", False, key="augment")
-    st.subheader("Data")
-    a, b, c = st.columns(3)
-    n_images = a.select_slider("Training images to use", IMAGES, 60000, key="n_train")
-    val_fraction = b.slider("Validation fraction", 0.0, 0.3, 0.1, 0.05, key="val_fraction")
-    seed = c.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    activation = st.selectbox("Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULTS.layer_data["Activs"][0]), key="activation")
+    st.subheader("Training", divider="gray")
+    epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs")
+    mini_batch = st.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, DEFAULTS.mini_batch, key="mini_batch")
+    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULTS.rate, format_func=lambda r: "%g" % r, key="rate")
+    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULTS.lamda, key="lamda")
+    optimizer = st.selectbox("Optimizer", list(OPTIMIZER_NAMES), index=list(OPTIMIZER_NAMES).index(DEFAULTS.optimizer), format_func=OPTIMIZER_NAMES.get, key="optimizer")
+    schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(DEFAULTS.schedule), key="schedule", help="cosine lowers the rate smoothly towards 0 by the last epoch")
+    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULTS.dropout, 0.05, key="dropout")
+    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULTS.augment, key="augment")
+    st.subheader("Data", divider="gray")
+    n_images = st.select_slider("Training images to use", IMAGES, 60000, key="n_train")
+    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULTS.val_fraction, 0.05, key="val_fraction")
+    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, key="seed")
     return TrainConfig(
         layer_data={"Dim": [784, *hidden, 10], "Activs": [activation] * n_hidden + ["softmax"]},
         epochs=epochs, mini_batch=10**9 if mini_batch == "full batch" else mini_batch, rate=rate,
@@ -116,11 +114,28 @@ def start(config, dataset):
     st.session_state.job = job
 
 
+def line_chart(frame, series, y_title, color=None):
+    """Curves against epoch, one line with points per series; long table in, Altair chart out."""
+    long = frame.melt(id_vars="epoch", value_vars=series, var_name="curve", value_name=y_title).dropna()
+    return (
+        alt.Chart(long, height=260)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("%s:Q" % y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color("%s:N" % (color or "curve"), legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["epoch", "curve", y_title],
+        )
+    )
+
+
 def curves(job):
+    """Cost and accuracy curves. A fixed key keeps each chart the same element from one refresh to
+    the next, so new points are added to it instead of the chart being drawn anew."""
     frame = history_frame(job.history)
     left, right = st.columns(2)
-    left.line_chart(frame, x="epoch", y=[COLUMNS["train_cost"], COLUMNS["val_cost"]], height=260, y_label="cost")
-    right.line_chart(frame, x="epoch", y=[COLUMNS["train_acc"], COLUMNS["val_acc"]], height=260, y_label="accuracy")
+    left.altair_chart(line_chart(frame, [COLUMNS["train_cost"], COLUMNS["val_cost"]], "cost"), key="cost_chart")
+    right.altair_chart(line_chart(frame, [COLUMNS["train_acc"], COLUMNS["val_acc"]], "accuracy"), key="accuracy_chart")
 
 
 def live_view():
@@ -130,12 +145,15 @@ def live_view():
         st.info("Set the hyperparameters and press Start. The curves grow by one point per epoch.")
         return
     history = job.history
+    # The progress bar is always drawn, so that the charts below keep their place on the page.
     if job.running:
         left = job.seconds_left
         text = "%s: epoch %d of %d, %.0f s so far%s" % (
             job.label, min(len(history) + 1, job.config.epochs), job.config.epochs, job.elapsed,
             "" if left is None else ", about %.0f s left" % left)
-        st.progress(job.progress, text=text)
+    else:
+        text = "%s: %s, %d epoch(s) in %.0f s" % (job.label, job.status, len(history), job.elapsed)
+    st.progress(job.progress, text=text)
     curves(job)
     if not job.running and st.session_state.get("shown_end") is not job:
         st.session_state.shown_end = job
@@ -156,10 +174,11 @@ def results(job):
     c.metric("Epochs", len(job.history))
     cm = confusion_frame(job.result["confusion_matrix"])
     base = alt.Chart(cm).encode(x="predicted digit:O", y="true digit:O")
+    base = base.properties(width=360, height=360)
     heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None), tooltip=list(cm.columns))
     text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black")))
     st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
-    st.altair_chart(heat + text, use_container_width=False)
+    st.altair_chart(heat + text, width="content")
 
     name = st.text_input("Save as", value="my-model-%d" % len(st.session_state.get("runs", [])), key="save_name")
     model = job.model()
@@ -196,21 +215,20 @@ def comparison():
 
 
 st.title("Train a network")
-config_col, run_col = st.columns([2, 3], gap="large")
-with config_col:
+with st.sidebar:
+    st.header("Hyperparameters")
     config = settings()
-with run_col:
-    dataset = training_data()
+dataset = training_data()
+job = current_job()
+a, b, _ = st.columns([1, 1, 4])
+if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None, key="start"):
+    start(config, dataset)
     job = current_job()
-    a, b = st.columns(2)
-    if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None, key="start"):
-        start(config, dataset)
-        job = current_job()
-    if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):
-        job.stop()
-        st.toast("Stopping at the end of this mini-batch ...")
-    running = job is not None and job.running
-    st.fragment(live_view, run_every=1.0 if running else None)()
-    if job is not None and not job.running:
-        results(job)
+if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):
+    job.stop()
+    st.toast("Stopping at the end of this mini-batch ...")
+running = job is not None and job.running
+st.fragment(live_view, run_every=1.0 if running else None)()
+if job is not None and not job.running:
+    results(job)
 comparison()

@@ -2,7 +2,12 @@
 it fail with the loader's message when it is missing rather than passing silently."""
 
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +47,77 @@ def blobs(n=300, seed=0):
     y = rng.integers(0, 3, n)
     X = centres[y] + 0.3 * rng.standard_normal((n, 4)).astype(np.float32)
     return X.astype(np.float32), y
+
+
+# -- real-browser fixtures: the app started with `streamlit run app.py` on a free port of
+# 127.0.0.1, and Debian's Chromium driven by Playwright.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The app, serving a copy of the shipped weights (so tests never add models to weights/)."""
+    weights = tmp_path_factory.mktemp("weights")
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights)
+    env = dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights))
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = "http://127.0.0.1:%d" % port
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail("streamlit did not start; see %s" % log.name)
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("browser tests need Debian's Chromium at %s: apt-get install -y chromium" % CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(app_url)
+    page.locator("canvas").last.wait_for()
+    yield page
+    context.close()

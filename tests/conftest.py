@@ -121,3 +121,58 @@ def page(browser, app_url):
     page.locator("canvas").last.wait_for()
     yield page
     context.close()
+
+
+# -- a local MNIST mirror on 127.0.0.1, for download tests
+import gzip  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
+
+from nn_core.data import MNIST_FILES  # noqa: E402
+
+
+MNIST_SOURCE = data.data_dir()  # where the real files are, whatever a test sets later
+
+
+def source_bytes(name):
+    return data.find_file(MNIST_SOURCE, name).read_bytes()
+
+
+class MirrorHandler(http.server.BaseHTTPRequestHandler):
+    """/good/X.gz: the real file; /corrupt/X.gz: one byte changed inside; /truncated/X.gz: half
+    of it (with an honest length); /short/X.gz: a Content-Length the body never reaches."""
+
+    requests = []
+
+    def do_GET(self):
+        MirrorHandler.requests.append(self.path)
+        kind, _, name = self.path.strip("/").partition("/")
+        base = name[:-3] if name.endswith(".gz") else name
+        if base not in MNIST_FILES or kind not in ("good", "corrupt", "truncated", "short"):
+            self.send_error(404)
+            return
+        body = source_bytes(base)
+        if kind == "corrupt":
+            raw = bytearray(gzip.decompress(body))
+            raw[-1] ^= 0xFF
+            body = gzip.compress(bytes(raw))
+        if kind == "truncated":
+            body = body[: len(body) // 2]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) * (2 if kind == "short" else 1)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def mnist_mirror():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d/" % httpd.server_address[1]
+    httpd.shutdown()
+
+

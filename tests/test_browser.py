@@ -110,3 +110,24 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     page.get_by_text("784-512-256-10 network").wait_for()
     draw(page, DIGITS[7])
     assert prediction(page) == 7
+
+
+def test_uploaded_photo_is_read_and_a_corrupt_one_reported(page, tmp_path):
+    from PIL import Image, ImageDraw
+
+    from strokes import densify as dense
+
+    scan = Image.new("RGB", (400, 300), (235, 232, 220))  # a pen digit on off-white paper
+    drawing = ImageDraw.Draw(scan)
+    for stroke in DIGITS[4]:
+        points = [(x + 60, y + 10) for x, y in dense(stroke)]
+        drawing.line(points, fill=(30, 30, 60), width=14, joint="curve")
+    scan.save(tmp_path / "scan.jpg", quality=90)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+
+    upload = page.locator('input[type="file"]')
+    upload.set_input_files(str(tmp_path / "scan.jpg"))
+    page.get_by_text("scan.jpg").first.wait_for()
+    assert prediction(page) == 4  # the canvas is blank, so the only Prediction is the upload's
+    upload.set_input_files(str(tmp_path / "broken.png"))
+    page.get_by_text("broken.png could not be read").wait_for()

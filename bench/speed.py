@@ -53,12 +53,16 @@ def gemm_rate(n=2048, repeats=5):
 
 
 def nn_core_epochs(x, y, epochs):
+    """Yields the seconds of each training epoch of nn_core."""
     config = TrainConfig(layer_data={"Dim": DIMS, "Activs": ["relu", "relu", "softmax"]}, epochs=epochs,
-                         mini_batch=BATCH, rate=RATE, optimizer="gd", val_fraction=0.0)
-    return [r.seconds for r in Trainer(config, x, y).run()]
+                         mini_batch=BATCH, rate=RATE, optimizer="gd", schedule="constant", dropout=0.0,
+                         val_fraction=0.0)
+    for record in Trainer(config, x, y).run():
+        yield record.seconds
 
 
 def torch_epochs(x, y, epochs):
+    """Yields the seconds of each epoch of the same network and loop in PyTorch."""
     import torch
 
     torch.manual_seed(0)
@@ -71,7 +75,6 @@ def torch_epochs(x, y, epochs):
     opt = torch.optim.SGD(net.parameters(), lr=RATE)
     loss_fn = torch.nn.CrossEntropyLoss()
     X, Y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    times = []
     for _ in range(epochs):
         start = time.perf_counter()
         perm = torch.randperm(X.shape[0])
@@ -81,8 +84,7 @@ def torch_epochs(x, y, epochs):
             loss = loss_fn(net(X[idx]), Y[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - start)
-    return times, torch.__version__, torch.get_num_threads()
+        yield time.perf_counter() - start
 
 
 def peak_memory_of_training():
@@ -111,22 +113,34 @@ def main():
     except ImportError:
         pass
     d = load_mnist()
-    rate = gemm_rate()
     flops = flops_per_sample(DIMS) * d.x_train.shape[0]
-    print("float32 matrix multiply (2048x2048): %.1f GFLOP/s" % (rate / 1e9))
-    print("one epoch of %s on %d images: %.1f GFLOP" % ("-".join(map(str, DIMS)), d.x_train.shape[0], flops / 1e9))
-
-    ours = statistics.median(nn_core_epochs(d.x_train, d.y_train, args.epochs))
-    print("nn_core: %.3f s per epoch (%.0f%% of the matrix-multiply rate)" % (ours, 100 * flops / ours / rate))
+    print("one epoch of %s on %d images, mini_batch %d: %.1f GFLOP" % ("-".join(map(str, DIMS)), d.x_train.shape[0], BATCH, flops / 1e9))
     try:
-        times, version, threads = torch_epochs(d.x_train, d.y_train, args.epochs)
+        import torch
+
+        theirs = torch_epochs(d.x_train, d.y_train, args.epochs)
+        print("PyTorch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
     except ImportError:
+        theirs = None
         print("PyTorch: not installed (pip install torch==2.13.0 to compare)")
-    else:
-        theirs = statistics.median(times)
-        print("PyTorch %s (%d threads): %.3f s per epoch (%.0f%% of the matrix-multiply rate)" % (
-            version, threads, theirs, 100 * flops / theirs / rate))
-        print("ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)" % (ours / theirs))
+    ours = nn_core_epochs(d.x_train, d.y_train, args.epochs)
+    # Timings on a shared machine drift: measure the three side by side, one epoch each per round.
+    rounds = []
+    for i in range(args.epochs):
+        rate = gemm_rate()
+        row = {"gemm": rate, "nn_core": next(ours)}
+        if theirs is not None:
+            row["torch"] = next(theirs)
+        rounds.append(row)
+        print("round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s" % (
+            i + 1, rate / 1e9, row["nn_core"], "" if theirs is None else ", PyTorch %.3f s" % row["torch"]))
+    med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    share = lambda k: statistics.median(flops / r[k] / r["gemm"] for r in rounds)  # noqa: E731
+    print("float32 matrix multiply (2048x2048): %.1f GFLOP/s (median)" % (med["gemm"] / 1e9))
+    print("nn_core: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["nn_core"], 100 * share("nn_core")))
+    if theirs is not None:
+        print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
+        print("ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)" % statistics.median(r["nn_core"] / r["torch"] for r in rounds))
     print("peak resident memory of a full-MNIST training run (default settings): %.0f MiB" % peak_memory_of_training())
 
 

@@ -111,7 +111,9 @@ class Digits:
 def to_unit(pixels):
     """uint8 pixels (any shape) -> float32 rows of pixels in [0, 1]."""
     pixels = np.asarray(pixels)
-    return (pixels.reshape(pixels.shape[0], -1).astype(np.float32) / 255.0).astype(np.float32)
+    x = pixels.reshape(pixels.shape[0], -1).astype(np.float32)
+    x *= np.float32(1 / 255)  # in place: no second full-size copy while loading
+    return x
 
 
 def load_mnist(path=None, verify=True):

@@ -74,6 +74,18 @@ def n_layers(params):
     return len(params) // 2
 
 
+def flatten(arrays):
+    """One contiguous buffer holding every array of ``arrays``, and a dict of views into it with
+    the same keys and shapes. Training keeps parameters and gradients this way, so that an
+    optimizer step is a few operations on one long vector rather than a few per array."""
+    flat = np.concatenate([a.ravel() for a in arrays.values()])
+    views, start = {}, 0
+    for key, a in arrays.items():
+        views[key] = flat[start : start + a.size].reshape(a.shape)
+        start += a.size
+    return flat, views
+
+
 def one_hot(y, n_classes=10, dtype=DTYPE):
     """Integer labels of shape ``(m,)`` -> one-hot matrix of shape ``(n_classes, m)``."""
     y = np.asarray(y, dtype=np.int64)
@@ -143,28 +155,30 @@ def cost(AL, Y, params, lamda, layer_data, m=None):
     return cross_entropy(AL, Y, layer_data["Activs"][-1]) + l2_penalty(params, lamda, m)
 
 
-def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None):
+def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
     """Gradients of ``cost`` with respect to every parameter, as ``{"dW1", "db1", ...}``.
 
     For a softmax output with cross-entropy (and likewise a sigmoid output with binary
     cross-entropy) the gradient with respect to the last pre-activation is simply
     ``(AL - Y) / m``; from there each layer passes ``dA = W.T @ dZ`` back to the one before.
-    ``m_reg`` is the ``m`` of the L2 term, as in ``cost``.
+    ``m_reg`` is the ``m`` of the L2 term, as in ``cost``. ``out``, if given, is a dict of arrays
+    of the right shapes to write the gradients into (training reuses one buffer for all steps).
     """
     activs = layer_data["Activs"]
     m = Y.shape[1]
     m_reg = m if m_reg is None else m_reg
     L = len(activs)
-    grads = {}
-    dZ = (AL - Y) * AL.dtype.type(1.0 / m)
+    grads = {} if out is None else out
+    dZ = AL - Y
+    dZ *= AL.dtype.type(1.0 / m)
     for l in range(L, 0, -1):
         A_prev, _, _, _ = caches[l - 1]
         W = params["W%d" % l]
-        dW = dZ @ A_prev.T
+        dW = np.matmul(dZ, A_prev.T, out=grads.get("dW%d" % l))
         if lamda:
             dW += W * W.dtype.type(lamda / m_reg)
         grads["dW%d" % l] = dW
-        grads["db%d" % l] = dZ.sum(axis=1, keepdims=True)
+        grads["db%d" % l] = np.sum(dZ, axis=1, keepdims=True, out=grads.get("db%d" % l))
         if l > 1:
             dA = W.T @ dZ
             _, Z_prev, A_prev_out, mask = caches[l - 2]

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import augment as augment_mod
-from .network import back_prop, check_layer_data, cost, forw_prop, init_params, one_hot, predict_proba
+from .network import back_prop, check_layer_data, cost, flatten, forw_prop, init_params, one_hot, predict_proba
 from .optimizers import OPTIMIZERS, make_optimizer
 
 SCHEDULES = ("constant", "cosine")
@@ -129,9 +129,9 @@ class Trainer:
             order = order[: self.config.n_train]
         n_val = int(round(len(order) * self.config.val_fraction))
         val, train = order[:n_val], order[n_val:]
-        self.X_train = X[np.sort(train)].astype(np.float32)
+        self.X_train = X[np.sort(train)].astype(np.float32, copy=False)
         self.y_train = labels[np.sort(train)]
-        self.X_val = X[np.sort(val)].astype(np.float32)
+        self.X_val = X[np.sort(val)].astype(np.float32, copy=False)
         self.y_val = labels[np.sort(val)]
 
         self.params = params if params is not None else init_params(ld, seed=np.random.default_rng(init_seq))
@@ -178,6 +178,11 @@ class Trainer:
         rng = np.random.default_rng(self._loop_seq)
         optimizer = make_optimizer(c.optimizer)
         n_out = ld["Dim"][-1]
+        # Parameters and gradients live in two flat buffers (see network.flatten): the optimizer
+        # then updates all layers with a handful of whole-vector operations per step.
+        flat_params, self.params = flatten(self.params)
+        flat_grads, grads = flatten({"d" + k: v for k, v in self.params.items()})
+        Y_rows = one_hot(self.y_train, n_out).T.copy()  # one-hot labels as rows, gathered per batch
         last_good = self.snapshot = copy.deepcopy(self.params)
         self.status = "running"
         for epoch in range(c.epochs):
@@ -195,7 +200,7 @@ class Trainer:
                 if c.augment:
                     Xb = augment_mod.distort(Xb, rng)
                 yb = self.y_train[idx]
-                Yb = one_hot(yb, n_out)
+                Yb = Y_rows[idx].T
                 AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
                 J = cost(AL, Yb, self.params, c.lamda, ld, m=n)
                 if not math.isfinite(J):
@@ -207,8 +212,8 @@ class Trainer:
                         % (J, epoch + 1, b + 1, n_batches, epoch)
                     )
                     return
-                grads = back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n)
-                optimizer.step(self.params, grads, rate)
+                back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n, out=grads)
+                optimizer.step({"all": flat_params}, {"dall": flat_grads}, rate)
                 cost_sum += J * len(idx)
                 correct += int(np.count_nonzero(AL.argmax(axis=0) == yb))
                 if on_batch is not None:

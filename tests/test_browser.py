@@ -48,6 +48,8 @@ def test_drawn_digits_are_recognised(page):
         draw(page, strokes)
         answers[digit] = prediction(page)
         if digit == 3:
+            page.get_by_test_id("stImage").locator("img").wait_for()
+            page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "draw.png"))
     right = sum(answers[d] == d for d in answers)

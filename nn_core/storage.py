@@ -11,17 +11,16 @@ key, shape, dtype and value and says what is wrong with a file that does not fit
 """
 
 import dataclasses
-import errno
 import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write
 from .network import DTYPE, LayerDataError, check_layer_data
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -86,37 +85,13 @@ def list_models(folder=None):
     return names
 
 
-def _atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a model is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if exc.errno == errno.ENOSPC:
-            raise OSError(exc.errno, "not enough disk space to save %s; nothing was changed" % path) from exc
-        raise
-
-
 def save_model(path, params, layer_data, meta=None):
     """Write ``params`` and metadata to ``path`` (``.npz``) and ``path`` with ``.json``, atomically.
     Returns the path written."""
     path = model_path(path)
     arrays, meta_text = _payload(params, layer_data, meta, str(path))
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write((meta_text + "\n").encode()))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+    atomic_write(path.with_suffix(".json"), lambda f: f.write((meta_text + "\n").encode()))
     return path
 
 

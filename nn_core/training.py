@@ -159,17 +159,21 @@ class Trainer:
         return J, float(np.mean(P.argmax(axis=1) == y))
 
     def run(self, stop=None, on_batch=None):
-        """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each (see ``_run``)."""
-        # Overflow is expected when training diverges; it is detected and reported, not warned about.
-        with np.errstate(over="ignore", invalid="ignore"):
-            yield from self._run(stop, on_batch)
-
-    def _run(self, stop, on_batch):
         """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each.
 
         ``stop``: an object with ``is_set()`` (e.g. ``threading.Event``), checked before every
         mini-batch. ``on_batch(epoch, batch, n_batches, cost)``: called after every mini-batch.
         """
+        # Overflow is expected when training diverges; it is detected and reported, not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            yield from self._run(stop, on_batch)
+
+    def _diverged(self, last_good, what, epoch):
+        self.params = last_good
+        self.status = "diverged"
+        self.message = "Training diverged: %s. Kept the parameters from the end of epoch %d. Try a smaller rate." % (what, epoch)
+
+    def _run(self, stop, on_batch):
         c = self.config
         ld = c.layer_data
         n = self.n_train
@@ -204,13 +208,8 @@ class Trainer:
                 AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
                 J = cost(AL, Yb, self.params, c.lamda, ld, m=n)
                 if not math.isfinite(J):
-                    self.params = last_good
-                    self.status = "diverged"
-                    self.message = (
-                        "Training diverged: the cost became %s in epoch %d (mini-batch %d of %d). "
-                        "Kept the parameters from the end of epoch %d. Try a smaller rate."
-                        % (J, epoch + 1, b + 1, n_batches, epoch)
-                    )
+                    what = "the cost became %s in epoch %d (mini-batch %d of %d)" % (J, epoch + 1, b + 1, n_batches)
+                    self._diverged(last_good, what, epoch)
                     return
                 back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n, out=grads)
                 optimizer.step({"all": flat_params}, {"dall": flat_grads}, rate)
@@ -224,12 +223,7 @@ class Trainer:
             if not all(math.isfinite(p.sum()) for p in self.params.values()) or (
                 val_cost is not None and not math.isfinite(val_cost)
             ):
-                self.params = last_good
-                self.status = "diverged"
-                self.message = (
-                    "Training diverged: the parameters stopped being finite in epoch %d. Kept the "
-                    "parameters from the end of epoch %d. Try a smaller rate." % (epoch + 1, epoch)
-                )
+                self._diverged(last_good, "the parameters stopped being finite in epoch %d" % (epoch + 1), epoch)
                 return
             # A copy that is never updated in place: safe to read from another thread.
             last_good = self.snapshot = copy.deepcopy(self.params)

@@ -1,0 +1,34 @@
+"""Writing files so that a crash, a full disk or a failed check never leaves half a file."""
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    If ``write`` raises, or the disk fills up, the temporary file is removed and whatever was at
+    ``path`` before is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; these are ordinary files
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise OSError(exc.errno, "not enough disk space to write %s; nothing was changed" % path) from exc
+        raise

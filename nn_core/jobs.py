@@ -25,8 +25,11 @@ class Busy(RuntimeError):
 
 
 class TrainingJob:
-    def __init__(self, config, images, labels, test_images=None, test_labels=None):
+    """One training run in the background; ``label`` and ``source`` name it and its data for people."""
+
+    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source=""):
         self.trainer = Trainer(config, images, labels)  # validates config, may raise ValueError
+        self.label, self.source = label, source
         self.config = self.trainer.config
         self.test_images, self.test_labels = test_images, test_labels
         self.result = None

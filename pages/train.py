@@ -100,21 +100,20 @@ def start(config, dataset):
         return
     images, labels, test_images, test_labels, source = dataset
     try:
-        job = TrainingJob(config, images, labels, test_images, test_labels).start()
+        runs = st.session_state.setdefault("runs", [])
+        label = "run %d" % (len(runs) + 1)
+        job = TrainingJob(config, images, labels, test_images, test_labels, label=label, source=source).start()
     except ValueError as exc:
         st.error("Cannot train with these settings: %s" % exc)
         return
     except Busy as exc:
         st.warning(str(exc))
         return
-    runs = st.session_state.setdefault("runs", [])
-    job.label = "run %d" % (len(runs) + 1)
-    job.source = source
     runs.append(job)
     st.session_state.job = job
 
 
-def line_chart(frame, series, y_title, color=None):
+def line_chart(frame, series, y_title):
     """Curves against epoch, one line with points per series; long table in, Altair chart out."""
     long = frame.melt(id_vars="epoch", value_vars=series, var_name="curve", value_name=y_title).dropna()
     return (
@@ -123,8 +122,8 @@ def line_chart(frame, series, y_title, color=None):
         .encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("%s:Q" % y_title, scale=alt.Scale(zero=False)),
-            color=alt.Color("%s:N" % (color or "curve"), legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["epoch", "curve", y_title],
+            color=alt.Color("curve:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["epoch:Q", "curve:N", "%s:Q" % y_title],
         )
     )
 

@@ -105,9 +105,8 @@ def test_a_diverged_run_is_reported_with_advice(weights_dir):
 
     X, y = blobs()
     config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)
-    job = TrainingJob(config, X * 1e3, y, X, y).start()
+    job = TrainingJob(config, X * 1e3, y, X, y, label="run 1", source="test").start()
     job.join(30)
-    job.label, job.source = "run 1", "test"
     at = app()
     at.session_state["job"] = job
     at.session_state["runs"] = [job]

@@ -58,26 +58,32 @@ def training_data():
     if data.mnist_available(folder):
         try:
             digits = mnist(str(folder))
-            return digits.x_train, digits.y_train, digits.x_test, digits.y_test, "MNIST"
         except data.DataError as exc:
             st.error(str(exc))
+        else:
+            st.caption("Data: MNIST from %s, %d training and %d test images." % (folder, len(digits.y_train), len(digits.y_test)))
+            return digits.x_train, digits.y_train, digits.x_test, digits.y_test, "MNIST"
     else:
         st.warning("MNIST is not on this machine yet (looked in %s)." % folder)
     if st.button("Download MNIST (about 11 MB)", icon=":material/download:", key="download"):
-        bar = st.progress(0.0, text="Connecting ...")
+        with st.status("Downloading MNIST ...", expanded=True) as status:
+            bar = st.progress(0.0, text="Connecting ...")
 
-        def progress(name, done, total):
-            bar.progress(done / total if total else 0.0, text="%s: %.1f MB" % (name, done / 1e6))
+            def progress(name, done, total):
+                bar.progress(done / total if total else 0.0, text="%s: %.1f MB" % (name, done / 1e6))
 
-        try:
-            download_mnist(folder, progress=progress, log=lambda line: None)
-        except data.DataError as exc:
-            st.error(
-                "%s\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE_DATA_DIR "
-                "before starting the app), or upload Kaggle's train.csv below." % exc
-            )
-        else:
-            st.rerun()
+            try:
+                download_mnist(folder, progress=progress, log=st.text)
+            except data.DataError as exc:
+                status.update(label="Download failed", state="error")
+                failure = exc
+            else:
+                status.update(label="MNIST downloaded and verified", state="complete")
+                st.rerun()
+        st.error(
+            "%s\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE_DATA_DIR "
+            "before starting the app), or upload Kaggle's train.csv below." % failure
+        )
     upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
     if upload is not None:
         try:

@@ -111,3 +111,12 @@ def test_not_a_csv_is_refused(tmp_path):
     (tmp_path / "x.csv").write_bytes(b"\x00\x01\x02garbage")
     with pytest.raises(DataError):
         load_kaggle_csv(tmp_path / "x.csv")
+
+
+def test_kaggle_csv_from_an_upload_buffer():
+    """The Train page passes the uploaded file object itself."""
+    import io
+
+    buffer = io.BytesIO(kaggle_frame(n=3).to_csv(index=False).encode())
+    images, labels = load_kaggle_csv(buffer)
+    assert images.shape == (3, 784) and labels.shape == (3,)

@@ -7,10 +7,18 @@ import streamlit as st
 
 st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    ]
-)
+PAGES = {
+    "draw": st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+}
+st.session_state["through_app"] = True
+navigation = st.navigation(list(PAGES.values()))
+
+# A page opened by its address on a server where this script has not run yet comes back here
+# with ?page=NAME (see pages/_shared.py); go on to the page that was asked for.
+wanted = st.query_params.get("page")
+if wanted in PAGES:
+    del st.query_params["page"]
+    if navigation.url_path != PAGES[wanted].url_path:
+        st.switch_page(PAGES[wanted])
 navigation.run()

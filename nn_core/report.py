@@ -8,6 +8,7 @@ COLUMNS = {
     "train_acc": "training accuracy",
     "val_acc": "validation accuracy",
 }
+MNIST_TRAIN = 60_000
 OPTIMIZER_NAMES = {"gd": "gradient descent", "momentum": "momentum", "adam": "Adam"}
 
 
@@ -36,7 +37,7 @@ def describe(config):
         "layers": "-".join(map(str, ld["Dim"])),
         "activation": ld["Activs"][0] if len(ld["Activs"]) > 1 else "-",
         "epochs": config.epochs,
-        "mini_batch": config.mini_batch,
+        "mini_batch": "full batch" if config.mini_batch >= (n or MNIST_TRAIN) else str(config.mini_batch),
         "rate": config.rate,
         "lamda": config.lamda,
         "optimizer": OPTIMIZER_NAMES.get(config.optimizer, config.optimizer),

@@ -26,3 +26,18 @@ def get_model(name):
 def current_job():
     """This user's training job (running or finished), or None."""
     return st.session_state.get("job")
+
+
+def through_app(page):
+    """Make sure the page runs inside app.py's navigation.
+
+    Until app.py has run once, Streamlit still honours its older convention of running a script
+    from pages/ directly when its address is opened (say /train on a freshly started server):
+    send such a visitor through app.py, which then shows the page that was asked for.
+    """
+    if not st.session_state.get("through_app"):
+        st.switch_page("app.py", query_params={"page": page})
+
+
+if __name__ == "__main__":  # opened as a page by that same older convention
+    st.switch_page("app.py")

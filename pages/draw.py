@@ -9,7 +9,7 @@ from streamlit_drawable_canvas import st_canvas
 from nn_core.predict import classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.storage import ModelFileError, Model, list_models
-from pages._shared import current_job, get_model
+from pages._shared import current_job, get_model, through_app
 
 TRAINING_NOW = "The network training now"
 
@@ -54,6 +54,7 @@ def show_prediction(prediction, where):
         st.bar_chart(chart, y="probability", height=220)
 
 
+through_app("draw")
 st.title("Draw a digit")
 model = pick_model()
 

@@ -11,7 +11,7 @@ from nn_core.jobs import Busy, TrainingJob
 from nn_core.report import COLUMNS, OPTIMIZER_NAMES, compare_frame, confusion_frame, describe, history_frame
 from nn_core.storage import check_name, model_bytes, model_path, save_model
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, mnist
+from pages._shared import current_job, mnist, through_app
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 MINI_BATCHES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, "full batch"]
@@ -219,6 +219,7 @@ def comparison():
     st.dataframe(table)
 
 
+through_app("train")
 st.title("Train a network")
 with st.sidebar:
     st.header("Hyperparameters")

@@ -9,6 +9,19 @@ from conftest import SCREENSHOTS
 from strokes import DIGITS, densify
 
 
+def test_a_page_opened_by_its_address_on_a_fresh_server(browser, app_url):
+    """Runs first, while the server has not yet run app.py: /train must still be the Train page
+    inside the app's navigation (not Streamlit's listing of the pages/ folder)."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url + "/train")
+    page.get_by_text("Train a network").wait_for(timeout=30_000)
+    nav = page.get_by_test_id("stSidebarNav")
+    assert "Draw" in nav.inner_text() and "Train" in nav.inner_text()
+    assert "shared" not in nav.inner_text()
+    context.close()
+
+
 def draw(page, strokes):
     box = page.locator("canvas").last.bounding_box()
     for stroke in strokes:

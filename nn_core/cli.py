@@ -130,7 +130,14 @@ def cmd_train(args):
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-    path = save_model(target, trainer.params, config.layer_data, meta)
+    try:
+        path = save_model(target, trainer.params, config.layer_data, meta, overwrite=args.force)
+    except FileExistsError:
+        # Another process took the name while this one trained: keep the work under a new name.
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        meta["name"] = "%s-%s" % (args.name, stamp)
+        path = save_model(meta["name"], trainer.params, config.layer_data, meta, overwrite=False)
+        print("%s was created while training; saved under another name instead" % target, file=sys.stderr)
     print("test accuracy %.2f%% on %d images; %.0f s of training; saved %s" % (100 * result["accuracy"], result["n"], seconds, path))
     return 0 if trainer.status in ("finished", "stopped") else 1
 

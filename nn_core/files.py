@@ -6,11 +6,12 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, replace=True):
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     If ``write`` raises, or the disk fills up, the temporary file is removed and whatever was at
-    ``path`` before is left untouched.
+    ``path`` before is left untouched. With ``replace=False`` an existing ``path`` is never
+    replaced, even by a writer racing this one: ``FileExistsError`` is raised instead.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,7 +24,11 @@ def atomic_write(path, write):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; these are ordinary files
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path exists, atomically
+            os.unlink(tmp)
     except BaseException as exc:
         try:
             os.unlink(tmp)

@@ -85,12 +85,16 @@ def list_models(folder=None):
     return names
 
 
-def save_model(path, params, layer_data, meta=None):
+def save_model(path, params, layer_data, meta=None, overwrite=True):
     """Write ``params`` and metadata to ``path`` (``.npz``) and ``path`` with ``.json``, atomically.
-    Returns the path written."""
+    With ``overwrite=False`` an existing model is never replaced (``FileExistsError``), even when
+    two users save under the same name at the same moment. Returns the path written."""
     path = model_path(path)
     arrays, meta_text = _payload(params, layer_data, meta, str(path))
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    try:
+        atomic_write(path, lambda f: np.savez(f, **arrays), replace=overwrite)
+    except FileExistsError:
+        raise FileExistsError("a model named %r exists already; choose another name" % path.stem) from None
     atomic_write(path.with_suffix(".json"), lambda f: f.write((meta_text + "\n").encode()))
     return path
 

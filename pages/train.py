@@ -9,7 +9,7 @@ from nn_core.activations import HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.jobs import Busy, TrainingJob
 from nn_core.report import COLUMNS, OPTIMIZER_NAMES, compare_frame, confusion_frame, describe, history_frame
-from nn_core.storage import check_name, model_bytes, model_path, save_model
+from nn_core.storage import check_name, model_bytes, save_model
 from nn_core.training import SCHEDULES, TrainConfig
 from pages._shared import current_job, mnist, through_app
 
@@ -191,11 +191,9 @@ def results(job):
     if a.button("Save model", icon=":material/save:", key="save"):
         try:
             check_name(name)
-            if model_path(name).exists():
-                raise ValueError("a model named %r exists already; choose another name" % name)
             meta = dict(model.meta, name=name, date=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
                         command="Train page (%s)" % job.source)
-            path = save_model(name, model.params, model.layer_data, meta)
+            path = save_model(name, model.params, model.layer_data, meta, overwrite=False)
         except (ValueError, OSError) as exc:
             st.error("Not saved: %s" % exc)
         else:

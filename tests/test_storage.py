@@ -137,3 +137,34 @@ def test_model_bytes_is_a_loadable_model_file(tmp_path):
     path.write_bytes(storage.model_bytes(params, LD, {"name": "x"}))
     model = load_model(path)
     np.testing.assert_array_equal(model.params["W2"], params["W2"])
+
+
+def test_saving_without_overwrite_never_replaces(weights_dir):
+    path, params = saved(weights_dir)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="exists already"):
+        save_model("m", init_params(LD, seed=1), LD, {}, overwrite=False)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in weights_dir.iterdir()) == ["m.json", "m.npz"]
+    assert save_model("other", params, LD, {}, overwrite=False).exists()
+
+
+def test_two_savers_racing_for_one_name_do_not_both_win(weights_dir):
+    import threading
+
+    results = []
+
+    def save(seed):
+        try:
+            save_model("race", init_params(LD, seed=seed), LD, {"seed": seed}, overwrite=False)
+            results.append(seed)
+        except FileExistsError:
+            pass
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 1
+    assert load_model("race").meta["seed"] == results[0]

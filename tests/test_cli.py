@@ -95,3 +95,25 @@ def test_bad_model_file_gives_a_message(tmp_path, capsys):
 def test_help_everywhere(command):
     result = subprocess.run([sys.executable, "-m", "nn_core", *command, "--help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and "usage: python -m nn_core" in result.stdout
+
+
+def test_name_taken_while_training_keeps_the_work(weights_dir, monkeypatch, capsys):
+    """Another process saves under the same name during training: nothing is overwritten, and
+    the new network is saved under a dated name instead of being lost."""
+    from nn_core import cli
+    from nn_core.network import init_params
+    from nn_core.storage import save_model
+
+    class Intruded(cli.Trainer):
+        def run(self, *a, **kw):
+            for record in super().run(*a, **kw):
+                ld = {"Dim": [784, 5, 10], "Activs": ["relu", "softmax"]}
+                save_model("taken", init_params(ld, seed=0), ld, {"by": "someone else"})
+                yield record
+
+    monkeypatch.setattr(cli, "Trainer", Intruded)
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--n-train", "500", "--name", "taken"]) == 0
+    assert load_model("taken").meta == {"by": "someone else", "layer_data": {"Dim": [784, 5, 10], "Activs": ["relu", "softmax"]}}
+    others = [p for p in weights_dir.glob("taken-*.npz")]
+    assert len(others) == 1 and load_model(others[0]).layer_data["Dim"] == [784, 16, 10]
+    assert "saved under another name" in capsys.readouterr().err

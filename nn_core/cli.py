@@ -17,6 +17,7 @@ from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist
 from .files import atomic_write
 from .metrics import evaluate
+from .network import INITS
 from .optimizers import OPTIMIZERS
 from .predict import classify
 from .preprocess import ImageError, open_image
@@ -55,6 +56,7 @@ def build_parser():
     t.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of training images held out for validation (default %(default)s)")
     t.add_argument("--n-train", type=int, default=None, help="use only this many training images (default all)")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    t.add_argument("--init", choices=INITS, default=d.init, help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)")
     t.add_argument("--data", default=None, help="MNIST folder (default: $NN_CORE_DATA_DIR or ~/.cache/nn_core/mnist)")
     t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
     t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
@@ -98,7 +100,7 @@ def cmd_train(args):
         layer_data={"Dim": [784, *args.hidden, 10], "Activs": activs}, epochs=args.epochs,
         mini_batch=args.mini_batch, rate=args.rate, lamda=args.lamda, optimizer=args.optimizer,
         schedule=args.schedule, dropout=args.dropout, augment=args.augment,
-        val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed,
+        val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed, init=args.init,
     )
     trainer = Trainer(config, digits.x_train, digits.y_train)
     print("training %s on %d images (%d held out), %d epochs" % (

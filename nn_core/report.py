@@ -46,6 +46,7 @@ def describe(config):
         "augment": config.augment,
         "images": "all" if n is None else n,
         "seed": config.seed,
+        "init": config.init,
     }
 
 

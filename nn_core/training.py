@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import augment as augment_mod
-from .network import back_prop, check_layer_data, cost, flatten, forw_prop, init_params, one_hot, predict_proba
+from .network import INITS, back_prop, check_layer_data, cost, flatten, forw_prop, init_params, one_hot, predict_proba
 from .optimizers import OPTIMIZERS, make_optimizer
 
 SCHEDULES = ("constant", "cosine")
@@ -38,6 +38,7 @@ class TrainConfig:
     val_fraction: share of the training images held out to measure validation cost/accuracy.
     n_train: how many of the training images to use (None for all), chosen at random by seed.
     seed: seeds initialisation, shuffling, dropout and augmentation.
+    init: "scaled" (He/LeCun, see ``network.init_params``) or the original "standard_normal".
     """
 
     # The defaults (shared by the command line and the Train page) train a network that reaches
@@ -56,6 +57,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     n_train: int | None = None
     seed: int = 0
+    init: str = "scaled"
 
     def validate(self, n_available=None):
         """Raise ``ValueError`` naming the first hyperparameter outside its allowed range."""
@@ -78,6 +80,7 @@ class TrainConfig:
         need(number("dropout") and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         need(number("val_fraction") and 0 <= self.val_fraction <= 0.5, "val_fraction", "a number in [0, 0.5]")
         need(isinstance(self.seed, int) and self.seed >= 0, "seed", "a whole number of at least 0")
+        need(self.init in INITS, "init", "one of " + ", ".join(INITS))
         if self.n_train is not None:
             need(isinstance(self.n_train, int) and self.n_train >= 10, "n_train", "None or a whole number of at least 10")
             if n_available is not None:
@@ -134,7 +137,7 @@ class Trainer:
         self.X_val = X[np.sort(val)].astype(np.float32, copy=False)
         self.y_val = labels[np.sort(val)]
 
-        self.params = params if params is not None else init_params(ld, seed=np.random.default_rng(init_seq))
+        self.params = params if params is not None else init_params(ld, seed=np.random.default_rng(init_seq), init=self.config.init)
         self.snapshot = copy.deepcopy(self.params)
         self.history = []
         self.status, self.message = "ready", ""

@@ -8,6 +8,7 @@ from nn_core import data
 from nn_core.activations import HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.jobs import Busy, TrainingJob
+from nn_core.network import INITS
 from nn_core.report import COLUMNS, OPTIMIZER_NAMES, compare_frame, confusion_frame, describe, history_frame
 from nn_core.storage import check_name, model_bytes, save_model
 from nn_core.training import SCHEDULES, TrainConfig
@@ -31,6 +32,10 @@ def settings():
         for i in range(n_hidden)
     ]
     activation = st.selectbox("Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULTS.layer_data["Activs"][0]), key="activation")
+    init = st.selectbox(
+        "Weight initialisation", INITS, index=INITS.index(DEFAULTS.init), key="init",
+        format_func={"scaled": "scaled to each layer (He / LeCun)", "standard_normal": "standard normal (the original design)"}.get,
+    )
     st.subheader("Training", divider="gray")
     epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs")
     mini_batch = st.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, DEFAULTS.mini_batch, key="mini_batch")
@@ -48,7 +53,7 @@ def settings():
         layer_data={"Dim": [784, *hidden, 10], "Activs": [activation] * n_hidden + ["softmax"]},
         epochs=epochs, mini_batch=10**9 if mini_batch == "full batch" else mini_batch, rate=rate,
         lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
-        val_fraction=val_fraction, n_train=None if n_images >= 60000 else n_images, seed=int(seed),
+        val_fraction=val_fraction, n_train=None if n_images >= 60000 else n_images, seed=int(seed), init=init,
     )
 
 

@@ -62,19 +62,20 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     at.select_slider(key="rate").set_value(0.1)
     at.selectbox(key="optimizer").set_value("momentum")
     at.slider(key="val_fraction").set_value(0.2)
+    at.selectbox(key="init").set_value("standard_normal")
     at.run()
     at.button(key="start").click().run()
     job = at.session_state["job"]
     c = job.config
     assert c.layer_data == {"Dim": [784, 64, 10], "Activs": ["tanh", "softmax"]}
-    assert (c.epochs, c.n_train, c.rate, c.optimizer, c.val_fraction) == (2, 1000, 0.1, "momentum", 0.2)
+    assert (c.epochs, c.n_train, c.rate, c.optimizer, c.val_fraction, c.init) == (2, 1000, 0.1, "momentum", 0.2, "standard_normal")
     job.join(60)
     at.run()
     assert not at.exception
     assert len(job.history) == 2 and job.status == "finished"
     assert any("Results of run 1" in s.value for s in at.subheader)
     assert len(at.get("vega_lite_chart")) >= 3  # two curve charts and the confusion matrix
-    assert float(at.metric[0].value.rstrip("%")) > 50
+    assert float(at.metric[0].value.rstrip("%")) > 15  # above chance, even with the original initialisation
     at.text_input(key="save_name").set_value("tiny-run").run()
     at.button(key="save").click().run()
     assert "Saved as tiny-run.npz" in at.success[0].value

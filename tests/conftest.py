@@ -1,6 +1,7 @@
 """Shared fixtures. MNIST is read from ``NN_CORE_DATA_DIR`` (``.ci/run`` sets it); tests that need
 it fail with the loader's message when it is missing rather than passing silently."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -65,39 +66,48 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """The app, serving a copy of the shipped weights (so tests never add models to weights/)."""
-    weights = tmp_path_factory.mktemp("weights")
+@contextlib.contextmanager
+def running_app(folder, **env):
+    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``env`` added to the environment,
+    serving a copy of the shipped weights (so tests never add models to weights/); yields its URL
+    once ``/_stcore/health`` answers."""
+    weights = folder / "weights"
+    weights.mkdir()
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights)
-    env = dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights))
     port = free_port()
-    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    log = open(folder / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **env), stdout=log, stderr=subprocess.STDOUT,
     )
     url = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start; see %s" % log.name)
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail("streamlit did not start; see %s" % log.name)
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

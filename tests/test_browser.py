@@ -146,3 +146,30 @@ def test_uploaded_photo_is_read_and_a_corrupt_one_reported(page, tmp_path):
     assert prediction(page) == 4  # the canvas is blank, so the only Prediction is the upload's
     upload.set_input_files(str(tmp_path / "broken.png"))
     page.get_by_text("broken.png could not be read").wait_for()
+
+
+def test_without_mnist_train_on_an_uploaded_kaggle_csv(browser, tmp_path, mnist):
+    """A machine with no MNIST: the Train page says so, and trains on Kaggle's train.csv instead."""
+    import pandas as pd
+
+    from conftest import running_app
+
+    frame = pd.DataFrame((mnist.x_train[:3000] * 255).round().astype(int), columns=["pixel%d" % i for i in range(784)])
+    frame.insert(0, "label", mnist.y_train[:3000])
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    with running_app(tmp_path, NN_CORE_DATA_DIR=str(tmp_path / "no-mnist-here")) as url:
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(url + "/train")
+        page.get_by_text("MNIST is not on this machine yet").wait_for()
+        assert page.get_by_role("button", name="Start").is_disabled()
+        page.locator('input[type="file"]').set_input_files(str(tmp_path / "train.csv"))
+        page.get_by_role("button", name="Start").and_(page.locator(":enabled")).wait_for()
+        set_slider(page, "epochs", 2)
+        settle(page)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("Results of run 1").wait_for(timeout=120_000)
+        accuracy = page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_test_id("stMetricValue").inner_text()
+        assert float(accuracy.rstrip("%")) > 80  # measured on the tenth of the file held out
+        context.close()

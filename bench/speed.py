@@ -1,7 +1,7 @@
 """Training speed of nn_core against PyTorch on the CPU, and against the machine's own
 float32 matrix-multiply rate; and peak memory of a full-MNIST training run.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/speed.py [--epochs 3]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/speed.py [--epochs 5] [--threads 1]
 
 (Those two variables pin OpenBLAS to an older kernel on some machines; unset them for a fair
 measurement of a current NumPy. PyTorch is optional: `pip install torch==2.13.0`.)
@@ -102,9 +102,15 @@ def peak_memory_of_training():
 def main():
     parser = argparse.ArgumentParser(description="nn_core training speed and memory")
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries (default: all cores)")
     args = parser.parse_args()
-    print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s, %d cores" % (
-        os.environ.get("OPENBLAS_CORETYPE", "(unset)"), os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.cpu_count()))
+    if args.threads and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+        # Thread pools are sized when the libraries load: start again with the variables set.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s, %d cores, threads: %s" % (
+        os.environ.get("OPENBLAS_CORETYPE", "(unset)"), os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.cpu_count(),
+        args.threads or "all"))
     try:
         from threadpoolctl import threadpool_info
 

@@ -163,3 +163,13 @@ def load_kaggle_csv(path_or_buffer):
             raise DataError("labels must be whole numbers from 0 to 9")
         labels = lab.astype(np.uint8)
     return images, labels
+
+
+def hold_out(images, labels, fraction=0.1):
+    """Split labelled data into (train images, train labels, test images, test labels), the last
+    ``fraction`` of it held out as a test set (for data such as Kaggle's train.csv that comes
+    without one)."""
+    if not 0 < fraction < 1:
+        raise ValueError("fraction must lie strictly between 0 and 1, got %r" % fraction)
+    cut = int(round(len(labels) * (1 - fraction)))
+    return images[:cut], labels[:cut], images[cut:], labels[cut:]

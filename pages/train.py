@@ -99,8 +99,8 @@ def training_data():
         if labels is None:
             st.error("%s has no label column: it is a test file, not training data." % upload.name)
             return None
-        cut = int(len(labels) * 0.9)  # hold out a tenth as the test set
-        return images[:cut], labels[:cut], images[cut:], labels[cut:], upload.name
+        st.caption("Data: %s, %d labelled images; a tenth is held out as the test set." % (upload.name, len(labels)))
+        return (*data.hold_out(images, labels, 0.1), upload.name)
     return None
 
 

@@ -120,3 +120,11 @@ def test_kaggle_csv_from_an_upload_buffer():
     buffer = io.BytesIO(kaggle_frame(n=3).to_csv(index=False).encode())
     images, labels = load_kaggle_csv(buffer)
     assert images.shape == (3, 784) and labels.shape == (3,)
+
+
+def test_hold_out_keeps_the_last_tenth_for_testing():
+    images, labels = np.arange(200).reshape(100, 2), np.arange(100)
+    x, y, xt, yt = data.hold_out(images, labels, 0.1)
+    assert len(y) == 90 and list(yt) == list(range(90, 100)) and xt.shape == (10, 2)
+    with pytest.raises(ValueError, match="fraction"):
+        data.hold_out(images, labels, 1.0)

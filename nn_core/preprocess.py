@@ -7,6 +7,8 @@ drawing, an upload and a command-line image all go through ``to_mnist`` so that 
 them exactly as it saw its training data.
 """
 
+import io
+
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -16,6 +18,8 @@ BOX = 20
 INK_THRESHOLD = 0.2
 # Fewer ink pixels than this fraction of the picture is a blank (or a stray dot), not a digit.
 MIN_INK_FRACTION = 0.001
+# Photos are shrunk to this longest side first: a digit needs no more, and it keeps work small.
+MAX_SIDE = 1000
 
 
 class ImageError(ValueError):
@@ -23,17 +27,19 @@ class ImageError(ValueError):
 
 
 def open_image(source):
-    """Open a path, file-like object or bytes as a PIL image; raise ``ImageError`` if unreadable."""
-    import io
-
+    """Open a path, file-like object or bytes as a PIL image; raise ``ImageError`` if unreadable
+    (including pictures so large that decoding them could exhaust memory)."""
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     try:
         image = Image.open(source)
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError("not a readable image (%s)" % exc) from exc
-    return ImageOps.exif_transpose(image)
+    image = ImageOps.exif_transpose(image)
+    if max(image.size) > MAX_SIDE:
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+    return image
 
 
 def ink_map(image):

@@ -88,3 +88,15 @@ def test_mnist_digits_drawn_large_keep_their_accuracy(mnist, shipped_model):
     assert all(p is not None for p in prepared)
     via_canvas = np.mean(shipped_model.predict_proba(np.stack(prepared)).argmax(1) == labels)
     assert via_canvas >= direct - 0.01, (direct, via_canvas)
+
+
+def test_huge_pictures_are_refused_or_shrunk():
+    bomb = io.BytesIO()
+    Image.new("1", (16000, 16000)).save(bomb, "PNG")  # 256 megapixels in a few kilobytes
+    with pytest.raises(ImageError, match="not a readable image"):
+        open_image(io.BytesIO(bomb.getvalue()))
+    photo = io.BytesIO()
+    drawn("white", "black", size=3000, box=(1000, 600, 1400, 2200)).save(photo, "JPEG")
+    image = open_image(io.BytesIO(photo.getvalue()))
+    assert max(image.size) == 1000
+    assert to_mnist(image) is not None

@@ -69,6 +69,19 @@ def test_drawn_digits_are_recognised(page):
     assert right >= 9, answers
 
 
+def test_small_digits_in_a_corner_with_a_thick_brush(page):
+    """Drawings are not MNIST: half-size digits in the bottom-right corner, brush 32 px wide."""
+    set_slider(page, "Brush width", 24)  # 8 + 24 = 32
+    settle(page)
+    assert "32" in page.get_by_test_id("stSlider").filter(has_text="Brush width").inner_text()
+    answers = {}
+    for digit, strokes in DIGITS.items():
+        clear(page)
+        draw(page, [[(140 + x / 2, 140 + y / 2) for x, y in stroke] for stroke in strokes])
+        answers[digit] = prediction(page)
+    assert sum(answers[d] == d for d in answers) >= 9, answers
+
+
 def test_clearing_the_canvas_shows_the_prompt(page):
     draw(page, DIGITS[7])
     assert prediction(page) == 7

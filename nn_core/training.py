@@ -22,6 +22,11 @@ from .optimizers import OPTIMIZERS, make_optimizer
 SCHEDULES = ("constant", "cosine")
 
 
+def _quiet():
+    """Overflow is expected when training diverges; it is detected and reported, not warned about."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Every hyperparameter of a training run.
@@ -167,9 +172,7 @@ class Trainer:
         ``stop``: an object with ``is_set()`` (e.g. ``threading.Event``), checked before every
         mini-batch. ``on_batch(epoch, batch, n_batches, cost)``: called after every mini-batch.
         """
-        # Overflow is expected when training diverges; it is detected and reported, not warned about.
-        with np.errstate(over="ignore", invalid="ignore"):
-            yield from self._run(stop, on_batch)
+        return self._run(stop, on_batch)
 
     def _diverged(self, last_good, what, epoch):
         self.params = last_good
@@ -208,21 +211,25 @@ class Trainer:
                     Xb = augment_mod.distort(Xb, rng)
                 yb = self.y_train[idx]
                 Yb = Y_rows[idx].T
-                AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
-                J = cost(AL, Yb, self.params, c.lamda, ld, m=n)
+                # Around the arithmetic only, not the whole generator, so callers keep their settings.
+                with _quiet():
+                    AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
+                    J = cost(AL, Yb, self.params, c.lamda, ld, m=n)
                 if not math.isfinite(J):
                     what = "the cost became %s in epoch %d (mini-batch %d of %d)" % (J, epoch + 1, b + 1, n_batches)
                     self._diverged(last_good, what, epoch)
                     return
-                back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n, out=grads)
-                optimizer.step({"all": flat_params}, {"dall": flat_grads}, rate)
+                with _quiet():
+                    back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n, out=grads)
+                    optimizer.step({"all": flat_params}, {"dall": flat_grads}, rate)
                 cost_sum += J * len(idx)
                 correct += int(np.count_nonzero(AL.argmax(axis=0) == yb))
                 if on_batch is not None:
                     on_batch(epoch + 1, b + 1, n_batches, J)
             val_cost = val_acc = None
             if len(self.y_val):
-                val_cost, val_acc = self._evaluate(self.X_val, self.y_val)
+                with _quiet():
+                    val_cost, val_acc = self._evaluate(self.X_val, self.y_val)
             if not all(math.isfinite(p.sum()) for p in self.params.values()) or (
                 val_cost is not None and not math.isfinite(val_cost)
             ):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from nn_core.augment import distort
-from nn_core.synthetic import canvas_style, canvas_style_set, stroke_width
+from nn_core.synthetic import canvas_style_set, stroke_width
 
 
 def test_distort_keeps_shape_range_and_is_reproducible(mnist):

@@ -3,7 +3,6 @@ model is saved, picked on the Draw page and used."""
 
 import re
 
-import pytest
 
 from conftest import SCREENSHOTS
 from strokes import DIGITS, densify

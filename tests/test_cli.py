@@ -1,7 +1,6 @@
 """The command line, end to end: train, evaluate, predict, kaggle, and --help everywhere."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -3,7 +3,6 @@ settings, and a tiny training run produces curves and a saved model that the Dra
 
 import time
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT

@@ -1,6 +1,5 @@
 """The model that ships in weights/ is re-measured on the 10,000 MNIST test images."""
 
-import numpy as np
 import pytest
 
 from nn_core.metrics import evaluate

@@ -1,10 +1,8 @@
 """Model files: round trip, atomic writes, and a clear refusal of every kind of bad file."""
 
 import errno
-import io
 import json
 import os
-import zipfile
 
 import numpy as np
 import pytest

@@ -1,24 +1,19 @@
 """Digit Studio: draw a digit and watch a NumPy network read it, or train your own.
 
     streamlit run app.py
+
+This script builds the navigation; each page is a script in pages/ (``*_page.py``).
 """
 
 import streamlit as st
 
+from pages._routing import open_requested
+
 st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
-
-PAGES = {
-    "draw": st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
-    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-}
-st.session_state["through_app"] = True
-navigation = st.navigation(list(PAGES.values()))
-
-# A page opened by its address on a server where this script has not run yet comes back here
-# with ?page=NAME (see pages/_shared.py); go on to the page that was asked for.
-wanted = st.query_params.get("page")
-if wanted in PAGES:
-    del st.query_params["page"]
-    if navigation.url_path != PAGES[wanted].url_path:
-        st.switch_page(PAGES[wanted])
+PAGES = [
+    st.Page("pages/draw_page.py", title="Draw", icon=":material/draw:", url_path="draw", default=True),
+    st.Page("pages/train_page.py", title="Train", icon=":material/model_training:", url_path="train"),
+]
+navigation = st.navigation(PAGES)
+open_requested(navigation, PAGES)
 navigation.run()

@@ -8,7 +8,9 @@ The pieces, one concern per module:
 - ``optimizers``: gradient descent, momentum, Adam.
 - ``training``: ``TrainConfig`` and ``Trainer``, the one training loop (one record per epoch).
 - ``augment``: random distortions of digits for training.
-- ``data`` / ``download``: MNIST and Kaggle CSV files, and fetching MNIST.
+- ``data`` / ``download``: MNIST and Kaggle CSV files, and fetching the data sets.
+- ``pendigits``: real people's pen-drawn digits, drawn again as on the canvas.
+- ``model``: ``Model`` (a trained network) and ``from_run``, a finished run as a ``Model``.
 - ``storage``: model files (``.npz`` without pickle, plus readable metadata).
 - ``preprocess``: any picture of a digit -> MNIST-style 28x28.
 - ``metrics``: accuracy, per-class accuracy, confusion matrix.
@@ -18,7 +20,8 @@ It is written to be read: clarity comes first, then speed (float32, vectorised o
 """
 
 from .network import acc, back_prop, cost, forw_prop, init_params, one_hot, predict_proba
-from .storage import Model, ModelFileError, load_model, save_model
+from .model import Model
+from .storage import ModelFileError, load_model, save_model
 from .training import EpochRecord, TrainConfig, Trainer
 
 __all__ = [

@@ -1,15 +1,20 @@
-"""Activation functions, one table: name -> (function, derivative).
+"""Activation functions, one table: name -> (function, derivative, label).
 
 Each derivative takes ``dA`` (the gradient of the cost with respect to the layer's output), the
 pre-activation ``Z`` and the output ``A`` and returns ``dZ``, the gradient with respect to ``Z``;
 it may reuse ``dA``'s memory for the result.
-Adding an activation is adding a row to ``ACTIVATIONS``.
+Adding an activation is adding a row to ``ACTIVATIONS``; the label is what people read (the Train
+page, the run tables).
 
 ``softmax`` is only used on the output layer, where together with the cross-entropy cost its
 gradient simplifies to ``A - Y`` (see ``network.back_prop``), so it needs no derivative here.
 """
 
+from collections import namedtuple
+
 import numpy as np
+
+Activation = namedtuple("Activation", "function derivative label")
 
 
 def sigmoid(Z):
@@ -56,12 +61,13 @@ def softmax(Z):
 
 
 ACTIVATIONS = {
-    "sigmoid": (sigmoid, sigmoid_back),
-    "relu": (relu, relu_back),
-    "leaky_relu": (leaky_relu, leaky_relu_back),
-    "tanh": (tanh, tanh_back),
-    "softmax": (softmax, None),
+    "relu": Activation(relu, relu_back, "ReLU: max(0, z), fast to train"),
+    "leaky_relu": Activation(leaky_relu, leaky_relu_back, "leaky ReLU: like ReLU, small slope below 0"),
+    "tanh": Activation(tanh, tanh_back, "tanh: S-shaped, from -1 to 1"),
+    "sigmoid": Activation(sigmoid, sigmoid_back, "sigmoid: S-shaped, from 0 to 1 (the original design)"),
+    "softmax": Activation(softmax, None, "softmax: probabilities that sum to 1"),
 }
 
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+# softmax has no derivative of its own (see above), so it can only be the output layer.
+HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.derivative is not None)
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")

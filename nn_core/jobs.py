@@ -11,8 +11,7 @@ users cannot starve each other of the machine's cores.
 import threading
 import time
 
-from .metrics import evaluate
-from .storage import Model
+from .model import Model, from_run
 from .training import Trainer
 
 MAX_RUNNING = 2
@@ -27,12 +26,12 @@ class Busy(RuntimeError):
 class TrainingJob:
     """One training run in the background; ``label`` and ``source`` name it and its data for people."""
 
-    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source=""):
-        self.trainer = Trainer(config, images, labels)  # validates config, may raise ValueError
+    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None):
+        self.trainer = Trainer(config, images, labels, groups=groups)  # validates config, may raise ValueError
         self.label, self.source = label, source
         self.config = self.trainer.config
         self.test_images, self.test_labels = test_images, test_labels
-        self.result = None
+        self.result = self._model = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._history = []
@@ -71,9 +70,9 @@ class TrainingJob:
             for record in self.trainer.run(stop=self._stop, on_batch=self._on_batch):
                 with self._lock:
                     self._history.append(record)
-            if self.test_images is not None:
-                model = Model(self.config.layer_data, self.trainer.params)
-                self.result = evaluate(model, self.test_images, self.test_labels)
+            self._model, self.result = from_run(
+                self.trainer, time.time() - self._started, self.test_images, self.test_labels,
+                command="Train page", data=self.source)
         except Exception as exc:  # reported on the page rather than lost in a thread
             self._error = "Training failed: %s: %s" % (type(exc).__name__, exc)
         finally:
@@ -131,14 +130,8 @@ class TrainingJob:
         return self.elapsed * (1 - p) / p
 
     def model(self):
-        """The trained network as a ``Model`` (the last complete epoch while still running)."""
-        params = self.trainer.params if not self.running else self.snapshot
-        meta = {
-            "hyperparameters": {k: v for k, v in self.config.to_dict().items() if k != "layer_data"},
-            "history": [vars(r) for r in self.history],
-            "train_seconds": round(self.elapsed, 1),
-            "status": self.status,
-        }
-        if self.result:
-            meta["test_accuracy"], meta["test_n"] = self.result["accuracy"], self.result["n"]
-        return Model(self.config.layer_data, params, meta)
+        """The trained network as a ``Model`` with its metadata once the run has ended; while it
+        runs, the network as it was at the end of the last complete epoch."""
+        if self._model is not None:
+            return self._model
+        return Model(self.config.layer_data, self.snapshot, {"status": self.status})

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .network import acc
+
 
 def confusion_matrix(y_true, y_pred, n_classes=10):
     """``C[i, j]`` counts the samples of true class ``i`` predicted as class ``j``."""
@@ -13,11 +15,11 @@ def confusion_matrix(y_true, y_pred, n_classes=10):
 def evaluate(model, images, labels):
     """Accuracy, per-class accuracy and confusion matrix of ``model`` on ``images``/``labels``."""
     labels = np.asarray(labels)
-    pred = model.predict_proba(images).argmax(axis=1)
-    C = confusion_matrix(labels, pred, model.layer_data["Dim"][-1])
+    P = model.predict_proba(images)
+    C = confusion_matrix(labels, P.argmax(axis=1), model.layer_data["Dim"][-1])
     per_class = np.diag(C) / np.maximum(C.sum(axis=1), 1)
     return {
-        "accuracy": float(np.mean(pred == labels)),
+        "accuracy": acc(P.T, labels),
         "n": int(labels.size),
         "per_class_accuracy": [float(a) for a in per_class],
         "confusion_matrix": C.tolist(),

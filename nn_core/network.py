@@ -16,6 +16,9 @@ import numpy as np
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 
 DTYPE = np.float32
+# A digit is a 28x28 picture read as 784 inputs, and the answer is one of 10 classes.
+N_PIXELS = 28 * 28
+N_CLASSES = 10
 
 
 class LayerDataError(ValueError):
@@ -49,7 +52,28 @@ def check_layer_data(layer_data):
     return {"Dim": dims, "Activs": activs}
 
 
-INITS = ("scaled", "standard_normal")
+def dense_layers(hidden, activation="relu", output="softmax", n_in=N_PIXELS, n_out=N_CLASSES):
+    """``layer_data`` for a digit classifier with the given hidden layer sizes, all with one
+    activation: ``dense_layers([512, 256])`` is ``{"Dim": [784, 512, 256, 10], "Activs": ["relu",
+    "relu", "softmax"]}``."""
+    hidden = [int(h) for h in hidden]
+    return {"Dim": [n_in, *hidden, n_out], "Activs": [activation] * len(hidden) + [output]}
+
+
+def describe_layers(layer_data):
+    """The architecture in words: "two hidden layers of 800 neurons (relu)"."""
+    hidden, activs = layer_data["Dim"][1:-1], layer_data["Activs"]
+    if not hidden:
+        return "no hidden layer (inputs straight to the %d outputs)" % layer_data["Dim"][-1]
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    count = words.get(len(hidden), str(len(hidden)))
+    sizes = "%d neurons" % hidden[0] if len(set(hidden)) == 1 else "%s neurons" % ", ".join(map(str, hidden))
+    kinds = sorted(set(activs[:-1]))
+    return "%s hidden layer%s of %s (%s)" % (count, "" if len(hidden) == 1 else "s", sizes, ", ".join(kinds))
+
+
+# Weight initialisations, name -> label (see ``init_params``).
+INITS = {"scaled": "scaled to each layer (He / LeCun)", "standard_normal": "standard normal (the original design)"}
 
 
 def init_params(layer_data, seed=None, dtype=DTYPE, init="scaled"):
@@ -74,10 +98,6 @@ def init_params(layer_data, seed=None, dtype=DTYPE, init="scaled"):
         params["W%d" % l] = (rng.standard_normal((dims[l], dims[l - 1])) * scale).astype(dtype)
         params["b%d" % l] = np.zeros((dims[l], 1), dtype=dtype)
     return params
-
-
-def n_layers(params):
-    return len(params) // 2
 
 
 def flatten(arrays):
@@ -117,7 +137,7 @@ def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
         Z = W @ A
         Z += b
         A_prev = A
-        A = activated = ACTIVATIONS[activs[l - 1]][0](Z)
+        A = activated = ACTIVATIONS[activs[l - 1]].function(Z)
         mask = None
         if dropout > 0 and l < L:
             keep = 1.0 - dropout
@@ -190,7 +210,7 @@ def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
             _, Z_prev, A_prev_out, mask = caches[l - 2]
             if mask is not None:
                 dA *= mask
-            dZ = ACTIVATIONS[activs[l - 2]][1](dA, Z_prev, A_prev_out)
+            dZ = ACTIVATIONS[activs[l - 2]].derivative(dA, Z_prev, A_prev_out)
     return grads
 
 

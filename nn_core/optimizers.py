@@ -11,7 +11,7 @@ import numpy as np
 class GradientDescent:
     """Plain mini-batch gradient descent, as in the original design: ``W -= rate * dW``."""
 
-    name = "gd"
+    name, label = "gd", "gradient descent"
 
     def step(self, params, grads, rate):
         for key, value in params.items():
@@ -24,7 +24,7 @@ class Momentum:
     """Gradient descent with (heavy-ball) momentum: a velocity that remembers a fraction ``beta``
     of the previous steps, which damps zig-zags across narrow valleys of the cost."""
 
-    name = "momentum"
+    name, label = "momentum", "momentum"
 
     def __init__(self, beta=0.9):
         self.beta = beta
@@ -44,7 +44,7 @@ class Adam:
     """Adam (Kingma and Ba, 2015): per-parameter steps scaled by running estimates of the
     gradient's mean and variance, with bias correction for the first steps."""
 
-    name = "adam"
+    name, label = "adam", "Adam"
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
@@ -70,10 +70,11 @@ class Adam:
             value -= t(step) * m / (np.sqrt(v) + t(self.eps))
 
 
-OPTIMIZERS = {"gd": GradientDescent, "momentum": Momentum, "adam": Adam}
+OPTIMIZERS = {cls.name: cls for cls in (GradientDescent, Momentum, Adam)}
 
 
 def make_optimizer(name):
+    """A fresh optimizer (no state yet) by its name in ``OPTIMIZERS``."""
     try:
         return OPTIMIZERS[name]()
     except KeyError:

@@ -2,14 +2,15 @@
 
 import pandas as pd
 
+from .network import describe_layers
+from .optimizers import OPTIMIZERS
+
 COLUMNS = {
     "train_cost": "training cost",
     "val_cost": "validation cost",
     "train_acc": "training accuracy",
     "val_acc": "validation accuracy",
 }
-MNIST_TRAIN = 60_000
-OPTIMIZER_NAMES = {"gd": "gradient descent", "momentum": "momentum", "adam": "Adam"}
 
 
 def history_frame(records):
@@ -29,22 +30,23 @@ def compare_frame(runs, metric):
     return pd.concat(parts, ignore_index=True)
 
 
-def describe(config):
-    """The settings of a run as one flat dict (for a table row)."""
+def describe(config, n_train, batch_size):
+    """The settings of a run as one flat dict (for a table row). ``n_train`` and ``batch_size``
+    are what the trainer actually used (``Trainer.n_train``, ``Trainer.batch_size``)."""
     ld = config.layer_data
-    n = config.n_train
     return {
         "layers": "-".join(map(str, ld["Dim"])),
-        "activation": ld["Activs"][0] if len(ld["Activs"]) > 1 else "-",
+        "network": describe_layers(ld),
         "epochs": config.epochs,
-        "mini_batch": "full batch" if config.mini_batch >= (n or MNIST_TRAIN) else str(config.mini_batch),
+        "mini_batch": "full batch" if batch_size >= n_train else str(batch_size),
         "rate": config.rate,
         "lamda": config.lamda,
-        "optimizer": OPTIMIZER_NAMES.get(config.optimizer, config.optimizer),
+        "optimizer": OPTIMIZERS[config.optimizer].label,
         "schedule": config.schedule,
         "dropout": config.dropout,
         "augment": config.augment,
-        "images": "all" if n is None else n,
+        "pen_digits": config.pen_digits,
+        "training images": n_train,
         "seed": config.seed,
         "init": config.init,
     }

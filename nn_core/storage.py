@@ -10,7 +10,6 @@ target, so a crash or a full disk never leaves a half-written model behind. Load
 key, shape, dtype and value and says what is wrong with a file that does not fit.
 """
 
-import dataclasses
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write
+from .model import Model
 from .network import DTYPE, LayerDataError, check_layer_data
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -31,25 +31,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 class ModelFileError(Exception):
     """A model file could not be read, or is not a valid model; the message names the problem."""
-
-
-@dataclasses.dataclass
-class Model:
-    """A trained network: its architecture, its parameters and what is known about it."""
-
-    layer_data: dict
-    params: dict
-    meta: dict = dataclasses.field(default_factory=dict)
-    path: Path | None = None
-
-    @property
-    def name(self):
-        return self.path.stem if self.path else self.meta.get("name", "unsaved")
-
-    def predict_proba(self, images):
-        from .network import predict_proba
-
-        return predict_proba(self.params, self.layer_data, images)
 
 
 def weights_dir():

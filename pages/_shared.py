@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nn_core import data
+from nn_core import data, pendigits
 from nn_core.storage import load_model, model_path
 
 
@@ -10,6 +10,13 @@ from nn_core.storage import load_model, model_path
 def mnist(folder):
     """The MNIST data set, loaded once per server (read-only arrays shared by every user)."""
     return data.load_mnist(folder)
+
+
+@st.cache_resource(show_spinner="Drawing the pen-drawn digits as on the canvas ...", max_entries=2)
+def pen_drawn(drawings, seed):
+    """Every pen-drawn digit drawn ``drawings`` times, as training images (shared by every user:
+    drawing them takes about half a minute)."""
+    return pendigits.for_training(pendigits.load_pendigits(), drawings, seed)
 
 
 @st.cache_resource(max_entries=16)
@@ -26,18 +33,3 @@ def get_model(name):
 def current_job():
     """This user's training job (running or finished), or None."""
     return st.session_state.get("job")
-
-
-def through_app(page):
-    """Make sure the page runs inside app.py's navigation.
-
-    Until app.py has run once, Streamlit still honours its older convention of running a script
-    from pages/ directly when its address is opened (say /train on a freshly started server):
-    send such a visitor through app.py, which then shows the page that was asked for.
-    """
-    if not st.session_state.get("through_app"):
-        st.switch_page("app.py", query_params={"page": page})
-
-
-if __name__ == "__main__":  # opened as a page by that same older convention
-    st.switch_page("app.py")

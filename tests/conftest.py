@@ -2,11 +2,14 @@
 it fail with the loader's message when it is missing rather than passing silently."""
 
 import contextlib
+import gzip
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -14,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from nn_core import data, pendigits
+from nn_core.data import MNIST_FILES
+from nn_core.storage import WEIGHTS_DIR, load_model
 
-from nn_core import data  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +30,13 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
-def shipped_model():
-    from nn_core.storage import WEIGHTS_DIR, load_model
+def pen_digits():
+    """The pen-drawn digits of the data folder (``NN_CORE_DATA_DIR``)."""
+    return pendigits.load_pendigits()
 
+
+@pytest.fixture(scope="session")
+def shipped_model():
     return load_model(WEIGHTS_DIR / "default.npz")
 
 
@@ -64,6 +72,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def closed_port_url():
+    """An address on 127.0.0.1 where nothing listens: a download from it fails at once."""
+    return "http://127.0.0.1:%d/" % free_port()
 
 
 @contextlib.contextmanager
@@ -134,13 +147,6 @@ def page(browser, app_url):
 
 
 # -- a local MNIST mirror on 127.0.0.1, for download tests
-import gzip  # noqa: E402
-import http.server  # noqa: E402
-import threading  # noqa: E402
-
-from nn_core.data import MNIST_FILES  # noqa: E402
-
-
 MNIST_SOURCE = data.data_dir()  # where the real files are, whatever a test sets later
 
 

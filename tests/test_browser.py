@@ -2,54 +2,77 @@
 model is saved, picked on the Draw page and used."""
 
 import re
+import time
 
+import pytest
 
-from conftest import SCREENSHOTS
+from conftest import SCREENSHOTS, running_app
 from strokes import DIGITS, densify
 
 
-def test_a_page_opened_by_its_address_on_a_fresh_server(browser, app_url):
-    """Runs first, while the server has not yet run app.py: /train must still be the Train page
+@pytest.mark.parametrize("address", ["/train", "/draw"])
+def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path, address):
+    """A freshly started server whose first visitor opens /train (or /draw): the page asked for,
     inside the app's navigation (not Streamlit's listing of the pages/ folder)."""
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.goto(app_url + "/train")
-    page.get_by_text("Train a network").wait_for(timeout=30_000)
-    nav = page.get_by_test_id("stSidebarNav")
-    assert "Draw" in nav.inner_text() and "Train" in nav.inner_text()
-    assert "shared" not in nav.inner_text()
-    context.close()
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.goto(url + address)
+        page.get_by_text("Train a network" if address == "/train" else "Draw a digit").first.wait_for(timeout=30_000)
+        nav = page.get_by_test_id("stSidebarNav")
+        assert "Draw" in nav.inner_text() and "Train" in nav.inner_text()
+        assert "shared" not in nav.inner_text() and "page" not in nav.inner_text().lower()
+        assert "does not seem to exist" not in page.content()
+        context.close()
+
+
+def idle(page):
+    """Wait until the app has no run in progress (its status widget is hidden)."""
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+
+
+def seen_picture(page):
+    """The address of the "what the network sees" picture, or None before there is one; it
+    changes whenever the app has read a new drawing."""
+    image = page.get_by_test_id("stImage").filter(has_text="What the network sees").locator("img")
+    return image.get_attribute("src") if image.count() else None
 
 
 def draw(page, strokes):
+    """Draw stroke by stroke with the mouse, waiting after each for the app to read it."""
     box = page.locator("canvas").last.bounding_box()
     for stroke in strokes:
+        before = seen_picture(page)
         points = densify(stroke)
         page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
         page.mouse.down()
         for x, y in points[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.up()
-
-
-def settle(page):
-    """Wait until the app has finished its latest run and the canvas is ready for the mouse."""
-    page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-    page.wait_for_timeout(700)
+        page.wait_for_function(
+            """before => { const i = [...document.querySelectorAll('[data-testid="stImage"]')]
+                             .find(e => e.innerText.includes("What the network sees"));
+                           const img = i && i.querySelector("img");
+                           return img && img.getAttribute("src") !== before && img.complete; }""",
+            arg=before)
+        idle(page)
 
 
 def clear(page):
+    """Press Clear and wait for a new, empty canvas."""
+    old = page.locator("canvas").last.element_handle()
     page.get_by_role("button", name="Clear").click()
     page.get_by_text("Draw a digit in the box").wait_for()
-    settle(page)
+    page.wait_for_function("old => !old.isConnected", arg=old)
+    page.locator("canvas").last.wait_for()
+    idle(page)
 
 
 def prediction(page):
-    """The digit in the Prediction metric, once the app has answered the latest stroke."""
+    """The digit in the Prediction metric (``draw`` has waited for the app's answer)."""
     metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     metric.wait_for()
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+    idle(page)
     return int(metric.get_by_test_id("stMetricValue").inner_text())
 
 
@@ -71,7 +94,8 @@ def test_drawn_digits_are_recognised(page):
 def test_small_digits_in_a_corner_with_a_thick_brush(page):
     """Drawings are not MNIST: half-size digits in the bottom-right corner, brush 32 px wide."""
     set_slider(page, "Brush width", 24)  # 8 + 24 = 32
-    settle(page)
+    page.get_by_test_id("stSlider").filter(has_text="Brush width").filter(has_text="32").wait_for()
+    idle(page)
     assert "32" in page.get_by_test_id("stSlider").filter(has_text="Brush width").inner_text()
     answers = {}
     for digit, strokes in DIGITS.items():
@@ -113,9 +137,11 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     handle = chart.element_handle()
     first = chart.screenshot()
     page.get_by_text(re.compile(r"epoch [6-8] of 8")).wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
     assert handle.evaluate("e => e.isConnected"), "the chart was replaced instead of updated in place"
-    assert chart.screenshot() != first, "the chart did not gain points"
+    deadline = time.time() + 30  # the chart draws its new points a moment after the text changes
+    while chart.screenshot() == first:
+        assert time.time() < deadline, "the chart did not gain points"
+        page.wait_for_timeout(200)
 
     page.get_by_text("Results of run 1").wait_for(timeout=120_000)
     accuracy = page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_test_id("stMetricValue").inner_text()
@@ -127,7 +153,7 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1300, "height": 1700})
     page.mouse.move(5, 5)  # no hover toolbar in the picture
-    page.wait_for_timeout(1000)
+    idle(page)
     page.screenshot(path=str(SCREENSHOTS / "train.png"))
     page.set_viewport_size({"width": 1300, "height": 1000})
 
@@ -180,7 +206,8 @@ def test_without_mnist_train_on_an_uploaded_kaggle_csv(browser, tmp_path, mnist)
         page.locator('input[type="file"]').set_input_files(str(tmp_path / "train.csv"))
         page.get_by_role("button", name="Start").and_(page.locator(":enabled")).wait_for()
         set_slider(page, "epochs", 2)
-        settle(page)
+        page.get_by_test_id("stSlider").filter(has_text="epochs").filter(has_text="3").wait_for()
+        idle(page)
         page.get_by_role("button", name="Start").click()
         page.get_by_text("Results of run 1").wait_for(timeout=120_000)
         accuracy = page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_test_id("stMetricValue").inner_text()

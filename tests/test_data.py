@@ -33,7 +33,7 @@ def test_data_dir_order(tmp_path, monkeypatch):
     assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
     assert data.data_dir() == tmp_path / "env"
     monkeypatch.delenv(data.ENV_VAR)
-    assert data.data_dir().parts[-3:] == (".cache", "nn_core", "mnist")
+    assert data.data_dir().parts[-3:] == (".cache", "nn_core", "data")
 
 
 def test_missing_data_says_what_to_do(tmp_path):
@@ -124,7 +124,10 @@ def test_kaggle_csv_from_an_upload_buffer():
 
 def test_hold_out_keeps_the_last_tenth_for_testing():
     images, labels = np.arange(200).reshape(100, 2), np.arange(100)
-    x, y, xt, yt = data.hold_out(images, labels, 0.1)
+    held = data.hold_out(images, labels, 0.1, name="train.csv")
+    y, xt, yt = held.y_train, held.x_test, held.y_test
+    assert len(held.x_train) == 90
+    assert held.name == "train.csv"
     assert len(y) == 90 and list(yt) == list(range(90, 100)) and xt.shape == (10, 2)
     with pytest.raises(ValueError, match="fraction"):
         data.hold_out(images, labels, 1.0)

@@ -5,7 +5,6 @@ import gzip
 import io
 import os
 import shutil
-import socket
 import stat
 import tarfile
 
@@ -14,12 +13,7 @@ import pytest
 from nn_core import data
 from nn_core.data import MNIST_FILES, DataError, load_mnist
 from nn_core.download import download_mnist
-from conftest import MirrorHandler as Handler, source_bytes
-
-def closed_port_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return "http://127.0.0.1:%d/" % s.getsockname()[1]
+from conftest import MirrorHandler as Handler, closed_port_url, source_bytes
 
 
 def test_good_mirror_downloads_and_verifies(tmp_path, mnist_mirror):
@@ -35,7 +29,7 @@ def test_corrupt_mirror_is_rejected_and_next_one_used(tmp_path, mnist_mirror):
     server = mnist_mirror
     lines = []
     download_mnist(tmp_path, mirrors=(server + "corrupt/", server + "good/"), log=lines.append)
-    assert any("does not match MNIST's SHA-256" in line for line in lines)
+    assert any("does not match the data set's SHA-256" in line for line in lines)
     assert load_mnist(tmp_path).x_test.shape == (10000, 784)
 
 

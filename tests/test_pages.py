@@ -1,13 +1,17 @@
 """Both pages run headless with Streamlit's AppTest: they render, their widgets drive the
 settings, and a tiny training run produces curves and a saved model that the Draw page offers."""
 
+import shutil
 import time
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, blobs, closed_port_url
+from nn_core.data import MNIST_FILES
+from nn_core.jobs import TrainingJob
 from nn_core.network import init_params
 from nn_core.storage import save_model
+from nn_core.training import TrainConfig
 
 
 def app():
@@ -17,23 +21,35 @@ def app():
 def train_page():
     at = app()
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/train_page.py").run()
     assert not at.exception
     return at
 
 
-def test_draw_page_shows_a_prompt_and_the_shipped_model(weights_dir):
-    import shutil
+def texts(elements):
+    """The text of every element of one kind (``at.error``, ``at.caption``, ...), in one string,
+    so that a test asks what the page says, not where."""
+    return "\n".join(str(e.value) for e in elements)
 
+
+def wait_until(condition, timeout=60):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_draw_page_shows_a_prompt_and_the_shipped_model(weights_dir):
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights_dir)
     at = app()
     at.run()
     assert not at.exception
-    assert "Draw a digit in the box" in at.info[0].value
+    assert "Draw a digit in the box" in texts(at.info)
     picker = at.selectbox(key="model_name")
     assert picker.options[0] == "default"
-    assert "on the MNIST test set" in at.caption[0].value
+    assert "two hidden layers of 800 neurons" in texts(at.caption)
+    assert "on the MNIST test set" in texts(at.caption)
     assert len(at.metric) == 0  # a blank canvas gets no guess
 
 
@@ -46,9 +62,9 @@ def test_draw_page_offers_saved_models_and_reports_a_broken_one(weights_dir):
     picker = at.selectbox(key="model_name")
     assert set(picker.options) == {"mine", "broken"}
     picker.set_value("mine").run()
-    assert "784-8-10 network" in at.caption[0].value
+    assert "784-8-10 network: one hidden layer of 8 neurons (tanh)" in texts(at.caption)
     at.selectbox(key="model_name").set_value("broken").run()
-    assert "not a readable .npz" in at.error[0].value
+    assert "not a readable .npz" in texts(at.error)
 
 
 def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_dir):
@@ -74,13 +90,16 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     assert len(job.history) == 2 and job.status == "finished"
     assert any("Results of run 1" in s.value for s in at.subheader)
     assert len(at.get("vega_lite_chart")) >= 3  # two curve charts and the confusion matrix
-    assert float(at.metric[0].value.rstrip("%")) > 15  # above chance, even with the original initialisation
+    accuracy = next(m for m in at.metric if m.label == "Test accuracy")
+    assert float(accuracy.value.rstrip("%")) > 15  # above chance, even with the original initialisation
     at.text_input(key="save_name").set_value("tiny-run").run()
     at.button(key="save").click().run()
-    assert "Saved as tiny-run.npz" in at.success[0].value
-    assert (weights_dir / "tiny-run.npz").exists()
+    assert "Saved as tiny-run.npz" in texts(at.success)
+    saved = load_model_meta(weights_dir / "tiny-run.json")
+    assert saved["name"] == "tiny-run" and saved["command"] == "Train page" and saved["data"] == "MNIST"
+    assert {"numpy", "python", "date", "test_accuracy", "history"} <= set(saved)  # as the command line records
     at.button(key="save").click().run()  # the same name again is refused, nothing overwritten
-    assert "exists already" in at.error[0].value
+    assert "exists already" in texts(at.error)
 
 
 def test_second_start_is_refused_and_stop_ends_the_run(weights_dir):
@@ -98,11 +117,13 @@ def test_second_start_is_refused_and_stop_ends_the_run(weights_dir):
     assert len(job.history) < 50
 
 
-def test_a_diverged_run_is_reported_with_advice(weights_dir):
-    from conftest import blobs
-    from nn_core.jobs import TrainingJob
-    from nn_core.training import TrainConfig
+def load_model_meta(path):
+    import json
 
+    return json.loads(path.read_text())
+
+
+def test_a_diverged_run_is_reported_with_advice(weights_dir):
     X, y = blobs()
     config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)
     job = TrainingJob(config, X * 1e3, y, X, y, label="run 1", source="test").start()
@@ -111,51 +132,54 @@ def test_a_diverged_run_is_reported_with_advice(weights_dir):
     at.session_state["job"] = job
     at.session_state["runs"] = [job]
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/train_page.py").run()
     assert not at.exception
     assert job.status == "diverged"
-    assert "diverged" in at.error[0].value and "smaller rate" in at.error[0].value
+    assert "diverged" in texts(at.error) and "smaller rate" in texts(at.error)
 
 
 def test_without_mnist_the_train_page_downloads_it(weights_dir, tmp_path, monkeypatch, mnist_mirror):
     monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path / "mnist"))
     monkeypatch.setenv("NN_CORE_MNIST_MIRRORS", mnist_mirror + "good/")
     at = train_page()
-    assert any("MNIST is not on this machine yet" in w.value for w in at.warning)
+    assert "MNIST is not on this machine yet" in texts(at.warning)
     assert at.button(key="start").disabled
     at.button(key="download").click().run()
     assert not at.exception and not at.error
     assert not at.button(key="start").disabled
-    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(n + ".gz" for n in __import__("nn_core").data.MNIST_FILES)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(n + ".gz" for n in MNIST_FILES)
 
 
 def test_offline_without_mnist_says_what_to_do(weights_dir, tmp_path, monkeypatch):
-    from test_download import closed_port_url
-
     monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path / "mnist"))
     monkeypatch.setenv("NN_CORE_MNIST_MIRRORS", closed_port_url())
     monkeypatch.setenv("PATH", str(tmp_path))  # and no npm
     at = train_page()
     at.button(key="download").click().run()
-    text = at.error[0].value
+    text = texts(at.error)
     assert "Could not download" in text and "Offline?" in text and "train.csv" in text
     assert at.button(key="start").disabled
 
 
-def test_two_runs_are_overlaid_and_tabled(weights_dir):
+def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
+    """The table shows the mini-batch each run really used: 4096 on 5,000 images of which 30% are
+    held out for validation is the whole training set, so full batch."""
     at = train_page()
-    at.select_slider(key="n_train").set_value(1000)
+    at.select_slider(key="n_train").set_value(5000)
     at.slider(key="epochs").set_value(2)
-    for mini_batch in (32, "full batch"):
-        at.select_slider(key="mini_batch").set_value(mini_batch).run()
+    for mini_batch, val in ((32, 0.1), ("full batch", 0.1), (4096, 0.3)):
+        at.select_slider(key="mini_batch").set_value(mini_batch)
+        at.slider(key="val_fraction").set_value(val).run()
         at.button(key="start").click().run()
         at.session_state["job"].join(60)
         at.run()
-    assert any("Compare this session's runs" in s.value for s in at.subheader)
+    assert "Compare this session's runs" in texts(at.subheader)
     table = at.dataframe[0].value
-    assert list(table.index) == ["run 1", "run 2"]
-    assert list(table["mini_batch"]) == ["32", "full batch"]
+    assert list(table.index) == ["run 1", "run 2", "run 3"]
+    assert list(table["mini_batch"]) == ["32", "full batch", "full batch"]
+    assert list(table["training images"]) == [4500, 4500, 3500]
     assert table["test_accuracy"].notna().all()
+    assert at.session_state["runs"][1].config.mini_batch is None
 
 
 def test_draw_page_offers_the_network_training_now(weights_dir):
@@ -164,15 +188,13 @@ def test_draw_page_offers_the_network_training_now(weights_dir):
     at.button(key="start").click().run()
     job = at.session_state["job"]
     try:
-        deadline = time.time() + 60
-        while not job.history and time.time() < deadline:
-            time.sleep(0.2)
-        at.switch_page("pages/draw.py").run()
+        wait_until(lambda: job.history)
+        at.switch_page("pages/draw_page.py").run()
         picker = at.selectbox(key="model_name")
         assert "The network training now" in picker.options
         picker.set_value("The network training now").run()
         assert not at.exception
-        assert "Training: running after" in at.caption[0].value
+        assert "Training: running after" in texts(at.caption)
         assert job.running  # leaving the Train page did not stop it
     finally:
         job.stop()

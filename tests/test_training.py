@@ -149,3 +149,40 @@ def test_scaled_initialisation_beats_the_original_standard_normal():
         config = TrainConfig(layer_data=ld, epochs=15, mini_batch=32, rate=0.5, optimizer="gd", init=init, val_fraction=0)
         results[init] = list(Trainer(config, X, y).run())[-1].train_acc
     assert results["scaled"] > results["standard_normal"] + 0.1, results
+
+
+def test_mini_batch_none_is_full_batch_and_the_trainer_reports_what_it_used():
+    X, y = blobs(300)
+    full = Trainer(small_config(mini_batch=None, epochs=2), X, y)
+    big = Trainer(small_config(mini_batch=4096, epochs=2), X, y)
+    assert full.batch_size == big.batch_size == full.n_train == 240
+    assert Trainer(small_config(mini_batch=16), X, y).batch_size == 16
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="mini_batch"):
+            Trainer(small_config(mini_batch=bad), X, y)
+
+
+def test_grouped_samples_are_held_out_by_whole_groups():
+    """Pen-drawn digits come by writer: a writer's digits are all on one side of the split."""
+    from nn_core.training import split
+
+    rng = np.random.default_rng(0)
+    groups = np.concatenate([np.full(1000, -1), np.repeat(np.arange(10), 50)])  # 1000 loose, 10 writers x 50
+    val, train = split(len(groups), None, 0.2, rng, groups)
+    assert len(np.intersect1d(val, train)) == 0 and len(val) + len(train) == len(groups)
+    val_writers, train_writers = set(groups[val]) - {-1}, set(groups[train]) - {-1}
+    assert len(val_writers) == 2 and not val_writers & train_writers
+    assert np.sum(groups[val] == -1) == 200  # the loose samples: by sample, as before
+    # The Trainer uses the same split: its validation labels come from whole writers.
+    X = np.random.default_rng(1).random((len(groups), 4)).astype(np.float32)
+    y = np.where(groups < 0, 0, groups % 3)
+    trainer = Trainer(small_config(val_fraction=0.2, epochs=1), X, y, groups=groups)
+    assert len(trainer.y_val) == 200 + 2 * 50
+
+
+def test_without_groups_the_split_is_unchanged_by_seed():
+    from nn_core.training import split
+
+    a = split(500, 300, 0.1, np.random.default_rng(5))
+    b = split(500, 300, 0.1, np.random.default_rng(5))
+    assert all(np.array_equal(p, q) for p, q in zip(a, b)) and len(a[0]) == 30 and len(a[1]) == 270

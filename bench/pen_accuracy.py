@@ -1,0 +1,99 @@
+"""Accuracy on real people's pen-drawn digits, by writers the network never trained on.
+
+Digits are drawn as people draw on the canvas (round brush 12-28 px, 45-85% of the canvas tall,
+anywhere on it; ``nn_core.pendigits``) and sent through the Draw page's own preprocessing. One
+writer's digits look alike, so everything here holds out whole writers, never single digits.
+
+    python bench/pen_accuracy.py                       # the shipped model, on its held-out writers
+    python bench/pen_accuracy.py --folds 5             # and its recipe, 5 folds by writer
+    python bench/pen_accuracy.py --recipe defaults --folds 5   # the Train page defaults + pen digits
+
+For each fold the recipe is trained again on MNIST and the pen digits of the other writers, then
+measured on the fold's writers (and on the MNIST test set). Prints accuracy per digit.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from nn_core import pendigits
+from nn_core.data import load_mnist
+from nn_core.metrics import evaluate
+from nn_core.model import Model
+from nn_core.storage import load_model
+from nn_core.training import TrainConfig, Trainer
+
+BRUSH = (12, 28)  # what a person picks on the canvas, a little inside the training range
+DRAWINGS = 2  # drawings of each held-out digit (different brush, size, place)
+SEED = 2024
+
+
+def measure(model, digits, writers):
+    images, labels, _ = pendigits.pen_images(pendigits.select(digits, writers=writers), SEED, DRAWINGS, brush=BRUSH)
+    return evaluate(model, images, labels)
+
+
+def row(name, result):
+    per_class = "  ".join("%5.1f" % (100 * a) for a in result["per_class_accuracy"])
+    return "%-26s %6.2f%%  %s  (n=%d)" % (name, 100 * result["accuracy"], per_class, result["n"])
+
+
+def header():
+    return "%-26s %7s  %s" % ("", "all", "  ".join("%5d" % d for d in range(10)))
+
+
+def recipe(name, shipped):
+    if name == "shipped":
+        hp = dict(shipped.meta["hyperparameters"])
+        return TrainConfig(layer_data=shipped.layer_data, **hp)
+    return TrainConfig(pen_digits=4)  # the Train page defaults, with pen-drawn digits mixed in
+
+
+def pooled(results):
+    C = sum(np.array(r["confusion_matrix"]) for r in results)
+    return {"accuracy": np.trace(C) / C.sum(), "n": int(C.sum()), "confusion_matrix": C.tolist(),
+            "per_class_accuracy": list(np.diag(C) / np.maximum(C.sum(axis=1), 1))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help="model measured on its held-out writers (default: the shipped one)")
+    parser.add_argument("--recipe", choices=["shipped", "defaults"], default="shipped", help="what the folds train")
+    parser.add_argument("--folds", type=int, default=0, help="train the recipe again this many times, folds by writer (0: skip)")
+    parser.add_argument("--data", default=None, help="data folder")
+    args = parser.parse_args()
+
+    digits = pendigits.load_pendigits(args.data)
+    model = load_model(args.model)
+    held = model.meta.get("hyperparameters", {}).get("pen_holdout") or []
+    print("pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%" % (*BRUSH, DRAWINGS))
+    print(header())
+    if held:
+        print(row("%s, writers %s" % (args.model, ",".join(map(str, held))), measure(model, digits, held)))
+    else:
+        print(row("%s, all 30 writers" % args.model, measure(model, digits, pendigits.writers_of(digits))))
+    if not args.folds:
+        return
+    mnist = load_mnist(args.data)
+    base = recipe(args.recipe, model)
+    results = []
+    for fold in pendigits.writer_folds(pendigits.writers_of(digits), args.folds):
+        config = TrainConfig(**dict(base.to_dict(), pen_holdout=fold))
+        pen = pendigits.for_training(digits, config.pen_digits, config.seed, config.pen_holdout)
+        images, labels, groups = pendigits.mix(mnist.x_train, mnist.y_train, pen)
+        trainer = Trainer(config, images, labels, groups=groups)
+        start = time.perf_counter()
+        for _ in trainer.run():
+            pass
+        trained = Model(config.layer_data, trainer.params)
+        result = measure(trained, digits, fold)
+        results.append(result)
+        on_mnist = evaluate(trained, mnist.x_test, mnist.y_test)["accuracy"]
+        print(row("%s, writers %d-%d" % (args.recipe, fold[0], fold[-1]), result)
+              + "  MNIST test %.2f%%, %.0f s" % (100 * on_mnist, time.perf_counter() - start), flush=True)
+    print(row("%s, %d folds pooled" % (args.recipe, args.folds), pooled(results)))
+
+
+if __name__ == "__main__":
+    main()

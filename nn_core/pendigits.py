@@ -1,0 +1,220 @@
+"""Pen-drawn digits: real people's handwriting, drawn again the way the Draw page's canvas draws it.
+
+MNIST's digits were written on paper by American census clerks and students. People who draw on
+the canvas write differently (a 1 with a flag and a base, a 7 with a crossbar, a 9 with a curved
+tail, an open 4), and a network that has only seen MNIST misreads them. The UCI "Pen-Based
+Recognition of Handwritten Digits" data set (Alpaydin and Alimoglu, 1998; CC BY 4.0) holds digits
+by 30 writers as pen trajectories, in the UNIPEN text format::
+
+    .SEGMENT DIGIT    0 ? "8"        a new digit; its label in quotes
+    .COMMENT 8 12  224               label, writer number, sample number
+    .PEN_DOWN                        a stroke starts
+     267  333                        x y in tablet units; y grows *upwards*
+    .PEN_UP                          the stroke ends; a digit may have several
+
+``render`` draws a digit as the canvas would (a white 280x280 picture, a round black brush of a
+chosen width, the digit at a chosen size and place), and ``pen_images`` sends such pictures
+through the Draw page's own preprocessing, so the network trains and is measured on exactly what
+it will see from a person. Since one writer's digits look alike, anything held out for measuring
+is held out by *writer* (``writer_folds``), never by sample.
+"""
+
+import dataclasses
+import hashlib
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .data import DataError, data_dir, find_file, read_bytes
+from .preprocess import to_mnist
+
+FILE = "pendigits-orig.tra"
+SHA256 = "a66225d68d7d68591e62944df1ad33b3f5aa608e2df2505844b41f5568a80da4"
+CANVAS = 280
+# How people draw on the canvas: brush width in pixels, digit height as a share of the canvas.
+BRUSH = (10.0, 30.0)
+HEIGHT = (0.45, 0.85)
+
+
+@dataclasses.dataclass
+class PenDigit:
+    """One digit: its label, its writer (None if the file does not say) and its strokes, each an
+    ``(n, 2)`` array of x, y points with y growing upwards."""
+
+    label: int
+    writer: int | None
+    strokes: list
+
+
+def parse_unipen(text, source="the file"):
+    """The digits of a UNIPEN text; ``DataError`` naming the line of the first problem."""
+    digits, strokes, stroke = [], None, None
+    label = writer = None
+
+    def finish():
+        if strokes is not None:
+            if not strokes:
+                raise DataError("%s: the digit that starts before line %d has no strokes" % (source, lineno))
+            digits.append(PenDigit(label, writer, [np.array(s, dtype=np.float64) for s in strokes]))
+
+    lineno = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if not words:
+            continue
+        keyword = words[0]
+        if keyword == ".SEGMENT":
+            if stroke is not None:
+                raise DataError("%s, line %d: a new digit starts inside a stroke (.PEN_UP missing)" % (source, lineno))
+            finish()
+            quoted = line.split('"')
+            if len(quoted) < 3 or len(quoted[1]) != 1 or not quoted[1].isdigit():
+                raise DataError('%s, line %d: .SEGMENT needs a label "0" to "9" in quotes: %r' % (source, lineno, line.strip()))
+            label, writer, strokes = int(quoted[1]), None, []
+        elif keyword == ".COMMENT" and strokes is not None and len(words) >= 3 and words[2].isdigit():
+            writer = int(words[2])
+        elif keyword == ".PEN_DOWN":
+            if strokes is None:
+                raise DataError("%s, line %d: .PEN_DOWN before any .SEGMENT" % (source, lineno))
+            if stroke is not None:
+                raise DataError("%s, line %d: .PEN_DOWN inside a stroke (.PEN_UP missing)" % (source, lineno))
+            stroke = []
+        elif keyword == ".PEN_UP":
+            if stroke is None:
+                raise DataError("%s, line %d: .PEN_UP without .PEN_DOWN" % (source, lineno))
+            if not stroke:
+                raise DataError("%s, line %d: a stroke with no points" % (source, lineno))
+            strokes.append(stroke)
+            stroke = None
+        elif keyword.startswith("."):
+            continue  # other keywords (.COMMENT, .DT, .LEXICON, ...) say nothing about the shapes
+        else:
+            if stroke is None:
+                raise DataError("%s, line %d: a point outside a stroke: %r" % (source, lineno, line.strip()))
+            try:
+                x, y = (float(w) for w in words)
+            except ValueError:
+                raise DataError("%s, line %d: a point is two numbers, x and y; got %r" % (source, lineno, line.strip())) from None
+            if not (np.isfinite(x) and np.isfinite(y)):
+                raise DataError("%s, line %d: a point must be finite; got %r" % (source, lineno, line.strip()))
+            stroke.append((x, y))
+    if stroke is not None:
+        raise DataError("%s, line %d: the file ends inside a stroke (.PEN_UP missing)" % (source, lineno))
+    lineno += 1
+    finish()
+    return digits
+
+
+def load_pendigits(path=None, verify=True):
+    """The pen-drawn digits in the data folder (found as MNIST is, see ``data.data_dir``);
+    ``DataError`` saying what to do when the file is missing or corrupt."""
+    folder = data_dir(path)
+    found = find_file(folder, FILE)
+    if found is None:
+        raise DataError(missing_message(folder))
+    raw = read_bytes(found)
+    if verify and hashlib.sha256(raw).hexdigest() != SHA256:
+        raise DataError(
+            "%s is corrupt or incomplete (its SHA-256 does not match the data set's). Delete it and "
+            "run `python -m nn_core download --pendigits`." % found.name
+        )
+    return parse_unipen(raw.decode("latin-1"), found.name)
+
+
+def pendigits_available(path=None):
+    return find_file(data_dir(path), FILE) is not None
+
+
+def missing_message(folder):
+    return (
+        "The pen-drawn digits were not found in the data folder %s. Run `python -m nn_core download "
+        "--pendigits`, or put %s (gzipped or not) there." % (folder, FILE)
+    )
+
+
+def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
+    """Draw ``digit`` as on the canvas: a white ``canvas`` x ``canvas`` uint8 picture with round
+    black strokes ``brush`` pixels wide. The digit is ``height`` (a share of the canvas) tall, or
+    less if it would otherwise not fit across, and its middle is at ``centre`` (shares of the
+    canvas), moved as little as needed to keep the ink on the canvas."""
+    points = np.concatenate(digit.strokes)
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = np.maximum(high - low, 1e-9)
+    room = canvas - brush - 2  # the ink must fit, brush included
+    scale = min(height * canvas, room) / span[1] if span[1] > 1e-6 else room / span[0]
+    scale = min(scale, room / span[0])
+    size = span * scale
+    half_brush = brush / 2 + 1
+    cx = np.clip(centre[0] * canvas, half_brush + size[0] / 2, canvas - half_brush - size[0] / 2)
+    cy = np.clip(centre[1] * canvas, half_brush + size[1] / 2, canvas - half_brush - size[1] / 2)
+    picture = Image.new("L", (canvas, canvas), 255)
+    pen = ImageDraw.Draw(picture)
+    r = brush / 2
+    for stroke in digit.strokes:
+        x = cx + (stroke[:, 0] - (low[0] + high[0]) / 2) * scale
+        y = cy - (stroke[:, 1] - (low[1] + high[1]) / 2) * scale  # y grows upwards on the tablet
+        xy = list(zip(x.tolist(), y.tolist()))
+        if len(xy) > 1:
+            pen.line(xy, fill=0, width=max(1, round(brush)), joint="curve")
+        for px, py in (xy[0], xy[-1]):  # round ends, as a round brush leaves them
+            pen.ellipse((px - r, py - r, px + r, py + r), fill=0)
+    return np.asarray(picture)
+
+
+def random_render(digit, rng, brush=BRUSH, height=HEIGHT, canvas=CANVAS):
+    """``render`` at a brush width and a height drawn uniformly from the given ranges, anywhere
+    on the canvas."""
+    return render(digit, rng.uniform(*brush), rng.uniform(*height), tuple(rng.uniform(0, 1, 2)), canvas)
+
+
+def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT):
+    """Every digit drawn ``variants`` times at random (reproducibly per ``seed``) and preprocessed
+    as the Draw page does: ``(images (n, 784) float32, labels (n,) uint8, writers (n,) int)``."""
+    rng = np.random.default_rng(seed)
+    images, labels, writers = [], [], []
+    for _ in range(variants):
+        for d in digits:
+            x = to_mnist(random_render(d, rng, brush, height))
+            if x is None:  # cannot happen for a drawn stroke, but never train on a blank
+                continue
+            images.append(x.reshape(-1))
+            labels.append(d.label)
+            writers.append(-1 if d.writer is None else d.writer)
+    if not images:
+        return np.zeros((0, 784), np.float32), np.zeros(0, np.uint8), np.zeros(0, np.int64)
+    return np.stack(images).astype(np.float32), np.array(labels, np.uint8), np.array(writers, np.int64)
+
+
+def writers_of(digits):
+    return sorted({d.writer for d in digits if d.writer is not None})
+
+
+def writer_folds(writers, k=5):
+    """Split the writer numbers into ``k`` folds of (nearly) equal size, in order: fold ``i`` is
+    the ``i``-th slice of the sorted numbers. Train on the others, measure on the fold."""
+    writers = sorted(writers)
+    if not 2 <= k <= len(writers):
+        raise ValueError("k must lie between 2 and the number of writers (%d), got %r" % (len(writers), k))
+    return [list(part) for part in np.array_split(writers, k)]
+
+
+def select(digits, writers=None, exclude=None):
+    """The digits by the given writers, or by all but the excluded ones."""
+    writers = None if writers is None else set(writers)
+    exclude = set(exclude or ())
+    return [d for d in digits if (writers is None or d.writer in writers) and d.writer not in exclude]
+
+
+def for_training(digits, drawings, seed, holdout=()):
+    """The pen-drawn images a run trains on (see ``TrainConfig.pen_digits``): every digit by a
+    writer not in ``holdout``, drawn ``drawings`` times, reproducibly per ``seed``."""
+    return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings)
+
+
+def mix(images, labels, pen):
+    """``images`` and ``labels`` (MNIST) followed by ``pen`` (``pen_images``'s triple), and the
+    groups for ``Trainer``: each pen digit's writer, -1 for the others, so that a validation set
+    holds out whole writers."""
+    pen_x, pen_y, pen_w = pen
+    groups = np.concatenate([np.full(len(labels), -1, np.int64), pen_w])
+    return np.concatenate([images, pen_x]), np.concatenate([labels, pen_y]), groups

@@ -2,18 +2,10 @@
 
     streamlit run app.py
 
-This script builds the navigation; each page is a script in pages/ (``*_page.py``).
+The navigation and the page settings are in pages/_navigation.py; each page is a script in pages/
+(``draw_page.py``, ``train_page.py``).
 """
 
-import streamlit as st
+from pages import _navigation
 
-from pages._routing import open_requested
-
-st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
-PAGES = [
-    st.Page("pages/draw_page.py", title="Draw", icon=":material/draw:", url_path="draw", default=True),
-    st.Page("pages/train_page.py", title="Train", icon=":material/model_training:", url_path="train"),
-]
-navigation = st.navigation(PAGES)
-open_requested(navigation, PAGES)
-navigation.run()
+_navigation.run()

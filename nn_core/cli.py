@@ -10,17 +10,17 @@ import sys
 import time
 
 from . import data as data_mod
-from . import pendigits
+from . import pendigits, seed
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
 from .files import atomic_write
 from .metrics import evaluate
-from .model import from_run
+from .model import Model, from_run
 from .network import INITS, dense_layers
 from .optimizers import OPTIMIZERS
-from .predict import classify
+from .predict import ModelOutputError, classify
 from .preprocess import ImageError, open_image
-from .storage import ModelFileError, check_name, load_model, model_path, save_model
+from .storage import ModelFileError, check_name, load_model, save_model, weights_dir
 from .training import SCHEDULES, TrainConfig, Trainer
 
 
@@ -93,6 +93,13 @@ def build_parser(prog="nn-core"):
     k.add_argument("test_csv", help="Kaggle's test.csv")
     k.add_argument("-o", "--output", default="submission.csv", help="output CSV (default submission.csv)")
 
+    i = sub.add_parser("import-seed", help="import weights pickled by the original design (read safely)",
+                       description="Import a params dict (W1, b1, ...) pickled by the original design and save it as weights/NAME.npz. "
+                                   "Only NumPy arrays and plain containers are unpickled; anything else is refused.")
+    i.add_argument("file", help="the pickled weights (the original design named them .json)")
+    i.add_argument("name", help="save as weights/NAME.npz")
+    i.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="activation of the hidden layers (default relu, as in the original design)")
+
     d = sub.add_parser("download", help="download MNIST (and the pen-drawn digits) and verify them")
     d.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
     d.add_argument("--pendigits", action="store_true", help="also fetch the pen-drawn digits (UCI pendigits, about 1 MB)")
@@ -108,8 +115,7 @@ def fmt_record(r, epochs):
 
 
 def cmd_train(args):
-    check_name(args.name)
-    target = model_path(args.name)
+    target = weights_dir() / (check_name(args.name) + ".npz")
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
     config = TrainConfig(
@@ -141,7 +147,7 @@ def cmd_train(args):
     model, result = from_run(trainer, time.perf_counter() - start, digits.x_test, digits.y_test, command=command, data=source)
     model.meta["name"] = args.name
     try:
-        path = save_model(target, model.params, model.layer_data, model.meta, overwrite=args.force)
+        path = save_model(args.name, model.params, model.layer_data, model.meta, overwrite=args.force)
     except FileExistsError:
         # Another process took the name while this one trained: keep the work under a new name.
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -177,7 +183,7 @@ def cmd_predict(args):
         entry = {"file": name, "digit": None, "probabilities": None}
         try:
             prediction = classify(model, open_image(name))
-        except (ImageError, OSError) as exc:
+        except (ImageError, ModelOutputError, OSError) as exc:
             entry["error"] = "%s: %s" % (name, exc)
             failed = True
         else:
@@ -237,7 +243,30 @@ def cmd_download(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
+def cmd_import_seed(args):
+    check_name(args.name)
+    with open(args.file, "rb") as f:
+        raw = f.read(seed.MAX_BYTES + 1)
+    params, layer_data = seed.read_seed_weights(raw, args.activation)
+    model = Model(layer_data, params)
+    result = None
+    if data_mod.mnist_available():
+        digits = data_mod.load_mnist()
+        result = evaluate(model, digits.x_test, digits.y_test)
+    meta = {"name": args.name, "command": "python -m nn_core import-seed %s %s" % (shlex.quote(args.file), args.name),
+            "data": "imported weights of the original design"}
+    if result:
+        meta["test_accuracy"], meta["test_n"] = result["accuracy"], result["n"]
+    try:
+        path = save_model(args.name, params, layer_data, meta, overwrite=False)
+    except FileExistsError as exc:
+        raise SystemExit("error: %s" % exc)
+    print("imported %s network%s; saved %s" % ("-".join(map(str, layer_data["Dim"])),
+          "" if result is None else ", %.2f%% on the MNIST test set" % (100 * result["accuracy"]), path))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "import-seed": cmd_import_seed, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
 
 
 def main(argv=None, prog="nn-core"):

@@ -35,6 +35,16 @@ MNIST_FILES = {
 }
 
 
+# Their decompressed sizes in bytes: reading stops there, so a small file that decompresses to
+# gigabytes (a "zip bomb") costs nothing.
+MNIST_SIZES = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+
+
 class DataError(Exception):
     """The data set is missing or unreadable; the message says what to do."""
 
@@ -56,26 +66,39 @@ def find_file(folder, name):
     return None
 
 
-def read_bytes(path):
+def read_bytes(path, limit=None):
     """A file's content, decompressed if it is gzipped or Unix-compressed (recognised by its
-    magic bytes, whatever its name)."""
+    magic bytes, whatever its name). With ``limit``, a content longer than ``limit`` bytes is a
+    ``DataError``, found without decompressing more than that."""
+    path = Path(path)
     try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            return gzip.decompress(raw)
-        if raw[:2] == b"\x1f\x9d":
-            return unlzw(raw)
-        return raw
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                content = f.read() if limit is None else f.read(limit + 1)
+        elif head == b"\x1f\x9d":
+            content = unlzw(path.read_bytes(), limit)
+        else:
+            if limit is not None and path.stat().st_size > limit:
+                content = b"\0" * (limit + 1)
+            else:
+                content = path.read_bytes()
     except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise DataError("%s is not a readable file (%s); delete it and download it again" % (Path(path).name, exc)) from exc
+        raise DataError("%s is not a readable file (%s); delete it and download it again" % (path.name, exc)) from exc
+    if limit is not None and len(content) > limit:
+        raise DataError("%s holds more than the %d bytes the data set's file has; delete it and download it again"
+                        % (path.name, limit))
+    return content
 
 
-def unlzw(raw):
+def unlzw(raw, limit=None):
     """Decompress the Unix ``compress`` format (``.Z``): LZW with codes of 9 up to 16 bits.
 
     Codes are packed little-endian, in blocks of 8 codes (``n_bits`` bytes). Each time the code
     width grows, and at a CLEAR code (256), ``compress`` abandons the rest of the current block,
-    so the reader does too. Raises ``ValueError`` for anything that is not a valid stream.
+    so the reader does too. Raises ``ValueError`` for anything that is not a valid stream. With
+    ``limit``, decoding stops once the output is longer than ``limit`` bytes.
     """
     if len(raw) < 3 or raw[:2] != b"\x1f\x9d":
         raise ValueError("not a .Z file")
@@ -104,6 +127,8 @@ def unlzw(raw):
             else:
                 raise ValueError("corrupt .Z data (code %d where at most %d is defined)" % (code, len(table) - 1))
             out += entry
+            if limit is not None and len(out) > limit:
+                return bytes(out)
             if prev is not None and len(table) < (1 << max_bits):
                 table.append(prev + entry[:1])
             prev = entry
@@ -140,7 +165,7 @@ def read_mnist_file(folder, name, verify=True):
     path = find_file(folder, name)
     if path is None:
         raise DataError(missing_message(folder))
-    raw = read_bytes(path)
+    raw = read_bytes(path, MNIST_SIZES[name])
     if verify and hashlib.sha256(raw).hexdigest() != MNIST_FILES[name]:
         raise DataError(
             "%s is corrupt or incomplete (its SHA-256 does not match MNIST's). Delete it and run "
@@ -188,13 +213,14 @@ def mnist_available(path=None):
 
 def load_kaggle_csv(path_or_buffer):
     """A Kaggle digit-recognizer CSV: ``train.csv`` (``label,pixel0..pixel783``) gives
-    ``(images, labels)``; ``test.csv`` (pixels only) gives ``(images, None)``."""
+    ``(images, labels)``; ``test.csv`` (pixels only) gives ``(images, None)``. Anything else is a
+    ``DataError`` that says what is wrong and where (row numbers count the header as row 1)."""
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path_or_buffer)
+        frame = pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False)
     except Exception as exc:  # pandas raises many types for malformed files
-        raise DataError("could not read the CSV file: %s" % exc) from exc
+        raise DataError("could not read the CSV file (%s)" % type(exc).__name__) from exc
     pixel_cols = ["pixel%d" % i for i in range(N_PIXELS)]
     missing = [c for c in pixel_cols if c not in frame.columns]
     if missing:
@@ -202,20 +228,31 @@ def load_kaggle_csv(path_or_buffer):
             "the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
             "the first is %s" % (len(missing), missing[0])
         )
-    pixels = frame[pixel_cols]
-    if pixels.isna().any().any():
-        raise DataError("the CSV has empty pixel values")
-    values = pixels.to_numpy()
-    if values.min() < 0 or values.max() > 255:
-        raise DataError("pixel values must lie in 0..255")
+    if len(frame) == 0:
+        raise DataError("the CSV has a header but no rows of digits")
+    values = _whole_numbers(frame[pixel_cols], 0, 255, "pixel values")
     images = to_unit(values.astype(np.uint8))
     labels = None
     if "label" in frame.columns:
-        lab = frame["label"].to_numpy()
-        if frame["label"].isna().any() or lab.min() < 0 or lab.max() > 9:
-            raise DataError("labels must be whole numbers from 0 to 9")
-        labels = lab.astype(np.uint8)
+        labels = _whole_numbers(frame[["label"]], 0, 9, "labels")[:, 0].astype(np.uint8)
     return images, labels
+
+
+def _whole_numbers(frame, low, high, what):
+    """The cells of ``frame`` (text) as whole numbers from ``low`` to ``high``, or a ``DataError``
+    naming the first cell that is not one."""
+    import pandas as pd
+
+    numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < low) | (numbers > high)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError("%s must be whole numbers from %d to %d; row %d, column %s has %r"
+                        % (what, low, high, row + 2, frame.columns[col], frame.iat[row, col][:20]))
+    return numbers.astype(np.int64)
+
+
+MIN_LABELLED = 20  # fewer digits cannot be split into a training and a test set worth the name
 
 
 def hold_out(images, labels, fraction=0.1, name="uploaded digits"):
@@ -223,5 +260,7 @@ def hold_out(images, labels, fraction=0.1, name="uploaded digits"):
     as Kaggle's train.csv that comes without one)."""
     if not 0 < fraction < 1:
         raise ValueError("fraction must lie strictly between 0 and 1, got %r" % fraction)
+    if len(labels) < MIN_LABELLED:
+        raise DataError("%s has %d labelled digits; training and testing need at least %d" % (name, len(labels), MIN_LABELLED))
     cut = int(round(len(labels) * (1 - fraction)))
     return Digits(images[:cut], labels[:cut], images[cut:], labels[cut:], name)

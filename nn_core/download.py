@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 from . import pendigits
-from .data import MNIST_FILES, DataError, data_dir, find_file, read_bytes, unlzw
+from .data import MNIST_FILES, MNIST_SIZES, DataError, data_dir, find_file, read_bytes, unlzw
 from .files import atomic_write
 
 MIRRORS = (
@@ -105,7 +105,7 @@ def _valid(folder, name):
     if path is None:
         return False
     try:
-        return hashlib.sha256(read_bytes(path)).hexdigest() == MNIST_FILES[name]
+        return hashlib.sha256(read_bytes(path, MNIST_SIZES[name])).hexdigest() == MNIST_FILES[name]
     except DataError:
         return False
 
@@ -204,7 +204,7 @@ def download_pendigits(path=None, urls=None, progress=None, log=print, timeout=3
     folder = data_dir(path)
     found = find_file(folder, pendigits.FILE)
     try:
-        if found is not None and hashlib.sha256(read_bytes(found)).hexdigest() == pendigits.SHA256:
+        if found is not None and hashlib.sha256(read_bytes(found, pendigits.SIZE)).hexdigest() == pendigits.SHA256:
             log("%s: already there, verified" % pendigits.FILE)
             return folder
     except DataError:

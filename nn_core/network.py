@@ -21,6 +21,12 @@ N_PIXELS = 28 * 28
 N_CLASSES = 10
 
 
+# The largest network this project builds: the Train page's widest (4 x 1024) has 4.2 million
+# parameters, the shipped one 1.3 million. A bigger one would take minutes per epoch here and,
+# built from a careless or hostile file or flag, could exhaust the memory.
+MAX_PARAMETERS = 20_000_000
+
+
 class LayerDataError(ValueError):
     """``layer_data`` does not describe a network this module can build."""
 
@@ -31,7 +37,7 @@ def check_layer_data(layer_data):
     try:
         dims = [int(d) for d in layer_data["Dim"]]
         activs = [str(a) for a in layer_data["Activs"]]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise LayerDataError(
             'layer_data must be {"Dim": [sizes...], "Activs": [names...]}, got %r' % (layer_data,)
         ) from exc
@@ -39,6 +45,12 @@ def check_layer_data(layer_data):
         raise LayerDataError("layer_data['Dim'] needs at least an input and an output size, got %r" % dims)
     if any(d < 1 for d in dims):
         raise LayerDataError("every layer size in layer_data['Dim'] must be at least 1, got %r" % dims)
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    if n_params > MAX_PARAMETERS:
+        raise LayerDataError(
+            "a network of %s has %s parameters, more than this project's limit of %s"
+            % ("-".join(map(str, dims)), format(n_params, ","), format(MAX_PARAMETERS, ","))
+        )
     if len(activs) != len(dims) - 1:
         raise LayerDataError(
             "layer_data['Activs'] needs one activation per layer after the input: %d sizes need %d "

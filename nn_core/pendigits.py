@@ -30,32 +30,37 @@ from .preprocess import to_mnist
 
 FILE = "pendigits-orig.tra"
 SHA256 = "a66225d68d7d68591e62944df1ad33b3f5aa608e2df2505844b41f5568a80da4"
+SIZE = 3_641_673  # bytes, decompressed
 CANVAS = 280
 # How people draw on the canvas: brush width in pixels, digit height as a share of the canvas.
 BRUSH = (10.0, 30.0)
 HEIGHT = (0.45, 0.85)
+# Training drawings are also slanted at random, by up to this shear either way: some people write
+# far more slanted than any of the 30 writers (see ``for_training``).
+TRAINING_SLANT = 0.35
 
 
 @dataclasses.dataclass
 class PenDigit:
-    """One digit: its label, its writer (None if the file does not say) and its strokes, each an
-    ``(n, 2)`` array of x, y points with y growing upwards."""
+    """One digit: its label, its writer and sample number (None where the file does not say) and
+    its strokes, each an ``(n, 2)`` array of x, y points with y growing upwards."""
 
     label: int
     writer: int | None
     strokes: list
+    sample: int | None = None
 
 
 def parse_unipen(text, source="the file"):
     """The digits of a UNIPEN text; ``DataError`` naming the line of the first problem."""
     digits, strokes, stroke = [], None, None
-    label = writer = None
+    label = writer = sample = None
 
     def finish():
         if strokes is not None:
             if not strokes:
                 raise DataError("%s: the digit that starts before line %d has no strokes" % (source, lineno))
-            digits.append(PenDigit(label, writer, [np.array(s, dtype=np.float64) for s in strokes]))
+            digits.append(PenDigit(label, writer, [np.array(s, dtype=np.float64) for s in strokes], sample))
 
     lineno = 0
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -70,9 +75,10 @@ def parse_unipen(text, source="the file"):
             quoted = line.split('"')
             if len(quoted) < 3 or len(quoted[1]) != 1 or not quoted[1].isdigit():
                 raise DataError('%s, line %d: .SEGMENT needs a label "0" to "9" in quotes: %r' % (source, lineno, line.strip()))
-            label, writer, strokes = int(quoted[1]), None, []
+            label, writer, sample, strokes = int(quoted[1]), None, None, []
         elif keyword == ".COMMENT" and strokes is not None and len(words) >= 3 and words[2].isdigit():
             writer = int(words[2])
+            sample = int(words[3]) if len(words) >= 4 and words[3].isdigit() else None
         elif keyword == ".PEN_DOWN":
             if strokes is None:
                 raise DataError("%s, line %d: .PEN_DOWN before any .SEGMENT" % (source, lineno))
@@ -112,7 +118,7 @@ def load_pendigits(path=None, verify=True):
     found = find_file(folder, FILE)
     if found is None:
         raise DataError(missing_message(folder))
-    raw = read_bytes(found)
+    raw = read_bytes(found, SIZE if verify else None)
     if verify and hashlib.sha256(raw).hexdigest() != SHA256:
         raise DataError(
             "%s is corrupt or incomplete (its SHA-256 does not match the data set's). Delete it and "
@@ -132,11 +138,11 @@ def missing_message(folder):
     )
 
 
-def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
-    """Draw ``digit`` as on the canvas: a white ``canvas`` x ``canvas`` uint8 picture with round
-    black strokes ``brush`` pixels wide. The digit is ``height`` (a share of the canvas) tall, or
-    less if it would otherwise not fit across, and its middle is at ``centre`` (shares of the
-    canvas), moved as little as needed to keep the ink on the canvas."""
+def canvas_strokes(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
+    """The strokes of ``digit`` in canvas pixels (y growing downwards, as on a screen): the digit
+    ``height`` (a share of the canvas) tall, or less if it would otherwise not fit across, its
+    middle at ``centre`` (shares of the canvas), moved as little as needed to keep a brush
+    ``brush`` pixels wide on the canvas. A list of ``(n, 2)`` arrays of x, y."""
     points = np.concatenate(digit.strokes)
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.maximum(high - low, 1e-9)
@@ -144,16 +150,22 @@ def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
     scale = min(height * canvas, room) / span[1] if span[1] > 1e-6 else room / span[0]
     scale = min(scale, room / span[0])
     size = span * scale
-    half_brush = brush / 2 + 1
-    cx = np.clip(centre[0] * canvas, half_brush + size[0] / 2, canvas - half_brush - size[0] / 2)
-    cy = np.clip(centre[1] * canvas, half_brush + size[1] / 2, canvas - half_brush - size[1] / 2)
+    margin = brush / 2 + 1
+    cx = np.clip(centre[0] * canvas, margin + size[0] / 2, canvas - margin - size[0] / 2)
+    cy = np.clip(centre[1] * canvas, margin + size[1] / 2, canvas - margin - size[1] / 2)
+    middle = (low + high) / 2
+    # The tablet's y grows upwards, the canvas's downwards.
+    return [np.column_stack([cx + (s[:, 0] - middle[0]) * scale, cy - (s[:, 1] - middle[1]) * scale]) for s in digit.strokes]
+
+
+def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
+    """Draw ``digit`` as on the canvas: a white ``canvas`` x ``canvas`` uint8 picture with round
+    black strokes ``brush`` pixels wide, placed as ``canvas_strokes`` says."""
     picture = Image.new("L", (canvas, canvas), 255)
     pen = ImageDraw.Draw(picture)
     r = brush / 2
-    for stroke in digit.strokes:
-        x = cx + (stroke[:, 0] - (low[0] + high[0]) / 2) * scale
-        y = cy - (stroke[:, 1] - (low[1] + high[1]) / 2) * scale  # y grows upwards on the tablet
-        xy = list(zip(x.tolist(), y.tolist()))
+    for stroke in canvas_strokes(digit, brush, height, centre, canvas):
+        xy = [tuple(p) for p in stroke.tolist()]
         if len(xy) > 1:
             pen.line(xy, fill=0, width=max(1, round(brush)), joint="curve")
         for px, py in (xy[0], xy[-1]):  # round ends, as a round brush leaves them
@@ -161,20 +173,32 @@ def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
     return np.asarray(picture)
 
 
-def random_render(digit, rng, brush=BRUSH, height=HEIGHT, canvas=CANVAS):
+def slanted(digit, shear):
+    """``digit`` with its strokes slanted: x moves by ``shear`` times the height above the middle
+    (positive leans the top to the right, as in most right-handed writing)."""
+    points = np.concatenate(digit.strokes)
+    middle = (points[:, 1].min() + points[:, 1].max()) / 2
+    strokes = [np.column_stack([s[:, 0] + shear * (s[:, 1] - middle), s[:, 1]]) for s in digit.strokes]
+    return dataclasses.replace(digit, strokes=strokes)
+
+
+def random_render(digit, rng, brush=BRUSH, height=HEIGHT, canvas=CANVAS, slant=0.0):
     """``render`` at a brush width and a height drawn uniformly from the given ranges, anywhere
-    on the canvas."""
+    on the canvas; with ``slant``, first slanted by a shear drawn from [-slant, slant]."""
+    if slant:
+        digit = slanted(digit, rng.uniform(-slant, slant))
     return render(digit, rng.uniform(*brush), rng.uniform(*height), tuple(rng.uniform(0, 1, 2)), canvas)
 
 
-def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT):
-    """Every digit drawn ``variants`` times at random (reproducibly per ``seed``) and preprocessed
-    as the Draw page does: ``(images (n, 784) float32, labels (n,) uint8, writers (n,) int)``."""
+def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT, slant=0.0):
+    """Every digit drawn ``variants`` times at random (reproducibly per ``seed``; see
+    ``random_render``) and preprocessed as the Draw page does: ``(images (n, 784) float32,
+    labels (n,) uint8, writers (n,) int)``."""
     rng = np.random.default_rng(seed)
     images, labels, writers = [], [], []
     for _ in range(variants):
         for d in digits:
-            x = to_mnist(random_render(d, rng, brush, height))
+            x = to_mnist(random_render(d, rng, brush, height, slant=slant))
             if x is None:  # cannot happen for a drawn stroke, but never train on a blank
                 continue
             images.append(x.reshape(-1))
@@ -195,7 +219,7 @@ def writer_folds(writers, k=5):
     writers = sorted(writers)
     if not 2 <= k <= len(writers):
         raise ValueError("k must lie between 2 and the number of writers (%d), got %r" % (len(writers), k))
-    return [list(part) for part in np.array_split(writers, k)]
+    return [[int(w) for w in part] for part in np.array_split(writers, k)]
 
 
 def select(digits, writers=None, exclude=None):
@@ -207,8 +231,9 @@ def select(digits, writers=None, exclude=None):
 
 def for_training(digits, drawings, seed, holdout=()):
     """The pen-drawn images a run trains on (see ``TrainConfig.pen_digits``): every digit by a
-    writer not in ``holdout``, drawn ``drawings`` times, reproducibly per ``seed``."""
-    return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings)
+    writer not in ``holdout``, drawn ``drawings`` times, reproducibly per ``seed``, each drawing
+    slanted at random (``TRAINING_SLANT``)."""
+    return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings, slant=TRAINING_SLANT)
 
 
 def mix(images, labels, pen):

@@ -18,10 +18,19 @@ class Prediction:
         return float(self.probabilities[self.digit])
 
 
+class ModelOutputError(ValueError):
+    """The network's answer is not a set of probabilities (its weights overflow)."""
+
+
 def classify(model, picture):
-    """Preprocess ``picture`` MNIST-style and run the forward pass; ``None`` if it holds no digit."""
+    """Preprocess ``picture`` MNIST-style and run the forward pass; ``None`` if it holds no digit.
+    Raises ``ModelOutputError`` when the network's outputs are not numbers."""
     x = to_mnist(picture)
     if x is None:
         return None
-    p = model.predict_proba(x.reshape(1, -1))[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = model.predict_proba(x.reshape(1, -1))[0]
+    if not np.all(np.isfinite(p)):
+        raise ModelOutputError("this network's answer is not a number: its weights are so large that the "
+                               "arithmetic overflows. Pick another model.")
     return Prediction(digit=int(np.argmax(p)), probabilities=p, image=x)

@@ -8,6 +8,7 @@ them exactly as it saw its training data.
 """
 
 import io
+from struct import error as struct_error
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -20,6 +21,9 @@ INK_THRESHOLD = 0.2
 MIN_INK_FRACTION = 0.001
 # Photos are shrunk to this longest side first: a digit needs no more, and it keeps work small.
 MAX_SIDE = 1000
+# Larger pictures are refused before they are decoded: 4096 x 4096 is more than any camera photo
+# of a digit needs, and decoding a picture costs memory in proportion to its pixels.
+MAX_PIXELS = 4096 * 4096
 
 
 class ImageError(ValueError):
@@ -27,19 +31,46 @@ class ImageError(ValueError):
 
 
 def open_image(source):
-    """Open a path, file-like object or bytes as a PIL image; raise ``ImageError`` if unreadable
-    (including pictures so large that decoding them could exhaust memory)."""
+    """Open a path, file-like object or bytes as a PIL image in a mode any display can show
+    (grayscale or colour, 8 bits); raise ``ImageError`` if it is not a picture that can be read,
+    or is too large to be a picture of a digit (more than ``MAX_PIXELS``)."""
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     try:
-        image = Image.open(source)
+        image = Image.open(source)  # reads the header only
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError("the picture is %d x %d pixels; a picture of a digit needs at most %d pixels in all"
+                             % (image.width, image.height, MAX_PIXELS))
+        if image.format == "JPEG":
+            image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG can decode at a reduced size directly
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError("not a readable image (%s)" % exc) from exc
-    image = ImageOps.exif_transpose(image)
+        image = ImageOps.exif_transpose(image)
+        image = _eight_bit(image)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not a picture in a format this app reads (PNG, JPEG, GIF, BMP, TIFF, WebP)") from None
+    except Image.DecompressionBombError:
+        raise ImageError("the picture has far more pixels than a picture of a digit needs (at most %d)" % MAX_PIXELS) from None
+    except (OSError, SyntaxError, ValueError, TypeError, Image.DecompressionBombError, EOFError, struct_error) as exc:
+        raise ImageError("not a readable picture (%s)" % (str(exc).split(" <")[0] or type(exc).__name__)) from exc
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
     return image
+
+
+def _eight_bit(image):
+    """16-bit, 32-bit integer and floating-point pictures as 8-bit grayscale, their range
+    stretched to 0..255; other modes as they are, or as RGB(A)."""
+    if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA"):
+        return image
+    if image.mode.startswith(("I", "F")):
+        values = np.asarray(image, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        scaled = (np.nan_to_num(values, nan=low, posinf=high, neginf=low) - low) / max(high - low, 1e-12)
+        return Image.fromarray((np.clip(scaled, 0, 1) * 255).astype(np.uint8))
+    return image.convert("RGBA" if "A" in image.getbands() else "RGB")
 
 
 def ink_map(image):

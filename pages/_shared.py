@@ -33,3 +33,9 @@ def get_model(name):
 def current_job():
     """This user's training job (running or finished), or None."""
     return st.session_state.get("job")
+
+
+def plain(text):
+    """``text`` as it is when shown with Markdown (st.error, st.warning ...): underscores, stars and
+    the like are escaped, so that a name such as ``__meta__`` is not turned into bold."""
+    return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in str(text))

@@ -7,10 +7,11 @@ from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from nn_core.network import describe_layers
-from nn_core.predict import classify
+from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
-from nn_core.storage import ModelFileError, list_models
-from pages._shared import current_job, get_model
+from nn_core.seed import read_seed_weights
+from nn_core.storage import ModelFileError, check_name, list_models, save_model
+from pages._shared import current_job, get_model, plain
 
 TRAINING_NOW = "The network training now"
 
@@ -22,7 +23,7 @@ def pick_model():
     if job is not None and job.running:
         options.append(TRAINING_NOW)
     if not options:
-        st.error("No model found in weights/. Train one on the Train page.")
+        st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
         st.stop()
     name = st.selectbox("Model", options, key="model_name", help="Models saved from the Train page appear here.")
     if name == TRAINING_NOW:
@@ -32,7 +33,7 @@ def pick_model():
     try:
         model = get_model(name)
     except (ModelFileError, OSError) as exc:
-        st.error("Could not load model %r: %s" % (name, exc))
+        st.error(plain("Could not load model %r: %s" % (name, exc)))
         st.stop()
     acc = model.meta.get("test_accuracy")
     arch = "-".join(map(str, model.layer_data["Dim"]))
@@ -78,22 +79,56 @@ with canvas_col:
         st.session_state.canvas_key += 1
         st.rerun()
 
+def answer(picture):
+    """``classify``, with a network whose arithmetic overflows reported instead of shown as NaN."""
+    try:
+        return classify(model, picture)
+    except ModelOutputError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def decoded(upload):
+    """The uploaded picture, decoded once per upload (not again on every stroke's rerun)."""
+    cache = st.session_state.setdefault("decoded_upload", {})
+    if upload.file_id not in cache:
+        cache.clear()
+        try:
+            cache[upload.file_id] = open_image(upload.getvalue())
+        except ImageError as exc:
+            cache[upload.file_id] = exc
+    return cache[upload.file_id]
+
+
 picture = drawing.image_data if drawing is not None else None
-show_prediction(classify(model, picture) if picture is not None else None, answer_col)
+show_prediction(answer(picture) if picture is not None else None, answer_col)
 
 st.divider()
 st.subheader("Or upload a photo or scan of a digit")
 upload = st.file_uploader("PNG or JPG", type=["png", "jpg", "jpeg"], key="upload")
 if upload is not None:
-    try:
-        image = open_image(upload.getvalue())
-    except ImageError as exc:
-        st.error("%s could not be read: %s" % (upload.name, exc))
+    image = decoded(upload)
+    if isinstance(image, ImageError):
+        st.error("%s could not be read: %s" % (upload.name, image))
     else:
         photo_col, photo_answer = st.columns([1, 1], gap="large")
         photo_col.image(image, caption=upload.name, width=280)
-        prediction = classify(model, image)
+        prediction = answer(image)
         if prediction is None:
             photo_answer.warning("No digit found in this picture: it looks blank.")
         else:
             show_prediction(prediction, photo_answer)
+
+with st.expander("Import weights saved by the original NumPy design"):
+    st.caption("The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "
+               "read from it; a file that asks for anything else is refused.")
+    seed_file = st.file_uploader("Pickled weights", type=["json", "pkl", "pickle"], key="seed_file")
+    seed_name = st.text_input("Save as", value="original-design", key="seed_name")
+    if st.button("Import", key="seed_import", disabled=seed_file is None):
+        try:
+            params, layer_data = read_seed_weights(seed_file.getvalue())
+            path = save_model(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design"}, overwrite=False)
+        except (ModelFileError, ValueError, OSError) as exc:
+            st.error(plain("Not imported: %s" % exc))
+        else:
+            st.success("Imported as %s: pick it in the Model list above." % path.stem)

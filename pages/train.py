@@ -1,5 +1,5 @@
-"""The address /train on a freshly started server, before app.py has run: see pages/_routing.py."""
+"""The address /train on a freshly started server: see pages/_navigation.py."""
 
-from pages._routing import through_app
+from pages import _navigation
 
-through_app("train")
+_navigation.run()

@@ -13,7 +13,7 @@ from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import COLUMNS, compare_frame, confusion_frame, describe, history_frame
 from nn_core.storage import check_name, model_bytes, save_model
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, mnist, pen_drawn
+from pages._shared import current_job, mnist, pen_drawn, plain
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -78,12 +78,12 @@ def training_data():
         try:
             digits = mnist(str(folder))
         except data.DataError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc).replace(str(folder), "the server's data folder")))
         else:
             st.caption("Data: MNIST, %d training and %d test images." % (len(digits.y_train), len(digits.y_test)))
             return digits
     else:
-        st.warning("MNIST is not on this machine yet (looked in %s)." % folder)
+        st.warning("MNIST is not on this machine yet (it is looked for in the server's data folder, set by NN_CORE_DATA_DIR).")
     if st.button("Download MNIST (about 11 MB)", icon=":material/download:", key="download"):
         with st.status("Downloading MNIST ...", expanded=True) as status:
             bar = st.progress(0.0, text="Connecting ...")
@@ -100,21 +100,27 @@ def training_data():
                 status.update(label="MNIST downloaded and verified", state="complete")
                 st.rerun()
         st.error(
-            "%s\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE_DATA_DIR "
-            "before starting the app), or upload Kaggle's train.csv below." % failure
+            plain(str(failure).replace(str(folder), "the server's data folder"))
+            + "\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE\\_DATA\\_DIR "
+            "before starting the app), or upload Kaggle's train.csv below."
         )
     upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
     if upload is not None:
         try:
             images, labels = data.load_kaggle_csv(upload)
         except data.DataError as exc:
-            st.error("%s: %s" % (upload.name, exc))
+            st.error(plain("%s: %s" % (upload.name, exc)))
             return None
         if labels is None:
             st.error("%s has no label column: it is a test file, not training data." % upload.name)
             return None
+        try:
+            held = data.hold_out(images, labels, 0.1, name=upload.name)
+        except data.DataError as exc:
+            st.error(plain(str(exc)))
+            return None
         st.caption("Data: %s, %d labelled images; a tenth is held out as the test set." % (upload.name, len(labels)))
-        return data.hold_out(images, labels, 0.1, name=upload.name)
+        return held
     return None
 
 
@@ -133,7 +139,7 @@ def start(config, dataset):
         label = "run %d" % (len(runs) + 1)
         job = TrainingJob(config, images, labels, dataset.x_test, dataset.y_test, label=label, source=source, groups=groups).start()
     except ValueError as exc:
-        st.error("Cannot train with these settings: %s" % exc)
+        st.error(plain("Cannot train with these settings: %s" % exc))
         return
     except Busy as exc:
         st.warning(str(exc))
@@ -216,7 +222,7 @@ def results(job):
             check_name(name)
             path = save_model(name, model.params, model.layer_data, dict(model.meta, name=name), overwrite=False)
         except (ValueError, OSError) as exc:
-            st.error("Not saved: %s" % exc)
+            st.error(plain("Not saved: %s" % exc))
         else:
             st.success("Saved as %s. Pick it on the Draw page." % path.name)
     b.download_button("Download .npz", model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name, key="download_model")

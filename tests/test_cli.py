@@ -1,6 +1,7 @@
 """The command line, end to end: train, evaluate, predict, kaggle, and --help everywhere."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -69,7 +70,7 @@ def test_predict_json_on_drawing_blank_and_corrupt(tiny_model, mnist, tmp_path, 
     assert sum(d == y for d, y in zip(digits, mnist.y_test[:5])) >= 3
     assert all(len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-3 for r in results[:5])
     assert results[5]["digit"] is None and results[5]["probabilities"] is None
-    assert "not a readable image" in results[6]["error"]
+    assert "not a picture in a format" in results[6]["error"]
 
 
 def test_kaggle_submission(tiny_model, mnist, tmp_path, capsys):
@@ -116,3 +117,31 @@ def test_name_taken_while_training_keeps_the_work(weights_dir, monkeypatch, caps
     others = [p for p in weights_dir.glob("taken-*.npz")]
     assert len(others) == 1 and load_model(others[0]).layer_data["Dim"] == [784, 16, 10]
     assert "saved under another name" in capsys.readouterr().err
+
+
+def test_a_name_that_looks_like_a_path_is_refused_before_training(weights_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--epochs", "1", "--n-train", "500", "--name", "x.npz"]) == 2
+    assert "model name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights"]
+
+
+def test_a_network_above_the_parameter_limit_is_refused_before_allocating(weights_dir, capsys):
+    import tracemalloc
+
+    tracemalloc.start()
+    assert main(["train", "--hidden", "100000,100000", "--name", "huge"]) == 2
+    assert tracemalloc.get_traced_memory()[1] < 100 * 2**20
+    tracemalloc.stop()
+    assert "limit of 20,000,000" in capsys.readouterr().err
+
+
+def test_the_installed_command_works_from_any_folder(tmp_path):
+    import shutil
+
+    command = shutil.which("nn-core") or str(Path(sys.executable).parent / "nn-core")
+    result = subprocess.run([command, "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: nn-core" in result.stdout
+    result = subprocess.run([sys.executable, "-c", "import nn_core, sys; print(nn_core.load_model('default').layer_data['Dim'])"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and "784" in result.stdout, result.stderr

@@ -97,8 +97,13 @@ def test_kaggle_train_and_test_csv(tmp_path):
     "mangle,message",
     [
         (lambda f: f.drop(columns=["pixel300"]), "pixel300"),
-        (lambda f: f.assign(pixel5=999), "0..255"),
+        (lambda f: f.assign(pixel5=999), "from 0 to 255; row 2, column pixel5 has '999'"),
         (lambda f: f.assign(label=12), "labels must be"),
+        (lambda f: f.astype({"pixel7": str}).assign(pixel7=["1", "2", "x", "4", "5"]), "row 4, column pixel7 has 'x'"),
+        (lambda f: f.astype({"label": str}).assign(label=["seven", "1", "2", "3", "4"]), "row 2, column label has 'seven'"),
+        (lambda f: f.astype({"label": float}).assign(label=[3.5, 1, 2, 3, 4]), "labels must be whole numbers"),
+        (lambda f: f.iloc[:0], "no rows"),
+        (lambda f: f.assign(pixel9=""), "column pixel9 has ''"),
     ],
 )
 def test_malformed_kaggle_csv_is_refused(tmp_path, mangle, message):
@@ -122,6 +127,21 @@ def test_kaggle_csv_from_an_upload_buffer():
     assert images.shape == (3, 784) and labels.shape == (3,)
 
 
+def test_too_few_labelled_digits_to_hold_any_out():
+    with pytest.raises(DataError, match="at least 20"):
+        data.hold_out(np.zeros((2, 784)), np.array([1, 2]), 0.1, name="tiny.csv")
+
+
+def test_a_gzip_file_corrupted_mid_stream_is_a_data_error(tmp_path):
+    import gzip
+
+    raw = bytearray(gzip.compress(bytes(range(256)) * 400))
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="not a readable file"):
+        data.read_bytes(tmp_path / "t10k-labels-idx1-ubyte.gz")
+
+
 def test_hold_out_keeps_the_last_tenth_for_testing():
     images, labels = np.arange(200).reshape(100, 2), np.arange(100)
     held = data.hold_out(images, labels, 0.1, name="train.csv")
@@ -131,3 +151,20 @@ def test_hold_out_keeps_the_last_tenth_for_testing():
     assert len(y) == 90 and list(yt) == list(range(90, 100)) and xt.shape == (10, 2)
     with pytest.raises(ValueError, match="fraction"):
         data.hold_out(images, labels, 1.0)
+
+
+def test_a_small_file_that_decompresses_to_gigabytes_is_stopped_at_the_expected_size(tmp_path):
+    """3 GB of zeros compress to 3 MB: reading stops just past MNIST's own size for the file."""
+    import gzip
+    import tracemalloc
+
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        block = bytes(1 << 20)
+        for _ in range(200):  # 200 MB here, enough to show the bound
+            f.write(block)
+    tracemalloc.start()
+    with pytest.raises(DataError, match="holds more than the 10008 bytes"):
+        data.read_mnist_file(tmp_path, "t10k-labels-idx1-ubyte")
+    assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
+    tracemalloc.stop()

@@ -1,6 +1,7 @@
 """Both pages run headless with Streamlit's AppTest: they render, their widgets drive the
 settings, and a tiny training run produces curves and a saved model that the Draw page offers."""
 
+import re
 import shutil
 import time
 
@@ -28,8 +29,8 @@ def train_page():
 
 def texts(elements):
     """The text of every element of one kind (``at.error``, ``at.caption``, ...), in one string,
-    so that a test asks what the page says, not where."""
-    return "\n".join(str(e.value) for e in elements)
+    so that a test asks what the page says, not where (Markdown escapes removed, as displayed)."""
+    return "\n".join(re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements)
 
 
 def wait_until(condition, timeout=60):
@@ -158,6 +159,8 @@ def test_offline_without_mnist_says_what_to_do(weights_dir, tmp_path, monkeypatc
     at.button(key="download").click().run()
     text = texts(at.error)
     assert "Could not download" in text and "Offline?" in text and "train.csv" in text
+    everything = texts(at.error) + texts(at.warning) + texts(at.caption)
+    assert str(tmp_path) not in everything and "0x" not in everything  # no server paths, no internals
     assert at.button(key="start").disabled
 
 
@@ -199,3 +202,37 @@ def test_draw_page_offers_the_network_training_now(weights_dir):
     finally:
         job.stop()
         job.join(30)
+
+
+def test_pen_digits_checkbox_mixes_them_in_and_validates_by_writer(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(5000)
+    at.slider(key="epochs").set_value(1)
+    at.slider(key="val_fraction").set_value(0.2)
+    at.checkbox(key="pen_digits").check().run()
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    job = at.session_state["job"]
+    assert job.config.pen_digits > 0 and "pen-drawn digits" in job.source
+    job.join(120)
+    assert job.status == "finished"
+    at.run()
+    assert "pen-drawn digits" in texts(at.caption) or job.model().meta["data"].startswith("MNIST and")
+
+
+def test_pen_digits_checkbox_only_where_the_data_is(weights_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))
+    at = train_page()
+    assert not [c for c in at.checkbox if c.key == "pen_digits"]
+
+
+def test_a_model_file_without_metadata_is_named_as_it_is(weights_dir):
+    """Markdown would show __meta__ as a bold "meta": the message escapes it."""
+    import numpy as np
+
+    np.savez(weights_dir / "nometa.npz", W1=np.zeros((10, 784), np.float32), b1=np.zeros((10, 1), np.float32))
+    at = app()
+    at.run()
+    at.selectbox(key="model_name").set_value("nometa").run()
+    assert "no metadata (__meta__)" in texts(at.error)
+    assert r"\_\_meta\_\_" in "".join(e.value for e in at.error)

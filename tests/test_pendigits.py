@@ -195,11 +195,13 @@ def test_training_mixes_pen_digits_in_and_records_it(weights_dir, capsys):
 
 def test_the_shipped_model_reads_writers_it_never_saw(shipped_model, pen_digits):
     """The writers kept out of the shipped model's training, drawn as people draw on the canvas
-    (brush 12-28 px, 45-85% of the canvas tall, anywhere): at least 97% right, and every digit at
-    least 93% (a few hundred drawings per writer group, so one class is a few dozen)."""
+    (brush 12-28 px, 45-85% of the canvas tall, anywhere): at least 97.5% right, and every digit at
+    least 90%. Four writers give about 100 drawings of each digit, and one of them (28) writes with
+    a strong slant and 9s whose loop is barely open; bench/pen_accuracy.py measures the recipe on
+    all 30 writers, five folds by writer."""
     held = shipped_model.meta["hyperparameters"]["pen_holdout"]
     assert len(held) >= 3
     images, labels, _ = pendigits.pen_images(pendigits.select(pen_digits, writers=held), seed=2024, brush=(12, 28))
     result = evaluate(shipped_model, images, labels)
-    assert result["accuracy"] >= 0.97, result
-    assert min(result["per_class_accuracy"]) >= 0.93, result["per_class_accuracy"]
+    assert result["accuracy"] >= 0.975, result
+    assert min(result["per_class_accuracy"]) >= 0.90, result["per_class_accuracy"]

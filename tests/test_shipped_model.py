@@ -4,7 +4,7 @@ import pytest
 
 from nn_core.metrics import evaluate
 
-BAR = 0.985
+BAR = 0.993  # MNIST test accuracy the shipped model must keep
 
 
 def test_shipped_model_meets_the_bar_and_its_metadata(shipped_model, mnist):

@@ -166,3 +166,97 @@ def test_two_savers_racing_for_one_name_do_not_both_win(weights_dir):
         t.join()
     assert len(results) == 1
     assert load_model("race").meta["seed"] == results[0]
+
+
+def npz_with_member(path, name, raw, arrays=None):
+    """An .npz holding ``arrays`` (default: a valid model) plus one member written raw."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.savez(buf, **(arrays or good_arrays()))
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != name:
+                dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr(name, raw)
+
+
+def npy_header(shape, dtype="<f4"):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (dtype, tuple(shape))
+    header = header.ljust(118) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "huge.npz"
+    npz_with_member(path, "W1.npy", npy_header((10**6, 10**6)) + b"\0" * 64)
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match=r"W1 has shape \(1000000, 1000000\)"):
+        load_model(path)
+    assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    tracemalloc.stop()
+
+
+def test_a_network_above_the_parameter_limit_is_refused_before_reading(tmp_path):
+    import tracemalloc
+
+    ld = {"Dim": [784, 300_000, 10], "Activs": ["relu", "softmax"]}
+    arrays = {"__meta__": np.array(json.dumps({"layer_data": ld}))}
+    path = tmp_path / "big.npz"
+    npz_with_member(path, "W1.npy", npy_header((300_000, 784)) + b"\0" * 64, arrays)
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match="limit of 20,000,000"):
+        load_model(path)
+    assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name,raw,message", [
+    ("W1.npy", b"just some bytes, no header", "not a readable .npz"),
+    ("notes.txt", b"hello", "not an array of a model"),
+])
+def test_members_that_are_not_arrays_are_refused(tmp_path, name, raw, message):
+    path = tmp_path / "odd.npz"
+    npz_with_member(path, name, raw)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+@pytest.mark.parametrize("layer_data,message", [
+    ({"Dim": [784, float("inf"), 10], "Activs": ["relu", "softmax"]}, "unreadable metadata"),
+    ({"Dim": [100, 16, 10], "Activs": ["relu", "softmax"]}, "not a digit classifier: it takes 100 inputs"),
+    ({"Dim": [784, 16, 16], "Activs": ["relu", "softmax"]}, "gives 16 answers"),
+])
+def test_metadata_that_does_not_describe_a_digit_classifier(tmp_path, layer_data, message):
+    arrays = {k: v for k, v in good_arrays().items() if k != storage.META_KEY}
+    arrays[storage.META_KEY] = np.array(json.dumps({"layer_data": layer_data}))  # json writes Infinity
+    path = tmp_path / "odd.npz"
+    write_npz(path, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+def test_a_test_accuracy_that_is_not_a_number_is_not_shown(tmp_path):
+    arrays = good_arrays()
+    arrays[storage.META_KEY] = np.array(json.dumps({"layer_data": LD, "test_accuracy": "99%"}))
+    write_npz(tmp_path / "m.npz", arrays)
+    assert "test_accuracy" not in load_model(tmp_path / "m.npz").meta
+
+
+@pytest.mark.parametrize("name", ["x.npz", "x.json", "../x", "sub/x", "", ".hidden"])
+def test_a_name_never_becomes_a_path(weights_dir, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="model name"):
+        save_model(name, init_params(LD, seed=0), LD, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights"] and not any(weights_dir.iterdir())
+
+
+def test_an_unrelated_json_of_the_same_name_is_never_overwritten(weights_dir):
+    (weights_dir / "zz.json").write_text('{"mine": true}')
+    with pytest.raises(FileExistsError):
+        save_model("zz", init_params(LD, seed=0), LD, {}, overwrite=False)
+    assert json.loads((weights_dir / "zz.json").read_text()) == {"mine": True}
+    assert not (weights_dir / "zz.npz").exists()

@@ -1,0 +1,24 @@
+"""The app's navigation, in one place: app.py runs it, and so does pages/train.py.
+
+That file is not the Train page (the pages are ``*_page.py``). It exists because, until
+``st.navigation`` has been called once in a server process, Streamlit (1.67) still runs a folder
+named pages/ by its older multipage convention (``PagesManager.uses_pages_directory``), and has
+no setting to turn that off while the folder exists: a first visitor who opens /train on a freshly
+started server gets pages/train.py run on its own, and an address that no file there claims gets a
+"page does not seem to exist" notice. Run from there, this navigation takes over and opens the
+page that was asked for, exactly as app.py does. (The Draw page is the default, at /.)
+"""
+
+import streamlit as st
+
+PAGES = [
+    ("pages/draw_page.py", "Draw", ":material/draw:", "draw"),
+    ("pages/train_page.py", "Train", ":material/model_training:", "train"),
+]
+
+
+def run():
+    """Set up the page and run the page the visitor asked for (Draw by default)."""
+    st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
+    pages = [st.Page(path, title=title, icon=icon, url_path=url, default=i == 0) for i, (path, title, icon, url) in enumerate(PAGES)]
+    st.navigation(pages).run()

@@ -4,30 +4,69 @@ A ``TrainingJob`` wraps one ``Trainer``: ``start()`` runs it in a daemon thread,
 to stop between mini-batches, and the rest are reads that are safe from any thread while it
 runs: ``history``, ``progress``, ``seconds_left``, ``snapshot`` (the parameters at the end of the
 last epoch), ``status`` and ``message``. When training ends the job measures the network on the
-test set (``result``). At most ``MAX_RUNNING`` jobs run at once on the whole server, so that two
-users cannot starve each other of the machine's cores.
+test set (``result``).
+
+The server is shared, so jobs share it fairly: at most ``MAX_RUNNING`` run at once and the others
+wait in line (``ahead`` says how many runs are before one); a run whose estimated time is above
+``max_minutes()`` is refused before it starts; and a job whose visitor has gone (its ``alive``
+function has said no for ``GONE_AFTER`` seconds: the tab was closed) stops and frees its place.
 """
 
+import os
 import threading
 import time
 
 from .model import Model, from_run
-from .training import Trainer
+from .training import Trainer, estimated_seconds
 
 MAX_RUNNING = 2
+GONE_AFTER = 30.0  # seconds without the visitor's page before a job stops
+MAX_MINUTES_ENV = "NN_CORE_MAX_RUN_MINUTES"
+DEFAULT_MAX_MINUTES = 120
 _running = set()
-_running_lock = threading.Lock()
+_waiting = []  # first come, first served
+_lock = threading.Lock()
 
 
-class Busy(RuntimeError):
-    """Refused to start: too many jobs are already running."""
+def max_minutes():
+    """The longest run this server accepts, in minutes (``NN_CORE_MAX_RUN_MINUTES``, default 120)."""
+    try:
+        return float(os.environ.get(MAX_MINUTES_ENV, DEFAULT_MAX_MINUTES))
+    except ValueError:
+        return float(DEFAULT_MAX_MINUTES)
+
+
+class TooLong(ValueError):
+    """Refused: the run's estimated time is above the server's limit."""
+
+
+def _start_waiting():
+    """Start waiting jobs while there is room (the caller holds ``_lock``); a job whose visitor
+    has gone is dropped from the line instead."""
+    while _waiting and len(_running) < MAX_RUNNING:
+        job = _waiting.pop(0)
+        if job.alive is not None and not job.alive():
+            job._cancel("Not started: the page that asked for it was closed.")
+            continue
+        job._launch()
 
 
 class TrainingJob:
     """One training run in the background; ``label`` and ``source`` name it and its data for people."""
 
-    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None):
+    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None,
+                 alive=None):
+        """``alive``, if given, is a function that says (from any thread) whether the visitor's
+        page is still open. Raises ``ValueError`` for bad settings and ``TooLong`` for a run
+        above the server's limit, before anything starts."""
         self.trainer = Trainer(config, images, labels, groups=groups)  # validates config, may raise ValueError
+        self.estimate = estimated_seconds(self.trainer.config, self.trainer.n_train)
+        if self.estimate > 60 * max_minutes():
+            raise TooLong(
+                "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
+                "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
+                % (_duration(self.estimate), max_minutes(), MAX_MINUTES_ENV))
+        self.alive = alive
         self.label, self.source = label, source
         self.config = self.trainer.config
         self.test_images, self.test_labels = test_images, test_labels
@@ -38,32 +77,66 @@ class TrainingJob:
         self._batch = (0, 0, 1)  # epoch, batch, n_batches
         self._started = self._ended = None
         self._thread = None
-        self._error = None
+        self._error = self._ended_early = None
+        self._gone_since = None
+        self._checked = 0.0
 
     # -- control -----------------------------------------------------------------------------
     def start(self):
-        with _running_lock:
-            alive = {job for job in _running if job.running}
-            _running.intersection_update(alive)
-            if len(alive) >= MAX_RUNNING:
-                raise Busy(
-                    "%d networks are already training on this server; start again when one has finished." % len(alive)
-                )
-            _running.add(self)
+        """Start now if fewer than ``MAX_RUNNING`` jobs run, else wait in line (``queued``)."""
+        with _lock:
+            _waiting.append(self)
+            _start_waiting()
+        return self
+
+    def _launch(self):
+        _running.add(self)
         self._started = time.time()
         self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
         self._thread.start()
-        return self
 
-    def stop(self):
+    def _cancel(self, message):
+        self._ended_early = message
         self._stop.set()
 
+    def stop(self):
+        """Stop between mini-batches; a job still waiting in line leaves it."""
+        with _lock:
+            if self in _waiting:
+                _waiting.remove(self)
+                self._cancel("Cancelled before it started.")
+        self._stop.set()
+
+    @property
+    def queued(self):
+        return self._thread is None and self._ended_early is None
+
+    @property
+    def ahead(self):
+        """How many waiting runs will start before this one (None once it has started)."""
+        with _lock:
+            return _waiting.index(self) if self in _waiting else None
+
     def join(self, timeout=None):
+        """Wait for the job to end (a queued job waits for its turn too)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.queued and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.05)
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def _on_batch(self, epoch, batch, n_batches, cost):
         self._batch = (epoch, batch, n_batches)
+        now = time.monotonic()
+        if self.alive is None or now - self._checked < 1.0:
+            return
+        self._checked = now
+        if self.alive():
+            self._gone_since = None
+        elif self._gone_since is None:
+            self._gone_since = now
+        elif now - self._gone_since > GONE_AFTER:
+            self._cancel("Stopped: the page that started it was closed.")
 
     def _work(self):
         try:
@@ -77,25 +150,31 @@ class TrainingJob:
             self._error = "Training failed: %s: %s" % (type(exc).__name__, exc)
         finally:
             self._ended = time.time()
-            with _running_lock:
+            with _lock:
                 _running.discard(self)
+                _start_waiting()
 
     # -- reads -------------------------------------------------------------------------------
     @property
     def running(self):
-        return self._thread is not None and self._thread.is_alive()
+        """True while it trains or waits in line to."""
+        return self.queued or (self._thread is not None and self._thread.is_alive())
 
     @property
     def status(self):
         if self._error:
             return "failed"
-        if self.running:
+        if self.queued:
+            return "queued"
+        if self._thread is None:
+            return "cancelled"
+        if self._thread.is_alive():
             return "stopping" if self._stop.is_set() else "running"
         return self.trainer.status
 
     @property
     def message(self):
-        return self._error or self.trainer.message
+        return self._error or self._ended_early or self.trainer.message
 
     @property
     def history(self):
@@ -135,3 +214,11 @@ class TrainingJob:
         if self._model is not None:
             return self._model
         return Model(self.config.layer_data, self.snapshot, {"status": self.status})
+
+
+def _duration(seconds):
+    if seconds < 90:
+        return "%.0f seconds" % seconds
+    if seconds < 5400:
+        return "%.0f minutes" % (seconds / 60)
+    return "%.0f hours" % (seconds / 3600)

@@ -268,6 +268,27 @@ class Trainer:
         self.message = "Finished %d epoch(s)." % c.epochs
 
 
+# How fast this code trains on the project's 2-core machine (bench/speed.py; the shipped model's
+# run): about 1e11 floating-point operations a second on mini-batches of a few hundred, far fewer
+# on small ones, where each step's fixed costs dominate; augmentation costs per image.
+FLOPS_PER_SECOND = 1e11
+SMALL_BATCH = 32  # a mini-batch of this size runs at half the full rate
+SECONDS_PER_AUGMENTED_IMAGE = 2e-5
+
+
+def estimated_seconds(config, n_train):
+    """Roughly how long ``config`` takes to train on ``n_train`` images here (within a factor
+    of two or so): forward and backward passes cost about 6 operations per parameter per image."""
+    dims = config.layer_data["Dim"]
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
+    rate = FLOPS_PER_SECOND * batch / (batch + SMALL_BATCH)
+    seconds = 6.0 * n_params * n_train * config.epochs / rate
+    if config.augment:
+        seconds += n_train * config.epochs * SECONDS_PER_AUGMENTED_IMAGE
+    return seconds
+
+
 def split(n, n_train, val_fraction, rng, groups=None):
     """Indices ``(validation, training)``, sorted, of ``n`` samples: ``n_train`` of them (all if
     None) chosen at random, then ``val_fraction`` of those held out. Samples with a group number

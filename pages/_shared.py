@@ -31,8 +31,23 @@ def get_model(name):
 
 
 def current_job():
-    """This user's training job (running or finished), or None."""
+    """This user's training job (waiting, running or finished), or None."""
     return st.session_state.get("job")
+
+
+def page_alive():
+    """A function that tells, from any thread, whether this visitor's page is still open (its
+    connection to the server is up), or None where that cannot be known (headless tests)."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        runtime, session = get_instance(), get_script_run_ctx().session_id
+        if not isinstance(runtime.is_active_session(session), bool):
+            return None  # a stand-in runtime
+    except Exception:
+        return None
+    return lambda: runtime.is_active_session(session)
 
 
 def plain(text):

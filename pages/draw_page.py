@@ -20,7 +20,7 @@ def pick_model():
     """The model picker: shipped and saved models, and the network this user is training."""
     options = list_models()
     job = current_job()
-    if job is not None and job.running:
+    if job is not None and job.status == "running":
         options.append(TRAINING_NOW)
     if not options:
         st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")

@@ -7,13 +7,13 @@ import streamlit as st
 from nn_core import data, pendigits
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
-from nn_core.jobs import Busy, TrainingJob
+from nn_core.jobs import TrainingJob
 from nn_core.network import INITS, dense_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import COLUMNS, compare_frame, confusion_frame, describe, history_frame
 from nn_core.storage import check_name, model_bytes, save_model
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, mnist, pen_drawn, plain
+from pages._shared import current_job, mnist, page_alive, pen_drawn, plain
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -137,12 +137,10 @@ def start(config, dataset):
     try:
         runs = st.session_state.setdefault("runs", [])
         label = "run %d" % (len(runs) + 1)
-        job = TrainingJob(config, images, labels, dataset.x_test, dataset.y_test, label=label, source=source, groups=groups).start()
+        job = TrainingJob(config, images, labels, dataset.x_test, dataset.y_test, label=label, source=source, groups=groups,
+                          alive=page_alive()).start()
     except ValueError as exc:
         st.error(plain("Cannot train with these settings: %s" % exc))
-        return
-    except Busy as exc:
-        st.warning(str(exc))
         return
     runs.append(job)
     st.session_state.job = job
@@ -180,7 +178,11 @@ def live_view():
         return
     history = job.history
     # The progress bar is always drawn, so that the charts below keep their place on the page.
-    if job.running:
+    ahead = job.ahead
+    if ahead is not None:
+        text = "%s: waiting for a free place on this server, %s" % (
+            job.label, "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
+    elif job.running:
         left = job.seconds_left
         text = "%s: epoch %d of %d, %.0f s so far%s" % (
             job.label, min(len(history) + 1, job.config.epochs), job.config.epochs, job.elapsed,
@@ -251,7 +253,9 @@ with st.sidebar:
 dataset = training_data()
 job = current_job()
 a, b, _ = st.columns([1, 1, 4])
-if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None, key="start"):
+busy = job is not None and job.running
+if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None or busy, key="start",
+            help="Train a new network with the settings in the sidebar" if not busy else "A run of yours is going: stop it first"):
     start(config, dataset)
     job = current_job()
 if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):

@@ -66,6 +66,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+SERVERS = {}  # URL -> the streamlit process serving it
 
 
 def free_port():
@@ -108,6 +109,7 @@ def running_app(folder, **env):
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail("streamlit did not start; see %s" % log.name)
             time.sleep(0.5)
+        SERVERS[url] = proc
         yield url
     finally:
         proc.terminate()

@@ -1,6 +1,7 @@
 """The app in a real browser: drawing digits with the mouse, clearing, and a training run whose
 model is saved, picked on the Draw page and used."""
 
+import os
 import re
 import time
 
@@ -268,3 +269,46 @@ def test_pen_digits_of_unseen_writers_drawn_with_the_mouse(page, pen_digits, shi
         answers.append((digit.label, prediction(page), digit.writer, digit.sample))
     wrong = [a for a in answers if a[0] != a[1]]
     assert len(wrong) <= 1, wrong
+
+
+def server_cpu_seconds(url):
+    """CPU time the app's server process has used so far (user + system)."""
+    from conftest import SERVERS
+
+    fields = open("/proc/%d/stat" % SERVERS[url].pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_load(url, seconds=3.0):
+    """Cores the server keeps busy, averaged over ``seconds``: about 1 or more while it trains."""
+    start = server_cpu_seconds(url)
+    time.sleep(seconds)
+    return (server_cpu_seconds(url) - start) / seconds
+
+
+def test_a_run_whose_tab_is_closed_stops_and_frees_its_place(browser, tmp_path):
+    """Closing the tab during a run: within a minute the run has stopped (the server is idle
+    again) and its place is free for someone else."""
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/train")
+        page.get_by_role("button", name="Start").wait_for()
+        set_slider(page, "epochs", 99)  # 100 epochs: far longer than this test
+        page.get_by_test_id("stSlider").filter(has_text="epochs").filter(has_text="100").wait_for()
+        idle(page)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text(re.compile(r"epoch 1 of 100")).wait_for()
+        assert server_load(url) > 0.5  # training
+        context.close()
+        deadline = time.time() + 60
+        while server_load(url) > 0.2:
+            assert time.time() < deadline, "the run kept training for a minute after its tab was closed"
+        # Its place is free: a new visitor's run starts at once instead of waiting in line.
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.goto(url + "/train")
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text(re.compile(r"epoch \d+ of 15")).wait_for(timeout=60_000)
+        context.close()

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import blobs
 from nn_core import jobs
-from nn_core.jobs import Busy, TrainingJob
+from nn_core.jobs import TrainingJob
 from nn_core.report import compare_frame, confusion_frame, describe, history_frame
 from nn_core.training import TrainConfig
 
@@ -33,25 +33,65 @@ def test_job_trains_in_the_background_and_measures_the_test_set():
     assert model.meta["batch_size"] == 4 and model.meta["n_train"] == 270
 
 
-def test_no_more_than_max_running_jobs_and_stop_is_prompt():
+def wait_until(condition, timeout=60):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_no_more_than_max_running_jobs_the_next_waits_and_starts_by_itself():
     X, y = blobs(3000)
     running = [TrainingJob(config(epochs=10_000), X, y).start() for _ in range(jobs.MAX_RUNNING)]
+    waiting = []
     try:
-        with pytest.raises(Busy, match="already training"):
-            TrainingJob(config(), X, y).start()
-        deadline = time.time() + 60
-        while running[0].progress == 0 and time.time() < deadline:
-            time.sleep(0.05)
+        waiting = [TrainingJob(config(epochs=1), X, y).start() for _ in range(2)]
+        assert [w.status for w in waiting] == ["queued", "queued"] and [w.ahead for w in waiting] == [0, 1]
+        wait_until(lambda: running[0].progress > 0)
         assert 0 < running[0].progress < 1 and running[0].seconds_left > 0
-        assert running[0].status == "running"
+        assert running[0].status == "running" and running[0].ahead is None
+        waiting[1].stop()  # leaves the line
+        assert waiting[1].status == "cancelled" and "Cancelled" in waiting[1].message and waiting[0].ahead == 0
+        running[0].stop()  # frees a place: the first in line starts by itself
+        waiting[0].join(60)
+        assert waiting[0].status == "finished" and len(waiting[0].history) == 1
     finally:
-        for job in running:
+        for job in running + waiting:
             job.stop()
         for job in running:
             job.join(60)
     # 10,000 epochs were asked for: only a stop between mini-batches ends them this early.
     assert all(job.status == "stopped" and len(job.history) < 10_000 for job in running)
-    TrainingJob(config(epochs=1), X, y).start().join(10)  # room again once they have stopped
+
+
+def test_a_job_whose_page_has_gone_stops_and_frees_its_place(monkeypatch):
+    monkeypatch.setattr(jobs, "GONE_AFTER", 0.5)
+    X, y = blobs(3000)
+    page_open = [True]
+    job = TrainingJob(config(epochs=10_000), X, y, alive=lambda: page_open[0]).start()
+    wait_until(lambda: job.progress > 0)
+    time.sleep(2)  # the page is there: the job goes on
+    assert job.status == "running"
+    page_open[0] = False
+    job.join(30)
+    assert job.status == "stopped" and "page that started it was closed" in job.message
+    assert job not in jobs._running
+
+
+def test_a_run_above_the_servers_limit_is_refused_naming_it(monkeypatch):
+    X, y = blobs()
+    monkeypatch.setenv(jobs.MAX_MINUTES_ENV, "0.001")
+    with pytest.raises(jobs.TooLong, match=r"at most 0.001 minutes \(NN_CORE_MAX_RUN_MINUTES\)"):
+        TrainingJob(config(epochs=10_000), X, y)
+
+
+def test_the_estimate_of_the_longest_train_page_run_is_hours():
+    from nn_core.network import dense_layers
+    from nn_core.training import estimated_seconds
+
+    longest = TrainConfig(layer_data=dense_layers([1024] * 4), epochs=100, mini_batch=1, augment=True)
+    assert estimated_seconds(longest, 60_000) > 10 * 3600
+    assert estimated_seconds(TrainConfig(), 54_000) < 120
 
 
 def test_bad_settings_fail_before_a_thread_starts():

@@ -170,7 +170,7 @@ def cmd_evaluate(args):
     print("%s: accuracy %.2f%% on %d MNIST test images" % (model.path, 100 * result["accuracy"], result["n"]))
     print("per class: " + "  ".join("%d: %.1f%%" % (i, 100 * a) for i, a in enumerate(result["per_class_accuracy"])))
     print("confusion matrix (rows: true digit, columns: predicted)")
-    print("      " + "".join("%6d" % j for j in range(10)))
+    print("      " + "".join("%6d" % j for j in range(len(result["confusion_matrix"]))))
     for i, row in enumerate(result["confusion_matrix"]):
         print("%6d" % i + "".join("%6d" % v for v in row))
     return 0

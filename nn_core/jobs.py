@@ -1,7 +1,7 @@
-"""Training in a background thread, so that a page can show it, and leave, while it runs.
+"""Training in the background, so that a page can show it, and leave, while it runs.
 
-A ``TrainingJob`` wraps one ``Trainer``: ``start()`` runs it in a daemon thread, ``stop()`` asks it
-to stop between mini-batches, and the rest are reads that are safe from any thread while it
+A ``TrainingJob`` wraps one ``Trainer``: ``start()`` trains it in a process of its own (see
+``worker``) watched by a thread of this one, ``stop()`` asks it to stop between mini-batches, and the rest are reads that are safe from any thread while it
 runs: ``history``, ``progress``, ``seconds_left``, ``snapshot`` (the parameters at the end of the
 last epoch), ``status`` and ``message``. When training ends the job measures the network on the
 test set (``result``).
@@ -12,11 +12,13 @@ wait in line (``ahead`` says how many runs are before one); a run whose estimate
 function has said no for ``GONE_AFTER`` seconds: the tab was closed) stops and frees its place.
 """
 
+import multiprocessing
 import os
 import threading
 import time
 
-from .model import Model, from_run
+from . import worker
+from .model import Model
 from .training import Trainer, estimated_seconds
 
 MAX_RUNNING = 2
@@ -26,6 +28,13 @@ DEFAULT_MAX_MINUTES = 120
 _running = set()
 _waiting = []  # first come, first served
 _lock = threading.Lock()
+_spawn_lock = threading.Lock()  # the environment a child process inherits is set around its start
+
+
+def blas_threads():
+    """BLAS threads for one run: the machine's cores shared among the runs that may go at once."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // MAX_RUNNING)
 
 
 def max_minutes():
@@ -125,34 +134,80 @@ class TrainingJob:
         if self._thread is not None:
             self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
-    def _on_batch(self, epoch, batch, n_batches, cost):
-        self._batch = (epoch, batch, n_batches)
+    def _page_gone(self):
+        """True once the visitor's page has been gone for ``GONE_AFTER`` seconds (checked at
+        most once a second)."""
         now = time.monotonic()
         if self.alive is None or now - self._checked < 1.0:
-            return
+            return False
         self._checked = now
         if self.alive():
             self._gone_since = None
         elif self._gone_since is None:
             self._gone_since = now
-        elif now - self._gone_since > GONE_AFTER:
-            self._cancel("Stopped: the page that started it was closed.")
+        return self._gone_since is not None and now - self._gone_since > GONE_AFTER
 
     def _work(self):
+        """This thread starts the child process and turns its messages into the job's state."""
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: never fork a threaded server
+        receive, send = context.Pipe(duplex=False)
+        stop = context.Event()
+        process = context.Process(target=worker.train, daemon=True, name="training-job",
+                                  args=(self.trainer, self.test_images, self.test_labels, self.source, send, stop))
+        ended = False
         try:
-            for record in self.trainer.run(stop=self._stop, on_batch=self._on_batch):
-                with self._lock:
-                    self._history.append(record)
-            self._model, self.result = from_run(
-                self.trainer, time.time() - self._started, self.test_images, self.test_labels,
-                command="Train page", data=self.source)
+            with _spawn_lock:
+                saved = {k: os.environ.get(k) for k in worker.BLAS_THREADS_ENV}
+                os.environ.update({k: str(blas_threads()) for k in worker.BLAS_THREADS_ENV})
+                try:
+                    process.start()
+                finally:
+                    for k, v in saved.items():
+                        os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+            send.close()
+            while not ended:
+                if self._page_gone():
+                    self._cancel("Stopped: the page that started it was closed.")
+                if self._stop.is_set():
+                    stop.set()
+                if not receive.poll(0.25):
+                    if not process.is_alive() and not receive.poll(0):
+                        raise RuntimeError("the training process ended unexpectedly (exit code %s)" % process.exitcode)
+                    continue
+                ended = self._receive(receive.recv())
         except Exception as exc:  # reported on the page rather than lost in a thread
             self._error = "Training failed: %s: %s" % (type(exc).__name__, exc)
         finally:
+            stop.set()
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+            receive.close()
             self._ended = time.time()
             with _lock:
                 _running.discard(self)
                 _start_waiting()
+
+    def _receive(self, message):
+        """Apply one message from the child; True when it was the last."""
+        kind, *body = message
+        if kind == "batch":
+            self._batch = tuple(body)
+        elif kind == "epoch":
+            record, params = body
+            with self._lock:
+                self._history.append(record)
+                self.trainer.history.append(record)
+                self.trainer.snapshot = params
+        elif kind == "end":
+            status, text, params, meta, self.result = body
+            self.trainer.status, self.trainer.message, self.trainer.params = status, text, params
+            self._model = Model(self.config.layer_data, params, meta)
+            return True
+        elif kind == "error":
+            self._error = body[0]
+            return True
+        return False
 
     # -- reads -------------------------------------------------------------------------------
     @property

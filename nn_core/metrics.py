@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .network import acc
+from .network import N_CLASSES, acc
 
 
-def confusion_matrix(y_true, y_pred, n_classes=10):
+def confusion_matrix(y_true, y_pred, n_classes=N_CLASSES):
     """``C[i, j]`` counts the samples of true class ``i`` predicted as class ``j``."""
     C = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(C, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)

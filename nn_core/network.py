@@ -124,7 +124,7 @@ def flatten(arrays):
     return flat, views
 
 
-def one_hot(y, n_classes=10, dtype=DTYPE):
+def one_hot(y, n_classes=N_CLASSES, dtype=DTYPE):
     """Integer labels of shape ``(m,)`` -> one-hot matrix of shape ``(n_classes, m)``."""
     y = np.asarray(y, dtype=np.int64)
     Y = np.zeros((n_classes, y.size), dtype=dtype)

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .data import DataError, data_dir, find_file, read_bytes
+from .network import N_PIXELS
 from .preprocess import to_mnist
 
 FILE = "pendigits-orig.tra"
@@ -205,7 +206,7 @@ def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT, slant=0.0
             labels.append(d.label)
             writers.append(-1 if d.writer is None else d.writer)
     if not images:
-        return np.zeros((0, 784), np.float32), np.zeros(0, np.uint8), np.zeros(0, np.int64)
+        return np.zeros((0, N_PIXELS), np.float32), np.zeros(0, np.uint8), np.zeros(0, np.int64)
     return np.stack(images).astype(np.float32), np.array(labels, np.uint8), np.array(writers, np.int64)
 
 

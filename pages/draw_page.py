@@ -53,7 +53,7 @@ def show_prediction(prediction, where):
         left.metric("Confidence", "%.1f%%" % (100 * prediction.confidence))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
-        chart = pd.DataFrame({"probability": prediction.probabilities.astype(float)}, index=pd.Index(range(10), name="digit"))
+        chart = pd.DataFrame({"probability": prediction.probabilities.astype(float)}, index=pd.Index(range(len(prediction.probabilities)), name="digit"))
         st.bar_chart(chart, y="probability", height=220)
 
 
@@ -131,4 +131,7 @@ with st.expander("Import weights saved by the original NumPy design"):
         except (ModelFileError, ValueError, OSError) as exc:
             st.error(plain("Not imported: %s" % exc))
         else:
-            st.success("Imported as %s: pick it in the Model list above." % path.stem)
+            st.session_state.imported = path.stem
+            st.rerun()  # so that the Model list above offers it
+    if "imported" in st.session_state:
+        st.success("Imported as %s: pick it in the Model list above." % st.session_state.pop("imported"))

@@ -22,7 +22,7 @@ RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 LAMDAS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 ALL = "all"
 IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, ALL]
-PEN_DRAWINGS = 3  # drawings of each pen-drawn digit when they are mixed in
+PEN_DRAWINGS = 4  # drawings of each pen-drawn digit when they are mixed in (as bench/pen_accuracy.py measures)
 DEFAULTS = TrainConfig()
 DEFAULT_HIDDEN = DEFAULTS.layer_data["Dim"][1:-1]
 

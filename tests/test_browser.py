@@ -5,7 +5,6 @@ import os
 import re
 import time
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import SCREENSHOTS, running_app
 from strokes import DIGITS, densify
@@ -42,30 +41,51 @@ READ_BACK = """before => { const i = [...document.querySelectorAll('[data-testid
                                .find(e => e.innerText.includes("What the network sees"));
                              const img = i && i.querySelector("img");
                              return img && img.getAttribute("src") !== before && img.complete; }"""
+# How many of the given canvas points are white (ink; the background is black). The canvas lives
+# in a shadow root, which a locator reaches and document.querySelectorAll does not.
+INK = """(cs, points) => cs.reduce((n, c) => {
+             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+             const sx = c.width / 280, sy = c.height / 280;  // the canvas may be drawn at a higher resolution
+             for (const [x, y] of points) {
+               const i = 4 * (Math.round(y * sy) * c.width + Math.round(x * sx));
+               if (d[i] > 128) n++;
+             }
+             return n; }, 0)"""
+
+
+def ink(page, points):
+    return page.locator("canvas").evaluate_all(INK, [list(p) for p in points])
+
+
+def inked(page, points, before, seconds=3.0):
+    """Wait until more of ``points`` show ink than ``before``; False if they do not in time."""
+    deadline = time.time() + seconds
+    while ink(page, points) <= before:
+        if time.time() > deadline:
+            return False
+        page.wait_for_timeout(50)  # a polling interval, not a settle time
+    return True
 
 
 def draw(page, strokes):
-    """Draw stroke by stroke with the mouse, waiting after each for the app to read it. A stroke
-    made while the app was still putting up a new canvas is lost with the old one: it is drawn
-    again on the new canvas (and only then)."""
+    """Draw stroke by stroke with the mouse, waiting after each until the canvas shows it and the
+    app has read it. A stroke the canvas did not take (made while it was still being put up) is
+    drawn again."""
     for stroke in strokes:
-        for attempt in range(3):
+        for attempt in range(5):
             canvas = page.locator("canvas").last
-            handle = canvas.element_handle()
             box = canvas.bounding_box()
-            before = seen_picture(page)
             points = densify(stroke)
+            before, ink_before = seen_picture(page), ink(page, points)
             page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
             page.mouse.down()
             for x, y in points[1:]:
                 page.mouse.move(box["x"] + x, box["y"] + y)
             page.mouse.up()
-            try:
-                page.wait_for_function(READ_BACK, arg=before, timeout=30_000)
+            if inked(page, points, ink_before):
                 break
-            except PlaywrightTimeout:
-                if handle.evaluate("e => e.isConnected"):
-                    raise  # the canvas stayed, yet the app did not read the stroke
+            # else the canvas was not ready for the mouse yet: draw the stroke again
+        page.wait_for_function(READ_BACK, arg=before, timeout=30_000, polling=50)
         idle(page)
 
 
@@ -190,7 +210,9 @@ def test_uploaded_photo_is_read_and_a_corrupt_one_reported(page, tmp_path):
     scan.save(tmp_path / "scan.jpg", quality=90)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
 
-    upload = page.get_by_test_id("stFileUploader").filter(has_text="PNG or JPG").locator('input[type="file"]')
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="PNG or JPG")
+    assert "100MB per file" in uploader.inner_text()  # not Streamlit's default 200MB
+    upload = uploader.locator('input[type="file"]')
     upload.set_input_files(str(tmp_path / "scan.jpg"))
     page.get_by_text("scan.jpg").first.wait_for()
     assert prediction(page) == 4  # the canvas is blank, so the only Prediction is the upload's
@@ -271,12 +293,29 @@ def test_pen_digits_of_unseen_writers_drawn_with_the_mouse(page, pen_digits, shi
     assert len(wrong) <= 1, wrong
 
 
+def process_tree_cpu_seconds(root):
+    """CPU time used so far (user + system) by process ``root`` and the live processes below it
+    (the app trains in child processes)."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open("/proc/%s/stat" % entry).read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # parent, ticks
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_seconds(url):
-    """CPU time the app's server process has used so far (user + system)."""
     from conftest import SERVERS
 
-    fields = open("/proc/%d/stat" % SERVERS[url].pid).read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_tree_cpu_seconds(SERVERS[url].pid)
 
 
 def server_load(url, seconds=3.0):

@@ -2,6 +2,8 @@
 settings, and a tiny training run produces curves and a saved model that the Draw page offers."""
 
 import re
+
+import pytest
 import shutil
 import time
 
@@ -235,3 +237,81 @@ def test_a_model_file_without_metadata_is_named_as_it_is(weights_dir):
     at.selectbox(key="model_name").set_value("nometa").run()
     assert "no metadata (__meta__)" in texts(at.error)
     assert r"\_\_meta\_\_" in "".join(e.value for e in at.error)
+
+
+def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
+    import io
+
+    from PIL import Image, ImageDraw
+
+    import nn_core.preprocess as preprocess
+
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    calls = []
+    original = preprocess.open_image
+    monkeypatch.setattr(preprocess, "open_image", lambda raw: calls.append(1) or original(raw))
+    picture = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
+    buf = io.BytesIO()
+    picture.save(buf, "PNG")
+    at = app()
+    at.run()
+    at.get("file_uploader")[0].upload("one.png", buf.getvalue(), "image/png").run()
+    for width in (10, 20, 30):  # every stroke on the canvas reruns the page
+        at.slider(key="stroke_width").set_value(width).run()
+    assert not at.exception and len(calls) == 1
+    assert any(m.label == "Prediction" for m in at.metric)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"label,pixel0\n", "pixel1 .. missing|are missing"),
+    (b"\x00\x01garbage", "could not read|are missing"),
+])
+def test_a_bad_kaggle_csv_gets_a_message_not_a_traceback(weights_dir, tmp_path, monkeypatch, content, message):
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))  # no MNIST: the upload is offered
+    at = train_page()
+    at.get("file_uploader")[0].upload("train.csv", content, "text/csv").run()
+    assert not at.exception
+    assert re.search(message, texts(at.error)), texts(at.error)
+    assert "0x" not in texts(at.error) and str(tmp_path) not in texts(at.error)
+
+
+def test_kaggle_csv_with_a_word_for_a_label_and_too_few_rows(weights_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))
+    header = "label," + ",".join("pixel%d" % i for i in range(784))
+    rows = ["seven," + ",".join(["0"] * 784)]
+    at = train_page()
+    at.get("file_uploader")[0].upload("train.csv", (header + "\n" + "\n".join(rows) + "\n").encode(), "text/csv").run()
+    assert not at.exception and "row 2, column label has 'seven'" in texts(at.error)
+    rows = ["3," + ",".join(["0"] * 784)] * 2
+    at.get("file_uploader")[0].clear().upload("train.csv", (header + "\n" + "\n".join(rows) + "\n").encode(), "text/csv").run()
+    assert not at.exception and "at least 20" in texts(at.error)
+    assert at.button(key="start").disabled
+
+
+def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploits_refused(weights_dir, tmp_path):
+    import os
+    import pickle
+
+    from nn_core.network import dense_layers
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("touch %s" % (tmp_path / "pwned"),))
+
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    at = app()
+    at.run()
+    uploader = next(u for u in at.get("file_uploader") if u.label == "Pickled weights")
+    uploader.upload("evil.json", pickle.dumps({"W1": Exploit()})).run()
+    at.button(key="seed_import").click().run()
+    assert "refused" in texts(at.error) and not (tmp_path / "pwned").exists()
+    params = {k: v.astype("float64") for k, v in init_params(dense_layers([8]), seed=0).items()}
+    uploader = next(u for u in at.get("file_uploader") if u.label == "Pickled weights")
+    uploader.clear().upload("weights.json", pickle.dumps(params)).run()
+    at.text_input(key="seed_name").set_value("seed-weights").run()
+    at.button(key="seed_import").click().run()
+    assert "Imported as seed-weights" in texts(at.success)
+    assert "seed-weights" in at.selectbox(key="model_name").options

@@ -14,7 +14,8 @@ The pieces, one concern per module:
 - ``storage``: model files (``.npz`` without pickle, plus readable metadata).
 - ``preprocess``: any picture of a digit -> MNIST-style 28x28.
 - ``metrics``: accuracy, per-class accuracy, confusion matrix.
-- ``jobs``: training in a background thread, for the app.
+- ``jobs`` / ``worker``: training runs for the app, each in a process of its own, sharing the server fairly.
+- ``seed``: weights pickled by the original design, read without running anything.
 
 It is written to be read: clarity comes first, then speed (float32, vectorised over each batch).
 """

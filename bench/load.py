@@ -23,22 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
-from strokes import DIGITS, densify  # noqa: E402
-
-SEEN = """before => { const i = [...document.querySelectorAll('[data-testid="stImage"]')]
-                        .find(e => e.innerText.includes("What the network sees"));
-                      const img = i && i.querySelector("img");
-                      return img && img.getAttribute("src") !== before && img.complete; }"""
-
-
-INK = """(cs, points) => cs.reduce((n, c) => {
-             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-             const sx = c.width / 280, sy = c.height / 280;  // the canvas may be drawn at a higher resolution
-             for (const [x, y] of points) {
-               const i = 4 * (Math.round(y * sy) * c.width + Math.round(x * sx));
-               if (d[i] > 128) n++;
-             }
-             return n; }, 0)"""
+from strokes import DIGITS, INK, SEEN, densify  # noqa: E402
 
 
 async def inked(page, points, before, seconds=3.0):

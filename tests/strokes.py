@@ -1,5 +1,6 @@
 """Mouse strokes that draw each digit on a 280x280 canvas, as a person would: each digit is a
-list of strokes, each stroke a list of (x, y) canvas points, densified for smooth mouse moves."""
+list of strokes, each stroke a list of (x, y) canvas points, densified for smooth mouse moves.
+Also what the browser tests and bench/load.py read back from the Draw page while drawing."""
 
 import math
 
@@ -32,3 +33,23 @@ def densify(points, step=6.0):
         n = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
         out += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
     return out
+
+
+# JavaScript, given the previous address of the "what the network sees" picture: true once the
+# app has answered with a new one.
+SEEN = """before => { const i = [...document.querySelectorAll('[data-testid="stImage"]')]
+                        .find(e => e.innerText.includes("What the network sees"));
+                      const img = i && i.querySelector("img");
+                      return img && img.getAttribute("src") !== before && img.complete; }"""
+
+# JavaScript for a locator's evaluate_all over the canvases: how many of the given canvas points
+# are white (ink; the background is black). The canvas lives in a shadow root, which a locator
+# reaches and document.querySelectorAll does not.
+INK = """(cs, points) => cs.reduce((n, c) => {
+             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+             const sx = c.width / 280, sy = c.height / 280;  // the canvas may be drawn at a higher resolution
+             for (const [x, y] of points) {
+               const i = 4 * (Math.round(y * sy) * c.width + Math.round(x * sx));
+               if (d[i] > 128) n++;
+             }
+             return n; }, 0)"""

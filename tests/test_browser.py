@@ -5,9 +5,8 @@ import os
 import re
 import time
 
-
 from conftest import SCREENSHOTS, running_app
-from strokes import DIGITS, densify
+from strokes import DIGITS, INK, SEEN, densify
 
 
 def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path):
@@ -35,22 +34,6 @@ def seen_picture(page):
     changes whenever the app has read a new drawing."""
     image = page.get_by_test_id("stImage").filter(has_text="What the network sees").locator("img")
     return image.get_attribute("src") if image.count() else None
-
-
-READ_BACK = """before => { const i = [...document.querySelectorAll('[data-testid="stImage"]')]
-                               .find(e => e.innerText.includes("What the network sees"));
-                             const img = i && i.querySelector("img");
-                             return img && img.getAttribute("src") !== before && img.complete; }"""
-# How many of the given canvas points are white (ink; the background is black). The canvas lives
-# in a shadow root, which a locator reaches and document.querySelectorAll does not.
-INK = """(cs, points) => cs.reduce((n, c) => {
-             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-             const sx = c.width / 280, sy = c.height / 280;  // the canvas may be drawn at a higher resolution
-             for (const [x, y] of points) {
-               const i = 4 * (Math.round(y * sy) * c.width + Math.round(x * sx));
-               if (d[i] > 128) n++;
-             }
-             return n; }, 0)"""
 
 
 def ink(page, points):
@@ -85,7 +68,7 @@ def draw(page, strokes):
             if inked(page, points, ink_before):
                 break
             # else the canvas was not ready for the mouse yet: draw the stroke again
-        page.wait_for_function(READ_BACK, arg=before, timeout=30_000, polling=50)
+        page.wait_for_function(SEEN, arg=before, timeout=30_000, polling=50)
         idle(page)
 
 

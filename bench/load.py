@@ -94,8 +94,8 @@ async def trainer(browser, url, epochs):
     await thumb.press("Home")
     for _ in range(epochs - 1):
         await thumb.press("ArrowRight")
-    slider = page.get_by_test_id("stSlider").filter(has_text="epochs")
-    while "\n%d\n" % epochs not in await slider.inner_text():  # label, value, minimum, maximum
+    value = page.get_by_test_id("stSlider").filter(has_text="epochs").get_by_test_id("stSliderThumbValue")
+    while (await value.inner_text()).strip() != str(epochs):
         await asyncio.sleep(0.1)
     await page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
     await page.get_by_role("button", name="Start").click()
@@ -119,7 +119,7 @@ async def main(args):
                                            *[drawer(browser, url, args.digits, times, lost) for _ in range(args.pages)])
             await browser.close()
     loaded = results[: args.runs]
-    q = statistics.quantiles(times, n=20) if len(times) >= 2 else [float("nan")] * 19
+    q = statistics.quantiles(times, n=20, method="inclusive") if len(times) >= 2 else [float("nan")] * 19
     print("one page drawing alone: median %.2f s from mouse-up to the answer (%d strokes)" % (statistics.median(alone_times), len(alone_times)))
     print("%d pages drawing while %d runs train: median %.2f s, 95th percentile %.2f s, max %.2f s; %d answered, %d lost"
           % (args.pages, args.runs, statistics.median(times), q[18], max(times), len(times), len(lost)))

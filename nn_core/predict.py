@@ -15,7 +15,14 @@ class Prediction:
 
     @property
     def confidence(self):
+        """The network's output for its answer (a softmax probability, not a guarantee)."""
         return float(self.probabilities[self.digit])
+
+    @property
+    def runner_up(self):
+        """``(digit, probability)`` of the second most probable answer."""
+        second = int(np.argsort(self.probabilities)[-2])
+        return second, float(self.probabilities[second])
 
 
 class ModelOutputError(ValueError):

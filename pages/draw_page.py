@@ -14,6 +14,7 @@ from nn_core.storage import ModelFileError, check_name, list_models, save_model
 from pages._shared import current_job, get_model, plain
 
 TRAINING_NOW = "The network training now"
+CLOSE = 0.15  # a second answer this probable is shown too
 
 
 def pick_model():
@@ -50,7 +51,12 @@ def show_prediction(prediction, where):
             return
         left, right = st.columns([1, 1])
         left.metric("Prediction", prediction.digit)
-        left.metric("Confidence", "%.1f%%" % (100 * prediction.confidence))
+        left.metric("Confidence", "%.1f%%" % (100 * prediction.confidence),
+                    help="the network's softmax output for this digit: how strongly it leans to this answer among the "
+                         "ten, not a guarantee that it is right")
+        second, p = prediction.runner_up
+        if p >= CLOSE:
+            left.caption("Or perhaps a %d (%.0f%%)" % (second, 100 * p))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
         chart = pd.DataFrame({"probability": prediction.probabilities.astype(float)}, index=pd.Index(range(len(prediction.probabilities)), name="digit"))

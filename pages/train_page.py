@@ -30,27 +30,39 @@ DEFAULT_HIDDEN = DEFAULTS.layer_data["Dim"][1:-1]
 def settings():
     """The hyperparameter widgets; returns a TrainConfig (not yet validated)."""
     st.subheader("Network", divider="gray")
-    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden")
+    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden",
+                         help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
     hidden = [
-        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1))
+        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1),
+                         help="more neurons can learn more detail, and train more slowly; try 64-512")
         for i in range(n_hidden)
     ]
     activation = st.selectbox(
         "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULTS.layer_data["Activs"][0]),
-        format_func=lambda name: ACTIVATIONS[name].label, key="activation")
+        format_func=lambda name: ACTIVATIONS[name].label, key="activation",
+        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
     inits = list(INITS)
-    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULTS.init), key="init", format_func=INITS.get)
+    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULTS.init), key="init", format_func=INITS.get,
+                        help="the random weights training starts from; try the original to see a network start saturated")
     st.subheader("Training", divider="gray")
-    epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs")
-    mini_batch = st.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, DEFAULTS.mini_batch, key="mini_batch")
-    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULTS.rate, format_func=lambda r: "%g" % r, key="rate")
-    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULTS.lamda, key="lamda")
+    epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs",
+                       help="passes over all the training images; each adds one point to the curves. Try 5-30")
+    mini_batch = st.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, DEFAULTS.mini_batch, key="mini_batch",
+                                  help="images per weight update. 1 is stochastic gradient descent: noisy and slow; try 32-512")
+    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULTS.rate, format_func=lambda r: "%g" % r, key="rate",
+                            help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; gradient descent: 0.1-0.5")
+    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULTS.lamda, key="lamda",
+                             help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent")
     optimizers = list(OPTIMIZERS)
-    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULTS.optimizer), format_func=lambda name: OPTIMIZERS[name].label, key="optimizer")
+    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULTS.optimizer), format_func=lambda name: OPTIMIZERS[name].label, key="optimizer",
+                             help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam")
     schedules = list(SCHEDULES)
-    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULTS.schedule), format_func=SCHEDULES.get, key="schedule")
-    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULTS.dropout, 0.05, key="dropout")
-    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULTS.augment, key="augment")
+    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULTS.schedule), format_func=SCHEDULES.get, key="schedule",
+                            help="how the rate changes from one epoch to the next")
+    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULTS.dropout, 0.05, key="dropout",
+                        help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
+    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULTS.augment, key="augment",
+                          help="each image is shifted, turned, slanted and thickened a little at random before each step")
     st.subheader("Data", divider="gray")
     n_images = st.select_slider("Training images to use", IMAGES, ALL, key="n_train",
                                 help="how many of the training images to use, picked at random; fewer is faster")
@@ -60,8 +72,10 @@ def settings():
             "Mix in pen-drawn digits", DEFAULTS.pen_digits > 0, key="pen_digits",
             help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
                  "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS)
-    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULTS.val_fraction, 0.05, key="val_fraction")
-    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, key="seed")
+    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULTS.val_fraction, 0.05, key="val_fraction",
+                             help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
+    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, key="seed",
+                           help="the same seed and settings train the same network again; change it to see the randomness")
     return TrainConfig(
         layer_data=dense_layers(hidden, activation),
         epochs=epochs, mini_batch=None if mini_batch == FULL_BATCH else mini_batch, rate=rate,

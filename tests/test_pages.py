@@ -315,3 +315,10 @@ def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploi
     at.button(key="seed_import").click().run()
     assert "Imported as seed-weights" in texts(at.success)
     assert "seed-weights" in at.selectbox(key="model_name").options
+
+
+def test_every_train_page_control_says_what_it_does(weights_dir):
+    at = train_page()
+    controls = [*at.slider, *at.select_slider, *at.selectbox, *at.checkbox, *at.number_input]
+    assert len(controls) >= 14
+    assert all(c.help for c in controls), [c.label for c in controls if not c.help]

@@ -132,3 +132,10 @@ def test_a_network_whose_arithmetic_overflows_is_reported_not_answered_nan():
     params = {k: v * 1e30 for k, v in init_params(ld, seed=0).items()}  # finite, but overflow float32
     with pytest.raises(ModelOutputError, match="not a number"):
         classify(Model(ld, params), drawn("white", "black"))
+
+
+def test_the_second_best_answer_is_the_second_largest_probability():
+    from nn_core.predict import Prediction
+
+    p = Prediction(digit=9, probabilities=np.array([0, 0, 0, 0.3, 0, 0, 0, 0.05, 0, 0.65]), image=np.zeros((28, 28)))
+    assert p.confidence == 0.65 and p.runner_up == (3, 0.3)

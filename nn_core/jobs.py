@@ -31,10 +31,11 @@ _lock = threading.Lock()
 _spawn_lock = threading.Lock()  # the environment a child process inherits is set around its start
 
 
-def blas_threads():
-    """BLAS threads for one run: the machine's cores shared among the runs that may go at once."""
+def blas_threads(running):
+    """BLAS threads for a run that starts while ``running`` runs (itself included) go: the
+    machine's cores shared among them, all of them for a run alone."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // MAX_RUNNING)
+    return max(1, cores // max(1, running))
 
 
 def max_minutes():
@@ -100,6 +101,7 @@ class TrainingJob:
 
     def _launch(self):
         _running.add(self)
+        self._threads = blas_threads(len(_running))
         self._started = time.time()
         self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
         self._thread.start()
@@ -158,7 +160,7 @@ class TrainingJob:
         try:
             with _spawn_lock:
                 saved = {k: os.environ.get(k) for k in worker.BLAS_THREADS_ENV}
-                os.environ.update({k: str(blas_threads()) for k in worker.BLAS_THREADS_ENV})
+                os.environ.update({k: str(self._threads) for k in worker.BLAS_THREADS_ENV})
                 try:
                     process.start()
                 finally:

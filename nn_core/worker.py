@@ -3,7 +3,8 @@
 The page scripts that answer every stroke on the Draw page run in the server's process. A run
 training in a thread of that same process would share its interpreter and both cores with them,
 and a stroke would wait for the training's arithmetic. So each run trains in a child process, at
-a lower CPU priority (``NICENESS``) and with as many BLAS threads as the cores it may use, and
+a lower CPU priority (``NICENESS``) and with as many BLAS threads as the cores it may use (all
+of them for a run alone, half each for two), and
 sends what the page shows back through a pipe: mini-batch progress, each epoch's record and
 parameters, and at the end the model with its metadata.
 """

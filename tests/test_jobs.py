@@ -114,3 +114,8 @@ def test_history_and_comparison_tables():
     assert row["network"] == "one hidden layer of 8 neurons (relu)" and row["training images"] == 240
     cm = confusion_frame(np.eye(3, dtype=int) * 5)
     assert len(cm) == 9 and cm["count"].sum() == 15
+
+
+def test_a_run_alone_gets_every_core_and_two_share_them(monkeypatch):
+    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert [jobs.blas_threads(n) for n in (1, 2, 3, 5)] == [4, 2, 1, 1]

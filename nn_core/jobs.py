@@ -83,7 +83,6 @@ class TrainingJob:
         self.result = self._model = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._history = []
         self._batch = (0, 0, 1)  # epoch, batch, n_batches
         self._started = self._ended = None
         self._thread = None
@@ -198,7 +197,6 @@ class TrainingJob:
         elif kind == "epoch":
             record, params = body
             with self._lock:
-                self._history.append(record)
                 self.trainer.history.append(record)
                 self.trainer.snapshot = params
         elif kind == "end":
@@ -236,7 +234,7 @@ class TrainingJob:
     @property
     def history(self):
         with self._lock:
-            return list(self._history)
+            return list(self.trainer.history)
 
     @property
     def snapshot(self):

@@ -8,11 +8,13 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from . import data as data_mod
-from . import pendigits, seed
+from . import drawings, pendigits, seed
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
+from .drawings import DRAWINGS_WEIGHT, DrawingsError, DrawingStore
 from .files import atomic_write
 from .metrics import evaluate
 from .model import Model, from_run
@@ -74,6 +76,12 @@ def build_parser(prog="nn-core"):
     t.add_argument("--init", choices=list(INITS), default=d.init, help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)")
     t.add_argument("--pen-digits", type=int, default=d.pen_digits, help="add each pen-drawn digit, drawn this many times, to the training images (default %(default)s: MNIST only)")
     t.add_argument("--pen-holdout", type=_writers, default=d.pen_holdout, help="writers of pen-drawn digits to leave out of training, e.g. 27,28,29,30")
+    t.add_argument("--drawings", metavar="DB", default=None, help="also train on the drawings kept in this drawings database (see the Draw page)")
+    t.add_argument("--drawings-weight", type=int, default=DRAWINGS_WEIGHT, metavar="N",
+                   help="each drawing counts as N training images (default %(default)s), so a few are not drowned among 60,000")
+    t.add_argument("--from", dest="base", metavar="MODEL", default=None,
+                   help="fine-tune: start from this saved model's weights (its layers replace --hidden and --activation); "
+                        "try --epochs 3 --rate 1e-4 --n-train 10000")
     t.add_argument("--data", default=None, help="data folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
     t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
     t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
@@ -118,8 +126,19 @@ def cmd_train(args):
     target = weights_dir() / (check_name(args.name) + ".npz")
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
+    base = load_model(args.base) if args.base else None
+    kept = []
+    if args.drawings:
+        if not 1 <= args.drawings_weight <= 1000:
+            raise ValueError("--drawings-weight must be a whole number from 1 to 1000, got %d" % args.drawings_weight)
+        if not Path(args.drawings).is_file():
+            raise ValueError("no drawings database at %s" % args.drawings)
+        kept = DrawingStore(args.drawings).drawings()
+        if not kept:
+            raise ValueError("%s holds no drawings" % args.drawings)
+    layer_data = base.layer_data if base else dense_layers(args.hidden, args.activation, args.output_activation)
     config = TrainConfig(
-        layer_data=dense_layers(args.hidden, args.activation, args.output_activation), epochs=args.epochs,
+        layer_data=layer_data, epochs=args.epochs,
         mini_batch=args.mini_batch, rate=args.rate, lamda=args.lamda, optimizer=args.optimizer,
         schedule=args.schedule, dropout=args.dropout, augment=args.augment,
         val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed, init=args.init,
@@ -131,9 +150,13 @@ def cmd_train(args):
         pen = pendigits.for_training(pendigits.load_pendigits(args.data), config.pen_digits, config.seed, config.pen_holdout)
         images, labels, groups = pendigits.mix(images, labels, pen)
         source = "MNIST and %d pen-drawn digits" % len(pen[1])
-    trainer = Trainer(config, images, labels, groups=groups)
-    print("training %s on %d images of %s (%d held out), %d epochs" % (
-        "-".join(map(str, config.layer_data["Dim"])), trainer.n_train, source, len(trainer.y_val), config.epochs), flush=True)
+    if kept:
+        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, args.drawings_weight))
+        source += " and %d kept drawings (each %d times)" % (len(kept), args.drawings_weight)
+    trainer = Trainer(config, images, labels, params=base.params if base else None, groups=groups)
+    print("%s %s on %d images of %s (%d held out), %d epochs" % (
+        "fine-tuning %s," % base.path.stem if base else "training", "-".join(map(str, config.layer_data["Dim"])),
+        trainer.n_train, source, len(trainer.y_val), config.epochs), flush=True)
     start = time.perf_counter()
     try:
         for record in trainer.run():
@@ -144,7 +167,8 @@ def cmd_train(args):
     if trainer.status != "finished":
         print(trainer.message, file=sys.stderr)
     command = "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv)  # runs anywhere the package does
-    model, result = from_run(trainer, time.perf_counter() - start, digits.x_test, digits.y_test, command=command, data=source)
+    model, result = from_run(trainer, time.perf_counter() - start, digits.x_test, digits.y_test, command=command, data=source,
+                             started_from=base.path.stem if base else None)
     model.meta["name"] = args.name
     try:
         path = save_model(args.name, model.params, model.layer_data, model.meta, overwrite=args.force)
@@ -276,6 +300,6 @@ def main(argv=None, prog="nn-core"):
     args.argv = argv
     try:
         return COMMANDS[args.command](args)
-    except (data_mod.DataError, ModelFileError, ValueError, OSError) as exc:
+    except (data_mod.DataError, DrawingsError, ModelFileError, ValueError, OSError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2

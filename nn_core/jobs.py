@@ -65,11 +65,12 @@ class TrainingJob:
     """One training run in the background; ``label`` and ``source`` name it and its data for people."""
 
     def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None,
-                 alive=None):
+                 alive=None, params=None, started_from=None):
         """``alive``, if given, is a function that says (from any thread) whether the visitor's
-        page is still open. Raises ``ValueError`` for bad settings and ``TooLong`` for a run
-        above the server's limit, before anything starts."""
-        self.trainer = Trainer(config, images, labels, groups=groups)  # validates config, may raise ValueError
+        page is still open. ``params`` are weights to start from (fine-tuning the model named
+        ``started_from``), else training starts from random ones. Raises ``ValueError`` for bad
+        settings and ``TooLong`` for a run above the server's limit, before anything starts."""
+        self.trainer = Trainer(config, images, labels, params=params, groups=groups)  # validates config, may raise ValueError
         self.estimate = estimated_seconds(self.trainer.config, self.trainer.n_train)
         if self.estimate > 60 * max_minutes():
             raise TooLong(
@@ -77,7 +78,7 @@ class TrainingJob:
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
                 % (_duration(self.estimate), max_minutes(), MAX_MINUTES_ENV))
         self.alive = alive
-        self.label, self.source = label, source
+        self.label, self.source, self.started_from = label, source, started_from
         self.config = self.trainer.config
         self.test_images, self.test_labels = test_images, test_labels
         self.result = self._model = None
@@ -154,7 +155,7 @@ class TrainingJob:
         receive, send = context.Pipe(duplex=False)
         stop = context.Event()
         process = context.Process(target=worker.train, daemon=True, name="training-job",
-                                  args=(self.trainer, self.test_images, self.test_labels, self.source, send, stop))
+                                  args=(self.trainer, self.test_images, self.test_labels, self.source, self.started_from, send, stop))
         ended = False
         try:
             with _spawn_lock:

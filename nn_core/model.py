@@ -31,11 +31,11 @@ class Model:
         return predict_proba(self.params, self.layer_data, images)
 
 
-def from_run(trainer, seconds, test_images=None, test_labels=None, command="", data=""):
+def from_run(trainer, seconds, test_images=None, test_labels=None, command="", data="", started_from=None):
     """The network of a finished (or stopped) ``trainer`` as a ``Model`` with its full metadata,
     measured on the test set when one is given; returns ``(model, result)``, ``result`` being
     ``metrics.evaluate``'s dict or None. ``command`` says how the run was started, ``data`` what
-    it trained on."""
+    it trained on, ``started_from`` the name of the model it fine-tuned (None: random weights)."""
     config = trainer.config
     meta = {
         "hyperparameters": {k: v for k, v in config.to_dict().items() if k != "layer_data"},
@@ -47,6 +47,7 @@ def from_run(trainer, seconds, test_images=None, test_labels=None, command="", d
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "data": data,
+        "started_from": started_from,
         "numpy": np.__version__,
         "python": platform.python_version(),
     }

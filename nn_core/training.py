@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import augment as augment_mod
-from .network import INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params, one_hot, predict_proba
+from .network import DTYPE, INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params, one_hot, predict_proba
 from .optimizers import OPTIMIZERS, make_optimizer
 
 # Learning-rate schedules, name -> label (see ``Trainer.rate_at``).
@@ -42,7 +42,8 @@ class TrainConfig:
     dropout: probability of zeroing each hidden unit while training (0 for none).
     augment: train on randomly distorted copies of the digits (see ``augment.distort``).
     val_fraction: share of the training images held out to measure validation cost/accuracy.
-    n_train: how many of the training images to use (None for all), chosen at random by seed.
+    n_train: how many of the training images to use (None for all), chosen at random by seed;
+        images added on purpose with a group (pen-drawn digits, kept drawings) are all used.
     seed: seeds initialisation, shuffling, dropout and augmentation.
     init: "scaled" (He/LeCun, see ``network.init_params``) or the original "standard_normal".
     pen_digits: how many drawings of each pen-drawn digit (see ``pendigits``) to add to the
@@ -137,8 +138,9 @@ class Trainer:
     """
 
     def __init__(self, config, images, labels, params=None, groups=None):
+        """``params``: weights to start from (fine-tuning a trained network), else random ones."""
         images = np.asarray(images)
-        self.config = config.validate(n_available=images.shape[0])
+        self.config = config.validate(n_available=images.shape[0] if groups is None else int((np.asarray(groups) < 0).sum()))
         ld = self.config.layer_data
         X = images.reshape(images.shape[0], -1)
         if X.shape[1] != ld["Dim"][0]:
@@ -154,7 +156,10 @@ class Trainer:
         self.X_val = X[val].astype(np.float32, copy=False)
         self.y_val = labels[val]
 
-        self.params = params if params is not None else init_params(ld, seed=np.random.default_rng(init_seq), init=self.config.init)
+        if params is None:
+            self.params = init_params(ld, seed=np.random.default_rng(init_seq), init=self.config.init)
+        else:  # fine-tuning: start from these weights (copied; the caller's are never changed)
+            self.params = start_params(params, ld)
         self.snapshot = copy.deepcopy(self.params)
         self.history = []
         self.status, self.message = "ready", ""
@@ -289,15 +294,28 @@ def estimated_seconds(config, n_train):
     return seconds
 
 
+def start_params(params, layer_data):
+    """A float copy of ``params`` to train from, or a ``ValueError`` if they are not the weights
+    of the network ``layer_data`` describes (fine-tuning keeps the architecture)."""
+    dims = layer_data["Dim"]
+    expected = {}
+    for l in range(1, len(dims)):
+        expected["W%d" % l], expected["b%d" % l] = (dims[l], dims[l - 1]), (dims[l], 1)
+    if set(params) != set(expected) or any(np.shape(params[k]) != shape for k, shape in expected.items()):
+        raise ValueError("the weights to start from are not those of a %s network" % "-".join(map(str, dims)))
+    return {k: np.array(params[k], dtype=DTYPE) for k in expected}
+
+
 def split(n, n_train, val_fraction, rng, groups=None):
-    """Indices ``(validation, training)``, sorted, of ``n`` samples: ``n_train`` of them (all if
-    None) chosen at random, then ``val_fraction`` of those held out. Samples with a group number
-    of 0 or more are held out by whole groups (see ``Trainer``)."""
+    """Indices ``(validation, training)``, sorted, of ``n`` samples: ``n_train`` of the samples
+    without a group (all if None) chosen at random, every grouped one (pen-drawn digits, kept
+    drawings: added on purpose, never sampled away), then ``val_fraction`` of those held out.
+    Samples with a group number of 0 or more are held out by whole groups (see ``Trainer``)."""
     order = rng.permutation(n)
-    if n_train is not None:
-        order = order[:n_train]
     grouped = np.zeros(len(order), dtype=bool) if groups is None else np.asarray(groups)[order] >= 0
     loose = order[~grouped]
+    if n_train is not None:
+        loose = loose[:n_train]
     n_val = int(round(len(loose) * val_fraction))
     val, train = [loose[:n_val]], [loose[n_val:]]
     if grouped.any():

@@ -18,7 +18,7 @@ NICENESS = 10  # the operating system runs the page scripts first when both want
 BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def train(trainer, test_images, test_labels, source, conn, stop):
+def train(trainer, test_images, test_labels, source, started_from, conn, stop):
     """The child process: run ``trainer`` until it ends or ``stop`` is set, reporting to ``conn``.
 
     Messages: ``("batch", epoch, batch, n_batches)`` at most five times a second;
@@ -41,7 +41,8 @@ def train(trainer, test_images, test_labels, source, conn, stop):
     try:
         for record in trainer.run(stop=stop, on_batch=on_batch):
             conn.send(("epoch", record, trainer.snapshot))
-        model, result = from_run(trainer, time.time() - start, test_images, test_labels, command="Train page", data=source)
+        model, result = from_run(trainer, time.time() - start, test_images, test_labels, command="Train page", data=source,
+                                 started_from=started_from)
         conn.send(("end", trainer.status, trainer.message, model.params, model.meta, result))
     except Exception as exc:  # reported on the page rather than lost in a process
         conn.send(("error", "Training failed: %s: %s" % (type(exc).__name__, exc)))

@@ -53,3 +53,35 @@ INK = """(cs, points) => cs.reduce((n, c) => {
                if (d[i] > 128) n++;
              }
              return n; }, 0)"""
+
+
+# -- a style of digit the shipped model misreads: a 9 whose round loop sits on a short tail that
+# curls back under it (read as 8 or 0 most of the time). Tablet coordinates, y growing upwards.
+def _arc_array(cx, cy, rx, ry, start_deg, end_deg, n):
+    import numpy as np
+
+    t = np.radians(np.linspace(start_deg, end_deg, n))
+    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
+
+
+def curly_nine(rng):
+    """One stroke (a list of one ``(n, 2)`` array) of a curly-tailed 9, varied at random by ``rng``."""
+    import numpy as np
+
+    loop = _arc_array(0, 60, 30 + rng.normal(0, 3), 25 + rng.normal(0, 3), 0, 360 + rng.normal(0, 10), 30)
+    x = loop[-1][0]
+    r, bottom = 18 + rng.normal(0, 2), 8 + rng.normal(0, 3)
+    stem = np.array([(x, 60), (x + rng.normal(0, 2), bottom + r)])
+    hook = _arc_array(x - r, bottom + r, r, r + rng.normal(0, 2), 0, -190 + rng.normal(0, 10), 16)
+    return [np.vstack([loop, stem, hook])]
+
+
+def curly_nines(n, seed):
+    """``n`` curly-tailed 9s drawn as on the canvas (white on black, 280x280 uint8), each at its
+    own size, place, slant and brush width."""
+    import numpy as np
+
+    from nn_core.pendigits import PenDigit, random_render
+
+    rng = np.random.default_rng(seed)
+    return [255 - random_render(PenDigit(9, None, curly_nine(rng)), rng, slant=0.2) for _ in range(n)]

@@ -1,0 +1,328 @@
+"""Drawings that people correct on the Draw page, kept in one SQLite file to train on later.
+
+Each drawing is a row: the picture as drawn (PNG), the 28x28 input the network saw (784 bytes,
+0-255), the label the person gave, what the model answered and with which probabilities, the
+model's name, the time (UTC) and an anonymous id of the browser session that drew it.
+
+The database is one file (``NN_CORE_DRAWINGS_DB``, else ``drawings.sqlite`` in
+``$XDG_DATA_HOME/nn_core`` or ``~/.local/share/nn_core``), created on first use. It runs in WAL
+mode so that readers never block a writer, and every write is one transaction that waits for
+others (``BUSY_SECONDS``) instead of failing: many sessions can write at once and nothing is lost
+or stored half-way. ``PRAGMA user_version`` holds the schema version; ``MIGRATIONS`` takes an
+older file to the current one. Every failure, whether a locked, damaged or foreign file or a full
+disk, is a ``DrawingsError`` whose message says what happened and that nothing was changed.
+"""
+
+import csv
+import datetime
+import io
+import json
+import os
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import data
+from .network import N_CLASSES, N_PIXELS
+
+ENV_VAR = "NN_CORE_DRAWINGS_DB"
+SHARE_ENV_VAR = "NN_CORE_SHARE_DRAWINGS"  # "1": everyone on the server may see and train on everyone's drawings
+BUSY_SECONDS = 10.0  # how long a write waits for another one before giving up
+MAX_IMPORT_ROWS = 5000  # larger sets are training data: the Train page takes Kaggle CSVs directly
+DRAWINGS_WEIGHT = 20  # each kept drawing counts as this many training images, unless told otherwise
+GROUP_BASE = 1_000_000  # Trainer groups of drawings start here (pen-drawn digits use writer numbers)
+SIDE = 28
+
+# The schema, one script per version; version N is reached by running scripts 1..N in order.
+MIGRATIONS = [
+    """
+    CREATE TABLE drawings (
+        id INTEGER PRIMARY KEY,
+        created TEXT NOT NULL,
+        session TEXT NOT NULL,
+        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+        answer INTEGER CHECK (answer BETWEEN 0 AND 9),
+        probabilities TEXT,
+        model TEXT,
+        picture BLOB,
+        input BLOB NOT NULL CHECK (length(input) = 784),
+        source TEXT NOT NULL DEFAULT 'drawn'
+    );
+    CREATE INDEX drawings_by_session ON drawings (session);
+    """,
+]
+
+
+class DrawingsError(Exception):
+    """The drawings database could not be used; the message says why and what was (not) changed."""
+
+
+def database_path(path=None):
+    """The drawings database: ``path``, else ``NN_CORE_DRAWINGS_DB``, else the user's data folder."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "nn_core" / "drawings.sqlite"
+
+
+def sharing():
+    """Whether this server shows everyone's drawings to everyone (``NN_CORE_SHARE_DRAWINGS=1``)."""
+    return os.environ.get(SHARE_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _explain(exc, doing):
+    """A ``DrawingsError`` saying in words what went wrong with ``exc`` (from sqlite3 or the OS)."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        why = "the database is locked by another program and stayed locked for %g seconds" % BUSY_SECONDS
+    elif "full" in text or getattr(exc, "errno", None) == 28:
+        why = "the disk is full"
+    elif "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        why = "the database file or its folder cannot be written to"
+    elif "not a database" in text or "malformed" in text or "encrypted" in text:
+        why = "the file is not a drawings database this app can read (damaged, or another kind of file)"
+    elif "no such" in text or "has no column" in text or "constraint" in text:
+        why = "the file does not have the layout of a drawings database (%s)" % exc
+    elif "unable to open" in text:
+        why = "the database file cannot be opened (its folder may not exist or not be writable)"
+    else:
+        why = str(exc)
+    return DrawingsError("Could not %s: %s. Nothing was changed." % (doing, why))
+
+
+class DrawingStore:
+    """The drawings database. Every method opens its own connection, so one store may be used from
+    many threads and sessions at once; each write is one transaction."""
+
+    def __init__(self, path=None):
+        self.path = database_path(path)
+        self.damaged = 0  # rows left out by the last ``drawings()`` because they are not valid drawings
+
+    def _connect(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _migrate(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise DrawingsError("The drawings database was made by a newer version of this app (schema %d; this one "
+                                "knows up to %d). Nothing was changed." % (version, len(MIGRATIONS)))
+        if version == len(MIGRATIONS):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another session may have migrated it
+            for number in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("PRAGMA user_version = %d" % (number + 1))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _run(self, doing, work):
+        """``work(conn)`` inside one transaction; sqlite3 and OS failures become ``DrawingsError``."""
+        try:
+            conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise _explain(exc, doing) from exc
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+        except (sqlite3.Error, OSError) as exc:
+            raise _explain(exc, doing) from exc
+        finally:
+            conn.close()
+
+    # -- writing ------------------------------------------------------------------------------
+    def add(self, session, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
+        """Keep one drawing; returns its id. ``image`` is the 28x28 input (floats in [0, 1] or
+        uint8), ``picture`` the drawing as PNG bytes (or a PIL image), ``probabilities`` the
+        model's ten outputs."""
+        row = _row(session, label, image, picture, answer, probabilities, model, source)
+        return self._run("keep the drawing", lambda conn: conn.execute(INSERT, row).lastrowid)
+
+    def add_many(self, session, images, labels, source="imported"):
+        """Keep many drawings at once (all or none); returns how many."""
+        rows = [_row(session, label, image, source=source) for image, label in zip(images, labels)]
+        self._run("import the drawings", lambda conn: conn.executemany(INSERT, rows))
+        return len(rows)
+
+    def delete(self, drawing_id, session=None):
+        """Delete one drawing (only if it is ``session``'s, when given); True if one was deleted."""
+        where, args = "id = ?", [int(drawing_id)]
+        if session is not None:
+            where, args = where + " AND session = ?", args + [session]
+        return self._run("delete the drawing", lambda conn: conn.execute("DELETE FROM drawings WHERE " + where, args).rowcount) == 1
+
+    def import_csv(self, source, session):
+        """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``session``'s drawings, all
+        rows or none; returns how many. Raises ``data.DataError`` for a file that is not one."""
+        images, labels = data.load_kaggle_csv(source)
+        if labels is None:
+            raise data.DataError("the CSV has no label column: each drawing needs the digit it shows")
+        if len(labels) > MAX_IMPORT_ROWS:
+            raise data.DataError("the CSV has %d rows; at most %d drawings are imported at once (to train on a whole "
+                                 "data set, upload it on the Train page instead). Nothing was imported."
+                                 % (len(labels), MAX_IMPORT_ROWS))
+        return self.add_many(session, images, labels)
+
+    # -- reading ------------------------------------------------------------------------------
+    def drawings(self, session=None, with_pictures=False):
+        """The drawings (all, or ``session``'s), newest first, as ``Drawing``s. Rows that are not
+        valid drawings (a file edited by hand) are left out; ``damaged`` counts them."""
+        columns = COLUMNS if with_pictures else [c if c != "picture" else "NULL" for c in COLUMNS]
+        query = "SELECT %s FROM drawings" % ", ".join(columns)
+        args = []
+        if session is not None:
+            query, args = query + " WHERE session = ?", [session]
+        rows = self._run("read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall())
+        good = [d for d in map(Drawing.from_row, rows) if d is not None]
+        self.damaged = len(rows) - len(good)
+        return good
+
+    def picture(self, drawing_id):
+        """The PNG bytes of one drawing as drawn (None for an imported one)."""
+        row = self._run("read the drawing", lambda conn: conn.execute("SELECT picture FROM drawings WHERE id = ?", [int(drawing_id)]).fetchone())
+        return None if row is None or not isinstance(row[0], bytes) else row[0]
+
+
+COLUMNS = ["id", "created", "session", "label", "answer", "probabilities", "model", "picture", "input", "source"]
+INSERT = "INSERT INTO drawings (created, session, label, answer, probabilities, model, picture, input, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _digit(value, what):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < N_CLASSES:
+        raise ValueError("%s must be a digit from 0 to 9, got %r" % (what, value))
+    return int(value)
+
+
+def _row(session, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
+    """One row to insert, checked: a ``ValueError`` says which value is wrong before anything is written."""
+    label = _digit(label, "the label")
+    answer = None if answer is None else _digit(answer, "the model's answer")
+    pixels = np.asarray(image)
+    if pixels.size != N_PIXELS:
+        raise ValueError("a drawing's input must have %d pixels (28x28), got %d" % (N_PIXELS, pixels.size))
+    if pixels.dtype != np.uint8:
+        pixels = np.round(np.clip(np.nan_to_num(pixels.astype(np.float64)), 0, 1) * 255).astype(np.uint8)
+    if isinstance(picture, Image.Image):
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        picture = buffer.getvalue()
+    if probabilities is not None:
+        probabilities = json.dumps([round(float(p), 6) for p in np.asarray(probabilities).reshape(-1)])
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return (created, str(session), label, answer, probabilities, model, picture, pixels.reshape(-1).tobytes(), source)
+
+
+class Drawing:
+    """One kept drawing: ``id``, ``created``, ``session``, ``label``, ``answer`` (None when
+    imported), ``probabilities``, ``model``, ``picture`` (PNG bytes or None), ``source`` and
+    ``image`` (28x28 uint8)."""
+
+    __slots__ = COLUMNS[:-2] + ["image", "source"]
+
+    @classmethod
+    def from_row(cls, row):
+        d = cls()
+        values = dict(zip(COLUMNS, row))
+        try:
+            d.id, d.label = int(values["id"]), _digit(values["label"], "label")
+            d.answer = None if values["answer"] is None else _digit(values["answer"], "answer")
+            raw = values["input"]
+            if not isinstance(raw, bytes) or len(raw) != N_PIXELS:
+                return None
+            d.image = np.frombuffer(raw, dtype=np.uint8).reshape(SIDE, SIDE)
+            d.probabilities = None if values["probabilities"] is None else np.asarray(json.loads(values["probabilities"]), dtype=float)
+        except (TypeError, ValueError):
+            return None
+        d.created, d.session, d.model, d.source = (str(values[k]) if values[k] is not None else None
+                                                   for k in ("created", "session", "model", "source"))
+        d.picture = values["picture"] if isinstance(values["picture"], bytes) else None
+        return d
+
+    def thumbnail(self, side=112):
+        """The drawing as a picture to show: as drawn if it was, else its 28x28 input, enlarged."""
+        if self.picture is not None:
+            try:
+                image = Image.open(io.BytesIO(self.picture))
+                image.draft("L", (side, side))
+                return image.convert("L").resize((side, side), Image.LANCZOS)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                pass  # a damaged picture: show what the network saw instead
+        return Image.fromarray(self.image).resize((side, side), Image.NEAREST)
+
+
+# -- moving drawings in and out ------------------------------------------------------------------
+def to_csv(drawings):
+    """Kaggle's digit-recognizer format: a header ``label,pixel0..pixel783``, one row a drawing,
+    oldest first (so that importing the file keeps the order)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["label"] + ["pixel%d" % i for i in range(N_PIXELS)])
+    writer.writerows([d.label] + d.image.reshape(-1).tolist() for d in sorted(drawings, key=lambda d: d.id))
+    return buffer.getvalue().encode()
+
+
+def to_zip(drawings):
+    """A zip of PNGs, ``<id>-digit-<label>.png`` as drawn and ``<id>-digit-<label>-28x28.png`` as
+    the network saw it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for d in drawings:
+            stem = "%05d-digit-%d" % (d.id, d.label)
+            if d.picture is not None:
+                archive.writestr(stem + ".png", d.picture)
+            small = io.BytesIO()
+            Image.fromarray(d.image).save(small, format="PNG")
+            archive.writestr(stem + "-28x28.png", small.getvalue())
+    return buffer.getvalue()
+
+
+def counts(drawings):
+    """How many drawings of each digit (a list of 10)."""
+    return np.bincount([d.label for d in drawings], minlength=N_CLASSES).tolist()
+
+
+def training_set(drawings, copies):
+    """The drawings as training data for ``Trainer``: ``(images, labels, groups)``, each drawing
+    ``copies`` times (a few drawings would otherwise weigh nothing among 60,000 digits), all copies
+    of one drawing in one group so that a validation split holds out whole drawings."""
+    if not drawings:
+        return np.zeros((0, N_PIXELS), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    images = np.stack([d.image.reshape(-1) for d in drawings]).astype(np.float32) / 255.0
+    labels = np.array([d.label for d in drawings], dtype=np.int64)
+    groups = GROUP_BASE + np.array([d.id for d in drawings], dtype=np.int64)
+    return np.repeat(images, copies, axis=0), np.repeat(labels, copies), np.repeat(groups, copies)
+
+
+def mix(images, labels, groups, extra):
+    """``images``, ``labels`` and ``groups`` (None: all -1) followed by ``extra`` (``training_set``'s triple)."""
+    x, y, g = extra
+    groups = np.full(len(labels), -1, np.int64) if groups is None else np.asarray(groups)
+    return np.concatenate([images, x]), np.concatenate([labels, y]), np.concatenate([groups, g])

@@ -137,14 +137,15 @@ class DrawingStore:
                 conn.execute("ROLLBACK")
             raise
 
-    def _run(self, doing, work):
-        """``work(conn)`` inside one transaction; sqlite3 and OS failures become ``DrawingsError``."""
+    def _run(self, doing, work, write=True):
+        """``work(conn)`` inside one transaction (taking the write lock at once if ``write``, so
+        that two writers queue instead of failing); sqlite3 and OS failures become ``DrawingsError``."""
         try:
             conn = self._connect()
         except (sqlite3.Error, OSError) as exc:
             raise _explain(exc, doing) from exc
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 result = work(conn)
                 conn.execute("COMMIT")
@@ -200,15 +201,17 @@ class DrawingStore:
         args = []
         if session is not None:
             query, args = query + " WHERE session = ?", [session]
-        rows = self._run("read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall())
+        rows = self._run("read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall(), write=False)
         good = [d for d in map(Drawing.from_row, rows) if d is not None]
         self.damaged = len(rows) - len(good)
         return good
 
-    def picture(self, drawing_id):
-        """The PNG bytes of one drawing as drawn (None for an imported one)."""
-        row = self._run("read the drawing", lambda conn: conn.execute("SELECT picture FROM drawings WHERE id = ?", [int(drawing_id)]).fetchone())
-        return None if row is None or not isinstance(row[0], bytes) else row[0]
+    def count(self, session=None):
+        """How many drawings there are (all, or ``session``'s)."""
+        query, args = "SELECT count(*) FROM drawings", []
+        if session is not None:
+            query, args = query + " WHERE session = ?", [session]
+        return self._run("count the drawings", lambda conn: conn.execute(query, args).fetchone()[0], write=False)
 
 
 COLUMNS = ["id", "created", "session", "label", "answer", "probabilities", "model", "picture", "input", "source"]

@@ -1,8 +1,12 @@
-"""Streamlit helpers both pages share (not a page): cached data and models, the user's training job."""
+"""Streamlit helpers the pages share (not a page): cached data and models, the user's training
+job, the visitor's anonymous id and the drawings database."""
+
+import uuid
 
 import streamlit as st
 
 from nn_core import data, pendigits
+from nn_core.drawings import DrawingStore
 from nn_core.storage import load_model, model_path
 
 
@@ -28,6 +32,17 @@ def cached_model(path, mtime):
 def get_model(name):
     path = model_path(name)
     return cached_model(str(path), path.stat().st_mtime)
+
+
+def visitor():
+    """An anonymous id of this browser session, kept with the drawings it corrects (no name, no
+    address: it only tells one session's drawings from another's)."""
+    return st.session_state.setdefault("visitor", uuid.uuid4().hex[:16])
+
+
+def drawing_store():
+    """The drawings database (``NN_CORE_DRAWINGS_DB``); opened per use, so safe for every session."""
+    return DrawingStore()
 
 
 def current_job():

@@ -1,4 +1,7 @@
-"""Draw page: draw a digit (or upload a picture of one) and see what the network reads."""
+"""Draw page: draw a digit (or upload a picture of one), see what the network reads, and tell it
+when it is wrong: the corrected drawing is kept to train on (My drawings, Train)."""
+
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -6,15 +9,17 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
+from nn_core.drawings import DrawingsError
 from nn_core.network import describe_layers
 from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
 from nn_core.storage import ModelFileError, check_name, list_models, save_model
-from pages._shared import current_job, get_model, plain
+from pages._shared import current_job, drawing_store, get_model, plain, visitor
 
 TRAINING_NOW = "The network training now"
 CLOSE = 0.15  # a second answer this probable is shown too
+CANVAS = 280
 
 
 def pick_model():
@@ -43,8 +48,9 @@ def pick_model():
     return model
 
 
-def show_prediction(prediction, where):
-    """The answer, its confidence, the ten probabilities, and what the network saw."""
+def show_prediction(prediction, where, picture=None, source="drawn"):
+    """The answer, its confidence, the ten probabilities, what the network saw, and the buttons
+    that tell it whether it was right (``picture`` is what is kept with the correction)."""
     with where:
         if prediction is None:
             st.info("Draw a digit in the box: the network will read it as you draw.", icon=":material/draw:")
@@ -59,8 +65,69 @@ def show_prediction(prediction, where):
             left.caption("Or perhaps a %d (%.0f%%)" % (second, 100 * p))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
+        correction(prediction, picture, source)
         chart = pd.DataFrame({"probability": prediction.probabilities.astype(float)}, index=pd.Index(range(len(prediction.probabilities)), name="digit"))
         st.bar_chart(chart, y="probability", height=220)
+
+
+def as_picture(picture):
+    """What is kept of a drawing as drawn: the canvas (strokes over its black background), or an
+    upload shrunk to fit the canvas's size; grayscale."""
+    if isinstance(picture, np.ndarray):
+        strokes = Image.fromarray(picture.astype(np.uint8), "RGBA" if picture.shape[-1] == 4 else "RGB").convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", strokes.size, (0, 0, 0, 255)), strokes).convert("L")
+    image = picture.convert("L")
+    image.thumbnail((CANVAS, CANVAS), Image.LANCZOS)
+    return image
+
+
+def keep(tag, label, prediction, picture, source):
+    """Store the drawing with its label (a button's callback: one click, one attempt)."""
+    if label is None:
+        return
+    try:
+        drawing_id = drawing_store().add(
+            visitor(), label, prediction.image, picture=None if picture is None else as_picture(picture),
+            answer=prediction.digit, probabilities=prediction.probabilities, model=st.session_state.get("model_name"),
+            source=source)
+    except (DrawingsError, ValueError) as exc:
+        st.session_state.setdefault("keep_failed", {})[tag] = str(exc)
+        st.session_state["fix-" + tag] = None  # so that a click on the same digit tries again
+    else:
+        st.session_state.setdefault("kept", {})[tag] = (drawing_id, label)
+        st.session_state.get("keep_failed", {}).pop(tag, None)
+
+
+def correction(prediction, picture, source):
+    """Under an answer: one click says that it is right, or which digit it really is. Either
+    way the drawing is kept (My drawings) to train on."""
+    tag = source + "-" + hashlib.sha1(prediction.image.tobytes()).hexdigest()[:16]
+    kept = st.session_state.setdefault("kept", {})
+    if tag in kept:
+        drawing_id, label = kept[tag]
+        st.success("Kept as a %d, with what the network answered: see My drawings. Train on it on the Train page." % label,
+                   icon=":material/bookmark_added:")
+        if st.button("Undo", key="undo-" + tag, icon=":material/undo:", help="forget this drawing (delete it from My drawings)"):
+            try:
+                drawing_store().delete(drawing_id, session=visitor())
+            except DrawingsError as exc:
+                st.error(plain(str(exc)))
+            else:
+                del kept[tag]
+                st.session_state.pop("fix-" + tag, None)
+                st.rerun()
+        return
+    st.markdown("**Is it right?** Your answer keeps the drawing, so that the network can learn from it.")
+    yes, no = st.columns([2, 3])
+    yes.button("Yes, it is a %d" % prediction.digit, key="right-" + tag, icon=":material/check:",
+               on_click=keep, args=(tag, prediction.digit, prediction, picture, source),
+               help="keep the drawing with this label")
+    no.pills("No, it is a", list(range(10)), key="fix-" + tag,
+             on_change=lambda: keep(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
+             help="click the digit you drew: the drawing is kept with that label")
+    failed = st.session_state.get("keep_failed", {}).get(tag)
+    if failed:
+        st.error(plain("Not kept: %s Click again to retry." % failed))
 
 
 st.title("Draw a digit")
@@ -107,7 +174,7 @@ def decoded(upload):
 
 
 picture = drawing.image_data if drawing is not None else None
-show_prediction(answer(picture) if picture is not None else None, answer_col)
+show_prediction(answer(picture) if picture is not None else None, answer_col, picture, "drawn")
 
 st.divider()
 st.subheader("Or upload a photo or scan of a digit")
@@ -123,7 +190,7 @@ if upload is not None:
         if prediction is None:
             photo_answer.warning("No digit found in this picture: it looks blank.")
         else:
-            show_prediction(prediction, photo_answer)
+            show_prediction(prediction, photo_answer, image, "uploaded")
 
 with st.expander("Import weights saved by the original NumPy design"):
     st.caption("The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "

@@ -1,19 +1,23 @@
-"""Train page: set the hyperparameters, train in the background, watch the curves, save the model."""
+"""Train page: set the hyperparameters, train in the background (from scratch, or fine-tuning a
+saved model, on MNIST, pen-drawn digits and the drawings kept here), watch the curves, save the model."""
+
+import dataclasses
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nn_core import data, pendigits
+from nn_core import data, drawings, pendigits
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.jobs import TrainingJob
-from nn_core.network import INITS, dense_layers
+from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
+from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import COLUMNS, compare_frame, confusion_frame, describe, history_frame
-from nn_core.storage import check_name, model_bytes, save_model
+from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, mnist, page_alive, pen_drawn, plain
+from pages._shared import current_job, drawing_store, get_model, mnist, page_alive, pen_drawn, plain, visitor
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -25,25 +29,86 @@ IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, ALL]
 PEN_DRAWINGS = 4  # drawings of each pen-drawn digit when they are mixed in (as bench/pen_accuracy.py measures)
 DEFAULTS = TrainConfig()
 DEFAULT_HIDDEN = DEFAULTS.layer_data["Dim"][1:-1]
+NEW = "new random weights"
+FINE_TUNE = {"epochs": 3, "rate": 1e-4, "n_train": 10000}  # a few epochs at a small rate keep what the model knew
+NO_DRAWINGS, MINE, EVERYONE = "none", "mine", "everyone's"
+
+
+@dataclasses.dataclass
+class Plan:
+    """What Start trains: the hyperparameters, the model to fine-tune (None: new random weights),
+    and whose kept drawings to add (a visitor id, ``EVERYONE`` or None), each counted ``weight`` times."""
+
+    config: TrainConfig
+    base: str | None = None
+    drawings_of: str | None = None
+    weight: int = DRAWINGS_WEIGHT
+
+
+def fine_tune_preset():
+    """When a saved model is picked to start from: the usual settings for fine-tuning."""
+    if st.session_state.get("start_from", NEW) != NEW:
+        st.session_state.update(FINE_TUNE)
+        st.session_state.preset_note = True
+
+
+def start_from():
+    """The "Start from" picker; returns the model to fine-tune (a ``Model``) and its name, or (None, None)."""
+    name = st.selectbox("Start from", [NEW] + list_models(), key="start_from", on_change=fine_tune_preset,
+                        help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
+                             "drawings): its layers are kept, and a few epochs at a small rate are enough")
+    if name == NEW:
+        return None, None
+    try:
+        model = get_model(name)
+    except (ModelFileError, OSError) as exc:
+        st.error(plain("Could not load %s: %s" % (name, exc)))
+        return None, None
+    st.caption("Fine-tuning %s: %s. Its layers are kept, so the layer settings are off." % (name, describe_layers(model.layer_data)))
+    if st.session_state.pop("preset_note", False):
+        st.info("Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like." % FINE_TUNE)
+    return model, name
+
+
+def drawings_choice():
+    """Whose kept drawings to add, and how much each counts: ``(drawings_of, weight)``."""
+    options = {NO_DRAWINGS: None, MINE: visitor()}
+    if drawings.sharing():
+        options[EVERYONE] = EVERYONE
+    try:
+        store = drawing_store()
+        counts = {k: 0 if v is None else store.count(None if v == EVERYONE else v) for k, v in options.items()}
+    except DrawingsError as exc:
+        st.warning(plain("The drawings kept here cannot be read: %s" % exc))
+        return None, DRAWINGS_WEIGHT
+    choice = st.selectbox("Drawings collected here", list(options), key="drawings_of",
+                          format_func=lambda k: k if k == NO_DRAWINGS else "%s (%d)" % (k, counts[k]),
+                          help="add the drawings corrected on the Draw page (see My drawings) to the training images")
+    weight = st.slider("Weight of each drawing", 1, 100, DRAWINGS_WEIGHT, key="drawings_weight", disabled=options[choice] is None,
+                       help="each drawing counts as this many training images, so that a few are not drowned among "
+                            "60,000; too high and the network learns them by heart. Try 10-50")
+    return options[choice], weight
 
 
 def settings():
-    """The hyperparameter widgets; returns a TrainConfig (not yet validated)."""
+    """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet validated)."""
     st.subheader("Network", divider="gray")
-    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden",
+    base, base_name = start_from()
+    fixed = base is not None
+    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden", disabled=fixed,
                          help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
     hidden = [
         st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1),
-                         help="more neurons can learn more detail, and train more slowly; try 64-512")
+                         disabled=fixed, help="more neurons can learn more detail, and train more slowly; try 64-512")
         for i in range(n_hidden)
     ]
     activation = st.selectbox(
         "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULTS.layer_data["Activs"][0]),
-        format_func=lambda name: ACTIVATIONS[name].label, key="activation",
+        format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=fixed,
         help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
     inits = list(INITS)
     init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULTS.init), key="init", format_func=INITS.get,
-                        help="the random weights training starts from; try the original to see a network start saturated")
+                        disabled=fixed, help="the random weights training starts from; try the original to see a network start saturated")
     st.subheader("Training", divider="gray")
     epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs",
                        help="passes over all the training images; each adds one point to the curves. Try 5-30")
@@ -72,17 +137,19 @@ def settings():
             "Mix in pen-drawn digits", DEFAULTS.pen_digits > 0, key="pen_digits",
             help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
                  "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS)
+    drawings_of, weight = drawings_choice()
     val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULTS.val_fraction, 0.05, key="val_fraction",
                              help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
     seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, key="seed",
                            help="the same seed and settings train the same network again; change it to see the randomness")
-    return TrainConfig(
-        layer_data=dense_layers(hidden, activation),
+    config = TrainConfig(
+        layer_data=base.layer_data if fixed else dense_layers(hidden, activation),
         epochs=epochs, mini_batch=None if mini_batch == FULL_BATCH else mini_batch, rate=rate,
         lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
         val_fraction=val_fraction, n_train=None if n_images == ALL else n_images, seed=int(seed), init=init,
         pen_digits=pen,
     )
+    return Plan(config, base_name, drawings_of, weight)
 
 
 def training_data():
@@ -138,21 +205,37 @@ def training_data():
     return None
 
 
-def start(config, dataset):
+def start(plan, dataset):
     job = current_job()
     if job is not None and job.running:
         st.warning("A network is already training. Stop it, or wait until it finishes, before starting another.")
         return
+    config = plan.config
     images, labels, groups, source = dataset.x_train, dataset.y_train, None, dataset.name
     if config.pen_digits:
         pen = pen_drawn(config.pen_digits, config.seed)
         images, labels, groups = pendigits.mix(images, labels, pen)
         source += " and %d pen-drawn digits" % len(pen[1])
+    if plan.drawings_of is not None:
+        try:
+            kept = drawing_store().drawings(session=None if plan.drawings_of == EVERYONE else plan.drawings_of)
+        except DrawingsError as exc:
+            st.error(plain(str(exc)))
+            return
+        if not kept:
+            st.warning("There are no kept drawings to train on yet: correct a few on the Draw page, or choose none.")
+            return
+        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, plan.weight))
+        source += " and %d kept drawings (each %d times)" % (len(kept), plan.weight)
     try:
+        params = get_model(plan.base).params if plan.base else None
         runs = st.session_state.setdefault("runs", [])
         label = "run %d" % (len(runs) + 1)
         job = TrainingJob(config, images, labels, dataset.x_test, dataset.y_test, label=label, source=source, groups=groups,
-                          alive=page_alive()).start()
+                          alive=page_alive(), params=params, started_from=plan.base).start()
+    except (ModelFileError, OSError) as exc:
+        st.error(plain("Could not load %s to fine-tune: %s" % (plan.base, exc)))
+        return
     except ValueError as exc:
         st.error(plain("Cannot train with these settings: %s" % exc))
         return
@@ -263,14 +346,14 @@ def comparison():
 st.title("Train a network")
 with st.sidebar:
     st.header("Hyperparameters")
-    config = settings()
+    plan = settings()
 dataset = training_data()
 job = current_job()
 a, b, _ = st.columns([1, 1, 4])
 busy = job is not None and job.running
 if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None or busy, key="start",
             help="Train a new network with the settings in the sidebar" if not busy else "A run of yours is going: stop it first"):
-    start(config, dataset)
+    start(plan, dataset)
     job = current_job()
 if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):
     job.stop()

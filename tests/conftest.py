@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nn_core import data, pendigits
+from nn_core import data, drawings, pendigits
 from nn_core.data import MNIST_FILES
 from nn_core.storage import WEIGHTS_DIR, load_model
 
@@ -38,6 +38,14 @@ def pen_digits():
 @pytest.fixture(scope="session")
 def shipped_model():
     return load_model(WEIGHTS_DIR / "default.npz")
+
+
+@pytest.fixture(autouse=True)
+def drawings_db(tmp_path, monkeypatch):
+    """A private drawings database for every test (the app's is never touched)."""
+    path = tmp_path / "drawings.sqlite"
+    monkeypatch.setenv(drawings.ENV_VAR, str(path))
+    return path
 
 
 @pytest.fixture
@@ -83,7 +91,8 @@ def closed_port_url():
 @contextlib.contextmanager
 def running_app(folder, **env):
     """``streamlit run app.py`` on a free port of 127.0.0.1 with ``env`` added to the environment,
-    serving a copy of the shipped weights (so tests never add models to weights/); yields its URL
+    serving a copy of the shipped weights (so tests never add models to weights/) and a drawings
+    database of its own in ``folder``; yields its URL
     once ``/_stcore/health`` answers."""
     weights = folder / "weights"
     weights.mkdir()
@@ -94,7 +103,8 @@ def running_app(folder, **env):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **env), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **{drawings.ENV_VAR: str(folder / "drawings.sqlite"), **env}),
+        stdout=log, stderr=subprocess.STDOUT,
     )
     url = "http://127.0.0.1:%d" % port
     try:

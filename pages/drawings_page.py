@@ -1,0 +1,101 @@
+"""My drawings page: the drawings this session corrected on the Draw page (or everyone's, where the
+server shares them), with counts per digit, delete, export (Kaggle CSV, zip of PNGs) and import."""
+
+import pandas as pd
+import streamlit as st
+
+from nn_core import drawings
+from nn_core.data import DataError
+from nn_core.drawings import DrawingsError
+from pages._shared import drawing_store, plain, visitor
+
+MINE = "mine"
+EVERYONE = "everyone's on this server"
+PER_ROW = 6
+SHOWN = 48  # newest drawings in the gallery at once
+ALL_DIGITS = "all digits"
+
+
+def gallery(kept, mine):
+    """The newest drawings, with their label and the model's answer; each of the visitor's own
+    has a delete button."""
+    digit = st.selectbox("Show", [ALL_DIGITS] + list(range(10)), key="gallery_digit",
+                         format_func=lambda d: d if d == ALL_DIGITS else "only %ds" % d,
+                         help="show the drawings of one digit only")
+    shown = [d for d in kept if digit == ALL_DIGITS or d.label == digit]
+    if len(shown) > SHOWN:
+        st.caption("The newest %d of %d drawings." % (SHOWN, len(shown)))
+    for start in range(0, min(len(shown), SHOWN), PER_ROW):
+        for column, d in zip(st.columns(PER_ROW), shown[start : start + PER_ROW]):
+            if d.answer is None:
+                said = "imported"
+            elif d.answer == d.label:
+                said = "read right"
+            else:
+                said = "read as %d" % d.answer
+            column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112)
+            if d.session == mine and column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:",
+                                                   help="delete this drawing for good"):
+                try:
+                    drawing_store().delete(d.id, session=mine)
+                except DrawingsError as exc:
+                    st.error(plain(str(exc)))
+                else:
+                    st.rerun()
+
+
+def export(kept):
+    a, b = st.columns(2)
+    a.download_button("Download as CSV (Kaggle format)", drawings.to_csv(kept), file_name="drawings.csv", mime="text/csv",
+                      icon=":material/download:", key="export_csv",
+                      help="label,pixel0..pixel783: one row per drawing, the 28x28 input the network saw (0-255)")
+    b.download_button("Download the pictures (.zip of PNGs)", drawings.to_zip(kept), file_name="drawings.zip",
+                      mime="application/zip", icon=":material/folder_zip:", key="export_zip",
+                      help="each drawing as drawn, and as the 28x28 input the network saw")
+
+
+def import_form():
+    with st.expander("Import drawings from a CSV"):
+        st.caption("A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows) becomes your "
+                   "drawings: all rows or none." % drawings.MAX_IMPORT_ROWS)
+        upload = st.file_uploader("CSV file", type=["csv"], key="import_csv")
+        if st.button("Import", key="import", disabled=upload is None, icon=":material/upload:"):
+            try:
+                n = drawing_store().import_csv(upload, visitor())
+            except (DataError, DrawingsError) as exc:
+                st.error(plain("%s was not imported: %s" % (upload.name, exc)))
+            else:
+                st.session_state.imported_drawings = n
+                st.rerun()
+        if "imported_drawings" in st.session_state:
+            st.success("Imported %d drawings." % st.session_state.pop("imported_drawings"))
+
+
+st.title("My drawings")
+st.caption("The drawings you told the network about on the Draw page, kept on this server. Train on them on the "
+           "Train page (Data: drawings collected here) to teach a network your handwriting.")
+whose = MINE
+if drawings.sharing():
+    whose = st.segmented_control("Whose drawings", [MINE, EVERYONE], default=MINE, key="whose",
+                                 help="this server shares drawings: a class can collect a data set together") or MINE
+store = drawing_store()
+try:
+    kept = store.drawings(session=visitor() if whose == MINE else None, with_pictures=True)
+except DrawingsError as exc:
+    st.error(plain(str(exc)))
+    st.stop()
+if store.damaged:
+    st.warning("%d drawing(s) in the database are damaged (edited outside this app) and are left out." % store.damaged)
+if not kept:
+    st.info("No drawings yet. On the Draw page, draw a digit and say whether the network read it right.",
+            icon=":material/draw:")
+else:
+    wrong = sum(d.answer is not None and d.answer != d.label for d in kept)
+    a, b = st.columns(2)
+    a.metric("Drawings", len(kept))
+    b.metric("Read wrong by the network", wrong, help="drawings whose answer, when they were drawn, was not their label")
+    counts = pd.DataFrame({"drawings": drawings.counts(kept)}, index=pd.Index(range(10), name="digit"))
+    st.bar_chart(counts, y="drawings", height=180)
+    export(kept)
+    gallery(kept, visitor())
+import_form()

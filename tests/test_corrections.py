@@ -1,0 +1,176 @@
+"""Correcting the network from the Draw page, the My drawings page, and fine-tuning on the kept
+drawings from the Train page, headless with AppTest (the canvas itself: test_browser.py)."""
+
+import io
+import shutil
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from conftest import ROOT
+from nn_core import drawings
+from nn_core.drawings import DrawingStore
+from nn_core.storage import load_model
+from test_pages import app, texts, wait_until
+
+
+def shipped(weights_dir):
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+
+
+def one_png():
+    """A photo-like picture of a 1: a dark bar on white."""
+    picture = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def draw_page_with_an_upload(visitor="visitor-a"):
+    at = app()
+    at.session_state["visitor"] = visitor
+    at.run()
+    at.get("file_uploader")[0].upload("one.png", one_png(), "image/png").run()
+    assert not at.exception
+    return at
+
+
+def page(path, visitor="visitor-a"):
+    at = app()
+    at.session_state["visitor"] = visitor
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception
+    return at
+
+
+def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it(weights_dir):
+    shipped(weights_dir)
+    at = draw_page_with_an_upload()
+    answer = next(m for m in at.metric if m.label == "Prediction").value
+    fix = at.get("button_group")[0]
+    assert fix.label == "No, it is a"
+    fix.set_value(7).run()
+    assert not at.exception
+    assert "Kept as a 7" in texts(at.success)
+    kept, = DrawingStore().drawings(with_pictures=True)
+    assert (kept.label, kept.answer, kept.session, kept.model, kept.source) == (7, int(answer), "visitor-a", "default", "uploaded")
+    assert kept.probabilities.shape == (10,) and abs(kept.probabilities.sum() - 1) < 1e-3
+    assert max(Image.open(io.BytesIO(kept.picture)).size) == 200  # the upload, as it was (it fits the canvas's size)
+    assert kept.image.max() == 255  # the 28x28 input
+    next(b for b in at.button if b.label == "Undo").click().run()
+    assert DrawingStore().drawings() == []
+    assert "Is it right?" in texts(at.markdown)
+
+
+def test_yes_keeps_the_drawing_with_the_networks_answer(weights_dir):
+    shipped(weights_dir)
+    at = draw_page_with_an_upload()
+    answer = int(next(m for m in at.metric if m.label == "Prediction").value)
+    next(b for b in at.button if b.label.startswith("Yes, it is a")).click().run()
+    assert [d.label for d in DrawingStore().drawings()] == [answer]
+
+
+def test_a_database_that_cannot_be_written_loses_nothing_and_says_so(weights_dir, drawings_db):
+    shipped(weights_dir)
+    drawings_db.write_bytes(b"this is not a database" * 100)
+    at = draw_page_with_an_upload()
+    at.get("button_group")[0].set_value(7).run()
+    assert not at.exception
+    assert "Not kept" in texts(at.error) and "not a drawings database" in texts(at.error)
+    assert at.get("button_group")[0].value is None  # a click on 7 tries again
+    assert drawings_db.read_bytes() == b"this is not a database" * 100
+    drawings_db.unlink()
+    at.get("button_group")[0].set_value(7).run()
+    assert "Kept as a 7" in texts(at.success) and len(DrawingStore().drawings()) == 1
+
+
+def keep_some(visitor, labels, answers=None):
+    store = DrawingStore()
+    rng = np.random.default_rng(len(labels))
+    return [store.add(visitor, label, rng.random((28, 28)), answer=None if answers is None else answers[i])
+            for i, label in enumerate(labels)]
+
+
+def test_my_drawings_shows_this_sessions_drawings_and_deletes_one(weights_dir):
+    keep_some("visitor-a", [1, 1, 7], answers=[1, 7, 7])
+    keep_some("visitor-b", [3, 3])
+    at = page("pages/drawings_page.py")
+    assert {m.label: m.value for m in at.metric} == {"Drawings": "3", "Read wrong by the network": "1"}
+    captions = sorted(c for image in at.get("image") for c in image.captions)
+    assert captions == ["1, read as 7", "1, read right", "7, read right"]
+    assert not at.get("button_group")  # no "whose drawings" choice unless the server shares them
+    deletes = [b for b in at.button if b.label == "Delete"]
+    assert len(deletes) == 3
+    deletes[0].click().run()
+    assert not at.exception
+    assert len(DrawingStore().drawings(session="visitor-a")) == 2 and len(DrawingStore().drawings()) == 4
+    assert {b.label for b in at.get("download_button")} == {"Download as CSV (Kaggle format)", "Download the pictures (.zip of PNGs)"}
+
+
+def test_a_teacher_can_let_everyone_see_everyones_drawings(weights_dir, monkeypatch):
+    keep_some("visitor-a", [1, 2])
+    keep_some("visitor-b", [3, 4, 5])
+    monkeypatch.setenv(drawings.SHARE_ENV_VAR, "1")
+    at = page("pages/drawings_page.py")
+    whose = at.get("button_group")[0]
+    whose.set_value("everyone's on this server").run()
+    assert next(m for m in at.metric if m.label == "Drawings").value == "5"
+    assert len([b for b in at.button if b.label == "Delete"]) == 2  # only one's own can be deleted
+
+
+def test_importing_a_csv_adds_all_its_rows_or_none(weights_dir):
+    at = page("pages/drawings_page.py")
+    assert "No drawings yet" in texts(at.info)
+    header = "label," + ",".join("pixel%d" % i for i in range(784))
+    good = "\n".join([header] + ["%d," % (i % 10) + ",".join(["128"] * 784) for i in range(12)]).encode()
+    bad = good + b"\n11," + b",".join([b"0"] * 784)
+    uploader = next(u for u in at.get("file_uploader") if u.label == "CSV file")
+    uploader.upload("bad.csv", bad, "text/csv").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "bad.csv was not imported" in texts(at.error) and "row 14" in texts(at.error)
+    assert DrawingStore().drawings() == []
+    uploader = next(u for u in at.get("file_uploader") if u.label == "CSV file")
+    uploader.clear().upload("good.csv", good, "text/csv").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "Imported 12 drawings" in texts(at.success)
+    assert next(m for m in at.metric if m.label == "Drawings").value == "12"
+
+
+def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):
+    shipped(weights_dir)
+    keep_some("visitor-a", [9] * 4)
+    keep_some("visitor-b", [4] * 3)
+    at = page("pages/train_page.py")
+    at.selectbox(key="start_from").set_value("default").run()
+    assert at.slider(key="epochs").value == 3 and at.select_slider(key="rate").value == 1e-4
+    assert at.select_slider(key="n_train").value == 10000
+    assert at.slider(key="n_hidden").disabled and at.selectbox(key="activation").disabled
+    assert "two hidden layers of 800 neurons" in texts(at.caption)
+    picker = at.selectbox(key="drawings_of")
+    assert picker.options == ["none", "mine (4)"]
+    picker.set_value("mine").run()
+    at.slider(key="epochs").set_value(1).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    job = at.session_state["job"]
+    assert job.started_from == "default" and "4 kept drawings (each 20 times)" in job.source
+    assert job.trainer.config.layer_data["Dim"] == [784, 800, 800, 10]
+    wait_until(lambda: not job.running, timeout=120)
+    assert job.status == "finished", job.message
+    at.run()
+    at.text_input(key="save_name").set_value("tuned").run()
+    next(b for b in at.button if b.label == "Save model").click().run()
+    assert load_model("tuned").meta["started_from"] == "default"
+
+
+def test_training_on_drawings_when_there_are_none_says_so(weights_dir):
+    at = page("pages/train_page.py")
+    at.select_slider(key="n_train").set_value(1000)
+    at.selectbox(key="drawings_of").set_value("mine").run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    assert "no kept drawings to train on yet" in texts(at.warning)
+    assert "job" not in at.session_state

@@ -98,7 +98,7 @@ async def trainer(browser, url, epochs):
     while (await value.inner_text()).strip() != str(epochs):
         await asyncio.sleep(0.1)
     await page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-    await page.get_by_role("button", name="Start").click()
+    await page.get_by_role("button", name="Start", exact=True).click()
     await page.get_by_text(re.compile(r"Results of run")).wait_for()
     text = await page.get_by_test_id("stMetric").filter(has_text="Training time").get_by_test_id("stMetricValue").inner_text()
     await context.close()

@@ -118,11 +118,10 @@ def correction(prediction, picture, source):
                 st.rerun()
         return
     st.markdown("**Is it right?** Your answer keeps the drawing, so that the network can learn from it.")
-    yes, no = st.columns([2, 3])
-    yes.button("Yes, it is a %d" % prediction.digit, key="right-" + tag, icon=":material/check:",
-               on_click=keep, args=(tag, prediction.digit, prediction, picture, source),
-               help="keep the drawing with this label")
-    no.pills("No, it is a", list(range(10)), key="fix-" + tag,
+    st.button("Yes, it is a %d" % prediction.digit, key="right-" + tag, icon=":material/check:",
+              on_click=keep, args=(tag, prediction.digit, prediction, picture, source),
+              help="keep the drawing with this label")
+    st.pills("No, it is a", list(range(10)), key="fix-" + tag,
              on_change=lambda: keep(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
              help="click the digit you drew: the drawing is kept with that label")
     failed = st.session_state.get("keep_failed", {}).get(tag)

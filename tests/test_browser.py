@@ -5,8 +5,10 @@ import os
 import re
 import time
 
+import numpy as np
+
 from conftest import SCREENSHOTS, running_app
-from strokes import DIGITS, INK, SEEN, densify
+from strokes import DIGITS, INK, SEEN, curly_nine, densify
 
 
 def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path):
@@ -137,11 +139,11 @@ def set_slider(page, label, presses):
 
 
 def test_train_watch_save_and_draw_with_the_new_model(page):
-    page.get_by_role("link", name="Train").click()
-    page.get_by_role("button", name="Start").wait_for()
+    page.get_by_role("link", name="Train", exact=True).click()
+    page.get_by_role("button", name="Start", exact=True).wait_for()
     set_slider(page, "epochs", 7)  # 8 epochs
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
 
     progress = page.get_by_test_id("stProgress")
     progress.wait_for()
@@ -171,7 +173,7 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     page.screenshot(path=str(SCREENSHOTS / "train.png"))
     page.set_viewport_size({"width": 1300, "height": 1000})
 
-    page.get_by_role("link", name="Draw").click()
+    page.get_by_role("link", name="Draw", exact=True).click()
     page.locator("canvas").last.wait_for()
     page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
     page.get_by_role("option", name="browser-model").click()
@@ -230,13 +232,13 @@ def test_without_mnist_train_on_an_uploaded_kaggle_csv(browser, tmp_path, mnist)
         page.set_default_timeout(30_000)
         page.goto(url + "/train")
         page.get_by_text("MNIST is not on this machine yet").wait_for()
-        assert page.get_by_role("button", name="Start").is_disabled()
+        assert page.get_by_role("button", name="Start", exact=True).is_disabled()
         page.locator('input[type="file"]').set_input_files(str(tmp_path / "train.csv"))
-        page.get_by_role("button", name="Start").and_(page.locator(":enabled")).wait_for()
+        page.get_by_role("button", name="Start", exact=True).and_(page.locator(":enabled")).wait_for()
         set_slider(page, "epochs", 2)
         page.get_by_test_id("stSlider").filter(has_text="epochs").filter(has_text="3").wait_for()
         idle(page)
-        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_text("Results of run 1").wait_for(timeout=120_000)
         accuracy = page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_test_id("stMetricValue").inner_text()
         assert float(accuracy.rstrip("%")) > 80  # measured on the tenth of the file held out
@@ -257,6 +259,59 @@ def chosen_pen_digits(pen_digits, writers):
             chosen.append(next(d for d in pen_digits if d.label == label and d.writer == writer))
     assert {d.writer for d in chosen} <= set(writers)
     return chosen
+
+
+def choose(page, label, option):
+    """Pick ``option`` in the select box labelled ``label``."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    box.scroll_into_view_if_needed()  # a click that scrolls the sidebar first may not open the list
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("listbox").wait_for(state="detached")
+    idle(page)
+
+
+def test_correct_a_misread_digit_fine_tune_on_it_and_it_is_read_right(page):
+    """The whole loop, as a visitor does it: a curly-tailed 9 that the shipped model misreads is
+    corrected with one click, appears on My drawings, the shipped model is fine-tuned on it from
+    the Train page and saved, and the new model, picked on the Draw page, reads it right."""
+    from nn_core.pendigits import PenDigit, canvas_strokes
+
+    nine = PenDigit(9, None, curly_nine(np.random.default_rng(5)))
+    strokes = [[tuple(p) for p in s] for s in canvas_strokes(nine, brush=20, height=0.65, centre=(0.5, 0.5))]
+    draw(page, strokes)
+    before = prediction(page)
+    assert before != 9
+    page.get_by_test_id("stButtonGroup").get_by_role("radio", name="9", exact=True).click()
+    page.get_by_text("Kept as a 9").wait_for()
+
+    page.get_by_role("link", name="My drawings", exact=True).click()
+    page.get_by_text("9, read as %d" % before).wait_for()
+    count = page.get_by_test_id("stMetric").filter(has_text="Drawings").get_by_test_id("stMetricValue")
+    assert count.inner_text() == "1"
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    idle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "drawings.png"))
+
+    page.get_by_role("link", name="Train", exact=True).click()
+    page.get_by_role("button", name="Start", exact=True).wait_for()
+    choose(page, "Start from", "default")
+    page.get_by_text("Set for fine-tuning").wait_for()
+    choose(page, "Drawings collected here", "mine (1)")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Results of run 1").wait_for(timeout=180_000)
+    page.get_by_label("Save as").fill("tuned")
+    page.get_by_label("Save as").press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Save model").click()
+    page.get_by_text("Saved as tuned.npz").wait_for()
+
+    page.get_by_role("link", name="Draw", exact=True).click()
+    page.locator("canvas").last.wait_for()
+    choose(page, "Model", "tuned")
+    draw(page, strokes)
+    assert prediction(page) == 9
 
 
 def test_pen_digits_of_unseen_writers_drawn_with_the_mouse(page, pen_digits, shipped_model):
@@ -316,11 +371,11 @@ def test_a_run_whose_tab_is_closed_stops_and_frees_its_place(browser, tmp_path):
         page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(url + "/train")
-        page.get_by_role("button", name="Start").wait_for()
+        page.get_by_role("button", name="Start", exact=True).wait_for()
         set_slider(page, "epochs", 99)  # 100 epochs: far longer than this test
         page.get_by_test_id("stSlider").filter(has_text="epochs").filter(has_text="100").wait_for()
         idle(page)
-        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_text(re.compile(r"epoch 1 of 100")).wait_for()
         assert server_load(url) > 0.5  # training
         context.close()
@@ -331,6 +386,6 @@ def test_a_run_whose_tab_is_closed_stops_and_frees_its_place(browser, tmp_path):
         context = browser.new_context(viewport={"width": 1300, "height": 1000})
         page = context.new_page()
         page.goto(url + "/train")
-        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_text(re.compile(r"epoch \d+ of 15")).wait_for(timeout=60_000)
         context.close()

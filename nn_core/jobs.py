@@ -1,10 +1,13 @@
 """Training in the background, so that a page can show it, and leave, while it runs.
 
 A ``TrainingJob`` wraps one ``Trainer``: ``start()`` trains it in a process of its own (see
-``worker``) watched by a thread of this one, ``stop()`` asks it to stop between mini-batches, and the rest are reads that are safe from any thread while it
-runs: ``history``, ``progress``, ``seconds_left``, ``snapshot`` (the parameters at the end of the
-last epoch), ``status`` and ``message``. When training ends the job measures the network on the
-test set (``result``).
+``worker``) watched by a thread of this one; ``stop()`` asks it to stop between mini-batches,
+``pause()`` and ``resume()`` hold it there, and ``change(rate=..., lamda=...)`` sets new values from
+the next mini-batch on. The rest are reads that are safe from any thread while it runs:
+``history``, ``batch_costs`` (the smoothed cost, a few points a second), ``changes``,
+``progress``, ``seconds_left``, ``snapshot`` (the parameters at the end of the last epoch),
+``status`` and ``message``. When training ends the job measures the network on the test set
+(``result``).
 
 The server is shared, so jobs share it fairly: at most ``MAX_RUNNING`` run at once and the others
 wait in line (``ahead`` says how many runs are before one); a run whose estimated time is above
@@ -12,6 +15,7 @@ wait in line (``ahead`` says how many runs are before one); a run whose estimate
 function has said no for ``GONE_AFTER`` seconds: the tab was closed) stops and frees its place.
 """
 
+import dataclasses
 import multiprocessing
 import os
 import threading
@@ -23,6 +27,8 @@ from .training import Trainer, estimated_seconds
 
 MAX_RUNNING = 2
 GONE_AFTER = 30.0  # seconds without the visitor's page before a job stops
+MAX_BATCH_POINTS = 2000  # the smoothed mini-batch cost keeps at most this many points (thinned out evenly)
+LEFT_SMOOTHING = 0.1  # weight of each new reading in the smoothed time left
 MAX_MINUTES_ENV = "NN_CORE_MAX_RUN_MINUTES"
 DEFAULT_MAX_MINUTES = 120
 _running = set()
@@ -90,6 +96,12 @@ class TrainingJob:
         self._error = self._ended_early = None
         self._gone_since = None
         self._checked = 0.0
+        self._commands = None  # the pipe to the child process, once it runs
+        self._batch_costs = []
+        self._paused = False
+        self._paused_since, self._paused_seconds = None, 0.0
+        self._left = None  # (smoothed seconds left, when)
+        self.notice = None  # a command the child refused, in words
 
     # -- control -----------------------------------------------------------------------------
     def start(self):
@@ -109,6 +121,35 @@ class TrainingJob:
     def _cancel(self, message):
         self._ended_early = message
         self._stop.set()
+
+    def _command(self, *message):
+        """Send a command to the child; False if there is no child (yet, or any more)."""
+        with self._lock:
+            if self._commands is None:
+                return False
+            try:
+                self._commands.send(message)
+            except (OSError, ValueError):  # the child has ended
+                return False
+            return True
+
+    def pause(self):
+        """Hold the run between two mini-batches (the visitor can resume it)."""
+        self._command("pause")
+
+    def resume(self):
+        self._command("resume")
+
+    def change(self, **settings):
+        """New ``rate`` and/or ``lamda``, from the next mini-batch on (marked in ``changes``);
+        a job still waiting in line simply starts with them. Raises ``ValueError`` for a value
+        out of range; returns False if the run has already ended."""
+        Trainer.change(_Probe(self.config), **settings)  # checks the values, changes nothing
+        if self.queued:
+            for name, value in settings.items():
+                setattr(self.config, name, float(value))
+            return True
+        return self._command("change", settings)
 
     def stop(self):
         """Stop between mini-batches; a job still waiting in line leaves it."""
@@ -153,9 +194,11 @@ class TrainingJob:
         """This thread starts the child process and turns its messages into the job's state."""
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: never fork a threaded server
         receive, send = context.Pipe(duplex=False)
+        commands, self._commands = context.Pipe(duplex=False)
         stop = context.Event()
         process = context.Process(target=worker.train, daemon=True, name="training-job",
-                                  args=(self.trainer, self.test_images, self.test_labels, self.source, self.started_from, send, stop))
+                                  args=(self.trainer, self.test_images, self.test_labels, self.source, self.started_from, send,
+                                        stop, commands))
         ended = False
         try:
             with _spawn_lock:
@@ -167,6 +210,7 @@ class TrainingJob:
                     for k, v in saved.items():
                         os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
             send.close()
+            commands.close()
             while not ended:
                 if self._page_gone():
                     self._cancel("Stopped: the page that started it was closed.")
@@ -185,6 +229,11 @@ class TrainingJob:
             if process.is_alive():
                 process.kill()
             receive.close()
+            with self._lock:
+                self._commands.close()
+                self._commands = None
+            if self._paused:
+                self._set_paused(False)
             self._ended = time.time()
             with _lock:
                 _running.discard(self)
@@ -194,7 +243,21 @@ class TrainingJob:
         """Apply one message from the child; True when it was the last."""
         kind, *body = message
         if kind == "batch":
-            self._batch = tuple(body)
+            epoch, batch, n_batches, cost = body
+            self._batch = (epoch, batch, n_batches)
+            with self._lock:
+                self._batch_costs.append((epoch - 1 + batch / n_batches, cost))
+                if len(self._batch_costs) > MAX_BATCH_POINTS:
+                    self._batch_costs = self._batch_costs[::2]
+        elif kind == "paused":
+            self._set_paused(body[0])
+        elif kind == "change":
+            made = body[0]
+            with self._lock:
+                self.trainer.changes.append(made)
+                setattr(self.config, made["setting"], made["new"])
+        elif kind == "refused":
+            self.notice = body[0]
         elif kind == "epoch":
             record, params = body
             with self._lock:
@@ -210,7 +273,32 @@ class TrainingJob:
             return True
         return False
 
+    def _set_paused(self, paused):
+        now = time.time()
+        if paused and not self._paused:
+            self._paused_since = now
+        elif not paused and self._paused:
+            self._paused_seconds += now - self._paused_since
+            self._paused_since = None
+        self._paused = paused
+
     # -- reads -------------------------------------------------------------------------------
+    @property
+    def paused(self):
+        return self._paused
+
+    @property
+    def batch_costs(self):
+        """``(position in epochs, smoothed training cost)`` pairs, a few a second."""
+        with self._lock:
+            return list(self._batch_costs)
+
+    @property
+    def changes(self):
+        """Settings changed during the run: dicts ``epoch``, ``setting``, ``old``, ``new``."""
+        with self._lock:
+            return list(self.trainer.changes)
+
     @property
     def running(self):
         """True while it trains or waits in line to."""
@@ -225,7 +313,7 @@ class TrainingJob:
         if self._thread is None:
             return "cancelled"
         if self._thread.is_alive():
-            return "stopping" if self._stop.is_set() else "running"
+            return "stopping" if self._stop.is_set() else "paused" if self._paused else "running"
         return self.trainer.status
 
     @property
@@ -243,9 +331,12 @@ class TrainingJob:
 
     @property
     def elapsed(self):
+        """Seconds of training so far (pauses left out)."""
         if self._started is None:
             return 0.0
-        return (self._ended or time.time()) - self._started
+        end = self._ended or time.time()
+        paused = self._paused_seconds + (end - self._paused_since if self._paused_since else 0.0)
+        return end - self._started - paused
 
     @property
     def progress(self):
@@ -258,11 +349,15 @@ class TrainingJob:
 
     @property
     def seconds_left(self):
-        """Estimated seconds to the end, from the pace so far; None before the first mini-batch."""
+        """Estimated seconds to the end, from the pace so far, smoothed so that it counts down
+        steadily instead of jumping with each reading; None before the first mini-batch."""
         p = self.progress
         if p <= 0 or not self.running:
             return None
-        return self.elapsed * (1 - p) / p
+        now = self.elapsed
+        with self._lock:
+            self._left = count_down(self._left, now * (1 - p) / p, now)
+            return self._left[0]
 
     def model(self):
         """The trained network as a ``Model`` with its metadata once the run has ended; while it
@@ -270,6 +365,25 @@ class TrainingJob:
         if self._model is not None:
             return self._model
         return Model(self.config.layer_data, self.snapshot, {"status": self.status})
+
+
+def count_down(previous, raw, now):
+    """The time left, smoothed: ``previous`` is the last ``(seconds left, when)`` or None, ``raw``
+    the new estimate at time ``now``. The last figure is counted down by the time gone by, then
+    moved a little (``LEFT_SMOOTHING``) towards the new estimate. Returns ``(seconds left, now)``."""
+    if previous is None:
+        return raw, now
+    left, then = previous
+    counted = max(0.0, left - (now - then))
+    return counted + LEFT_SMOOTHING * (raw - counted), now
+
+
+class _Probe:
+    """Stands in for a ``Trainer`` to check new settings with ``Trainer.change`` on a copy."""
+
+    def __init__(self, config):
+        self.config = dataclasses.replace(config)
+        self.position, self.changes = 0.0, []
 
 
 def _duration(seconds):

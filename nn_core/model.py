@@ -42,6 +42,7 @@ def from_run(trainer, seconds, test_images=None, test_labels=None, command="", d
         "n_train": trainer.n_train,
         "batch_size": trainer.batch_size,
         "history": [vars(r) for r in trainer.history],
+        "changes": list(trainer.changes),
         "train_seconds": round(seconds, 1),
         "status": trainer.status,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

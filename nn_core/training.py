@@ -4,8 +4,9 @@
 mini-batch gradient descent and yields one ``EpochRecord`` per epoch, so a caller can print it,
 plot it or stop listening; the trainer never prints. It can be asked to stop between
 mini-batches (``stop``, a ``threading.Event``), reports each mini-batch through ``on_batch`` if
-given, and stops at once when the cost stops being a finite number, keeping the last parameters
-whose cost was finite. The same seed gives the same curves.
+given, lets ``control`` pause it or ``change`` its rate and lamda between mini-batches, and stops
+at once when the cost stops being a finite number, keeping the last parameters whose cost was
+finite. The same seed gives the same curves.
 """
 
 import copy
@@ -132,7 +133,8 @@ class Trainer:
     them), the others (-1) one image at a time.
 
     After or during ``run``: ``params`` are the current parameters, ``history`` the records so
-    far, ``status`` one of "ready", "running", "finished", "stopped", "diverged", and ``message``
+    far, ``changes`` the settings changed mid-run (see ``change``), ``position`` how many epochs
+    are done (a fraction within an epoch), ``status`` one of "ready", "running", "finished", "stopped", "diverged", and ``message``
     says in words how the run ended. ``snapshot`` is a copy of the parameters as they were at the
     end of the last complete epoch, safe to read from another thread while training goes on.
     """
@@ -162,6 +164,8 @@ class Trainer:
             self.params = start_params(params, ld)
         self.snapshot = copy.deepcopy(self.params)
         self.history = []
+        self.changes = []
+        self.position = 0.0
         self.status, self.message = "ready", ""
 
     @property
@@ -182,6 +186,25 @@ class Trainer:
             return c.rate * 0.5 * (1 + math.cos(math.pi * epoch / c.epochs))
         return c.rate
 
+    def change(self, **settings):
+        """Change ``rate`` and/or ``lamda`` of a run, from its next mini-batch on (a schedule
+        then scales the new rate). Returns the changes made, each a dict ``epoch`` (the
+        ``position`` where it took effect), ``setting``, ``old``, ``new``, also kept in ``changes``."""
+        limits = {"rate": (lambda v: 0 < v <= 10, "a number in (0, 10]"), "lamda": (lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]")}
+        made = []
+        for name, value in settings.items():
+            if name not in limits:
+                raise ValueError("only rate and lamda can change during a run, not %s" % name)
+            ok, allowed = limits[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+                raise ValueError("%s must be %s, got %r" % (name, allowed, value))
+            old = getattr(self.config, name)
+            if value != old:
+                setattr(self.config, name, float(value))
+                made.append({"epoch": round(self.position, 4), "setting": name, "old": old, "new": float(value)})
+        self.changes.extend(made)
+        return made
+
     def _evaluate(self, X, y):
         """(cost, accuracy) of the current parameters on a held-out set."""
         c = self.config
@@ -195,11 +218,13 @@ class Trainer:
         self.status = "diverged"
         self.message = "Training diverged: %s. Kept the parameters from the end of epoch %d. Try a smaller rate." % (what, epoch)
 
-    def run(self, stop=None, on_batch=None):
+    def run(self, stop=None, on_batch=None, control=None):
         """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each.
 
         ``stop``: an object with ``is_set()`` (e.g. ``threading.Event``), checked before every
         mini-batch. ``on_batch(epoch, batch, n_batches, cost)``: called after every mini-batch.
+        ``control()``: called before every mini-batch; it may call ``change`` (taking effect
+        with that mini-batch) or wait (a pause).
         """
         c = self.config
         ld = c.layer_data
@@ -218,10 +243,12 @@ class Trainer:
         self.status = "running"
         for epoch in range(c.epochs):
             start = time.perf_counter()
-            rate = self.rate_at(epoch)
             perm = rng.permutation(n)
             cost_sum, correct = 0.0, 0.0
             for b in range(n_batches):
+                self.position = epoch + b / n_batches
+                if control is not None:
+                    control()
                 if stop is not None and stop.is_set():
                     self.status = "stopped"
                     self.message = "Stopped after %d complete epoch(s)." % epoch
@@ -232,6 +259,7 @@ class Trainer:
                     Xb = augment_mod.distort(Xb, rng)
                 yb = self.y_train[idx]
                 Yb = Y_rows[idx].T
+                rate = self.rate_at(epoch)  # read again at every step: ``change`` may have set a new one
                 # Around the arithmetic only, not the whole generator, so callers keep their settings.
                 with _quiet():
                     AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)
@@ -256,6 +284,7 @@ class Trainer:
             ):
                 self._diverged(last_good, "the parameters stopped being finite in epoch %d" % (epoch + 1), epoch)
                 return
+            self.position = epoch + 1
             # A copy that is never updated in place: safe to read from another thread.
             last_good = self.snapshot = copy.deepcopy(self.params)
             record = EpochRecord(

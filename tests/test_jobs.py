@@ -119,3 +119,70 @@ def test_history_and_comparison_tables():
 def test_a_run_alone_gets_every_core_and_two_share_them(monkeypatch):
     monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert [jobs.blas_threads(n) for n in (1, 2, 3, 5)] == [4, 2, 1, 1]
+
+
+def test_a_paused_run_holds_still_and_resumes_where_it_was():
+    X, y = blobs(3000)
+    job = TrainingJob(config(epochs=10_000), X, y).start()
+    try:
+        wait_until(lambda: job.progress > 0)
+        job.pause()
+        wait_until(lambda: job.status == "paused")
+        held, elapsed = job.progress, job.elapsed
+        time.sleep(1.0)
+        assert job.progress == held  # no mini-batch while paused
+        assert job.elapsed - elapsed < 0.2  # and the pause is not counted as training time
+        job.resume()
+        wait_until(lambda: job.status == "running" and job.progress > held)
+    finally:
+        job.stop()
+        job.join(30)
+    assert job.status == "stopped"
+
+
+def test_rate_and_lamda_change_from_the_next_mini_batch_and_are_marked():
+    X, y = blobs(3000)
+    job = TrainingJob(config(epochs=400, schedule="constant"), X, y).start()
+    try:
+        wait_until(lambda: len(job.history) >= 2)
+        assert job.change(rate=0.01, lamda=0.5)
+        wait_until(lambda: len(job.changes) == 2)
+        at = job.changes[0]["epoch"]
+        assert {(c["setting"], c["old"], c["new"]) for c in job.changes} == {("rate", 0.05, 0.01), ("lamda", 0.0, 0.5)}
+        assert at >= 2 and all(c["epoch"] == at for c in job.changes)
+        assert job.config.rate == 0.01 and job.config.lamda == 0.5  # what the page shows
+        wait_until(lambda: len(job.history) >= at + 3)
+        rates = [r.rate for r in job.history]
+        assert rates[0] == 0.05 and rates[-1] == 0.01
+        with pytest.raises(ValueError, match="rate must be"):
+            job.change(rate=-1)
+        with pytest.raises(ValueError, match="only rate and lamda"):
+            job.change(epochs=3)
+    finally:
+        job.stop()
+        job.join(30)
+    assert job.model().meta["changes"] == job.changes
+
+
+def test_a_smoothed_batch_cost_comes_a_few_times_a_second():
+    X, y = blobs(3000)
+    job = TrainingJob(config(epochs=10_000), X, y).start()
+    try:
+        wait_until(lambda: len(job.batch_costs) >= 5)
+    finally:
+        job.stop()
+        job.join(30)
+    positions, costs = zip(*job.batch_costs)
+    assert list(positions) == sorted(positions) and all(np.isfinite(costs))
+    assert costs[-1] < costs[0]  # it learns
+
+
+def test_the_time_left_counts_down_instead_of_jumping():
+    left = None
+    readings = [(0, 1046.0), (1, 786.0), (2, 802.0), (3, 790.0), (4, 770.0)]  # raw estimates seen on the page
+    shown = []
+    for now, raw in readings:
+        left = jobs.count_down(left, raw, now)
+        shown.append(left[0])
+    assert all(b < a for a, b in zip(shown, shown[1:]))  # never up
+    assert all(a - b < 40 for a, b in zip(shown, shown[1:]))  # and never a jump of hundreds of seconds

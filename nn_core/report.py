@@ -19,14 +19,16 @@ def history_frame(records):
     return frame.rename(columns=COLUMNS).astype({name: float for name in COLUMNS.values()})
 
 
-def compare_frame(runs, metric):
-    """Long table (epoch, run, value) of one curve for several runs, to overlay them."""
+def curves_frame(runs):
+    """Long table (run, epoch, curve, value) of the four curves of several runs, ``runs`` being
+    ``(label, records)`` pairs, to overlay them on one chart."""
     parts = []
     for label, records in runs:
-        frame = history_frame(records)
-        parts.append(pd.DataFrame({"epoch": frame["epoch"], "run": label, metric: frame[metric]}))
+        frame = history_frame(records).melt(id_vars="epoch", value_vars=list(COLUMNS.values()), var_name="curve")
+        frame.insert(0, "run", label)
+        parts.append(frame.dropna())
     if not parts:
-        return pd.DataFrame(columns=["epoch", "run", metric])
+        return pd.DataFrame(columns=["run", "epoch", "curve", "value"])
     return pd.concat(parts, ignore_index=True)
 
 

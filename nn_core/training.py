@@ -323,6 +323,28 @@ def estimated_seconds(config, n_train):
     return seconds
 
 
+SLOW_SECONDS = 300  # a run expected to take longer is flagged before it starts
+
+
+def slow_choices(config, n_train):
+    """The settings that make a run slow, each in words with what to try instead (for a run
+    expected to take over ``SLOW_SECONDS``)."""
+    reasons = []
+    batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
+    if batch <= 8 and n_train >= 5000:
+        reasons.append("mini_batch %d makes %s weight updates per epoch, one small step each: try 32-512"
+                       % (batch, format(-(-n_train // batch), ",")))
+    hidden = config.layer_data["Dim"][1:-1]
+    wide = sum(width >= 512 for width in hidden)
+    if wide >= 3:
+        reasons.append("%d hidden layers of 512 or more neurons are a lot of arithmetic: try 1-2 layers of 128-512" % wide)
+    if set(config.layer_data["Activs"][:-1]) & {"sigmoid", "tanh"} and len(hidden) >= 3:
+        reasons.append("sigmoid and tanh in deep networks learn slowly (their gradients fade layer by layer): try relu")
+    if config.epochs >= 50:
+        reasons.append("%d epochs: most of what a network learns here comes in the first 10-20" % config.epochs)
+    return reasons
+
+
 def start_params(params, layer_data):
     """A float copy of ``params`` to train from, or a ``ValueError`` if they are not the weights
     of the network ``layer_data`` describes (fine-tuning keeps the architecture)."""

@@ -45,6 +45,31 @@ def drawing_store():
     return DrawingStore()
 
 
+KEPT = "kept:"  # prefix of the copies ``remember`` keeps of widget values
+
+
+def remember(choices, first_visit=None):
+    """Give the widgets keyed ``choices`` (key -> the values allowed now, or None where any value
+    its widget gave is still good) back the values they had when this visitor last saw them.
+    Streamlit forgets a widget's value once a run of another page has not drawn it, so ``keep``
+    stores a copy of each; a copy no longer allowed (a model since deleted) is dropped. On the session's first visit, ``first_visit()`` may give values instead
+    (from the address)."""
+    if not any(KEPT + key in st.session_state for key in choices):
+        if first_visit is not None:
+            st.session_state.update(first_visit())
+        return
+    for key, values in choices.items():
+        if key not in st.session_state and KEPT + key in st.session_state and (values is None or st.session_state[KEPT + key] in values):
+            st.session_state[key] = st.session_state[KEPT + key]
+
+
+def keep(keys):
+    """After the widgets are drawn: keep a copy of their values for ``remember``."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[KEPT + key] = st.session_state[key]
+
+
 def current_job():
     """This user's training job (waiting, running or finished), or None."""
     return st.session_state.get("job")

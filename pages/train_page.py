@@ -1,5 +1,9 @@
 """Train page: set the hyperparameters, train in the background (from scratch, or fine-tuning a
-saved model, on MNIST, pen-drawn digits and the drawings kept here), watch the curves, save the model."""
+saved model, on MNIST, pen-drawn digits and the drawings kept here), watch every run's curves
+together, pause, change the rate mid-run, save the model.
+
+Settings stay put: they survive a trip to another page (``remember``) and live in the address's
+query string, so that a reload keeps them and a link shares them."""
 
 import dataclasses
 
@@ -10,28 +14,92 @@ import streamlit as st
 from nn_core import data, drawings, pendigits
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
-from nn_core.jobs import TrainingJob
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
+from nn_core.jobs import TrainingJob, expected_seconds
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
-from nn_core.report import COLUMNS, compare_frame, confusion_frame, describe, history_frame
+from nn_core.report import confusion_frame, describe
 from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
-from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, drawing_store, get_model, mnist, page_alive, pen_drawn, plain, visitor
+from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices
+from pages._curves import overlay
+from pages._shared import current_job, drawing_store, get_model, keep, mnist, page_alive, pen_drawn, plain, remember, visitor
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
 MINI_BATCHES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, FULL_BATCH]
 RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 LAMDAS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+DROPOUTS = [round(0.05 * i, 2) for i in range(11)]
+VAL_FRACTIONS = [round(0.05 * i, 2) for i in range(7)]
 ALL = "all"
 IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, ALL]
 PEN_DRAWINGS = 4  # drawings of each pen-drawn digit when they are mixed in (as bench/pen_accuracy.py measures)
-DEFAULTS = TrainConfig()
-DEFAULT_HIDDEN = DEFAULTS.layer_data["Dim"][1:-1]
+PEN_COUNT = 7494  # pen-drawn digits in the data set
+TRAINER = TrainConfig()
+HIDDEN = TRAINER.layer_data["Dim"][1:-1]
 NEW = "new random weights"
 FINE_TUNE = {"epochs": 3, "rate": 1e-4, "n_train": 10000}  # a few epochs at a small rate keep what the model knew
 NO_DRAWINGS, MINE, EVERYONE = "none", "mine", "everyone's"
+LIVE = ("rate", "lamda")  # the settings a running network can take from the next mini-batch on
+
+# Every setting, by widget key, with its default: the one place the widgets, the address and
+# the "which settings differ" note take them from.
+DEFAULT = {
+    "start_from": NEW, "n_hidden": len(HIDDEN), **{"neurons_%d" % (i + 1): HIDDEN[i] if i < len(HIDDEN) else 128 for i in range(4)},
+    "activation": TRAINER.layer_data["Activs"][0], "init": TRAINER.init, "epochs": TRAINER.epochs,
+    "mini_batch": TRAINER.mini_batch, "rate": TRAINER.rate, "lamda": TRAINER.lamda, "optimizer": TRAINER.optimizer,
+    "schedule": TRAINER.schedule, "dropout": TRAINER.dropout, "augment": TRAINER.augment, "n_train": ALL,
+    "pen_digits": TRAINER.pen_digits > 0, "drawings_of": NO_DRAWINGS, "drawings_weight": DRAWINGS_WEIGHT,
+    "val_fraction": TRAINER.val_fraction, "seed": TRAINER.seed,
+}
+
+
+def allowed():
+    """What each setting may be, for settings read from the address."""
+    return {
+        "start_from": [NEW] + list_models(), "n_hidden": list(range(5)), **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
+        "activation": HIDDEN_ACTIVATIONS, "init": list(INITS), "epochs": list(range(1, 101)), "mini_batch": MINI_BATCHES,
+        "rate": RATES, "lamda": LAMDAS, "optimizer": list(OPTIMIZERS), "schedule": list(SCHEDULES), "dropout": DROPOUTS,
+        "augment": [False, True], "n_train": IMAGES, "pen_digits": [False, True], "drawings_of": [NO_DRAWINGS, MINE, EVERYONE],
+        "drawings_weight": list(range(1, 101)), "val_fraction": VAL_FRACTIONS, "seed": range(2**31),
+    }
+
+
+def as_text(value):
+    """A setting as it is written in the address."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "%g" % value if isinstance(value, float) else str(value)
+
+
+def from_address():
+    """Settings from the address's query string (``?epochs=12&activation=sigmoid``); a value
+    that is not one of the setting's choices is left out, and named in a note (``refused``)."""
+    choices, values, refused = allowed(), {}, []
+    for key, text in st.query_params.items():
+        if key not in choices:
+            continue
+        options = choices[key]
+        if isinstance(options, range):
+            value = int(text) if text.isdigit() and int(text) in options else None
+        else:
+            value = next((o for o in options if as_text(o) == text), None)
+        if value is None:
+            refused.append(key)
+        else:
+            values[key] = value
+    if refused:
+        st.session_state.refused = refused
+    return values
+
+
+def to_address():
+    """Write the settings that differ from the defaults into the address (the layers in use only)."""
+    unused = {"neurons_%d" % i for i in range(st.session_state.get("n_hidden", 0) + 1, 5)}
+    wanted = {k: as_text(st.session_state[k]) for k in DEFAULT
+              if k in st.session_state and k not in unused and st.session_state[k] != DEFAULT[k]}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
 
 
 @dataclasses.dataclass
@@ -52,9 +120,9 @@ def fine_tune_preset():
         st.session_state.preset_note = True
 
 
-def start_from():
+def start_from(locked):
     """The "Start from" picker; returns the model to fine-tune (a ``Model``) and its name, or (None, None)."""
-    name = st.selectbox("Start from", [NEW] + list_models(), key="start_from", on_change=fine_tune_preset,
+    name = st.selectbox("Start from", [NEW] + list_models(), key="start_from", on_change=fine_tune_preset, disabled=locked,
                         help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
                              "drawings): its layers are kept, and a few epochs at a small rate are enough")
     if name == NEW:
@@ -70,7 +138,7 @@ def start_from():
     return model, name
 
 
-def drawings_choice():
+def drawings_choice(locked):
     """Whose kept drawings to add, and how much each counts: ``(drawings_of, weight)``."""
     options = {NO_DRAWINGS: None, MINE: visitor()}
     if drawings.sharing():
@@ -81,69 +149,93 @@ def drawings_choice():
     except DrawingsError as exc:
         st.warning(plain("The drawings kept here cannot be read: %s" % exc))
         return None, DRAWINGS_WEIGHT
-    choice = st.selectbox("Drawings collected here", list(options), key="drawings_of",
+    choice = st.selectbox("Drawings collected here", list(options), key="drawings_of", disabled=locked,
                           format_func=lambda k: k if k == NO_DRAWINGS else "%s (%d)" % (k, counts[k]),
                           help="add the drawings corrected on the Draw page (see My drawings) to the training images")
-    weight = st.slider("Weight of each drawing", 1, 100, DRAWINGS_WEIGHT, key="drawings_weight", disabled=options[choice] is None,
+    weight = st.slider("Weight of each drawing", 1, 100, DEFAULT["drawings_weight"], key="drawings_weight",
+                       disabled=locked or options[choice] is None,
                        help="each drawing counts as this many training images, so that a few are not drowned among "
                             "60,000; too high and the network learns them by heart. Try 10-50")
     return options[choice], weight
 
 
-def settings():
-    """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet validated)."""
+def live_change(key):
+    """A rate or lamda moved while a run trains: the run takes it from its next mini-batch."""
+    job = current_job()
+    if job is not None and job.running:
+        old = getattr(job.config, key)
+        try:
+            applied = job.change(**{key: st.session_state[key]})
+        except ValueError as exc:
+            st.session_state.live_note = "Not changed: %s" % exc
+        else:
+            st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, job.label, old, st.session_state[key])
+                                          if applied else "%s has ended: the new %s is for the next run." % (job.label, key))
+
+
+def settings(locked):
+    """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet
+    validated). While a run trains (``locked``) only the rate and lamda can move: they change it."""
     st.subheader("Network", divider="gray")
-    base, base_name = start_from()
-    fixed = base is not None
-    n_hidden = st.slider("Hidden layers", 0, 4, len(DEFAULT_HIDDEN), key="n_hidden", disabled=fixed,
+    base, base_name = start_from(locked)
+    fixed = locked or base is not None
+    n_hidden = st.slider("Hidden layers", 0, 4, DEFAULT["n_hidden"], key="n_hidden", disabled=fixed,
                          help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
     hidden = [
-        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT_HIDDEN[i] if i < len(DEFAULT_HIDDEN) else 128, key="neurons_%d" % (i + 1),
+        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT["neurons_%d" % (i + 1)], key="neurons_%d" % (i + 1),
                          disabled=fixed, help="more neurons can learn more detail, and train more slowly; try 64-512")
         for i in range(n_hidden)
     ]
     activation = st.selectbox(
-        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULTS.layer_data["Activs"][0]),
+        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
         format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=fixed,
         help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
     inits = list(INITS)
-    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULTS.init), key="init", format_func=INITS.get,
+    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULT["init"]), key="init", format_func=INITS.get,
                         disabled=fixed, help="the random weights training starts from; try the original to see a network start saturated")
     st.subheader("Training", divider="gray")
-    epochs = st.slider("epochs", 1, 100, DEFAULTS.epochs, key="epochs",
+    if locked:
+        st.caption("While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "
+                   "Pause or stop it to change the rest for the next run.")
+    epochs = st.slider("epochs", 1, 100, DEFAULT["epochs"], key="epochs", disabled=locked,
                        help="passes over all the training images; each adds one point to the curves. Try 5-30")
-    mini_batch = st.select_slider("mini_batch (1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES, DEFAULTS.mini_batch, key="mini_batch",
+    mini_batch = st.select_slider("mini_batch (images per step; 1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES,
+                                  DEFAULT["mini_batch"], key="mini_batch", disabled=locked,
                                   help="images per weight update. 1 is stochastic gradient descent: noisy and slow; try 32-512")
-    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULTS.rate, format_func=lambda r: "%g" % r, key="rate",
-                            help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; gradient descent: 0.1-0.5")
-    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULTS.lamda, key="lamda",
-                             help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent")
+    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULT["rate"], format_func=lambda r: "%g" % r, key="rate",
+                            on_change=live_change, args=("rate",),
+                            help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
+                                 "gradient descent: 0.1-0.5. It can change while a run trains")
+    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULT["lamda"], key="lamda", on_change=live_change, args=("lamda",),
+                             help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent. "
+                                  "It can change while a run trains")
     optimizers = list(OPTIMIZERS)
-    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULTS.optimizer), format_func=lambda name: OPTIMIZERS[name].label, key="optimizer",
+    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULT["optimizer"]), format_func=lambda name: OPTIMIZERS[name].label,
+                             key="optimizer", disabled=locked,
                              help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam")
     schedules = list(SCHEDULES)
-    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULTS.schedule), format_func=SCHEDULES.get, key="schedule",
-                            help="how the rate changes from one epoch to the next")
-    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULTS.dropout, 0.05, key="dropout",
-                        help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
-    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULTS.augment, key="augment",
-                          help="each image is shifted, turned, slanted and thickened a little at random before each step")
+    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULT["schedule"]), format_func=SCHEDULES.get,
+                            key="schedule", disabled=locked, help="how the rate changes from one epoch to the next")
+    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULT["dropout"], 0.05, key="dropout", disabled=locked,
+                               help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
+    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULT["augment"], key="augment",
+                          disabled=locked, help="each image is shifted, turned, slanted and thickened a little at random before each step")
     st.subheader("Data", divider="gray")
-    n_images = st.select_slider("Training images to use", IMAGES, ALL, key="n_train",
-                                help="how many of the training images to use, picked at random; fewer is faster")
+    n_images = st.select_slider("Training images to use", IMAGES, DEFAULT["n_train"], key="n_train", disabled=locked,
+                                help="how many of the MNIST training images to use, picked at random; fewer is faster")
     pen = 0
     if pendigits.pendigits_available():
         pen = PEN_DRAWINGS * st.checkbox(
-            "Mix in pen-drawn digits", DEFAULTS.pen_digits > 0, key="pen_digits",
+            "Mix in pen-drawn digits", DEFAULT["pen_digits"], key="pen_digits", disabled=locked,
             help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
                  "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS)
-    drawings_of, weight = drawings_choice()
-    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULTS.val_fraction, 0.05, key="val_fraction",
-                             help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
-    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, key="seed",
+    drawings_of, weight = drawings_choice(locked)
+    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULT["val_fraction"], 0.05, key="val_fraction", disabled=locked,
+                                    help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
+    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULT["seed"], key="seed", disabled=locked,
                            help="the same seed and settings train the same network again; change it to see the randomness")
     config = TrainConfig(
-        layer_data=base.layer_data if fixed else dense_layers(hidden, activation),
+        layer_data=base.layer_data if base is not None else dense_layers(hidden, activation),
         epochs=epochs, mini_batch=None if mini_batch == FULL_BATCH else mini_batch, rate=rate,
         lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
         val_fraction=val_fraction, n_train=None if n_images == ALL else n_images, seed=int(seed), init=init,
@@ -161,8 +253,7 @@ def training_data():
         except data.DataError as exc:
             st.error(plain(str(exc).replace(str(folder), "the server's data folder")))
         else:
-            st.caption("Data: MNIST, %d training and %d test images." % (len(digits.y_train), len(digits.y_test)))
-            return digits
+            return digits  # ``planned_images`` says how many of them a run uses
     else:
         st.warning("MNIST is not on this machine yet (it is looked for in the server's data folder, set by NN_CORE_DATA_DIR).")
     if st.button("Download MNIST (about 11 MB)", icon=":material/download:", key="download"):
@@ -243,51 +334,119 @@ def start(plan, dataset):
     st.session_state.job = job
 
 
-def line_chart(frame, series, y_title):
-    """Curves against epoch, one line with points per series; long table in, Altair chart out."""
-    long = frame.melt(id_vars="epoch", value_vars=series, var_name="curve", value_name=y_title).dropna()
-    return (
-        alt.Chart(long, height=260)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("%s:Q" % y_title, scale=alt.Scale(zero=False)),
-            color=alt.Color("curve:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["epoch:Q", "curve:N", "%s:Q" % y_title],
-        )
-    )
 
 
-def curves(job):
-    """Cost and accuracy curves. A fixed key keeps each chart the same element from one refresh to
-    the next, so new points are added to it instead of the chart being drawn anew."""
-    frame = history_frame(job.history)
-    left, right = st.columns(2)
-    left.altair_chart(line_chart(frame, [COLUMNS["train_cost"], COLUMNS["val_cost"]], "cost"), key="cost_chart")
-    right.altair_chart(line_chart(frame, [COLUMNS["train_acc"], COLUMNS["val_acc"]], "accuracy"), key="accuracy_chart")
+def planned_images(plan, dataset):
+    """How many images the run would train on, and the caption that says so."""
+    c = plan.config
+    n_mnist = len(dataset.y_train) if c.n_train is None else min(c.n_train, len(dataset.y_train))
+    parts = ["%s of the %s %s training images" % (format(n_mnist, ","), format(len(dataset.y_train), ","), dataset.name)]
+    total = n_mnist
+    if c.pen_digits:
+        total += PEN_COUNT * c.pen_digits
+        parts.append("%s pen-drawn (%s digits, each drawn %d times)" % (format(PEN_COUNT * c.pen_digits, ","), format(PEN_COUNT, ","), c.pen_digits))
+    if plan.drawings_of is not None:
+        try:
+            kept = drawing_store().count(None if plan.drawings_of == EVERYONE else plan.drawings_of)
+        except DrawingsError:
+            kept = 0
+        total += kept * plan.weight
+        parts.append("%d kept drawings, each counted %d times" % (kept, plan.weight))
+    trained = round(total * (1 - c.val_fraction))
+    caption = "Training on %s" % " + ".join(parts)
+    if c.val_fraction:
+        caption += "; %s of them train and %.0f%% are held out for the validation curves" % (format(trained, ","), 100 * c.val_fraction)
+    return trained, caption + "; tested on %s images." % format(len(dataset.y_test), ",")
+
+
+def differences(config, running):
+    """The settings in which ``config`` (the sidebar) differs from the ``running`` run's, in words."""
+    a, b = config.to_dict(), running.to_dict()
+    names = {"layer_data": "layers", "n_train": "training images", "pen_digits": "pen-drawn digits"}
+    out = []
+    for key in a:
+        if key != "pen_holdout" and a[key] != b[key]:
+            show = (lambda v: "-".join(map(str, v["Dim"])) + " " + v["Activs"][0]) if key == "layer_data" else (lambda v: v)
+            out.append("%s %s (sidebar: %s)" % (names.get(key, key), show(b[key]), show(a[key])))
+    return out
+
+
+def controls(plan, dataset, job):
+    """Start, Pause / Resume and Stop in one row, with what Start would cost."""
+    busy = job is not None and job.running
+    start_col, pause_col, stop_col, note_col = st.columns([1, 1, 1, 4], vertical_alignment="center")
+    if start_col.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None or busy, key="start",
+                        help="Train a new network with the settings in the sidebar" if not busy else "A run of yours is going: stop it first"):
+        start(plan, dataset)
+        job = current_job()
+        busy = job is not None and job.running
+    if busy and job.paused:
+        if pause_col.button("Resume", icon=":material/resume:", key="resume", help="carry on training from where it was held"):
+            job.resume()
+    elif pause_col.button("Pause", icon=":material/pause:", key="pause", disabled=not busy or job.queued,
+                          help="hold the run between two mini-batches; change the rate or lamda, then resume"):
+        job.pause()
+    if stop_col.button("Stop", icon=":material/stop:", disabled=not busy, key="stop", help="end the run; its network so far is kept"):
+        job.stop()
+        st.toast("Stopping at the end of this mini-batch ...")
+    if dataset is not None and not busy:
+        n, caption = planned_images(plan, dataset)
+        seconds = expected_seconds(plan.config, max(n, 1))
+        note_col.caption("About %s on this server." % duration(seconds))
+        st.caption(caption)
+        if seconds > SLOW_SECONDS:
+            reasons = slow_choices(plan.config, n)
+            st.warning("This run would take about %s: %s." % (duration(seconds), "; ".join(reasons) or "fewer images or epochs make it shorter"),
+                       icon=":material/hourglass:")
+    elif busy:
+        differ = differences(plan.config, job.config)
+        if differ:
+            note_col.caption("The sidebar differs from %s, which is training: %s." % (job.label, "; ".join(differ)))
+    if "live_note" in st.session_state:
+        st.info(st.session_state.pop("live_note"), icon=":material/tune:")
+    return job
+
+
+def duration(seconds):
+    if seconds < 90:
+        return "%.0f seconds" % max(seconds, 1)
+    return "%.0f minutes" % (seconds / 60) if seconds < 5400 else "%.1f hours" % (seconds / 3600)
+
+
+def progress_text(job):
+    ahead = job.ahead
+    if ahead is not None:
+        return "%s: waiting for a free place on this server, %s" % (
+            job.label, "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
+    done = len(job.history)
+    if job.running:
+        left = job.seconds_left
+        return "%s: %sepoch %d of %d, %.0f s so far%s" % (
+            job.label, "paused at " if job.paused else "", min(done + 1, job.config.epochs), job.config.epochs, job.elapsed,
+            "" if left is None or job.paused else ", about %s left" % duration(left))
+    return "%s: %s, %d epoch(s) in %.0f s" % (job.label, job.status, done, job.elapsed)
 
 
 def live_view():
-    """Progress and curves of this user's job; re-run every second while it trains."""
+    """Progress and every shown run's curves; re-run every second while a run trains. Fixed
+    keys keep each chart the same element from one refresh to the next, so new points are added
+    to it instead of the chart being drawn anew."""
     job = current_job()
     if job is None:
-        st.info("Set the hyperparameters and press Start. The curves grow by one point per epoch.")
+        st.info("Set the hyperparameters and press Start. The curves grow by one point per epoch, and the thin line "
+                "follows the cost mini-batch by mini-batch.")
         return
-    history = job.history
     # The progress bar is always drawn, so that the charts below keep their place on the page.
-    ahead = job.ahead
-    if ahead is not None:
-        text = "%s: waiting for a free place on this server, %s" % (
-            job.label, "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
-    elif job.running:
-        left = job.seconds_left
-        text = "%s: epoch %d of %d, %.0f s so far%s" % (
-            job.label, min(len(history) + 1, job.config.epochs), job.config.epochs, job.elapsed,
-            "" if left is None else ", about %.0f s left" % left)
-    else:
-        text = "%s: %s, %d epoch(s) in %.0f s" % (job.label, job.status, len(history), job.elapsed)
-    st.progress(job.progress, text=text)
-    curves(job)
+    st.progress(job.progress, text=progress_text(job))
+    if job.notice:
+        st.warning(job.notice)
+    runs = st.session_state.get("runs", [])
+    hidden = st.session_state.get("hidden_runs", [])
+    shown = [r for r in runs if r.label not in hidden or r is job]
+    cost, accuracy = overlay(runs, shown, live=job if job.running else None)
+    left, right = st.columns(2)
+    left.altair_chart(cost, key="cost_chart")
+    right.altair_chart(accuracy, key="accuracy_chart")
     if not job.running and st.session_state.get("shown_end") is not job:
         st.session_state.shown_end = job
         st.rerun()  # the whole page, to show the results
@@ -327,39 +486,59 @@ def results(job):
     b.download_button("Download .npz", model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name, key="download_model")
 
 
-def comparison():
-    runs = [job for job in st.session_state.get("runs", []) if job.history]
+def rename(runs):
+    """The Rename button's callback (before the widgets are drawn, so the hidden list can follow)."""
+    which, name = st.session_state.get("rename_which"), st.session_state.get("rename_to", "").strip()
+    labels = [job.label for job in runs]
+    if not name:
+        st.session_state.rename_error = "Type a new name first."
+    elif name in labels:
+        st.session_state.rename_error = "Another run is called %s already." % name
+    elif which in labels:
+        runs[labels.index(which)].label = name
+        st.session_state.hidden_runs = [name if h == which else h for h in st.session_state.get("hidden_runs", [])]
+        st.session_state.rename_which = name
+
+
+def runs_table():
+    """This session's runs: which are on the charts, their names, and a table of results and settings."""
+    runs = st.session_state.get("runs", [])
     if len(runs) < 2:
         return
-    st.subheader("Compare this session's runs")
-    metric = st.selectbox("Curve", list(COLUMNS.values()), index=1, key="compare_metric")
-    frame = compare_frame([(job.label, job.history) for job in runs], metric)
-    st.line_chart(frame, x="epoch", y=metric, color="run", height=300)
+    st.subheader("This session's runs")
+    labels = [job.label for job in runs]
+    st.multiselect("Hide runs from the charts", labels, key="hidden_runs",
+                   help="hide a run to see the others better; remove it from here to show it again. The run training now is always shown")
+    with st.expander("Rename a run"):
+        st.selectbox("Run", labels, key="rename_which")
+        st.text_input("New name", key="rename_to", max_chars=40)
+        st.button("Rename", key="rename", on_click=rename, args=(runs,))
+        if "rename_error" in st.session_state:
+            st.error(plain(st.session_state.pop("rename_error")))
     table = pd.DataFrame(
-        [dict(run=job.label, **describe(job.config, job.trainer.n_train, job.trainer.batch_size), status=job.status,
-              test_accuracy=None if job.result is None else round(100 * job.result["accuracy"], 2),
-              seconds=round(job.elapsed, 1)) for job in runs]
+        [dict(run=job.label, status=job.status,
+              **{"test accuracy (%)": None if job.result is None else round(100 * job.result["accuracy"], 2)},
+              **{"time (s)": round(job.elapsed, 1)},
+              **describe(job.config, job.trainer.n_train, job.trainer.batch_size)) for job in runs]
     ).set_index("run")
     st.dataframe(table)
 
 
 st.title("Train a network")
+remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + list_models()}, first_visit=from_address)
+job = current_job()
 with st.sidebar:
     st.header("Hyperparameters")
-    plan = settings()
+    plan = settings(locked=job is not None and job.running)
+keep(DEFAULT)
+to_address()
+if "refused" in st.session_state:
+    st.warning("These settings in the address were not understood and are left as they were: %s."
+               % ", ".join(st.session_state.pop("refused")))
 dataset = training_data()
-job = current_job()
-a, b, _ = st.columns([1, 1, 4])
-busy = job is not None and job.running
-if a.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None or busy, key="start",
-            help="Train a new network with the settings in the sidebar" if not busy else "A run of yours is going: stop it first"):
-    start(plan, dataset)
-    job = current_job()
-if b.button("Stop", icon=":material/stop:", disabled=job is None or not job.running, key="stop"):
-    job.stop()
-    st.toast("Stopping at the end of this mini-batch ...")
+job = controls(plan, dataset, job)
 running = job is not None and job.running
 st.fragment(live_view, run_every=1.0 if running else None)()
 if job is not None and not job.running:
     results(job)
-comparison()
+runs_table()

@@ -165,9 +165,24 @@ def test_offline_without_mnist_says_what_to_do(weights_dir, tmp_path, monkeypatc
     assert at.button(key="start").disabled
 
 
+def chart_runs(at):
+    """For each chart on the page: the runs its colour legend names, and their colours."""
+    import json
+
+    found = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        scales = [layer["encoding"]["color"]["scale"] for layer in spec.get("layer", [])
+                  if "domain" in layer.get("encoding", {}).get("color", {}).get("scale", {})]
+        if scales:
+            found.append((scales[0]["domain"], scales[0]["range"]))
+    return found
+
+
 def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
-    """The table shows the mini-batch each run really used: 4096 on 5,000 images of which 30% are
-    held out for validation is the whole training set, so full batch."""
+    """Every run on both charts, each in its own colour, named in the legend; the table puts
+    status, test accuracy and time first, and shows the mini-batch each run really used: 4096
+    on 5,000 images of which 30% are held out for validation is the whole training set."""
     at = train_page()
     at.select_slider(key="n_train").set_value(5000)
     at.slider(key="epochs").set_value(2)
@@ -177,13 +192,30 @@ def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
         at.button(key="start").click().run()
         at.session_state["job"].join(60)
         at.run()
-    assert "Compare this session's runs" in texts(at.subheader)
+    assert "This session's runs" in texts(at.subheader)
+    charts = chart_runs(at)
+    assert len(charts) == 2
+    for domain, colours in charts:
+        assert domain == ["run 1", "run 2", "run 3"] and len(set(colours)) == 3
     table = at.dataframe[0].value
     assert list(table.index) == ["run 1", "run 2", "run 3"]
+    assert list(table.columns[:3]) == ["status", "test accuracy (%)", "time (s)"]
     assert list(table["mini_batch"]) == ["32", "full batch", "full batch"]
     assert list(table["training images"]) == [4500, 4500, 3500]
-    assert table["test_accuracy"].notna().all()
+    assert table["test accuracy (%)"].notna().all()
     assert at.session_state["runs"][1].config.mini_batch is None
+
+    at.multiselect(key="hidden_runs").select("run 2").run()  # hidden ...
+    assert [d for d, _ in chart_runs(at)] == [["run 1", "run 3"]] * 2
+    first_colour = chart_runs(at)[0][1][0]
+    at.selectbox(key="rename_which").set_value("run 1")
+    at.text_input(key="rename_to").input("baseline")
+    at.button(key="rename").click().run()  # ... and renamed
+    assert not at.exception
+    assert chart_runs(at)[0] == (["baseline", "run 3"], [first_colour, chart_runs(at)[0][1][1]])
+    assert list(at.dataframe[0].value.index) == ["baseline", "run 2", "run 3"]
+    at.multiselect(key="hidden_runs").unselect("run 2").run()  # ... and shown again
+    assert chart_runs(at)[0][0] == ["baseline", "run 2", "run 3"]
 
 
 def test_draw_page_offers_the_network_training_now(weights_dir):

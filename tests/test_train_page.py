@@ -1,0 +1,120 @@
+"""The Train page as a learner uses it: settings that stay (across pages, in the address), live
+control of a running network (pause, a new rate), the cost of a run before it starts, and
+captions that say what is really used. Headless with AppTest."""
+
+import json
+
+from test_pages import app, texts, train_page, wait_until
+
+
+def long_run(at, epochs=100):
+    at.select_slider(key="n_train").set_value(1000)
+    at.slider(key="epochs").set_value(epochs).run()
+    at.button(key="start").click().run()
+    return at.session_state["job"]
+
+
+def test_settings_survive_a_trip_to_another_page_and_match_the_running_run(weights_dir):
+    """The issue's case: a 12-epoch sigmoid run, Draw, back to Train: the sidebar still says 12
+    and sigmoid, and while it trains it cannot say anything else."""
+    at = train_page()
+    at.slider(key="epochs").set_value(12)
+    at.selectbox(key="activation").set_value("sigmoid")
+    at.select_slider(key="n_train").set_value(20000).run()
+    at.button(key="start").click().run()
+    job = at.session_state["job"]
+    try:
+        at.switch_page("pages/draw_page.py").run()
+        at.switch_page("pages/train_page.py").run()
+        assert not at.exception
+        assert at.slider(key="epochs").value == 12 and at.selectbox(key="activation").value == "sigmoid"
+        assert at.select_slider(key="n_train").value == 20000
+        assert job.config.epochs == 12 and job.config.layer_data["Activs"][0] == "sigmoid"
+        assert at.slider(key="epochs").disabled and at.selectbox(key="activation").disabled  # fixed while it runs
+        assert not at.select_slider(key="rate").disabled and not at.select_slider(key="lamda").disabled
+        assert "only the rate and lamda can change" in texts(at.caption)
+    finally:
+        job.stop()
+        job.join(30)
+    at.run()
+    assert not at.slider(key="epochs").disabled  # free again for the next run
+
+
+def test_settings_live_in_the_address_and_a_link_brings_them_back(weights_dir):
+    at = train_page()
+    at.slider(key="epochs").set_value(12)
+    at.selectbox(key="activation").set_value("sigmoid")
+    at.select_slider(key="rate").set_value(0.01).run()
+    assert {k: at.query_params[k] for k in ("epochs", "activation", "rate")} == {"epochs": "12", "activation": "sigmoid", "rate": "0.01"}
+    assert "seed" not in at.query_params  # only what differs from the defaults
+
+    shared = app()  # someone opening the link
+    shared.query_params.update({"epochs": "12", "activation": "sigmoid", "rate": "0.01", "dropout": "0.35", "mini_batch": "full batch",
+                                "optimizer": "rocket", "n_hidden": "9"})
+    shared.run()
+    shared.switch_page("pages/train_page.py").run()
+    assert not shared.exception
+    assert shared.slider(key="epochs").value == 12 and shared.selectbox(key="activation").value == "sigmoid"
+    assert shared.select_slider(key="rate").value == 0.01 and abs(shared.slider(key="dropout").value - 0.35) < 1e-9
+    assert shared.select_slider(key="mini_batch").value == "full batch"
+    assert shared.selectbox(key="optimizer").value == "adam" and shared.slider(key="n_hidden").value == 2
+    assert "not understood" in texts(shared.warning) and "optimizer" in texts(shared.warning) and "n_hidden" in texts(shared.warning)
+
+
+def test_a_new_rate_mid_run_is_applied_marked_on_the_curves_and_kept_in_the_history(weights_dir):
+    at = train_page()
+    at.select_slider(key="rate").set_value(0.001)
+    job = long_run(at)
+    try:
+        wait_until(lambda: len(job.history) >= 2)
+        at.select_slider(key="rate").set_value(0.01).run()
+        assert "rate of run 1: 0.001 → 0.01 from its next mini-batch" in texts(at.info)
+        wait_until(lambda: job.changes and len(job.history) >= job.changes[0]["epoch"] + 2)
+        change, = job.changes
+        assert (change["setting"], change["old"], change["new"]) == ("rate", 0.001, 0.01)
+        assert job.history[-1].rate > job.history[0].rate * 5  # the cosine schedule now scales the new rate
+        at.run()
+        marks = [layer for chart in at.get("vega_lite_chart") for layer in json.loads(chart.proto.spec).get("layer", [])
+                 if layer["mark"]["type"] in ("rule", "text") and "change" in json.dumps(layer)]
+        assert len(marks) == 4  # a rule and its label on each chart
+    finally:
+        job.stop()
+        job.join(30)
+
+
+def test_pause_holds_the_run_and_resume_carries_on(weights_dir):
+    at = train_page()
+    job = long_run(at)
+    try:
+        wait_until(lambda: job.progress > 0)
+        at.run()
+        at.button(key="pause").click().run()
+        wait_until(lambda: job.status == "paused")
+        held = job.progress
+        at.run()
+        assert "paused at epoch" in at.get("progress")[0].proto.text
+        assert at.button(key="start").disabled and not at.button(key="stop").disabled
+        assert job.progress == held
+        at.button(key="resume").click().run()
+        wait_until(lambda: job.status == "running" and job.progress > held)
+    finally:
+        job.stop()
+        job.join(30)
+
+
+def test_the_cost_of_a_run_is_shown_before_start_and_slow_choices_are_named(weights_dir):
+    at = train_page()
+    assert "on this server" in texts(at.caption) and "About" in texts(at.caption)
+    assert not at.warning
+    at.select_slider(key="mini_batch").set_value(1).run()
+    warning = texts(at.warning)
+    assert "This run would take about" in warning and "mini_batch 1 makes 54,000 weight updates per epoch" in warning
+
+
+def test_the_caption_counts_the_images_actually_chosen(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(30000).run()
+    caption = texts(at.caption)
+    assert "Training on 30,000 of the 60,000 MNIST training images" in caption
+    assert "27,000 of them train and 10% are held out" in caption
+    assert "60000 training" not in caption

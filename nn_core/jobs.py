@@ -112,6 +112,7 @@ class TrainingJob:
         self._paused = False
         self._paused_since, self._paused_seconds = None, 0.0
         self._left = None  # (smoothed seconds left, when)
+        self._pace_from = None  # (elapsed, progress) when the time left was first asked for
         self.notice = None  # a command the child refused, in words
 
     # -- control -----------------------------------------------------------------------------
@@ -145,11 +146,14 @@ class TrainingJob:
             return True
 
     def pause(self):
-        """Hold the run between two mini-batches (the visitor can resume it)."""
-        self._command("pause")
+        """Hold the run between two mini-batches (the visitor can resume it). ``paused`` is
+        True at once; the child stops at its next mini-batch and confirms."""
+        if self._command("pause"):
+            self._set_paused(True)
 
     def resume(self):
-        self._command("resume")
+        if self._command("resume"):
+            self._set_paused(False)
 
     def change(self, **settings):
         """New ``rate`` and/or ``lamda``, from the next mini-batch on (marked in ``changes``);
@@ -363,14 +367,20 @@ class TrainingJob:
 
     @property
     def seconds_left(self):
-        """Estimated seconds to the end, from the pace so far, smoothed so that it counts down
-        steadily instead of jumping with each reading; None before the first mini-batch."""
-        p = self.progress
+        """Estimated seconds to the end, from the pace since training got going (start-up left
+        out), smoothed so that it counts down steadily instead of jumping with each reading; None
+        until there is a pace to go by."""
+        p, now = self.progress, self.elapsed
         if p <= 0 or not self.running:
             return None
-        now = self.elapsed
         with self._lock:
-            self._left = count_down(self._left, now * (1 - p) / p, now)
+            if self._pace_from is None:
+                self._pace_from = (now, p)
+                return None
+            then, p0 = self._pace_from
+            if p - p0 < 0.01 or now - then < 1.0:
+                return None
+            self._left = count_down(self._left, (1 - p) * (now - then) / (p - p0), now)
             return self._left[0]
 
     def model(self):
@@ -384,11 +394,14 @@ class TrainingJob:
 def count_down(previous, raw, now):
     """The time left, smoothed: ``previous`` is the last ``(seconds left, when)`` or None, ``raw``
     the new estimate at time ``now``. The last figure is counted down by the time gone by, then
-    moved a little (``LEFT_SMOOTHING``) towards the new estimate. Returns ``(seconds left, now)``."""
+    moved a little (``LEFT_SMOOTHING``) towards the new estimate, unless the two are more than a
+    factor of two apart. Returns ``(seconds left, now)``."""
     if previous is None:
         return raw, now
     left, then = previous
     counted = max(0.0, left - (now - then))
+    if not counted / 2 <= raw <= counted * 2:  # far off (the pace changed: a new rate, a pause): start again
+        return raw, now
     return counted + LEFT_SMOOTHING * (raw - counted), now
 
 

@@ -4,7 +4,6 @@ when it is wrong: the corrected drawing is kept to train on (My drawings, Train)
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
@@ -15,9 +14,34 @@ from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
 from nn_core.storage import ModelFileError, check_name, list_models, save_model
-from pages._shared import current_job, drawing_store, get_model, plain, visitor
+from pages._shared import current_job, digit_bars, drawing_store, get_model, keep, plain, remember, visitor
 
 TRAINING_NOW = "The network training now"
+DRAW, UPLOAD = "Draw", "Upload a picture"
+# The canvas's toolbar lives in the component's shadow root, out of reach of the page's CSS. This
+# script gives each canvas a style that hides its "update the app with this drawing" button (the
+# app already follows every stroke), its edit toggle and its reset (the Clear button does that),
+# keeping undo and redo.
+TOOLBAR = """<script>
+(() => {
+  if (window.digitStudioToolbar) return;
+  window.digitStudioToolbar = true;
+  const css = 'button[title="Update the app with this drawing"], button[title="Edit"], button[title="Reset canvas & history"], ' +
+              '.dc-toolbar-separator { display: none !important; }';
+  const patch = () => document.querySelectorAll("*").forEach(host => {
+    const root = host.shadowRoot;
+    if (root && root.querySelector(".dc-toolbar-card") && !root.querySelector("style[data-toolbar]")) {
+      const style = document.createElement("style");
+      style.dataset.toolbar = "";
+      style.textContent = css;
+      root.appendChild(style);
+    }
+  });
+  let timer = null;
+  new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(patch, 50); }).observe(document.body, {childList: true, subtree: true});
+  patch();
+})();
+</script>"""
 CLOSE = 0.15  # a second answer this probable is shown too
 CANVAS = 280
 
@@ -53,7 +77,10 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
     that tell it whether it was right (``picture`` is what is kept with the correction)."""
     with where:
         if prediction is None:
-            st.info("Draw a digit in the box: the network will read it as you draw.", icon=":material/draw:")
+            if source == "uploaded":
+                st.info("Upload a photo or scan of a digit: the network will read it.", icon=":material/upload:")
+            else:
+                st.info("Draw a digit in the box: the network will read it as you draw.", icon=":material/draw:")
             return
         left, right = st.columns([1, 1])
         left.metric("Prediction", prediction.digit)
@@ -66,8 +93,7 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
         correction(prediction, picture, source)
-        chart = pd.DataFrame({"probability": prediction.probabilities.astype(float)}, index=pd.Index(range(len(prediction.probabilities)), name="digit"))
-        st.bar_chart(chart, y="probability", height=220)
+        st.altair_chart(digit_bars(prediction.probabilities, "probability", percent=True, height=220))
 
 
 def as_picture(picture):
@@ -81,7 +107,7 @@ def as_picture(picture):
     return image
 
 
-def keep(tag, label, prediction, picture, source):
+def keep_drawing(tag, label, prediction, picture, source):
     """Store the drawing with its label (a button's callback: one click, one attempt)."""
     if label is None:
         return
@@ -119,37 +145,15 @@ def correction(prediction, picture, source):
         return
     st.markdown("**Is it right?** Your answer keeps the drawing, so that the network can learn from it.")
     st.button("Yes, it is a %d" % prediction.digit, key="right-" + tag, icon=":material/check:",
-              on_click=keep, args=(tag, prediction.digit, prediction, picture, source),
+              on_click=keep_drawing, args=(tag, prediction.digit, prediction, picture, source),
               help="keep the drawing with this label")
     st.pills("No, it is a", list(range(10)), key="fix-" + tag,
-             on_change=lambda: keep(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
+             on_change=lambda: keep_drawing(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
              help="click the digit you drew: the drawing is kept with that label")
     failed = st.session_state.get("keep_failed", {}).get(tag)
     if failed:
         st.error(plain("Not kept: %s Click again to retry." % failed))
 
-
-st.title("Draw a digit")
-model = pick_model()
-
-canvas_col, answer_col = st.columns([1, 1], gap="large")
-with canvas_col:
-    stroke = st.slider("Brush width", 8, 40, 20, key="stroke_width")
-    if "canvas_key" not in st.session_state:
-        st.session_state.canvas_key = 0
-    drawing = st_canvas(
-        stroke_width=stroke,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=280,
-        height=280,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key="canvas-%d" % st.session_state.canvas_key,
-    )
-    if st.button("Clear", icon=":material/delete:", help="Start again with an empty canvas (the toolbar under the canvas has undo)."):
-        st.session_state.canvas_key += 1
-        st.rerun()
 
 def answer(picture):
     """``classify``, with a network whose arithmetic overflows reported instead of shown as NaN."""
@@ -172,24 +176,58 @@ def decoded(upload):
     return cache[upload.file_id]
 
 
-picture = drawing.image_data if drawing is not None else None
-show_prediction(answer(picture) if picture is not None else None, answer_col, picture, "drawn")
+def canvas_input():
+    """The canvas, its brush and its Clear button; returns what is drawn (RGBA array) or None."""
+    stroke = st.slider("Brush width", 8, 40, 20, key="stroke_width", help="how thick the pen is, in canvas pixels")
+    if "canvas_key" not in st.session_state:
+        st.session_state.canvas_key = 0
+    drawing = st_canvas(
+        stroke_width=stroke,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=CANVAS,
+        height=CANVAS,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="canvas-%d" % st.session_state.canvas_key,
+    )
+    if st.button("Clear", icon=":material/delete:", help="start again with an empty canvas (undo and redo are above the canvas when the pointer is on it)"):
+        st.session_state.canvas_key += 1
+        st.rerun()
+    return drawing.image_data if drawing is not None else None
 
-st.divider()
-st.subheader("Or upload a photo or scan of a digit")
-upload = st.file_uploader("PNG or JPG", type=["png", "jpg", "jpeg"], key="upload")
-if upload is not None:
+
+def upload_input():
+    """A picture to upload, shown where the canvas is; returns it (a PIL image) or None."""
+    upload = st.file_uploader("A photo or scan of one digit (PNG or JPG)", type=["png", "jpg", "jpeg"], key="upload")
+    if upload is None:
+        return None
     image = decoded(upload)
     if isinstance(image, ImageError):
         st.error("%s could not be read: %s" % (upload.name, image))
-    else:
-        photo_col, photo_answer = st.columns([1, 1], gap="large")
-        photo_col.image(image, caption=upload.name, width=280)
-        prediction = answer(image)
-        if prediction is None:
-            photo_answer.warning("No digit found in this picture: it looks blank.")
-        else:
-            show_prediction(prediction, photo_answer, image, "uploaded")
+        return None
+    st.image(image, caption=upload.name, width=CANVAS)
+    return image
+
+
+st.title("Draw a digit")
+st.markdown("A neural network written from scratch in NumPy reads the digit you draw here, and you can tell it when it "
+            "is wrong. On the **Train** page you train a network of your own and watch it learn; **My drawings** keeps "
+            "the digits you corrected, to teach it your handwriting.")
+remember({"model_name": list_models() + [TRAINING_NOW], "stroke_width": None, "input_mode": None})
+model = pick_model()
+
+canvas_col, answer_col = st.columns([1, 1], gap="large")
+with canvas_col:
+    mode = st.radio("Input", [DRAW, UPLOAD], key="input_mode", horizontal=True, label_visibility="collapsed",
+                    help="draw with the mouse (or a finger), or upload a picture of a digit")
+    picture = upload_input() if mode == UPLOAD else canvas_input()
+prediction = answer(picture) if picture is not None else None
+if mode == UPLOAD and picture is not None and prediction is None:
+    answer_col.warning("No digit found in this picture: it looks blank.")
+else:
+    show_prediction(prediction, answer_col, picture, "uploaded" if mode == UPLOAD else "drawn")
+keep(["model_name", "stroke_width", "input_mode"])
 
 with st.expander("Import weights saved by the original NumPy design"):
     st.caption("The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "
@@ -207,3 +245,5 @@ with st.expander("Import weights saved by the original NumPy design"):
             st.rerun()  # so that the Model list above offers it
     if "imported" in st.session_state:
         st.success("Imported as %s: pick it in the Model list above." % st.session_state.pop("imported"))
+
+st.html(TOOLBAR, unsafe_allow_javascript=True)

@@ -1,13 +1,12 @@
 """My drawings page: the drawings this session corrected on the Draw page (or everyone's, where the
 server shares them), with counts per digit, delete, export (Kaggle CSV, zip of PNGs) and import."""
 
-import pandas as pd
 import streamlit as st
 
 from nn_core import drawings
 from nn_core.data import DataError
 from nn_core.drawings import DrawingsError
-from pages._shared import drawing_store, plain, visitor
+from pages._shared import digit_bars, drawing_store, plain, visitor
 
 MINE = "mine"
 EVERYONE = "everyone's on this server"
@@ -94,8 +93,7 @@ else:
     a, b = st.columns(2)
     a.metric("Drawings", len(kept))
     b.metric("Read wrong by the network", wrong, help="drawings whose answer, when they were drawn, was not their label")
-    counts = pd.DataFrame({"drawings": drawings.counts(kept)}, index=pd.Index(range(10), name="digit"))
-    st.bar_chart(counts, y="drawings", height=180)
+    st.altair_chart(digit_bars(drawings.counts(kept), "drawings", height=180))
     export(kept)
     gallery(kept, visitor())
 import_form()

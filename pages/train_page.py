@@ -380,14 +380,16 @@ def controls(plan, dataset, job):
         start(plan, dataset)
         job = current_job()
         busy = job is not None and job.running
+    # Callbacks, so that the buttons are drawn as they now are (Resume in place of Pause) at once.
     if busy and job.paused:
-        if pause_col.button("Resume", icon=":material/resume:", key="resume", help="carry on training from where it was held"):
-            job.resume()
-    elif pause_col.button("Pause", icon=":material/pause:", key="pause", disabled=not busy or job.queued,
-                          help="hold the run between two mini-batches; change the rate or lamda, then resume"):
-        job.pause()
-    if stop_col.button("Stop", icon=":material/stop:", disabled=not busy, key="stop", help="end the run; its network so far is kept"):
-        job.stop()
+        pause_col.button("Resume", icon=":material/resume:", key="resume", on_click=job.resume,
+                         help="carry on training from where it was held")
+    else:
+        pause_col.button("Pause", icon=":material/pause:", key="pause", disabled=not busy or job.queued,
+                         on_click=None if job is None else job.pause,
+                         help="hold the run between two mini-batches; change the rate or lamda, then resume")
+    if stop_col.button("Stop", icon=":material/stop:", disabled=not busy, key="stop", on_click=None if job is None else job.stop,
+                       help="end the run; its network so far is kept"):
         st.toast("Stopping at the end of this mini-batch ...")
     if dataset is not None and not busy:
         n, caption = planned_images(plan, dataset)
@@ -443,7 +445,7 @@ def live_view():
     runs = st.session_state.get("runs", [])
     hidden = st.session_state.get("hidden_runs", [])
     shown = [r for r in runs if r.label not in hidden or r is job]
-    cost, accuracy = overlay(runs, shown, live=job if job.running else None)
+    cost, accuracy = overlay(runs, shown, live=job)
     left, right = st.columns(2)
     left.altair_chart(cost, key="cost_chart")
     right.altair_chart(accuracy, key="accuracy_chart")

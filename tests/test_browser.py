@@ -121,6 +121,51 @@ def test_small_digits_in_a_corner_with_a_thick_brush(page):
     assert sum(answers[d] == d for d in answers) >= 9, answers
 
 
+def scroll_position(page):
+    """How far the app's main area is scrolled."""
+    return page.get_by_test_id("stMain").evaluate(
+        "e => { for (let n = e; n; n = n.parentElement) if (n.scrollTop) return n.scrollTop; return document.scrollingElement.scrollTop; }")
+
+
+def test_scrolling_over_the_probability_chart_scrolls_the_page(page):
+    draw(page, DIGITS[2])
+    page.set_viewport_size({"width": 1300, "height": 600})  # now the page is taller than the window
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.scroll_into_view_if_needed()
+    chart.locator("canvas, svg").first.wait_for()
+    before = scroll_position(page)
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 200)
+    page.wait_for_function("([el, before]) => { for (let n = el; n; n = n.parentElement) if (n.scrollTop > before) return true; return false; }",
+                           arg=[page.get_by_test_id("stMain").element_handle(), before], timeout=5000)
+    assert scroll_position(page) > before  # the page moved; the chart did not swallow the wheel to zoom
+
+
+def test_the_canvas_toolbar_has_undo_and_redo_but_no_send_or_second_clear(page):
+    canvas = page.locator("canvas").last
+    canvas.hover()
+    undo = page.get_by_role("button", name="Undo", exact=True)
+    undo.wait_for()
+    page.wait_for_function("() => true")
+    assert page.get_by_role("button", name="Update the app with this drawing").is_hidden()
+    assert page.get_by_role("button", name="Reset canvas & history").is_hidden()
+    assert page.get_by_role("button", name="Redo", exact=True).is_visible()
+
+
+def test_on_a_phone_the_answer_is_right_under_the_canvas(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(30_000)
+    phone.goto(app_url)
+    phone.locator("canvas").last.wait_for()
+    draw(phone, [[(x * 0.9, y * 0.9) for x, y in stroke] for stroke in DIGITS[1]])
+    canvas = phone.locator("canvas").last.bounding_box()
+    answer = phone.get_by_test_id("stMetric").filter(has_text="Prediction").bounding_box()
+    assert canvas["y"] + canvas["height"] <= answer["y"] < canvas["y"] + canvas["height"] + 160  # only the Clear button between
+    context.close()
+
+
 def test_clearing_the_canvas_shows_the_prompt(page):
     draw(page, DIGITS[7])
     assert prediction(page) == 7
@@ -195,12 +240,20 @@ def test_uploaded_photo_is_read_and_a_corrupt_one_reported(page, tmp_path):
     scan.save(tmp_path / "scan.jpg", quality=90)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
 
+    draw(page, DIGITS[7])
+    drawn_answer = page.get_by_test_id("stMetric").filter(has_text="Prediction").bounding_box()
+    page.get_by_text("Upload a picture").click()
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="PNG or JPG")
     assert "100MB per file" in uploader.inner_text()  # not Streamlit's default 200MB
     upload = uploader.locator('input[type="file"]')
     upload.set_input_files(str(tmp_path / "scan.jpg"))
     page.get_by_text("scan.jpg").first.wait_for()
-    assert prediction(page) == 4  # the canvas is blank, so the only Prediction is the upload's
+    assert prediction(page) == 4
+    # One answer, where the drawing's was: beside the picture, not in a second block below.
+    answers = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    assert answers.count() == 1
+    box = answers.bounding_box()
+    assert abs(box["x"] - drawn_answer["x"]) < 2 and abs(box["y"] - drawn_answer["y"]) < 2
     upload.set_input_files(str(tmp_path / "broken.png"))
     page.get_by_text("broken.png could not be read").wait_for()
     assert "0x" not in page.get_by_test_id("stAlert").filter(has_text="broken.png").inner_text()

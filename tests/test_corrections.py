@@ -11,7 +11,7 @@ from conftest import ROOT
 from nn_core import drawings
 from nn_core.drawings import DrawingStore
 from nn_core.storage import load_model
-from test_pages import app, texts, wait_until
+from test_pages import app, texts, upload_picture, wait_until
 
 
 def shipped(weights_dir):
@@ -32,7 +32,7 @@ def draw_page_with_an_upload(visitor="visitor-a"):
     at = app()
     at.session_state["visitor"] = visitor
     at.run()
-    at.get("file_uploader")[0].upload("one.png", one_png(), "image/png").run()
+    upload_picture(at, "one.png", one_png())
     assert not at.exception
     return at
 

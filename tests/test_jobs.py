@@ -48,7 +48,8 @@ def test_no_more_than_max_running_jobs_the_next_waits_and_starts_by_itself():
         waiting = [TrainingJob(config(epochs=1), X, y).start() for _ in range(2)]
         assert [w.status for w in waiting] == ["queued", "queued"] and [w.ahead for w in waiting] == [0, 1]
         wait_until(lambda: running[0].progress > 0)
-        assert 0 < running[0].progress < 1 and running[0].seconds_left > 0
+        wait_until(lambda: (running[0].seconds_left or 0) > 0)  # once there is a pace to go by
+        assert 0 < running[0].progress < 1
         assert running[0].status == "running" and running[0].ahead is None
         waiting[1].stop()  # leaves the line
         assert waiting[1].status == "cancelled" and "Cancelled" in waiting[1].message and waiting[0].ahead == 0
@@ -187,3 +188,4 @@ def test_the_time_left_counts_down_instead_of_jumping():
         shown.append(left[0])
     assert all(b < a for a, b in zip(shown, shown[1:]))  # never up
     assert all(a - b < 40 for a, b in zip(shown, shown[1:]))  # and never a jump of hundreds of seconds
+    assert jobs.count_down((800.0, 10), 100.0, 11) == (100.0, 11)  # a pace eight times faster is taken at once

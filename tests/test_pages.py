@@ -289,11 +289,17 @@ def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
     picture.save(buf, "PNG")
     at = app()
     at.run()
-    at.get("file_uploader")[0].upload("one.png", buf.getvalue(), "image/png").run()
-    for width in (10, 20, 30):  # every stroke on the canvas reruns the page
-        at.slider(key="stroke_width").set_value(width).run()
+    upload_picture(at, "one.png", buf.getvalue())
+    for _ in range(3):  # every widget moved reruns the page
+        at.run()
     assert not at.exception and len(calls) == 1
     assert any(m.label == "Prediction" for m in at.metric)
+
+
+def upload_picture(at, name, content):
+    """On the Draw page: choose to upload a picture, and upload ``content``."""
+    at.radio(key="input_mode").set_value("Upload a picture").run()
+    next(u for u in at.get("file_uploader") if u.key == "upload").upload(name, content, "image/png").run()
 
 
 @pytest.mark.parametrize("content,message", [
@@ -354,3 +360,43 @@ def test_every_train_page_control_says_what_it_does(weights_dir):
     controls = [*at.slider, *at.select_slider, *at.selectbox, *at.checkbox, *at.number_input]
     assert len(controls) >= 14
     assert all(c.help for c in controls), [c.label for c in controls if not c.help]
+
+
+def test_the_first_page_says_in_two_sentences_what_the_app_is_and_points_to_the_others(weights_dir):
+    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+    at = app()
+    at.run()
+    intro = at.markdown[0].value
+    assert "neural network" in intro and "**Train**" in intro and "**My drawings**" in intro
+    assert len([s for s in intro.split(". ") if s.strip()]) == 2
+
+
+def test_the_draw_pages_choices_survive_a_trip_to_another_page(weights_dir):
+    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+    save_model("other", init_params({"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]}, seed=0), {"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]})
+    at = app()
+    at.run()
+    at.selectbox(key="model_name").set_value("other")
+    at.slider(key="stroke_width").set_value(32).run()
+    at.switch_page("pages/train_page.py").run()
+    at.switch_page("pages/draw_page.py").run()
+    assert not at.exception
+    assert at.selectbox(key="model_name").value == "other" and at.slider(key="stroke_width").value == 32
+
+
+def test_an_uploads_answer_is_the_one_answer_on_the_page(weights_dir):
+    import io
+
+    from PIL import Image, ImageDraw
+
+    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+    picture = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
+    buf = io.BytesIO()
+    picture.save(buf, "PNG")
+    at = app()
+    at.run()
+    assert "Draw a digit in the box" in texts(at.info)
+    upload_picture(at, "one.png", buf.getvalue())
+    assert [m.label for m in at.metric].count("Prediction") == 1
+    assert not [c for c in at.get("subheader") if "upload" in str(c.value).lower()]  # no second block below

@@ -512,9 +512,9 @@ def runs_table():
     st.multiselect("Hide runs from the charts", labels, key="hidden_runs",
                    help="hide a run to see the others better; remove it from here to show it again. The run training now is always shown")
     with st.expander("Rename a run"):
-        st.selectbox("Run", labels, key="rename_which")
-        st.text_input("New name", key="rename_to", max_chars=40)
-        st.button("Rename", key="rename", on_click=rename, args=(runs,))
+        st.selectbox("Run", labels, key="rename_which", help="the run to rename")
+        st.text_input("New name", key="rename_to", max_chars=40, help="a name that says what the run tried, such as 'sigmoid, rate 0.5'")
+        st.button("Rename", key="rename", on_click=rename, args=(runs,), help="give the run its new name on the charts and in the table")
         if "rename_error" in st.session_state:
             st.error(plain(st.session_state.pop("rename_error")))
     table = pd.DataFrame(

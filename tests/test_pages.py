@@ -357,8 +357,8 @@ def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploi
 
 def test_every_train_page_control_says_what_it_does(weights_dir):
     at = train_page()
-    controls = [*at.slider, *at.select_slider, *at.selectbox, *at.checkbox, *at.number_input]
-    assert len(controls) >= 14
+    controls = [*at.slider, *at.select_slider, *at.selectbox, *at.checkbox, *at.number_input, *at.button]
+    assert len(controls) >= 17
     assert all(c.help for c in controls), [c.label for c in controls if not c.help]
 
 

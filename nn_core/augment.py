@@ -93,3 +93,22 @@ def distort(images, rng, rotate=12.0, scale=0.12, shear=0.25, shift=2.5, elastic
     if thickness > 0:
         out = _thickness(out, rng.uniform(-thickness, thickness, B))
     return np.clip(out, 0, 1).astype(images.dtype, copy=False).reshape(shape)
+
+
+def transform(images, rotate=0.0, scale=1.0, shift=0.0, thickness=0):
+    """The same distortion applied to every image (rows or (B, 28, 28), values in [0, 1]): turned
+    by ``rotate`` degrees, scaled by ``scale`` about the centre, moved ``shift`` pixels right and
+    down, and thickened (``thickness`` > 0) or thinned (< 0) by that many pixel steps."""
+    shape = images.shape
+    imgs = images.reshape(-1, SIZE, SIZE)
+    theta = np.deg2rad(rotate)
+    c = (SIZE - 1) / 2.0
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) - c
+    src_x = (np.cos(theta) * xx - np.sin(theta) * yy) / scale + c - shift
+    src_y = (np.sin(theta) * xx + np.cos(theta) * yy) / scale + c - shift
+    B = imgs.shape[0]
+    out = _bilinear(imgs, np.broadcast_to(src_y, (B, SIZE, SIZE)).astype(np.float32),
+                    np.broadcast_to(src_x, (B, SIZE, SIZE)).astype(np.float32))
+    for _ in range(abs(int(thickness))):
+        out = _thickness(out, np.full(B, 1.0 if thickness > 0 else -1.0))
+    return np.clip(out, 0, 1).astype(images.dtype, copy=False).reshape(shape)

@@ -71,6 +71,19 @@ def list_models(folder=None):
     return names
 
 
+def delete_model(name):
+    """Delete the saved model ``name`` (its ``.npz`` and ``.json``); the shipped model cannot be
+    deleted. Raises ``ValueError`` for such a name, ``FileNotFoundError`` if there is no such model."""
+    check_name(name)
+    if name == DEFAULT_MODEL:
+        raise ValueError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
+    path = weights_dir() / (name + ".npz")
+    if not path.exists():
+        raise FileNotFoundError("there is no model called %s" % name)
+    path.unlink()
+    path.with_suffix(".json").unlink(missing_ok=True)
+
+
 def save_model(name, params, layer_data, meta=None, overwrite=True):
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never

@@ -8,6 +8,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
+from nn_core import explain
 from nn_core.drawings import DrawingsError
 from nn_core.network import describe_layers
 from nn_core.predict import ModelOutputError, classify
@@ -94,6 +95,33 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
         right.image(seen, caption="What the network sees (28x28)")
         correction(prediction, picture, source)
         st.altair_chart(digit_bars(prediction.probabilities, "probability", percent=True, height=220))
+        with st.expander("Why this answer?", icon=":material/neurology:"):
+            why(prediction)
+
+
+def why(prediction):
+    """What pushed the network to its answer: a saliency map over the 28x28 input, and the
+    neurons of each hidden layer that fired most (with, for the first layer, what they look for)."""
+    digit = st.selectbox("Explain the score of", range(10), index=prediction.digit, key="why_digit",
+                         format_func=lambda d: "%d (the answer)" % d if d == prediction.digit else str(d),
+                         help="the digit whose score the picture explains: the answer, or another to see what speaks against it")
+    grad = explain.saliency(model, prediction.image, digit)
+    left, right = st.columns(2)
+    left.image(Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST), caption="the input")
+    right.image(Image.fromarray(explain.diverging(grad)).resize((140, 140), Image.NEAREST), caption="pixels for (red) and against (blue) %d" % digit)
+    st.caption("The colours are the gradient of the network's score for %d with respect to each pixel: adding ink on a red "
+               "pixel would raise the score, on a blue one lower it." % digit)
+    outputs = explain.layer_outputs(model, prediction.image.reshape(1, -1))
+    for l, out in enumerate(outputs[:-1], start=1):
+        values = out[0]
+        top = np.argsort(-values, kind="stable")[:5]
+        active = int((values > 0).sum()) if model.layer_data["Activs"][l - 1] in ("relu", "leaky_relu") else None
+        st.markdown("**Hidden layer %d**: %d neurons%s; firing most: %s" % (
+            l, len(values), "" if active is None else ", %d of them active" % active,
+            ", ".join("#%d (%.2f)" % (i + 1, values[i]) for i in top)))
+        if l == 1:
+            weights = explain.neuron_weights(model)
+            st.image([explain.diverging(weights[i]) for i in top], caption=["#%d" % (i + 1) for i in top], width=56)
 
 
 def as_picture(picture):

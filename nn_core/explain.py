@@ -1,0 +1,153 @@
+"""Looking inside a trained network: what its first-layer neurons look for, why it gave an answer,
+where it fails, how far its confidence can be trusted, and how robust it is to distortions.
+
+Plain NumPy on a ``Model`` (no Streamlit): the Inside page and the Draw page draw what these
+functions compute. Images are rows of 784 values in [0, 1], as everywhere in ``nn_core``.
+"""
+
+import numpy as np
+
+from . import augment
+from .activations import ACTIVATIONS
+from .network import forw_prop
+
+SIDE = 28
+
+# The distortions of the robustness curves: name -> (levels, what a level means).
+ROBUSTNESS = {
+    "rotation": ([-40, -30, -20, -10, 0, 10, 20, 30, 40], "degrees"),
+    "shift": ([0, 1, 2, 3, 4, 5, 6], "pixels right and down"),
+    "scale": ([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], "times the size"),
+    "thickness": ([-2, -1, 0, 1, 2], "pixel steps thinner (-) or thicker (+)"),
+    "noise": ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "standard deviation of random noise added"),
+}
+
+
+def neuron_weights(model):
+    """The incoming weights of each first-layer neuron as a 28x28 picture: ``(n, 28, 28)``."""
+    W1 = np.asarray(model.params["W1"])
+    return W1.reshape(W1.shape[0], SIDE, SIDE)
+
+
+def diverging(values, limit=None):
+    """Values as RGB (uint8): negative blue, zero white, positive red, full colour at +-``limit``
+    (default: the largest magnitude), so that zero is always in the middle."""
+    values = np.asarray(values, dtype=np.float32)
+    limit = float(np.abs(values).max()) if limit is None else float(limit)
+    t = np.clip(values / max(limit, 1e-12), -1, 1)[..., None]
+    white, red, blue = np.array([255, 255, 255.0]), np.array([178, 24, 43.0]), np.array([33, 102, 172.0])
+    rgb = np.where(t >= 0, white + t * (red - white), white + (-t) * (blue - white))
+    return rgb.astype(np.uint8)
+
+
+def neuron_grid(model, columns=None, gap=1):
+    """Every first-layer neuron's weights in one picture, row by row, each scaled to its own
+    largest weight: an RGB array, and the number of columns."""
+    pictures = neuron_weights(model)
+    n = len(pictures)
+    columns = columns or int(np.ceil(np.sqrt(n * 2)))
+    rows = int(np.ceil(n / columns))
+    cell = SIDE + gap
+    grid = np.full((rows * cell - gap, columns * cell - gap, 3), 240, np.uint8)
+    limits = np.abs(pictures).reshape(n, -1).max(axis=1)
+    coloured = diverging(pictures / np.maximum(limits, 1e-12)[:, None, None], 1.0)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        grid[r * cell : r * cell + SIDE, c * cell : c * cell + SIDE] = coloured[i]
+    return grid, columns
+
+
+def layer_outputs(model, images):
+    """The output of every layer (hidden layers, then the answers) for ``images``: a list of
+    arrays ``(m, units)``."""
+    X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
+    _, caches = forw_prop(X.T, model.params, model.layer_data)
+    return [activated.T for _, _, activated, _ in caches]
+
+
+def layer_outputs_first(model, images):
+    """The first hidden layer's outputs only (cheaper than ``layer_outputs`` for many images)."""
+    X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
+    Z = X @ model.params["W1"].T + model.params["b1"].T
+    return ACTIVATIONS[model.layer_data["Activs"][0]].function(Z)
+
+
+def strongest(model, images, neuron, k=12):
+    """Indices of the ``k`` images that make first-layer ``neuron`` fire most, strongest first."""
+    first = layer_outputs_first(model, images)[:, neuron]
+    top = np.argpartition(-first, min(k, len(first) - 1))[:k]
+    return top[np.argsort(-first[top], kind="stable")]
+
+
+def saliency(model, image, digit):
+    """How much each input pixel pushes the network's score for ``digit`` (the output layer's
+    weighted sum before softmax) up (positive) or down (negative): its gradient with respect to
+    the 784 pixels, by backpropagation through the network. Returns (28, 28)."""
+    x = np.asarray(image, dtype=np.float64).reshape(SIDE * SIDE, 1)
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in model.params.items()}
+    _, caches = forw_prop(x, params, model.layer_data)
+    L = len(caches)
+    dA = params["W%d" % L][digit : digit + 1].T  # d score / d (last hidden layer's output)
+    for l in range(L - 1, 0, -1):
+        _, Z, A, _ = caches[l - 1]
+        dZ = ACTIVATIONS[model.layer_data["Activs"][l - 1]].derivative(dA, Z, A)
+        dA = params["W%d" % l].T @ dZ
+    return dA.reshape(SIDE, SIDE)
+
+
+def confusion_examples(predicted, labels, true_digit, answered, k=24):
+    """Indices of up to ``k`` images of ``true_digit`` that the network answered ``answered``."""
+    return np.flatnonzero((np.asarray(labels) == true_digit) & (np.asarray(predicted) == answered))[:k]
+
+
+def confident_mistakes(probabilities, labels, k=24):
+    """Indices of the ``k`` wrong answers given with the highest probability, most confident first."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != np.asarray(labels))
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")[:k]]
+
+
+def reliability(probabilities, labels, bins=10):
+    """When the network says p, how often is it right? The answers grouped by their probability
+    into ``bins`` equal ranges: per range, the mean probability, the share right, and the count;
+    and the expected calibration error (the count-weighted mean gap between the two)."""
+    confidence = probabilities.max(axis=1)
+    right = probabilities.argmax(axis=1) == np.asarray(labels)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            rows.append({"from": b / bins, "to": (b + 1) / bins, "confidence": float(confidence[members].mean()),
+                         "accuracy": float(right[members].mean()), "count": int(members.sum())})
+    gap = sum(r["count"] * abs(r["confidence"] - r["accuracy"]) for r in rows) / max(len(labels), 1)
+    return rows, float(gap)
+
+
+def distorted(images, kind, level, seed=0):
+    """``images`` distorted by one of ``ROBUSTNESS``'s kinds at ``level``."""
+    if kind == "rotation":
+        return augment.transform(images, rotate=level)
+    if kind == "shift":
+        return augment.transform(images, shift=level)
+    if kind == "scale":
+        return augment.transform(images, scale=level)
+    if kind == "thickness":
+        return augment.transform(images, thickness=level)
+    if kind == "noise":
+        noise = np.random.default_rng(seed).normal(0, level, images.shape).astype(images.dtype)
+        return np.clip(images + noise, 0, 1)
+    raise ValueError("kind must be one of %s, got %r" % (", ".join(ROBUSTNESS), kind))
+
+
+def robustness(model, images, labels, kinds=tuple(ROBUSTNESS)):
+    """Accuracy on ``images`` distorted at each level of each kind: a list of dicts
+    ``kind, level, accuracy``."""
+    labels = np.asarray(labels)
+    rows = []
+    for kind in kinds:
+        for level in ROBUSTNESS[kind][0]:
+            predicted = model.predict_proba(distorted(images, kind, level)).argmax(axis=1)
+            rows.append({"kind": kind, "level": level, "accuracy": float((predicted == labels).mean())})
+    return rows

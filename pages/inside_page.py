@@ -1,0 +1,246 @@
+"""Inside page: what a network learned and where it fails, for any saved model or the network
+training now: its first-layer neurons, its mistakes, how far its confidence can be trusted, how
+robust it is, and the saved models side by side. The arithmetic is ``nn_core.explain``'s."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nn_core import data, explain
+from nn_core.metrics import confusion_matrix
+from nn_core.network import describe_layers
+from nn_core.report import COLUMNS, history_frame
+from nn_core.storage import DEFAULT_MODEL, ModelFileError, delete_model, list_models, model_path
+from pages._shared import current_job, digit_bars, get_model, keep, mnist, plain, remember
+
+TRAINING_NOW = "The network training now"
+NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"
+VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
+ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
+SHOWN = 24  # digits in a gallery
+
+
+def pick():
+    """The model to look inside: a saved one, or this visitor's run (training or just trained).
+    Returns ``(model, key)``, the key naming that version of it for caching."""
+    options = list_models()
+    job = current_job()
+    if job is not None and job.history:
+        options.append(TRAINING_NOW)
+    if not options:
+        st.info("No model yet: train one on the Train page.")
+        st.stop()
+    name = st.selectbox("Model", options, key="inside_model", help="a saved model, or the network you are training")
+    if name == TRAINING_NOW:
+        st.caption("%s, as it was after epoch %d%s." % (job.label, len(job.history), " (still training)" if job.running else ""))
+        return job.model(), "%s-%d-%d" % (id(job), len(job.history), job.running)
+    try:
+        model = get_model(name)
+    except (ModelFileError, OSError) as exc:
+        st.error(plain("Could not load %s: %s" % (name, exc)))
+        st.stop()
+    st.caption("%s: %s." % (name, describe_layers(model.layer_data)))
+    return model, "%s-%s" % (name, model_path(name).stat().st_mtime)
+
+
+def test_set():
+    folder = data.data_dir()
+    if not data.mnist_available(folder):
+        st.info("This view needs the MNIST test set: download it on the Train page.")
+        st.stop()
+    try:
+        return mnist(str(folder))
+    except data.DataError as exc:
+        st.error(plain(str(exc).replace(str(folder), "the server's data folder")))
+        st.stop()
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the 10,000 test digits ...")
+def answers(key, _model, _images):
+    """The model's probabilities for the test set, once per model version (``key``)."""
+    return _model.predict_proba(_images)
+
+
+def gallery(images, captions, width=56):
+    if len(images):
+        st.image([np.asarray(i).reshape(28, 28) for i in images], caption=captions, width=width, clamp=True)
+    else:
+        st.caption("None.")
+
+
+def neurons_view(model, key, digits):
+    grid, columns = explain.neuron_grid(model)
+    n = len(explain.neuron_weights(model))
+    st.markdown("Each square is one neuron of the first hidden layer: its %d incoming weights, one per pixel, drawn where "
+                "the pixel is. **Red** pixels push the neuron to fire, **blue** ones hold it back, white ones do not "
+                "matter." % (28 * 28))
+    st.image(grid, caption="%d neurons, %d to a row, row by row" % (n, columns), width="stretch", clamp=True)
+    neuron = st.number_input("Neuron", 1, n, 1, key="neuron", help="pick a neuron (counted row by row in the picture above) "
+                             "to see its weights large and the test digits that make it fire most")
+    left, right = st.columns([1, 3])
+    weights = explain.neuron_weights(model)[neuron - 1]
+    left.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168)
+    top = explain.strongest(model, digits.x_test, neuron - 1, k=12)
+    with right:
+        st.markdown("**The test digits that make neuron %d fire most**" % neuron)
+        gallery(digits.x_test[top], [str(int(digits.y_test[i])) for i in top])
+
+
+def fails_view(model, key, digits):
+    p = answers(key, model, digits.x_test)
+    predicted = p.argmax(axis=1)
+    cm = confusion_matrix(digits.y_test, predicted)
+    st.altair_chart(digit_bars(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), "accuracy", percent=True, height=160))
+    st.caption("Accuracy per digit on the %s test digits: %.2f%% in all." % (format(len(predicted), ","), 100 * (predicted == digits.y_test).mean()))
+    off = cm - np.diag(np.diag(cm))
+    default = np.unravel_index(off.argmax(), off.shape)
+    cells = pd.DataFrame([(i, j, int(cm[i, j])) for i in range(10) for j in range(10)], columns=["true digit", "answered", "count"])
+    click = alt.selection_point(name="cell", fields=["true digit", "answered"], on="click")
+    base = alt.Chart(cells).encode(x="answered:O", y="true digit:O").properties(width=380, height=380)
+    heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None),
+                                   opacity=alt.condition(click, alt.value(1.0), alt.value(0.35)),
+                                   tooltip=["true digit:O", "answered:O", "count:Q"]).add_params(click)
+    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black")))
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown("**Confusion matrix**: click a cell to see its digits")
+        event = st.altair_chart(heat + text, on_select="rerun", key="confusion", width="content")
+    chosen = (event.selection.get("cell") or [{}])[0] if event is not None else {}
+    true, said = int(chosen.get("true digit", default[0])), int(chosen.get("answered", default[1]))
+    with right:
+        st.markdown("**%s %d read as %d** (%d)" % ("Digits" if true != said else "Right answers:", true, said, cm[true, said]))
+        shown = explain.confusion_examples(predicted, digits.y_test, true, said, k=SHOWN)
+        gallery(digits.x_test[shown], ["%.0f%%" % (100 * p[i, said]) for i in shown])
+    st.markdown("**Its most confident mistakes** (true digit → answer, with the probability it gave)")
+    worst = explain.confident_mistakes(p, digits.y_test, k=SHOWN)
+    gallery(digits.x_test[worst], ["%d→%d %.0f%%" % (digits.y_test[i], predicted[i], 100 * p[i, predicted[i]]) for i in worst], width=64)
+
+
+def trust_view(model, key, digits):
+    p = answers(key, model, digits.x_test)
+    rows, gap = explain.reliability(p, digits.y_test)
+    frame = pd.DataFrame(rows)
+    st.markdown("When the network says it is 90% sure, is it right 90% of the time? Its answers on the test digits are "
+                "grouped by the probability it gave; each bar is how often it was right in that group.")
+    bars = alt.Chart(frame).mark_bar(opacity=0.8).encode(
+        x=alt.X("from:Q", bin="binned", title="probability the network gave", scale=alt.Scale(domain=[0, 1])), x2="to:Q",
+        y=alt.Y("accuracy:Q", title="share right", scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("confidence:Q", format=".1%"), alt.Tooltip("accuracy:Q", format=".1%"), "count:Q"])
+    ideal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
+    st.altair_chart((bars + ideal).properties(height=300))
+    a, b = st.columns(2)
+    a.metric("Calibration error", "%.2f points" % (100 * gap),
+             help="the average gap between the probability given and the share right, weighted by how many answers "
+                  "are in each group (expected calibration error): 0 is perfectly honest")
+    sure = float((p.max(axis=1) > 0.99).mean())
+    b.metric("Answers given at over 99%", "%.1f%%" % (100 * sure))
+    st.caption("The dashed line is perfect honesty. Bars under it: the network is surer than it should be; above it: "
+               "less sure. Groups hold %s answers in all; most fall in the top group." % format(int(frame["count"].sum()), ","))
+
+
+@st.cache_data(max_entries=16, show_spinner="Distorting test digits ...")
+def robustness_rows(key, _model, _images, _labels):
+    return explain.robustness(_model, _images, _labels)
+
+
+def robust_view(model, key, digits):
+    images, labels = digits.x_test[:ROBUSTNESS_IMAGES], digits.y_test[:ROBUSTNESS_IMAGES]
+    others = st.multiselect("Compare with", [n for n in list_models() if n != st.session_state.get("inside_model")],
+                            key="robust_others", help="other saved models to draw on the same charts")
+    rows = [dict(r, model="this model") for r in robustness_rows(key, model, images, labels)]
+    for name in others:
+        try:
+            other = get_model(name)
+        except (ModelFileError, OSError) as exc:
+            st.warning(plain("%s left out: %s" % (name, exc)))
+            continue
+        rows += [dict(r, model=name) for r in robustness_rows("%s-%s" % (name, model_path(name).stat().st_mtime), other, images, labels)]
+    frame = pd.DataFrame(rows)
+    st.markdown("Accuracy on %d test digits as they are turned, moved, resized, thickened or thinned, and sprinkled with "
+                "noise. A steep fall means the network learned where the ink is, not what the digit is." % ROBUSTNESS_IMAGES)
+    columns = st.columns(3)
+    for i, (kind, (levels, meaning)) in enumerate(explain.ROBUSTNESS.items()):
+        chart = alt.Chart(frame[frame["kind"] == kind]).mark_line(point=True).encode(
+            x=alt.X("level:Q", title=meaning), y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model:N", "level:Q", alt.Tooltip("accuracy:Q", format=".1%")]).properties(title=kind, height=200)
+        columns[i % 3].altair_chart(chart)
+
+
+def delete(name):
+    """The Delete button's callback (so that the confirmation box can be unticked)."""
+    try:
+        delete_model(name)
+    except (ValueError, OSError) as exc:
+        st.session_state.delete_error = str(exc)
+    else:
+        st.session_state.deleted = name
+        st.session_state.delete_sure = False
+
+
+def models_view():
+    if "deleted" in st.session_state:
+        st.success("Deleted %s." % st.session_state.pop("deleted"))
+    names = list_models()
+    rows, curves = [], []
+    for name in names:
+        try:
+            m = get_model(name)
+        except (ModelFileError, OSError):
+            rows.append({"model": name, "network": "(cannot be read)"})
+            continue
+        meta, hp = m.meta, m.meta.get("hyperparameters", {})
+        acc = meta.get("test_accuracy")
+        rows.append({"model": name, "test accuracy (%)": None if acc is None else round(100 * acc, 2),
+                     "training time (s)": meta.get("train_seconds"), "network": describe_layers(m.layer_data),
+                     "epochs": len(meta.get("history", [])) or None, "mini_batch": hp.get("mini_batch"), "rate": hp.get("rate"),
+                     "lamda": hp.get("lamda"), "optimizer": hp.get("optimizer"), "dropout": hp.get("dropout"),
+                     "augment": hp.get("augment"), "data": meta.get("data"), "fine-tuned from": meta.get("started_from")})
+        history = [r for r in meta.get("history", []) if isinstance(r, dict)]
+        if history:
+            frame = pd.DataFrame(history)
+            if "val_acc" in frame and frame["val_acc"].notna().any():
+                curves.append(frame.assign(model=name)[["model", "epoch", "val_acc"]].rename(columns={"val_acc": COLUMNS["val_acc"]}))
+            else:
+                curves.append(frame.assign(model=name)[["model", "epoch", "train_acc"]].rename(columns={"train_acc": COLUMNS["train_acc"]}))
+    st.dataframe(pd.DataFrame(rows).set_index("model"))
+    if curves:
+        long = pd.concat([c.melt(id_vars=["model", "epoch"], var_name="curve", value_name="accuracy") for c in curves]).dropna()
+        st.markdown("**Their training curves** (validation accuracy where they kept a validation set, else training accuracy)")
+        st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)), strokeDash=alt.StrokeDash("curve:N", legend=None),
+            tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".4f")]).properties(height=300))
+    with st.expander("Delete a saved model"):
+        deletable = [n for n in names if n != DEFAULT_MODEL]
+        if not deletable:
+            st.caption("Only the shipped model is here, and it cannot be deleted.")
+            return
+        victim = st.selectbox("Model to delete", deletable, key="delete_which", help="the shipped model is not in this list: it cannot be deleted")
+        sure = st.checkbox("Yes, delete %s for good" % victim, key="delete_sure", help="a deleted model cannot be brought back")
+        st.button("Delete", key="delete_model", disabled=not sure, icon=":material/delete:", on_click=delete, args=(victim,),
+                  help="delete the model file and its metadata")
+        if "delete_error" in st.session_state:
+            st.error(plain("Not deleted: %s" % st.session_state.pop("delete_error")))
+
+
+st.title("Inside the network")
+st.caption("What a network has learned, where it goes wrong and how far to trust it. Why it gave one answer: "
+           "open \"Why this answer?\" under the answer on the Draw page.")
+remember({"inside_model": list_models() + [TRAINING_NOW], "inside_view": None})
+view = st.radio("View", VIEWS, key="inside_view", horizontal=True, label_visibility="collapsed", help="what to look at")
+if view == MODELS:
+    models_view()
+else:
+    model, key = pick()
+    digits = test_set()
+    job = current_job()
+    live = st.session_state.get("inside_model") == TRAINING_NOW and job is not None and job.running
+    views = {NEURONS: neurons_view, FAILS: fails_view, TRUST: trust_view, ROBUST: robust_view}
+    if view == NEURONS and live:
+        # The neurons change with every epoch: redraw them while the network trains.
+        st.fragment(lambda: neurons_view(current_job().model(), None, digits), run_every=2.0)()
+    else:
+        views[view](model, key, digits)
+keep(["inside_model", "inside_view"])

@@ -1,0 +1,113 @@
+"""The Inside page's views and the Draw page's "Why this answer?", headless with AppTest, for the
+shipped model and for a small network trained in the session."""
+
+import shutil
+
+import pytest
+
+from conftest import ROOT, blobs  # noqa: F401
+from nn_core.jobs import TrainingJob
+from nn_core.network import init_params
+from nn_core.storage import save_model
+from nn_core.training import TrainConfig
+from test_pages import app, texts, upload_picture
+from test_corrections import one_png
+
+VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
+
+
+def inside(weights_dir, job=None):
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    at = app()
+    if job is not None:
+        at.session_state["job"] = job
+        at.session_state["runs"] = [job]
+    at.run()
+    at.switch_page("pages/inside_page.py").run()
+    assert not at.exception
+    return at
+
+
+def captions(at):
+    return [c for image in at.get("image") for c in image.captions]
+
+
+@pytest.fixture(scope="module")
+def small_job(mnist):
+    """A small network trained for two epochs on 2,000 MNIST digits."""
+    config = TrainConfig(layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1)
+    job = TrainingJob(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
+    job.join(120)
+    assert job.status == "finished"
+    return job
+
+
+@pytest.mark.parametrize("trained", [False, True], ids=["shipped model", "a small network trained now"])
+def test_every_view_renders(weights_dir, trained, request):
+    job = request.getfixturevalue("small_job") if trained else None
+    at = inside(weights_dir, job)
+    if trained:
+        at.selectbox(key="inside_model").set_value("The network training now").run()
+    for view in VIEWS:
+        at.radio(key="inside_view").set_value(view).run()
+        assert not at.exception, view
+        assert not at.error, (view, texts(at.error))
+    at.radio(key="inside_view").set_value("What the neurons look for").run()
+    assert "%d neurons" % (32 if trained else 800) in " ".join(captions(at))
+
+
+def test_choosing_a_neuron_shows_the_digits_that_make_it_fire(weights_dir):
+    at = inside(weights_dir)
+    before = captions(at)
+    at.number_input(key="neuron").set_value(17).run()
+    after = captions(at)
+    assert "neuron 17's weights" in after and after != before
+
+
+def test_where_it_fails_shows_the_biggest_confusion_and_the_surest_mistakes(weights_dir):
+    at = inside(weights_dir)
+    at.radio(key="inside_view").set_value("Where it fails").run()
+    heading = texts(at.markdown)
+    assert "read as" in heading and "most confident mistakes" in heading
+    mistakes = [c for c in captions(at) if "→" in c]
+    assert len(mistakes) == 24
+    confidences = [int(c.split()[-1].rstrip("%")) for c in mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+def test_trust_and_robustness(weights_dir):
+    at = inside(weights_dir)
+    at.radio(key="inside_view").set_value("How far to trust it").run()
+    assert "Calibration error" in [m.label for m in at.metric]
+    at.radio(key="inside_view").set_value("How robust it is").run()
+    assert len(at.get("vega_lite_chart")) == 5
+
+
+def test_models_side_by_side_and_only_saved_ones_can_be_deleted(weights_dir):
+    ld = {"Dim": [784, 8, 10], "Activs": ["tanh", "softmax"]}
+    at = inside(weights_dir)
+    save_model("small", init_params(ld, seed=0), ld, {"test_accuracy": 0.5})
+    at.radio(key="inside_view").set_value("Models side by side").run()
+    table = at.dataframe[0].value
+    assert list(table.index) == ["default", "small"] and table.loc["default", "test accuracy (%)"] > 99
+    assert at.selectbox(key="delete_which").options == ["small"]
+    assert at.button(key="delete_model").disabled
+    at.checkbox(key="delete_sure").check().run()
+    at.button(key="delete_model").click().run()
+    assert "Deleted small" in texts(at.success)
+    assert not (weights_dir / "small.npz").exists() and not (weights_dir / "small.json").exists()
+    assert (weights_dir / "default.npz").exists()
+
+
+def test_why_this_answer_explains_the_drawing(weights_dir):
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    at = app()
+    at.run()
+    upload_picture(at, "one.png", one_png())
+    assert "Hidden layer 1" in texts(at.markdown) and "Hidden layer 2" in texts(at.markdown)
+    assert any("for (red) and against (blue)" in c for c in captions(at))
+    at.selectbox(key="why_digit").set_value(7).run()
+    assert not at.exception
+    assert any("against (blue) 7" in c for c in captions(at))

@@ -19,6 +19,7 @@ NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it f
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
 ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
 SHOWN = 24  # digits in a gallery
+CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 
 
 def pick():
@@ -97,7 +98,7 @@ def fails_view(model, key, digits):
     default = np.unravel_index(off.argmax(), off.shape)
     cells = pd.DataFrame([(i, j, int(cm[i, j])) for i in range(10) for j in range(10)], columns=["true digit", "answered", "count"])
     click = alt.selection_point(name="cell", fields=["true digit", "answered"], on="click")
-    base = alt.Chart(cells).encode(x="answered:O", y="true digit:O").properties(width=380, height=380)
+    base = alt.Chart(cells).encode(x="answered:O", y="true digit:O")
     heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None),
                                    opacity=alt.condition(click, alt.value(1.0), alt.value(0.35)),
                                    tooltip=["true digit:O", "answered:O", "count:Q"]).add_params(click)
@@ -105,7 +106,9 @@ def fails_view(model, key, digits):
     left, right = st.columns([1, 1])
     with left:
         st.markdown("**Confusion matrix**: click a cell to see its digits")
-        event = st.altair_chart(heat + text, on_select="rerun", key="confusion", width="content")
+        # A fixed plot of CELLS x CELLS pixels, its axes added around it ("pad"), never squeezed.
+        chart = (heat + text).properties(width=CELLS, height=CELLS, autosize=alt.AutoSizeParams(type="pad"))
+        event = st.altair_chart(chart, on_select="rerun", key="confusion", width="content")
     chosen = (event.selection.get("cell") or [{}])[0] if event is not None else {}
     true, said = int(chosen.get("true digit", default[0])), int(chosen.get("answered", default[1]))
     with right:

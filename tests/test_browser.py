@@ -442,3 +442,69 @@ def test_a_run_whose_tab_is_closed_stops_and_frees_its_place(browser, tmp_path):
         page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_text(re.compile(r"epoch \d+ of 15")).wait_for(timeout=60_000)
         context.close()
+
+
+def test_inside_the_network_with_the_shipped_model_and_a_small_new_one(browser, tmp_path, mnist, monkeypatch):
+    """Every view of the Inside page opens without an exception for the shipped model and for a
+    small network just trained; choosing a neuron and clicking a confusion-matrix cell change
+    what is shown."""
+    from nn_core.model import from_run
+    from nn_core.storage import save_model
+    from nn_core.training import TrainConfig, Trainer
+
+    with running_app(tmp_path) as url:
+        monkeypatch.setenv("NN_CORE_WEIGHTS_DIR", str(tmp_path / "weights"))  # the server's folder
+        trainer = Trainer(TrainConfig(layer_data={"Dim": [784, 24, 10], "Activs": ["relu", "softmax"]}, epochs=3, n_train=2000),
+                          mnist.x_train, mnist.y_train)
+        for _ in trainer.run():
+            pass
+        small, _ = from_run(trainer, 1.0, mnist.x_test, mnist.y_test)
+        save_model("small", small.params, small.layer_data, small.meta, overwrite=False)
+
+        context = browser.new_context(viewport={"width": 1300, "height": 1100})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/inside")
+        page.get_by_text("Inside the network").first.wait_for()
+        views = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
+        for model in ("default", "small"):
+            page.get_by_text("What the neurons look for", exact=True).click()
+            idle(page)
+            choose(page, "Model", model)
+            for view in views:
+                page.get_by_text(view, exact=True).click()
+                idle(page)
+                assert page.get_by_test_id("stException").count() == 0, (model, view)
+                assert page.get_by_test_id("stAlert").filter(has_text="Could not").count() == 0
+
+        choose(page, "Model", "default")
+        page.get_by_text("Where it fails", exact=True).click()
+        idle(page)
+        heading = page.get_by_text(re.compile(r"read as \d+ \(\d+\)"))
+        before = heading.inner_text()
+        first = page.get_by_test_id("stImage").first.locator("img").first.get_attribute("src")
+        matrix = page.get_by_test_id("stVegaLiteChart").nth(1).locator("canvas, svg").first
+        box = matrix.bounding_box()
+        from pages.inside_page import CELLS  # the matrix's plot area, right of its axis labels
+
+        left, top, cell = box["x"] + box["width"] - 5 - CELLS, box["y"] + 5, CELLS / 10  # 5: Vega's padding
+        page.mouse.click(left + 4.5 * cell, top + 4.5 * cell)  # the cell of the 4s answered 4
+        page.get_by_text("Right answers: 4 read as 4").wait_for()
+        assert heading.inner_text() != before
+        page.wait_for_function("first => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                               " return i && i.getAttribute('src') !== first && i.complete; }", arg=first)
+
+        page.get_by_text("What the neurons look for", exact=True).click()
+        idle(page)
+        page.get_by_text("neuron 1's weights").wait_for()
+        neuron = page.get_by_label("Neuron", exact=True)
+        neuron.fill("7")
+        neuron.press("Enter")
+        page.get_by_text("neuron 7's weights").wait_for()
+        page.get_by_text("The test digits that make neuron 7 fire most").wait_for()
+        page.mouse.move(5, 5)
+        idle(page)
+        page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "inside.png"))
+        context.close()

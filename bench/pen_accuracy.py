@@ -24,13 +24,8 @@ from nn_core.model import Model
 from nn_core.storage import load_model
 from nn_core.training import TrainConfig, Trainer
 
-BRUSH = (12, 28)  # what a person picks on the canvas, a little inside the training range
-DRAWINGS = 2  # drawings of each held-out digit (different brush, size, place)
-SEED = 2024
-
-
 def measure(model, digits, writers):
-    images, labels, _ = pendigits.pen_images(pendigits.select(digits, writers=writers), SEED, DRAWINGS, brush=BRUSH)
+    images, labels, _ = pendigits.measuring_set(digits, writers)
     return evaluate(model, images, labels)
 
 
@@ -67,7 +62,8 @@ def main():
     digits = pendigits.load_pendigits(args.data)
     model = load_model(args.model)
     held = model.meta.get("hyperparameters", {}).get("pen_holdout") or []
-    print("pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%" % (*BRUSH, DRAWINGS))
+    print("pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%"
+          % (*pendigits.MEASURE_BRUSH, pendigits.MEASURE_DRAWINGS))
     print(header())
     if held:
         print(row("%s, writers %s" % (args.model, ",".join(map(str, held))), measure(model, digits, held)))

@@ -65,6 +65,17 @@ def layer_outputs(model, images):
     return [activated.T for _, _, activated, _ in caches]
 
 
+def activation_strip(values, per_row=40, cell=6):
+    """A layer's outputs for one input as a picture: one square a neuron, ``per_row`` to a row,
+    brighter the stronger it fires (scaled to the layer's strongest); grayscale uint8."""
+    values = np.asarray(values, dtype=np.float32).ravel()
+    rows = int(np.ceil(len(values) / per_row))
+    padded = np.zeros(rows * per_row, np.float32)
+    low = min(float(values.min()), 0.0)
+    padded[: len(values)] = (values - low) / max(float(values.max()) - low, 1e-12)
+    return (np.kron(padded.reshape(rows, per_row), np.ones((cell, cell))) * 255).astype(np.uint8)
+
+
 def layer_outputs_first(model, images):
     """The first hidden layer's outputs only (cheaper than ``layer_outputs`` for many images)."""
     X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)

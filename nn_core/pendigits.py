@@ -244,3 +244,17 @@ def mix(images, labels, pen):
     pen_x, pen_y, pen_w = pen
     groups = np.concatenate([np.full(len(labels), -1, np.int64), pen_w])
     return np.concatenate([images, pen_x]), np.concatenate([labels, pen_y]), groups
+
+
+# How the measuring sets are drawn (bench/pen_accuracy.py, the Inside page): a brush a person
+# picks on the canvas, a little inside the training range; two drawings of each digit.
+MEASURE_BRUSH = (12, 28)
+MEASURE_DRAWINGS = 2
+MEASURE_SEED = 2024
+UNSEEN_WRITERS = (27, 28, 29, 30)  # the shipped model never trained on these
+
+
+def measuring_set(digits, writers):
+    """The digits of ``writers`` drawn as people draw on the canvas, for measuring a model:
+    ``pen_images``'s triple, the same every time."""
+    return pen_images(select(digits, writers=writers), MEASURE_SEED, MEASURE_DRAWINGS, brush=MEASURE_BRUSH)

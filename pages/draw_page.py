@@ -119,6 +119,7 @@ def why(prediction):
         st.markdown("**Hidden layer %d**: %d neurons%s; firing most: %s" % (
             l, len(values), "" if active is None else ", %d of them active" % active,
             ", ".join("#%d (%.2f)" % (i + 1, values[i]) for i in top)))
+        st.image(explain.activation_strip(values), caption="every neuron of layer %d, brighter the stronger it fires" % l)
         if l == 1:
             weights = explain.neuron_weights(model)
             st.image([explain.diverging(weights[i]) for i in top], caption=["#%d" % (i + 1) for i in top], width=56)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nn_core import data, explain
+from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS, history_frame
@@ -42,7 +42,12 @@ def pick():
         st.error(plain("Could not load %s: %s" % (name, exc)))
         st.stop()
     st.caption("%s: %s." % (name, describe_layers(model.layer_data)))
-    return model, "%s-%s" % (name, model_path(name).stat().st_mtime)
+    return model, version(name)
+
+
+def version(name):
+    """A key for caching what is computed from the saved model ``name``: a new one when the file changes."""
+    return "%s-%s" % (name, model_path(name).stat().st_mtime)
 
 
 def test_set():
@@ -158,7 +163,7 @@ def robust_view(model, key, digits):
         except (ModelFileError, OSError) as exc:
             st.warning(plain("%s left out: %s" % (name, exc)))
             continue
-        rows += [dict(r, model=name) for r in robustness_rows("%s-%s" % (name, model_path(name).stat().st_mtime), other, images, labels)]
+        rows += [dict(r, model=name) for r in robustness_rows(version(name), other, images, labels)]
     frame = pd.DataFrame(rows)
     st.markdown("Accuracy on %d test digits as they are turned, moved, resized, thickened or thinned, and sprinkled with "
                 "noise. A steep fall means the network learned where the ink is, not what the digit is." % ROBUSTNESS_IMAGES)
@@ -169,6 +174,24 @@ def robust_view(model, key, digits):
             color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
             tooltip=["model:N", "level:Q", alt.Tooltip("accuracy:Q", format=".1%")]).properties(title=kind, height=200)
         columns[i % 3].altair_chart(chart)
+
+
+@st.cache_resource(show_spinner="Drawing the pen-drawn digits of writers 27-30 as on the canvas ...")
+def unseen_pen_digits():
+    """The measuring set of the writers the shipped model never saw (shared by every visitor)."""
+    return pendigits.measuring_set(pendigits.load_pendigits(), pendigits.UNSEEN_WRITERS)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def pen_accuracy(key, _model):
+    images, labels, _ = unseen_pen_digits()
+    return float((_model.predict_proba(images).argmax(axis=1) == labels).mean())
+
+
+def seen_unseen_writers(meta):
+    """Whether a model trained on the pen-drawn digits of writers 27-30."""
+    hp = meta.get("hyperparameters", {})
+    return bool(hp.get("pen_digits")) and not set(pendigits.UNSEEN_WRITERS) <= set(hp.get("pen_holdout") or [])
 
 
 def delete(name):
@@ -186,6 +209,10 @@ def models_view():
     if "deleted" in st.session_state:
         st.success("Deleted %s." % st.session_state.pop("deleted"))
     names = list_models()
+    measure = pendigits.pendigits_available() and st.toggle(
+        "Measure on pen-drawn digits", key="measure_pen",
+        help="add each model's accuracy on the digits written on a tablet by writers 27-30, drawn as on the canvas "
+             "(a few seconds the first time); a model that trained on those writers is marked")
     rows, curves = [], []
     for name in names:
         try:
@@ -195,18 +222,23 @@ def models_view():
             continue
         meta, hp = m.meta, m.meta.get("hyperparameters", {})
         acc = meta.get("test_accuracy")
-        rows.append({"model": name, "test accuracy (%)": None if acc is None else round(100 * acc, 2),
-                     "training time (s)": meta.get("train_seconds"), "network": describe_layers(m.layer_data),
+        row = {"model": name, "test accuracy (%)": None if acc is None else round(100 * acc, 2)}
+        if measure:
+            try:
+                row["pen-drawn, writers 27-30 (%)"] = round(100 * pen_accuracy(version(name), m), 2)
+            except data.DataError as exc:
+                st.warning(plain("The pen-drawn digits cannot be read: %s" % exc))
+                measure = False
+            row["saw writers 27-30"] = seen_unseen_writers(meta)
+        rows.append(dict(row, **{"training time (s)": meta.get("train_seconds"), "network": describe_layers(m.layer_data),
                      "epochs": len(meta.get("history", [])) or None, "mini_batch": hp.get("mini_batch"), "rate": hp.get("rate"),
                      "lamda": hp.get("lamda"), "optimizer": hp.get("optimizer"), "dropout": hp.get("dropout"),
-                     "augment": hp.get("augment"), "data": meta.get("data"), "fine-tuned from": meta.get("started_from")})
+                     "augment": hp.get("augment"), "data": meta.get("data"), "fine-tuned from": meta.get("started_from")}))
         history = [r for r in meta.get("history", []) if isinstance(r, dict)]
         if history:
             frame = pd.DataFrame(history)
-            if "val_acc" in frame and frame["val_acc"].notna().any():
-                curves.append(frame.assign(model=name)[["model", "epoch", "val_acc"]].rename(columns={"val_acc": COLUMNS["val_acc"]}))
-            else:
-                curves.append(frame.assign(model=name)[["model", "epoch", "train_acc"]].rename(columns={"train_acc": COLUMNS["train_acc"]}))
+            column = "val_acc" if "val_acc" in frame and frame["val_acc"].notna().any() else "train_acc"
+            curves.append(frame.assign(model=name)[["model", "epoch", column]].rename(columns={column: COLUMNS[column]}))
     st.dataframe(pd.DataFrame(rows).set_index("model"))
     if curves:
         long = pd.concat([c.melt(id_vars=["model", "epoch"], var_name="curve", value_name="accuracy") for c in curves]).dropna()

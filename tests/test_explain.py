@@ -69,6 +69,13 @@ def test_strongest_digits_are_those_with_the_highest_activation():
     assert [a.shape for a in explain.layer_outputs(model, images[:2])] == [(2, 12), (2, 7), (2, 10)]
 
 
+def test_an_activation_strip_has_a_square_for_each_neuron():
+    strip = explain.activation_strip(np.arange(45, dtype=float), per_row=10, cell=3)
+    assert strip.shape == (5 * 3, 10 * 3) and strip.dtype == np.uint8
+    assert strip[0, 0] == 0 and strip[4 * 3, 4 * 3] == 255  # the weakest black, the strongest (#45) white
+    assert strip[-1, -1] == 0  # the squares after the last neuron stay dark
+
+
 def test_mistakes_and_confusion_cells():
     p = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55], [0.99, 0.01]])
     labels = np.array([1, 0, 0, 1, 1])

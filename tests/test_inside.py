@@ -91,6 +91,9 @@ def test_models_side_by_side_and_only_saved_ones_can_be_deleted(weights_dir):
     at.radio(key="inside_view").set_value("Models side by side").run()
     table = at.dataframe[0].value
     assert list(table.index) == ["default", "small"] and table.loc["default", "test accuracy (%)"] > 99
+    at.toggle(key="measure_pen").set_value(True).run()
+    table = at.dataframe[0].value
+    assert 97 < table.loc["default", "pen-drawn, writers 27-30 (%)"] < 100 and not table.loc["default", "saw writers 27-30"]
     assert at.selectbox(key="delete_which").options == ["small"]
     assert at.button(key="delete_model").disabled
     at.checkbox(key="delete_sure").check().run()
@@ -111,3 +114,19 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
     at.selectbox(key="why_digit").set_value(7).run()
     assert not at.exception
     assert any("against (blue) 7" in c for c in captions(at))
+
+
+def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
+    config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
+    job = TrainingJob(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
+    try:
+        from test_pages import wait_until
+
+        wait_until(lambda: len(job.history) >= 1)
+        at = inside(weights_dir, job)
+        at.selectbox(key="inside_model").set_value("The network training now").run()
+        assert not at.exception
+        assert "(still training)" in texts(at.caption) and "16 neurons" in " ".join(captions(at))
+    finally:
+        job.stop()
+        job.join(30)

@@ -8,7 +8,6 @@ Prints the median over the rounds of each, in seconds; the aim is under 1 s a vi
 """
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -16,10 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import streamlit as st  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from strokes import one_png  # noqa: E402
 
 VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
 
@@ -28,14 +29,6 @@ def timed(action):
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def one_png():
-    picture = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def round_of_views():

@@ -9,7 +9,7 @@ import streamlit as st
 
 from nn_core import data, pendigits
 from nn_core.drawings import DrawingStore
-from nn_core.storage import load_model, model_path
+from nn_core.storage import ModelFileError, list_models, load_model, model_path
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
@@ -70,6 +70,36 @@ def keep(keys):
     for key in keys:
         if key in st.session_state:
             st.session_state[KEPT + key] = st.session_state[key]
+
+
+TRAINING_NOW = "The network training now"
+
+
+def model_options():
+    """The models a visitor can pick: the saved ones, and their own run once it has an epoch."""
+    job = current_job()
+    return list_models() + ([TRAINING_NOW] if job is not None and job.history else [])
+
+
+def choose_model(key, help):
+    """A "Model" picker of ``model_options``; returns ``(name, model)``, the model being this
+    visitor's run (as it is now) for ``TRAINING_NOW``. Says so and stops the page when there is
+    none or it cannot be read."""
+    options = model_options()
+    if not options:
+        st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
+        st.stop()
+    name = st.selectbox("Model", options, key=key, help=help)
+    if name == TRAINING_NOW:
+        job = current_job()
+        st.caption("%s, as it was after epoch %d%s; its answers improve as it learns." % (
+            job.label, len(job.history), " (still training)" if job.running else ""))
+        return name, job.model()
+    try:
+        return name, get_model(name)
+    except (ModelFileError, OSError) as exc:
+        st.error(plain("Could not load model %r: %s" % (name, exc)))
+        st.stop()
 
 
 def current_job():

@@ -14,10 +14,9 @@ from nn_core.network import describe_layers
 from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
-from nn_core.storage import ModelFileError, check_name, list_models, save_model
-from pages._shared import current_job, digit_bars, drawing_store, get_model, keep, plain, remember, visitor
+from nn_core.storage import ModelFileError, check_name, save_model
+from pages._shared import TRAINING_NOW, choose_model, digit_bars, drawing_store, keep, model_options, plain, remember, visitor
 
-TRAINING_NOW = "The network training now"
 DRAW, UPLOAD = "Draw", "Upload a picture"
 # The canvas's toolbar lives in the component's shadow root, out of reach of the page's CSS. This
 # script gives each canvas a style that hides its "update the app with this drawing" button (the
@@ -48,24 +47,11 @@ CANVAS = 280
 
 
 def pick_model():
-    """The model picker: shipped and saved models, and the network this user is training."""
-    options = list_models()
-    job = current_job()
-    if job is not None and job.status == "running":
-        options.append(TRAINING_NOW)
-    if not options:
-        st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
-        st.stop()
-    name = st.selectbox("Model", options, key="model_name", help="Models saved from the Train page appear here.")
+    """The model picker (saved models and the network this visitor is training), with what the
+    model is in words."""
+    name, model = choose_model("model_name", "Models saved from the Train page appear here, and the network you are training.")
     if name == TRAINING_NOW:
-        epochs = len(job.history)
-        st.caption("Training: %s after %d epoch(s). Its answers improve as it learns." % (job.status, epochs))
-        return job.model()
-    try:
-        model = get_model(name)
-    except (ModelFileError, OSError) as exc:
-        st.error(plain("Could not load model %r: %s" % (name, exc)))
-        st.stop()
+        return model
     acc = model.meta.get("test_accuracy")
     arch = "-".join(map(str, model.layer_data["Dim"]))
     st.caption("%s network: %s%s" % (arch, describe_layers(model.layer_data),
@@ -243,7 +229,7 @@ st.title("Draw a digit")
 st.markdown("A neural network written from scratch in NumPy reads the digit you draw here, and you can tell it when it "
             "is wrong. On the **Train** page you train a network of your own and watch it learn; **My drawings** keeps "
             "the digits you corrected, to teach it your handwriting.")
-remember({"model_name": list_models() + [TRAINING_NOW], "stroke_width": None, "input_mode": None})
+remember({"model_name": model_options(), "stroke_width": None, "input_mode": None})
 model = pick_model()
 
 canvas_col, answer_col = st.columns([1, 1], gap="large")

@@ -12,9 +12,8 @@ from nn_core.metrics import confusion_matrix
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS, history_frame
 from nn_core.storage import DEFAULT_MODEL, ModelFileError, delete_model, list_models, model_path
-from pages._shared import current_job, digit_bars, get_model, keep, mnist, plain, remember
+from pages._shared import TRAINING_NOW, choose_model, current_job, digit_bars, get_model, keep, mnist, model_options, plain, remember
 
-TRAINING_NOW = "The network training now"
 NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
 ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
@@ -23,24 +22,11 @@ CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 
 
 def pick():
-    """The model to look inside: a saved one, or this visitor's run (training or just trained).
-    Returns ``(model, key)``, the key naming that version of it for caching."""
-    options = list_models()
-    job = current_job()
-    if job is not None and job.history:
-        options.append(TRAINING_NOW)
-    if not options:
-        st.info("No model yet: train one on the Train page.")
-        st.stop()
-    name = st.selectbox("Model", options, key="inside_model", help="a saved model, or the network you are training")
+    """The model to look inside; returns ``(model, key)``, the key naming that version of it for caching."""
+    name, model = choose_model("inside_model", "a saved model, or the network you are training")
     if name == TRAINING_NOW:
-        st.caption("%s, as it was after epoch %d%s." % (job.label, len(job.history), " (still training)" if job.running else ""))
-        return job.model(), "%s-%d-%d" % (id(job), len(job.history), job.running)
-    try:
-        model = get_model(name)
-    except (ModelFileError, OSError) as exc:
-        st.error(plain("Could not load %s: %s" % (name, exc)))
-        st.stop()
+        job = current_job()
+        return model, "%s-%d-%d" % (id(job), len(job.history), job.running)
     st.caption("%s: %s." % (name, describe_layers(model.layer_data)))
     return model, version(name)
 
@@ -263,7 +249,7 @@ def models_view():
 st.title("Inside the network")
 st.caption("What a network has learned, where it goes wrong and how far to trust it. Why it gave one answer: "
            "open \"Why this answer?\" under the answer on the Draw page.")
-remember({"inside_model": list_models() + [TRAINING_NOW], "inside_view": None})
+remember({"inside_model": model_options(), "inside_view": None})
 view = st.radio("View", VIEWS, key="inside_view", horizontal=True, label_visibility="collapsed", help="what to look at")
 if view == MODELS:
     models_view()

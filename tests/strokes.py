@@ -85,3 +85,16 @@ def curly_nines(n, seed):
 
     rng = np.random.default_rng(seed)
     return [255 - random_render(PenDigit(9, None, curly_nine(rng)), rng, slant=0.2) for _ in range(n)]
+
+
+def one_png():
+    """A photo-like picture of a 1 (a dark bar on white, 200x200), as PNG bytes."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -5,27 +5,19 @@ import io
 import shutil
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from conftest import ROOT
 from nn_core import drawings
 from nn_core.drawings import DrawingStore
 from nn_core.storage import load_model
+from strokes import one_png
 from test_pages import app, texts, upload_picture, wait_until
 
 
 def shipped(weights_dir):
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights_dir)
-
-
-def one_png():
-    """A photo-like picture of a 1: a dark bar on white."""
-    picture = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def draw_page_with_an_upload(visitor="visitor-a"):

@@ -10,8 +10,8 @@ from nn_core.jobs import TrainingJob
 from nn_core.network import init_params
 from nn_core.storage import save_model
 from nn_core.training import TrainConfig
+from strokes import one_png
 from test_pages import app, texts, upload_picture
-from test_corrections import one_png
 
 VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
 

@@ -10,6 +10,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, blobs, closed_port_url
+from strokes import one_png
 from nn_core.data import MNIST_FILES
 from nn_core.jobs import TrainingJob
 from nn_core.network import init_params
@@ -230,7 +231,7 @@ def test_draw_page_offers_the_network_training_now(weights_dir):
         assert "The network training now" in picker.options
         picker.set_value("The network training now").run()
         assert not at.exception
-        assert "Training: running after" in texts(at.caption)
+        assert "run 1, as it was after epoch" in texts(at.caption) and "(still training)" in texts(at.caption)
         assert job.running  # leaving the Train page did not stop it
     finally:
         job.stop()
@@ -272,10 +273,6 @@ def test_a_model_file_without_metadata_is_named_as_it_is(weights_dir):
 
 
 def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
-    import io
-
-    from PIL import Image, ImageDraw
-
     import nn_core.preprocess as preprocess
 
     for name in ("default.npz", "default.json"):
@@ -283,13 +280,9 @@ def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
     calls = []
     original = preprocess.open_image
     monkeypatch.setattr(preprocess, "open_image", lambda raw: calls.append(1) or original(raw))
-    picture = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
-    buf = io.BytesIO()
-    picture.save(buf, "PNG")
     at = app()
     at.run()
-    upload_picture(at, "one.png", buf.getvalue())
+    upload_picture(at, "one.png", one_png())
     for _ in range(3):  # every widget moved reruns the page
         at.run()
     assert not at.exception and len(calls) == 1
@@ -385,18 +378,10 @@ def test_the_draw_pages_choices_survive_a_trip_to_another_page(weights_dir):
 
 
 def test_an_uploads_answer_is_the_one_answer_on_the_page(weights_dir):
-    import io
-
-    from PIL import Image, ImageDraw
-
     shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
-    picture = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
-    buf = io.BytesIO()
-    picture.save(buf, "PNG")
     at = app()
     at.run()
     assert "Draw a digit in the box" in texts(at.info)
-    upload_picture(at, "one.png", buf.getvalue())
+    upload_picture(at, "one.png", one_png())
     assert [m.label for m in at.metric].count("Prediction") == 1
     assert not [c for c in at.get("subheader") if "upload" in str(c.value).lower()]  # no second block below

@@ -30,7 +30,9 @@ TOOLBAR = """<script>
               '.dc-toolbar-separator { display: none !important; }';
   const patch = () => document.querySelectorAll("*").forEach(host => {
     const root = host.shadowRoot;
-    if (root && root.querySelector(".dc-toolbar-card") && !root.querySelector("style[data-toolbar]")) {
+    // Every shadow root gets the style (its rules only match the canvas's toolbar): the canvas may
+    // build its toolbar after its host appears, and changes inside a shadow root are not seen here.
+    if (root && !root.querySelector("style[data-toolbar]")) {
       const style = document.createElement("style");
       style.dataset.toolbar = "";
       style.textContent = css;
@@ -38,7 +40,8 @@ TOOLBAR = """<script>
     }
   });
   let timer = null;
-  new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(patch, 50); }).observe(document.body, {childList: true, subtree: true});
+  const soon = () => { patch(); setTimeout(patch, 500); };  // and once more, for a shadow root attached a moment later
+  new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(soon, 50); }).observe(document.body, {childList: true, subtree: true});
   patch();
 })();
 </script>"""

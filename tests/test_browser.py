@@ -6,6 +6,7 @@ import re
 import time
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 
 from conftest import SCREENSHOTS, running_app
 from strokes import DIGITS, INK, SEEN, curly_nine, densify
@@ -99,7 +100,7 @@ def test_drawn_digits_are_recognised(page):
         draw(page, strokes)
         answers[digit] = prediction(page)
         if digit == 3:
-            page.get_by_test_id("stImage").locator("img").wait_for()
+            page.get_by_test_id("stImage").locator("img").first.wait_for()
             page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "draw.png"))
@@ -315,11 +316,19 @@ def chosen_pen_digits(pen_digits, writers):
 
 
 def choose(page, label, option):
-    """Pick ``option`` in the select box labelled ``label``."""
-    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
-    box.scroll_into_view_if_needed()  # a click that scrolls the sidebar first may not open the list
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick ``option`` in the select box labelled ``label`` (again if the page redrew the box
+    before its list opened)."""
+    for attempt in range(3):
+        idle(page)
+        box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+        try:
+            box.scroll_into_view_if_needed(timeout=5000)  # a click that scrolls the sidebar first may not open the list
+            box.click(timeout=5000)
+            page.get_by_role("option", name=option, exact=True).click(timeout=5000)
+            break
+        except PlaywrightError:
+            if attempt == 2:
+                raise
     page.get_by_role("listbox").wait_for(state="detached")
     idle(page)
 

@@ -486,9 +486,9 @@ def test_inside_the_network_with_the_shipped_model_and_a_small_new_one(browser, 
                 assert page.get_by_test_id("stException").count() == 0, (model, view)
                 assert page.get_by_test_id("stAlert").filter(has_text="Could not").count() == 0
 
-        choose(page, "Model", "default")
         page.get_by_text("Where it fails", exact=True).click()
         idle(page)
+        choose(page, "Model", "default")  # (the models view has no Model box: choose on this one)
         heading = page.get_by_text(re.compile(r"read as \d+ \(\d+\)"))
         before = heading.inner_text()
         first = page.get_by_test_id("stImage").first.locator("img").first.get_attribute("src")

@@ -109,7 +109,7 @@ class TrainingJob:
         self._checked = 0.0
         self._commands = None  # the pipe to the child process, once it runs
         self._batch_costs = []
-        self._paused = False
+        self._paused = self._held = False
         self._paused_since, self._paused_seconds = None, 0.0
         self._left = None  # (smoothed seconds left, when)
         self._pace_from = None  # (elapsed, progress) when the time left was first asked for
@@ -268,6 +268,7 @@ class TrainingJob:
                 if len(self._batch_costs) > MAX_BATCH_POINTS:
                     self._batch_costs = self._batch_costs[::2]
         elif kind == "paused":
+            self._held = body[0]
             self._set_paused(body[0])
         elif kind == "change":
             made = body[0]
@@ -303,7 +304,13 @@ class TrainingJob:
     # -- reads -------------------------------------------------------------------------------
     @property
     def paused(self):
+        """True from the moment a pause is asked for (the page shows Resume at once)."""
         return self._paused
+
+    @property
+    def held(self):
+        """True once the training process has actually stopped between two mini-batches."""
+        return self._held and self._paused
 
     @property
     def batch_costs(self):

@@ -129,7 +129,7 @@ def test_a_paused_run_holds_still_and_resumes_where_it_was():
     try:
         wait_until(lambda: job.progress > 0)
         job.pause()
-        wait_until(lambda: job.status == "paused")
+        wait_until(lambda: job.held)  # the process has stopped between two mini-batches
         held, elapsed = job.progress, job.elapsed
         time.sleep(1.0)
         assert job.progress == held  # no mini-batch while paused

@@ -89,7 +89,8 @@ def test_pause_holds_the_run_and_resume_carries_on(weights_dir):
         wait_until(lambda: job.progress > 0)
         at.run()
         at.button(key="pause").click().run()
-        wait_until(lambda: job.status == "paused")
+        assert job.status == "paused"  # at once, so that the page shows Resume
+        wait_until(lambda: job.held)
         held = job.progress
         at.run()
         assert "paused at epoch" in at.get("progress")[0].proto.text

@@ -212,6 +212,12 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     page.get_by_label("Save as").press("Enter")
     page.get_by_role("button", name="Save model").click()
     page.get_by_text("Saved as browser-model.npz").wait_for()
+
+    # A second run, with sigmoid neurons, on the same charts in another colour.
+    choose(page, "Activation of the hidden layers", "sigmoid: S-shaped, from 0 to 1 (the original design)")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Results of run 2").wait_for(timeout=120_000)
+    page.get_by_text("This session's runs").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1300, "height": 1700})
     page.mouse.move(5, 5)  # no hover toolbar in the picture

@@ -46,8 +46,9 @@ def round_of_views():
     at.switch_page("pages/draw_page.py").run()
     at.radio(key="input_mode").set_value("Upload a picture").run()
     uploader = next(u for u in at.get("file_uploader") if u.key == "upload")
-    times["Draw: answer and Why this answer?"] = (timed(lambda: uploader.upload("one.png", one_png(), "image/png").run()),
-                                                  timed(lambda: at.selectbox(key="why_digit").set_value(7).run()))
+    uploader.upload("one.png", one_png(), "image/png").run()
+    times["Draw: Why this answer?"] = (timed(lambda: at.toggle(key="why").set_value(True).run()),
+                                       timed(lambda: at.selectbox(key="why_digit").set_value(7).run()))
     return times
 
 

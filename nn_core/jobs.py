@@ -15,7 +15,6 @@ wait in line (``ahead`` says how many runs are before one); a run whose estimate
 function has said no for ``GONE_AFTER`` seconds: the tab was closed) stops and frees its place.
 """
 
-import dataclasses
 import multiprocessing
 import os
 import threading
@@ -23,7 +22,7 @@ import time
 
 from . import worker
 from .model import Model
-from .training import Trainer, estimated_seconds
+from .training import Trainer, check_live, estimated_seconds
 
 MAX_RUNNING = 2
 GONE_AFTER = 30.0  # seconds without the visitor's page before a job stops
@@ -93,7 +92,7 @@ class TrainingJob:
             raise TooLong(
                 "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
-                % (_duration(self.estimate), max_minutes(), MAX_MINUTES_ENV))
+                % (duration(self.estimate), max_minutes(), MAX_MINUTES_ENV))
         self.alive = alive
         self.label, self.source, self.started_from = label, source, started_from
         self.config = self.trainer.config
@@ -159,10 +158,10 @@ class TrainingJob:
         """New ``rate`` and/or ``lamda``, from the next mini-batch on (marked in ``changes``);
         a job still waiting in line simply starts with them. Raises ``ValueError`` for a value
         out of range; returns False if the run has already ended."""
-        Trainer.change(_Probe(self.config), **settings)  # checks the values, changes nothing
+        settings = check_live(**settings)
         if self.queued:
             for name, value in settings.items():
-                setattr(self.config, name, float(value))
+                setattr(self.config, name, value)
             return True
         return self._command("change", settings)
 
@@ -412,17 +411,10 @@ def count_down(previous, raw, now):
     return counted + LEFT_SMOOTHING * (raw - counted), now
 
 
-class _Probe:
-    """Stands in for a ``Trainer`` to check new settings with ``Trainer.change`` on a copy."""
-
-    def __init__(self, config):
-        self.config = dataclasses.replace(config)
-        self.position, self.changes = 0.0, []
-
-
-def _duration(seconds):
+def duration(seconds):
+    """A length of time in words: "40 seconds", "25 minutes", "2.5 hours"."""
     if seconds < 90:
-        return "%.0f seconds" % seconds
+        return "%.0f seconds" % max(seconds, 1)
     if seconds < 5400:
         return "%.0f minutes" % (seconds / 60)
-    return "%.0f hours" % (seconds / 3600)
+    return "%.1f hours" % (seconds / 3600)

@@ -24,6 +24,28 @@ from .optimizers import OPTIMIZERS, make_optimizer
 SCHEDULES = {"constant": "constant rate", "cosine": "cosine: lowered smoothly towards 0 by the last epoch"}
 
 
+# The settings a running network can take from its next mini-batch on (``Trainer.change``), with
+# the values each may have: name -> (test, the allowed values in words). ``TrainConfig`` checks them too.
+LIVE_SETTINGS = {
+    "rate": (lambda v: 0 < v <= 10, "a number in (0, 10]"),
+    "lamda": (lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"),
+}
+
+
+def check_live(**settings):
+    """``settings`` (rate, lamda) as floats, or a ``ValueError`` naming the first one that cannot
+    change during a run or is out of range."""
+    checked = {}
+    for name, value in settings.items():
+        if name not in LIVE_SETTINGS:
+            raise ValueError("only %s can change during a run, not %s" % (" and ".join(LIVE_SETTINGS), name))
+        ok, allowed = LIVE_SETTINGS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+            raise ValueError("%s must be %s, got %r" % (name, allowed, value))
+        checked[name] = float(value)
+    return checked
+
+
 def _quiet():
     """Overflow is expected when training diverges; it is detected and reported, not warned about."""
     return np.errstate(over="ignore", invalid="ignore")
@@ -88,8 +110,8 @@ class TrainConfig:
         need(whole(self.epochs) and 1 <= self.epochs <= 100_000, "epochs", "a whole number from 1 to 100000")
         need(self.mini_batch is None or (whole(self.mini_batch) and self.mini_batch >= 1), "mini_batch",
              "None (full batch) or a whole number of at least 1")
-        need(number("rate") and 0 < self.rate <= 10, "rate", "a number in (0, 10]")
-        need(number("lamda") and 0 <= self.lamda <= 1e6, "lamda", "a number in [0, 1e6]")
+        for name, (ok, allowed) in LIVE_SETTINGS.items():
+            need(number(name) and ok(getattr(self, name)), name, allowed)
         need(self.optimizer in OPTIMIZERS, "optimizer", "one of " + ", ".join(OPTIMIZERS))
         need(self.schedule in SCHEDULES, "schedule", "one of " + ", ".join(SCHEDULES))
         need(number("dropout") and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
@@ -190,18 +212,12 @@ class Trainer:
         """Change ``rate`` and/or ``lamda`` of a run, from its next mini-batch on (a schedule
         then scales the new rate). Returns the changes made, each a dict ``epoch`` (the
         ``position`` where it took effect), ``setting``, ``old``, ``new``, also kept in ``changes``."""
-        limits = {"rate": (lambda v: 0 < v <= 10, "a number in (0, 10]"), "lamda": (lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]")}
         made = []
-        for name, value in settings.items():
-            if name not in limits:
-                raise ValueError("only rate and lamda can change during a run, not %s" % name)
-            ok, allowed = limits[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
-                raise ValueError("%s must be %s, got %r" % (name, allowed, value))
+        for name, value in check_live(**settings).items():
             old = getattr(self.config, name)
             if value != old:
-                setattr(self.config, name, float(value))
-                made.append({"epoch": round(self.position, 4), "setting": name, "old": old, "new": float(value)})
+                setattr(self.config, name, value)
+                made.append({"epoch": round(self.position, 4), "setting": name, "old": old, "new": value})
         self.changes.extend(made)
         return made
 

@@ -84,7 +84,10 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
         right.image(seen, caption="What the network sees (28x28)")
         correction(prediction, picture, source)
         st.altair_chart(digit_bars(prediction.probabilities, "probability", percent=True, height=220))
-        with st.expander("Why this answer?", icon=":material/neurology:"):
+        # A toggle, not an expander: an expander's contents are computed on every stroke even
+        # when it is closed; this is computed only when asked for.
+        if st.toggle("Why this answer?", key="why", help="which pixels pushed the network to this answer, and which "
+                     "of its neurons fired"):
             why(prediction)
 
 

@@ -248,7 +248,7 @@ def models_view():
 
 st.title("Inside the network")
 st.caption("What a network has learned, where it goes wrong and how far to trust it. Why it gave one answer: "
-           "open \"Why this answer?\" under the answer on the Draw page.")
+           "turn on \"Why this answer?\" under the answer on the Draw page.")
 remember({"inside_model": model_options(), "inside_view": None})
 view = st.radio("View", VIEWS, key="inside_view", horizontal=True, label_visibility="collapsed", help="what to look at")
 if view == MODELS:

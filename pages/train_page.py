@@ -15,7 +15,7 @@ from nn_core import data, drawings, pendigits
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
-from nn_core.jobs import TrainingJob, expected_seconds
+from nn_core.jobs import TrainingJob, duration, expected_seconds
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import confusion_frame, describe
@@ -40,7 +40,6 @@ HIDDEN = TRAINER.layer_data["Dim"][1:-1]
 NEW = "new random weights"
 FINE_TUNE = {"epochs": 3, "rate": 1e-4, "n_train": 10000}  # a few epochs at a small rate keep what the model knew
 NO_DRAWINGS, MINE, EVERYONE = "none", "mine", "everyone's"
-LIVE = ("rate", "lamda")  # the settings a running network can take from the next mini-batch on
 
 # Every setting, by widget key, with its default: the one place the widgets, the address and
 # the "which settings differ" note take them from.
@@ -407,12 +406,6 @@ def controls(plan, dataset, job):
     if "live_note" in st.session_state:
         st.info(st.session_state.pop("live_note"), icon=":material/tune:")
     return job
-
-
-def duration(seconds):
-    if seconds < 90:
-        return "%.0f seconds" % max(seconds, 1)
-    return "%.0f minutes" % (seconds / 60) if seconds < 5400 else "%.1f hours" % (seconds / 3600)
 
 
 def progress_text(job):

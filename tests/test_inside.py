@@ -109,6 +109,8 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
     at = app()
     at.run()
     upload_picture(at, "one.png", one_png())
+    assert "Hidden layer 1" not in texts(at.markdown)  # nothing computed until asked for
+    at.toggle(key="why").set_value(True).run()
     assert "Hidden layer 1" in texts(at.markdown) and "Hidden layer 2" in texts(at.markdown)
     assert any("for (red) and against (blue)" in c for c in captions(at))
     at.selectbox(key="why_digit").set_value(7).run()

@@ -54,8 +54,8 @@ def remember(choices, first_visit=None):
     """Give the widgets keyed ``choices`` (key -> the values allowed now, or None where any value
     its widget gave is still good) back the values they had when this visitor last saw them.
     Streamlit forgets a widget's value once a run of another page has not drawn it, so ``keep``
-    stores a copy of each; a copy no longer allowed (a model since deleted) is dropped. On the session's first visit, ``first_visit()`` may give values instead
-    (from the address)."""
+    stores a copy of each; a copy no longer allowed (a model since deleted) is dropped. On the
+    session's first visit, ``first_visit()`` may give values instead (from the address)."""
     if not any(KEPT + key in st.session_state for key in choices):
         if first_visit is not None:
             st.session_state.update(first_visit())

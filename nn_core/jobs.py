@@ -68,13 +68,17 @@ class TooLong(ValueError):
 
 def _start_waiting():
     """Start waiting jobs while there is room (the caller holds ``_lock``); a job whose visitor
-    has gone is dropped from the line instead."""
+    has gone is dropped from the line instead. Then share the cores among the running jobs."""
     while _waiting and len(_running) < MAX_RUNNING:
         job = _waiting.pop(0)
         if job.alive is not None and not job.alive():
             job._cancel("Not started: the page that asked for it was closed.")
             continue
         job._launch()
+    # A run that started alone uses every core; once a second starts, each keeps its half (more
+    # BLAS threads than cores make both spin and wait), and a run left alone gets them all back.
+    for job in _running:
+        job._set_threads(blas_threads(len(_running)))
 
 
 class TrainingJob:
@@ -107,6 +111,8 @@ class TrainingJob:
         self._gone_since = None
         self._checked = 0.0
         self._commands = None  # the pipe to the child process, once it runs
+        self._threads = None  # BLAS threads it may use, once it runs
+        self.threads = None  # BLAS threads its process says it uses
         self._batch_costs = []
         self._paused = self._held = False
         self._paused_since, self._paused_seconds = None, 0.0
@@ -128,6 +134,12 @@ class TrainingJob:
         self._started = time.time()
         self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
         self._thread.start()
+
+    def _set_threads(self, threads):
+        """Have the run use ``threads`` BLAS threads: from its start, or from its next mini-batch."""
+        if threads != self._threads:
+            self._threads = threads
+            self._command("threads", threads)
 
     def _cancel(self, message):
         self._ended_early = message
@@ -239,9 +251,10 @@ class TrainingJob:
             self._error = "Training failed: %s: %s" % (type(exc).__name__, exc)
         finally:
             stop.set()
-            process.join(10)
-            if process.is_alive():
-                process.kill()
+            if process.pid is not None:  # it started
+                process.join(10)
+                if process.is_alive():
+                    process.kill()
             receive.close()
             with self._lock:
                 self._commands.close()
@@ -274,6 +287,8 @@ class TrainingJob:
             with self._lock:
                 self.trainer.changes.append(made)
                 setattr(self.config, made["setting"], made["new"])
+        elif kind == "threads":
+            self.threads = body[0]
         elif kind == "refused":
             self.notice = body[0]
         elif kind == "epoch":

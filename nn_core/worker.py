@@ -4,7 +4,7 @@ The page scripts that answer every stroke on the Draw page run in the server's p
 training in a thread of that same process would share its interpreter and both cores with them,
 and a stroke would wait for the training's arithmetic. So each run trains in a child process, at
 a lower CPU priority (``NICENESS``) and with as many BLAS threads as the cores it may use (all
-of them for a run alone, half each for two), and
+of them for a run alone, half each for two; changed while it runs as other runs start and end), and
 sends what the page shows back through a pipe: mini-batch progress and smoothed cost, each
 epoch's record and parameters, settings changed mid-run, and at the end the model with its
 metadata. Another pipe brings the page's commands: pause, resume, and new rate or lamda values.
@@ -13,6 +13,8 @@ metadata. Another pipe brings the page's commands: pause, resume, and new rate o
 import os
 import time
 
+from threadpoolctl import threadpool_info, threadpool_limits
+
 from .model import from_run
 
 NICENESS = 10  # the operating system runs the page scripts first when both want a core
@@ -20,11 +22,18 @@ BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 SMOOTHING = 0.05  # weight of each new mini-batch in the smoothed training cost
 
 
+def blas_threads():
+    """The BLAS threads NumPy uses in this process."""
+    return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
+
+
 def train(trainer, test_images, test_labels, source, started_from, conn, stop, commands):
     """The child process: run ``trainer`` until it ends or ``stop`` is set, reporting to ``conn``
-    and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``.
+    and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``, ``("threads", n)`` (BLAS threads
+    to use from now on, as other runs start or end).
 
-    Messages: ``("batch", epoch, batch, n_batches, smoothed_cost)`` at most five times a second;
+    Messages: ``("threads", n)``, the BLAS threads it uses, at the start and after each change;
+    ``("batch", epoch, batch, n_batches, smoothed_cost)`` at most five times a second;
     ``("epoch", record, params)`` after each epoch; ``("paused", bool)``; ``("change", dict)``;
     ``("end", status, message, params, meta, result)``; or ``("error", text)``.
     """
@@ -32,6 +41,7 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
         os.nice(NICENESS)
     except OSError:
         pass
+    conn.send(("threads", blas_threads()))
     sent, smoothed, paused, paused_seconds = [0.0], [None], [False], [0.0]
 
     def on_batch(epoch, batch, n_batches, cost):
@@ -50,6 +60,9 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
                 if kind in ("pause", "resume"):
                     paused[0] = kind == "pause"
                     conn.send(("paused", paused[0]))
+                elif kind == "threads":
+                    threadpool_limits(body[0], user_api="blas")
+                    conn.send(("threads", blas_threads()))
                 elif kind == "change":
                     try:
                         for made in trainer.change(**body[0]):

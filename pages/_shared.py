@@ -6,10 +6,17 @@ import uuid
 import altair as alt
 import pandas as pd
 import streamlit as st
+from threadpoolctl import threadpool_limits
 
 from nn_core import data, pendigits
 from nn_core.drawings import DrawingStore
 from nn_core.storage import ModelFileError, list_models, load_model, model_path
+
+# Every visitor's page script runs in this one process. With OpenBLAS's threads, Draw pages that
+# answer strokes at the same moment wait for each other's BLAS threads, spinning: one forward
+# pass then costs ten times the CPU it costs alone. So NumPy runs single-threaded here; each
+# training run has a process and BLAS threads of its own (nn_core.jobs, nn_core.worker).
+threadpool_limits(1, user_api="blas")
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")

@@ -1,5 +1,7 @@
 """Background training jobs and the tables the pages draw from them."""
 
+import multiprocessing.context
+import os
 import time
 
 import numpy as np
@@ -121,6 +123,40 @@ def test_history_and_comparison_tables():
 def test_a_run_alone_gets_every_core_and_two_share_them(monkeypatch):
     monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert [jobs.blas_threads(n) for n in (1, 2, 3, 5)] == [4, 2, 1, 1]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_a_run_gives_up_half_its_cores_when_a_second_starts_and_takes_them_back_after(monkeypatch):
+    # BLAS threads beyond the cores make both runs spin and wait: each is told its share, and
+    # its process reports what its NumPy actually uses.
+    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    X, y = blobs(3000)
+    first = TrainingJob(config(epochs=10_000), X, y).start()
+    second = None
+    try:
+        wait_until(lambda: first.threads == 2)  # alone: both cores
+        second = TrainingJob(config(epochs=10_000), X, y).start()
+        wait_until(lambda: first.threads == 1 and second.threads == 1)
+        second.stop()
+        second.join(30)
+        wait_until(lambda: first.threads == 2)
+    finally:
+        for job in (first, second):
+            if job is not None:
+                job.stop()
+                job.join(30)
+
+
+def test_a_process_that_cannot_start_fails_the_run_with_the_reason_and_frees_its_place(monkeypatch):
+    def cannot_start(process):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", cannot_start)
+    X, y = blobs()
+    job = TrainingJob(config(), X, y).start()
+    job.join(30)
+    assert job.status == "failed" and "Cannot allocate memory" in job.message
+    assert job not in jobs._running
 
 
 def test_a_paused_run_holds_still_and_resumes_where_it_was():

@@ -385,3 +385,13 @@ def test_an_uploads_answer_is_the_one_answer_on_the_page(weights_dir):
     upload_picture(at, "one.png", one_png())
     assert [m.label for m in at.metric].count("Prediction") == 1
     assert not [c for c in at.get("subheader") if "upload" in str(c.value).lower()]  # no second block below
+
+
+def test_the_servers_numpy_runs_single_threaded():
+    # Every visitor's page script shares the server's process: with OpenBLAS's threads, Draw pages
+    # answering strokes at once wait for each other's threads, spinning (bench/load.py).
+    import pages._shared  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert pools and all(pool["num_threads"] == 1 for pool in pools)

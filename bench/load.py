@@ -11,7 +11,9 @@ strokes and epochs. It measures two ways.
    replayed the same way, refreshed every second as a browser refreshes them. Printed: the
    server's part of an answer (from the canvas's message to the picture fetched), and what a
    visitor waits in all: the canvas's own 0.2 s wait after the pen lifts, the server's part,
-   and drawing the answer (measured with a single browser page).
+   and drawing the answer (measured with a single browser page). The replayed pages start
+   together and keep the recorded pace, so their strokes reach the server at the same moments:
+   a harder load than people drawing each at their own pace.
 2. **Browsers on this machine** (``--only browsers``): 8 Chromium pages drawing with the mouse
    while 2 runs train from Chromium pages, all on the server's own cores, as the load issue first
    measured it. From mouse-up to the updated picture; a bound, not what a class sees.

@@ -19,19 +19,6 @@ def history_frame(records):
     return frame.rename(columns=COLUMNS).astype({name: float for name in COLUMNS.values()})
 
 
-def curves_frame(runs):
-    """Long table (run, epoch, curve, value) of the four curves of several runs, ``runs`` being
-    ``(label, records)`` pairs, to overlay them on one chart."""
-    parts = []
-    for label, records in runs:
-        frame = history_frame(records).melt(id_vars="epoch", value_vars=list(COLUMNS.values()), var_name="curve")
-        frame.insert(0, "run", label)
-        parts.append(frame.dropna())
-    if not parts:
-        return pd.DataFrame(columns=["run", "epoch", "curve", "value"])
-    return pd.concat(parts, ignore_index=True)
-
-
 def describe(config, n_train, batch_size):
     """The settings of a run as one flat dict (for a table row). ``n_train`` and ``batch_size``
     are what the trainer actually used (``Trainer.n_train``, ``Trainer.batch_size``)."""

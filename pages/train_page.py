@@ -440,8 +440,8 @@ def live_view():
     shown = [r for r in runs if r.label not in hidden or r is job]
     cost, accuracy = overlay(runs, shown, live=job)
     left, right = st.columns(2)
-    left.altair_chart(cost, key="cost_chart")
-    right.altair_chart(accuracy, key="accuracy_chart")
+    left.vega_lite_chart(spec=cost, key="cost_chart")
+    right.vega_lite_chart(spec=accuracy, key="accuracy_chart")
     if not job.running and st.session_state.get("shown_end") is not job:
         st.session_state.shown_end = job
         st.rerun()  # the whole page, to show the results

@@ -10,7 +10,7 @@ import pytest
 from conftest import blobs
 from nn_core import jobs
 from nn_core.jobs import TrainingJob
-from nn_core.report import confusion_frame, curves_frame, describe, history_frame
+from nn_core.report import confusion_frame, describe, history_frame
 from nn_core.training import TrainConfig
 
 LD = {"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}
@@ -110,9 +110,6 @@ def test_history_and_comparison_tables():
     frame = history_frame(job.history)
     assert list(frame["epoch"]) == [1, 2, 3]
     assert {"training cost", "validation cost", "training accuracy", "validation accuracy"} <= set(frame.columns)
-    both = curves_frame([("a", job.history), ("b", job.history[:2])])
-    assert list(both["run"]) == ["a"] * 12 + ["b"] * 8  # four curves a run
-    assert set(both["curve"]) == {"training cost", "validation cost", "training accuracy", "validation accuracy"}
     row = describe(job.config, job.trainer.n_train, job.trainer.batch_size)
     assert row["layers"] == "4-8-3" and row["optimizer"] == "gradient descent" and row["mini_batch"] == "4"
     assert row["network"] == "one hidden layer of 8 neurons (relu)" and row["training images"] == 240

@@ -3,8 +3,11 @@ control of a running network (pause, a new rate), the cost of a run before it st
 captions that say what is really used. Headless with AppTest."""
 
 import json
+from types import SimpleNamespace
 
 from test_pages import app, texts, train_page, wait_until
+from nn_core.training import EpochRecord
+from pages._curves import PALETTE, SMOOTHED, overlay
 
 
 def long_run(at, epochs=100):
@@ -119,3 +122,23 @@ def test_the_caption_counts_the_images_actually_chosen(weights_dir):
     assert "Training on 30,000 of the 60,000 MNIST training images" in caption
     assert "27,000 of them train and 10% are held out" in caption
     assert "60000 training" not in caption
+
+
+def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
+    def run(label, epochs, val=True, changes=(), batch_costs=()):
+        history = [EpochRecord(epoch=e, train_cost=1.0 / e, val_cost=1.5 / e if val else None, train_acc=0.9, val_acc=0.8 if val else None,
+                               seconds=1.0, rate=0.001) for e in range(1, epochs + 1)]
+        return SimpleNamespace(label=label, history=history, changes=list(changes), batch_costs=list(batch_costs))
+
+    a = run("a", 3, changes=[{"epoch": 1.5, "setting": "rate", "old": 0.001, "new": 0.01}])
+    b = run("b", 2, val=False, batch_costs=[(0.5, 2.0), (1.0, 1.5)])
+    hidden = run("hidden", 4)
+    cost, accuracy = json.loads(json.dumps(overlay([a, hidden, b], [a, b], live=b)))  # plain JSON, as it is sent
+    lines = cost["layer"][0]
+    assert lines["encoding"]["color"]["scale"] == {"domain": ["a", "b"], "range": [PALETTE[0], PALETTE[2]]}  # b keeps its colour
+    assert [(p["run"], p["curve"]) for p in lines["data"]["values"]].count(("a", "validation cost")) == 3
+    assert {p["run"] for p in lines["data"]["values"]} == {"a", "b"}  # b's missing validation cost is left out, not drawn as 0
+    assert len(lines["data"]["values"]) == 3 + 3 + 2
+    assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
+    assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
+    assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "change": "rate 0.001 → 0.01"}]

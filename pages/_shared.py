@@ -3,8 +3,6 @@ job, the visitor's anonymous id and the drawings database."""
 
 import uuid
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
@@ -136,11 +134,19 @@ def plain(text):
 
 
 def digit_bars(values, title, percent=False, height=200):
-    """One bar per digit 0-9. A plain Altair chart: unlike st.bar_chart it does not zoom when the
-    page is scrolled with the pointer over it."""
-    frame = pd.DataFrame({"digit": range(len(values)), title: [float(v) for v in values]})
-    y = alt.Y("%s:Q" % title, scale=alt.Scale(domain=[0, 1]) if percent else alt.Undefined,
-              axis=alt.Axis(format="%") if percent else alt.Axis(tickMinStep=1))
-    return alt.Chart(frame, height=height).mark_bar().encode(
-        x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)), y=y,
-        tooltip=["digit:O", alt.Tooltip("%s:Q" % title, format=".1%" if percent else "d")])
+    """One bar per digit 0-9, as a Vega-Lite specification (for ``st.vega_lite_chart``): plain
+    bars that do not zoom when the page is scrolled with the pointer over them, unlike
+    st.bar_chart; written directly, as the Draw page redraws it on every stroke."""
+    y = {"field": title, "type": "quantitative"}
+    y.update({"scale": {"domain": [0, 1]}, "axis": {"format": "%"}} if percent else {"axis": {"tickMinStep": 1}})
+    return {
+        "height": height,
+        "data": {"values": [{"digit": d, title: float(v)} for d, v in enumerate(values)]},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "digit", "type": "ordinal", "axis": {"labelAngle": 0}},
+            "y": y,
+            "tooltip": [{"field": "digit", "type": "ordinal"},
+                        {"field": title, "type": "quantitative", "format": ".1%" if percent else "d"}],
+        },
+    }

@@ -83,7 +83,7 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
         correction(prediction, picture, source)
-        st.altair_chart(digit_bars(prediction.probabilities, "probability", percent=True, height=220))
+        st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220))
         # A toggle, not an expander: an expander's contents are computed on every stroke even
         # when it is closed; this is computed only when asked for.
         if st.toggle("Why this answer?", key="why", help="which pixels pushed the network to this answer, and which "

@@ -93,7 +93,7 @@ else:
     a, b = st.columns(2)
     a.metric("Drawings", len(kept))
     b.metric("Read wrong by the network", wrong, help="drawings whose answer, when they were drawn, was not their label")
-    st.altair_chart(digit_bars(drawings.counts(kept), "drawings", height=180))
+    st.vega_lite_chart(spec=digit_bars(drawings.counts(kept), "drawings", height=180))
     export(kept)
     gallery(kept, visitor())
 import_form()

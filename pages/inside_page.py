@@ -83,7 +83,7 @@ def fails_view(model, key, digits):
     p = answers(key, model, digits.x_test)
     predicted = p.argmax(axis=1)
     cm = confusion_matrix(digits.y_test, predicted)
-    st.altair_chart(digit_bars(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), "accuracy", percent=True, height=160))
+    st.vega_lite_chart(spec=digit_bars(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), "accuracy", percent=True, height=160))
     st.caption("Accuracy per digit on the %s test digits: %.2f%% in all." % (format(len(predicted), ","), 100 * (predicted == digits.y_test).mean()))
     off = cm - np.diag(np.diag(cm))
     default = np.unravel_index(off.argmax(), off.shape)

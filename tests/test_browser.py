@@ -221,6 +221,7 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1300, "height": 1700})
     page.mouse.move(5, 5)  # no hover toolbar in the picture
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # nor the help of the button last clicked
     idle(page)
     page.screenshot(path=str(SCREENSHOTS / "train.png"))
     page.set_viewport_size({"width": 1300, "height": 1000})

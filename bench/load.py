@@ -41,6 +41,7 @@ from strokes import DIGITS, INK, SEEN, densify  # noqa: E402
 
 CANVAS_WAIT = 0.2  # the canvas sends a drawing 200 ms after the last change (streamlit-drawable-canvas 0.13)
 SEEN_CAPTION = "What the network sees"
+TIMEOUT = 600  # seconds: the longest wait for one page run or one training run
 
 
 # -- Chromium pages ----------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class Visitor:
         self.images = []
         self.finished.clear()
         await self.ws.send(msg.SerializeToString())
-        await self.finished.wait()
+        await asyncio.wait_for(self.finished.wait(), TIMEOUT)
 
     async def _read(self):
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -259,7 +260,10 @@ async def visitor_trains(url, messages, epochs):
     async with Visitor(url) as page:
         for raw, pause, drawing in messages:
             await page.send(raw)
+        deadline = time.monotonic() + TIMEOUT
         while "Training time" not in page.metrics:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replayed run showed no results within %d s" % TIMEOUT)
             await asyncio.sleep(0.2)
         return seconds_per_epoch(page.metrics["Training time"], epochs)
 

@@ -111,8 +111,8 @@ class TrainingJob:
         self._gone_since = None
         self._checked = 0.0
         self._commands = None  # the pipe to the child process, once it runs
-        self._threads = None  # BLAS threads it may use, once it runs
-        self.threads = None  # BLAS threads its process says it uses
+        self._allowed_threads = None  # BLAS threads it may use (its share of the cores), once it runs
+        self.threads_in_use = None  # BLAS threads its process says it uses
         self._batch_costs = []
         self._paused = self._held = False
         self._paused_since, self._paused_seconds = None, 0.0
@@ -130,15 +130,15 @@ class TrainingJob:
 
     def _launch(self):
         _running.add(self)
-        self._threads = blas_threads(len(_running))
+        self._allowed_threads = blas_threads(len(_running))  # before its thread reads it; _start_waiting then shares the cores
         self._started = time.time()
         self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
         self._thread.start()
 
     def _set_threads(self, threads):
         """Have the run use ``threads`` BLAS threads: from its start, or from its next mini-batch."""
-        if threads != self._threads:
-            self._threads = threads
+        if threads != self._allowed_threads:
+            self._allowed_threads = threads
             self._command("threads", threads)
 
     def _cancel(self, message):
@@ -229,7 +229,7 @@ class TrainingJob:
         try:
             with _spawn_lock:
                 saved = {k: os.environ.get(k) for k in worker.BLAS_THREADS_ENV}
-                os.environ.update({k: str(self._threads) for k in worker.BLAS_THREADS_ENV})
+                os.environ.update({k: str(self._allowed_threads) for k in worker.BLAS_THREADS_ENV})
                 try:
                     process.start()
                 finally:
@@ -288,7 +288,7 @@ class TrainingJob:
                 self.trainer.changes.append(made)
                 setattr(self.config, made["setting"], made["new"])
         elif kind == "threads":
-            self.threads = body[0]
+            self.threads_in_use = body[0]
         elif kind == "refused":
             self.notice = body[0]
         elif kind == "epoch":

@@ -22,15 +22,15 @@ BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 SMOOTHING = 0.05  # weight of each new mini-batch in the smoothed training cost
 
 
-def blas_threads():
+def threads_in_use():
     """The BLAS threads NumPy uses in this process."""
     return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
 
 
 def train(trainer, test_images, test_labels, source, started_from, conn, stop, commands):
     """The child process: run ``trainer`` until it ends or ``stop`` is set, reporting to ``conn``
-    and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``, ``("threads", n)`` (BLAS threads
-    to use from now on, as other runs start or end).
+    and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``,
+    ``("threads", n)`` (the BLAS threads to use from now on, as other runs start or end).
 
     Messages: ``("threads", n)``, the BLAS threads it uses, at the start and after each change;
     ``("batch", epoch, batch, n_batches, smoothed_cost)`` at most five times a second;
@@ -41,7 +41,7 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
         os.nice(NICENESS)
     except OSError:
         pass
-    conn.send(("threads", blas_threads()))
+    conn.send(("threads", threads_in_use()))
     sent, smoothed, paused, paused_seconds = [0.0], [None], [False], [0.0]
 
     def on_batch(epoch, batch, n_batches, cost):
@@ -62,7 +62,7 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
                     conn.send(("paused", paused[0]))
                 elif kind == "threads":
                     threadpool_limits(body[0], user_api="blas")
-                    conn.send(("threads", blas_threads()))
+                    conn.send(("threads", threads_in_use()))
                 elif kind == "change":
                     try:
                         for made in trainer.change(**body[0]):

@@ -133,20 +133,23 @@ def plain(text):
     return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in str(text))
 
 
+def field(name, kind="quantitative", **more):
+    """One field of a Vega-Lite encoding: its name, its type, and any other properties."""
+    return {"field": name, "type": kind, **more}
+
+
 def digit_bars(values, title, percent=False, height=200):
     """One bar per digit 0-9, as a Vega-Lite specification (for ``st.vega_lite_chart``): plain
     bars that do not zoom when the page is scrolled with the pointer over them, unlike
     st.bar_chart; written directly, as the Draw page redraws it on every stroke."""
-    y = {"field": title, "type": "quantitative"}
-    y.update({"scale": {"domain": [0, 1]}, "axis": {"format": "%"}} if percent else {"axis": {"tickMinStep": 1}})
+    y = field(title, **({"scale": {"domain": [0, 1]}, "axis": {"format": "%"}} if percent else {"axis": {"tickMinStep": 1}}))
     return {
         "height": height,
         "data": {"values": [{"digit": d, title: float(v)} for d, v in enumerate(values)]},
         "mark": {"type": "bar"},
         "encoding": {
-            "x": {"field": "digit", "type": "ordinal", "axis": {"labelAngle": 0}},
+            "x": field("digit", "ordinal", axis={"labelAngle": 0}),
             "y": y,
-            "tooltip": [{"field": "digit", "type": "ordinal"},
-                        {"field": title, "type": "quantitative", "format": ".1%" if percent else "d"}],
+            "tooltip": [field("digit", "ordinal"), field(title, format=".1%" if percent else "d")],
         },
     }

@@ -131,12 +131,12 @@ def test_a_run_gives_up_half_its_cores_when_a_second_starts_and_takes_them_back_
     first = TrainingJob(config(epochs=10_000), X, y).start()
     second = None
     try:
-        wait_until(lambda: first.threads == 2)  # alone: both cores
+        wait_until(lambda: first.threads_in_use == 2)  # alone: both cores
         second = TrainingJob(config(epochs=10_000), X, y).start()
-        wait_until(lambda: first.threads == 1 and second.threads == 1)
+        wait_until(lambda: first.threads_in_use == 1 and second.threads_in_use == 1)
         second.stop()
         second.join(30)
-        wait_until(lambda: first.threads == 2)
+        wait_until(lambda: first.threads_in_use == 2)
     finally:
         for job in (first, second):
             if job is not None:

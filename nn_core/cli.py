@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import data as data_mod
-from . import drawings, pendigits, seed
+from . import seed
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
 from .drawings import DRAWINGS_WEIGHT, DrawingsError, DrawingStore
@@ -21,6 +22,7 @@ from .model import Model, from_run
 from .network import INITS, dense_layers
 from .optimizers import OPTIMIZERS
 from .predict import ModelOutputError, classify
+from .runspec import EVERYONE, DataRecipe, RunSpec, build_training_set
 from .preprocess import ImageError, open_image
 from .storage import ModelFileError, check_name, load_model, save_model, weights_dir
 from .training import SCHEDULES, TrainConfig, Trainer
@@ -127,15 +129,15 @@ def cmd_train(args):
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
     base = load_model(args.base) if args.base else None
-    kept = []
+    recipe = DataRecipe(data_dir=args.data)
     if args.drawings:
         if not 1 <= args.drawings_weight <= 1000:
             raise ValueError("--drawings-weight must be a whole number from 1 to 1000, got %d" % args.drawings_weight)
         if not Path(args.drawings).is_file():
             raise ValueError("no drawings database at %s" % args.drawings)
-        kept = DrawingStore(args.drawings).drawings()
-        if not kept:
+        if DrawingStore(args.drawings).count() == 0:
             raise ValueError("%s holds no drawings" % args.drawings)
+        recipe = dataclasses.replace(recipe, drawings_db=args.drawings, drawings_of=EVERYONE, drawings_weight=args.drawings_weight)
     layer_data = base.layer_data if base else dense_layers(args.hidden, args.activation, args.output_activation)
     config = TrainConfig(
         layer_data=layer_data, epochs=args.epochs,
@@ -144,15 +146,8 @@ def cmd_train(args):
         val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed, init=args.init,
         pen_digits=args.pen_digits, pen_holdout=args.pen_holdout,
     ).validate()
-    digits = data_mod.load_mnist(args.data)
-    images, labels, groups, source = digits.x_train, digits.y_train, None, "MNIST"
-    if config.pen_digits:
-        pen = pendigits.for_training(pendigits.load_pendigits(args.data), config.pen_digits, config.seed, config.pen_holdout)
-        images, labels, groups = pendigits.mix(images, labels, pen)
-        source = "MNIST and %d pen-drawn digits" % len(pen[1])
-    if kept:
-        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, args.drawings_weight))
-        source += " and %d kept drawings (each %d times)" % (len(kept), args.drawings_weight)
+    built = build_training_set(RunSpec(config, recipe))
+    images, labels, groups, source = built.images, built.labels, built.groups, built.source
     trainer = Trainer(config, images, labels, params=base.params if base else None, groups=groups)
     print("%s %s on %d images of %s (%d held out), %d epochs" % (
         "fine-tuning %s," % base.path.stem if base else "training", "-".join(map(str, config.layer_data["Dim"])),
@@ -167,7 +162,7 @@ def cmd_train(args):
     if trainer.status != "finished":
         print(trainer.message, file=sys.stderr)
     command = "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv)  # runs anywhere the package does
-    model, result = from_run(trainer, time.perf_counter() - start, digits.x_test, digits.y_test, command=command, data=source,
+    model, result = from_run(trainer, time.perf_counter() - start, built.test_images, built.test_labels, command=command, data=source,
                              started_from=base.path.stem if base else None)
     model.meta["name"] = args.name
     try:

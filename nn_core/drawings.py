@@ -32,6 +32,7 @@ ENV_VAR = "NN_CORE_DRAWINGS_DB"
 SHARE_ENV_VAR = "NN_CORE_SHARE_DRAWINGS"  # "1": everyone on the server may see and train on everyone's drawings
 BUSY_SECONDS = 10.0  # how long a write waits for another one before giving up
 MAX_IMPORT_ROWS = 5000  # larger sets are training data: the Train page takes Kaggle CSVs directly
+MAX_PER_PERSON = 10_000  # drawings one person may keep (two full imports; thousands of corrections)
 DRAWINGS_WEIGHT = 20  # each kept drawing counts as this many training images, unless told otherwise
 GROUP_BASE = 1_000_000  # Trainer groups of drawings start here (pen-drawn digits use writer numbers)
 SIDE = 28
@@ -165,12 +166,22 @@ class DrawingStore:
         uint8), ``picture`` the drawing as PNG bytes (or a PIL image), ``probabilities`` the
         model's ten outputs."""
         row = _row(session, label, image, picture, answer, probabilities, model, source)
-        return self._run("keep the drawing", lambda conn: conn.execute(INSERT, row).lastrowid)
+
+        def keep(conn):
+            _within_quota(conn, session, 1)
+            return conn.execute(INSERT, row).lastrowid
+
+        return self._run("keep the drawing", keep)
 
     def add_many(self, session, images, labels, source="imported"):
         """Keep many drawings at once (all or none); returns how many."""
         rows = [_row(session, label, image, source=source) for image, label in zip(images, labels)]
-        self._run("import the drawings", lambda conn: conn.executemany(INSERT, rows))
+
+        def keep(conn):
+            _within_quota(conn, session, len(rows))
+            conn.executemany(INSERT, rows)
+
+        self._run("import the drawings", keep)
         return len(rows)
 
     def delete(self, drawing_id, session=None):
@@ -183,13 +194,13 @@ class DrawingStore:
     def import_csv(self, source, session):
         """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``session``'s drawings, all
         rows or none; returns how many. Raises ``data.DataError`` for a file that is not one."""
-        images, labels = data.load_kaggle_csv(source)
+        if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
+            raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
+                                 "whole data set, upload it on the Train page instead). Nothing was imported."
+                                 % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
+        images, labels = data.load_kaggle_csv(source, max_rows=MAX_IMPORT_ROWS)
         if labels is None:
             raise data.DataError("the CSV has no label column: each drawing needs the digit it shows")
-        if len(labels) > MAX_IMPORT_ROWS:
-            raise data.DataError("the CSV has %d rows; at most %d drawings are imported at once (to train on a whole "
-                                 "data set, upload it on the Train page instead). Nothing was imported."
-                                 % (len(labels), MAX_IMPORT_ROWS))
         return self.add_many(session, images, labels)
 
     # -- reading ------------------------------------------------------------------------------
@@ -216,6 +227,15 @@ class DrawingStore:
 
 COLUMNS = ["id", "created", "session", "label", "answer", "probabilities", "model", "picture", "input", "source"]
 INSERT = "INSERT INTO drawings (created, session, label, answer, probabilities, model, picture, input, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _within_quota(conn, session, adding):
+    """``DrawingsError`` if ``session`` would keep more than ``MAX_PER_PERSON`` drawings (checked in
+    the writing transaction, so two tabs cannot both slip under it)."""
+    kept = conn.execute("SELECT count(*) FROM drawings WHERE session = ?", (session,)).fetchone()[0]
+    if kept + adding > MAX_PER_PERSON:
+        raise DrawingsError("you keep %s drawings, and one person may keep %s here: delete some on My drawings first. "
+                            "Nothing was added." % (format(kept, ","), format(MAX_PER_PERSON, ",")))
 
 
 def _digit(value, what):

@@ -40,10 +40,13 @@ def diverging(values, limit=None):
     return rgb.astype(np.uint8)
 
 
+MAX_GRID = 1024  # neurons drawn in one picture at most (the Train page's widest layer); more are noise at page scale
+
+
 def neuron_grid(model, columns=None, gap=1):
-    """Every first-layer neuron's weights in one picture, row by row, each scaled to its own
-    largest weight: an RGB array, and the number of columns."""
-    pictures = neuron_weights(model)
+    """The first-layer neurons' weights (the first ``MAX_GRID`` of them) in one picture, row by
+    row, each scaled to its own largest weight: an RGB array, and the number of columns."""
+    pictures = neuron_weights(model)[:MAX_GRID]
     n = len(pictures)
     columns = columns or int(np.ceil(np.sqrt(n * 2)))
     rows = int(np.ceil(n / columns))
@@ -76,16 +79,12 @@ def activation_strip(values, per_row=40, cell=6):
     return (np.kron(padded.reshape(rows, per_row), np.ones((cell, cell))) * 255).astype(np.uint8)
 
 
-def layer_outputs_first(model, images):
-    """The first hidden layer's outputs only (cheaper than ``layer_outputs`` for many images)."""
-    X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
-    Z = X @ model.params["W1"].T + model.params["b1"].T
-    return ACTIVATIONS[model.layer_data["Activs"][0]].function(Z)
-
-
 def strongest(model, images, neuron, k=12):
-    """Indices of the ``k`` images that make first-layer ``neuron`` fire most, strongest first."""
-    first = layer_outputs_first(model, images)[:, neuron]
+    """Indices of the ``k`` images that make first-layer ``neuron`` fire most, strongest first
+    (only that neuron's output is computed: the layer may be very wide)."""
+    X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
+    W, b = model.params["W1"][neuron : neuron + 1], model.params["b1"][neuron : neuron + 1]
+    first = ACTIVATIONS[model.layer_data["Activs"][0]].function(X @ W.T + b.T)[:, 0]
     top = np.argpartition(-first, min(k, len(first) - 1))[:k]
     return top[np.argsort(-first[top], kind="stable")]
 
@@ -123,8 +122,10 @@ def reliability(probabilities, labels, bins=10):
     """When the network says p, how often is it right? The answers grouped by their probability
     into ``bins`` equal ranges: per range, the mean probability, the share right, and the count;
     and the expected calibration error (the count-weighted mean gap between the two)."""
+    finite = np.isfinite(probabilities).all(axis=1)  # a network whose arithmetic overflows gives no answer
+    probabilities, labels = probabilities[finite], np.asarray(labels)[finite]
     confidence = probabilities.max(axis=1)
-    right = probabilities.argmax(axis=1) == np.asarray(labels)
+    right = probabilities.argmax(axis=1) == labels
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     rows = []
     for b in range(bins):

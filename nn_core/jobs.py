@@ -9,12 +9,21 @@ the next mini-batch on. The rest are reads that are safe from any thread while i
 ``status`` and ``message``. When training ends the job measures the network on the test set
 (``result``).
 
+A job is given a ``RunSpec`` (settings and a data recipe, no images): its process builds the
+training set (``runspec.build_training_set``), so the server holds no training arrays for a run,
+running or finished.
+
 The server is shared, so jobs share it fairly: at most ``MAX_RUNNING`` run at once and the others
-wait in line (``ahead`` says how many runs are before one); a run whose estimated time is above
-``max_minutes()`` is refused before it starts; and a job whose visitor has gone (its ``alive``
-function has said no for ``GONE_AFTER`` seconds: the tab was closed) stops and frees its place.
+wait in line (``ahead`` says how many runs are before one); a person has at most one run training
+or waiting, whatever the number of their tabs; a run whose estimated time is above
+``max_minutes()``, or whose data or memory is above the server's ceilings, is refused before it
+starts, and one that trains longer than that limit is stopped; a run paused for
+``max_pause_seconds()`` while others wait is stopped (its network kept) and gives its place back;
+and a job whose visitor has gone (its ``alive`` function has said no for ``GONE_AFTER`` seconds:
+the tab was closed) stops and frees its place.
 """
 
+import dataclasses
 import multiprocessing
 import os
 import threading
@@ -22,7 +31,8 @@ import time
 
 from . import worker
 from .model import Model
-from .training import Trainer, check_live, estimated_seconds
+from .runspec import DataRecipe, RunSpec, check_size, memory_needed, planned_images
+from .training import check_live, estimated_seconds
 
 MAX_RUNNING = 2
 GONE_AFTER = 30.0  # seconds without the visitor's page before a job stops
@@ -30,10 +40,12 @@ MAX_BATCH_POINTS = 2000  # the smoothed mini-batch cost keeps at most this many 
 LEFT_SMOOTHING = 0.1  # weight of each new reading in the smoothed time left
 MAX_MINUTES_ENV = "NN_CORE_MAX_RUN_MINUTES"
 DEFAULT_MAX_MINUTES = 120
+MAX_PAUSE_ENV = "NN_CORE_MAX_PAUSE_MINUTES"
+DEFAULT_MAX_PAUSE_MINUTES = 3
+MAX_RUN_MB = 1500  # what one run's process may hold (``runspec.memory_needed``)
 _running = set()
 _waiting = []  # first come, first served
 _lock = threading.Lock()
-_spawn_lock = threading.Lock()  # the environment a child process inherits is set around its start
 
 
 def blas_threads(running):
@@ -43,12 +55,22 @@ def blas_threads(running):
     return max(1, cores // max(1, running))
 
 
+def _minutes(name, default):
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return float(default)
+    return value if value > 0 else float(default)
+
+
 def max_minutes():
     """The longest run this server accepts, in minutes (``NN_CORE_MAX_RUN_MINUTES``, default 120)."""
-    try:
-        return float(os.environ.get(MAX_MINUTES_ENV, DEFAULT_MAX_MINUTES))
-    except ValueError:
-        return float(DEFAULT_MAX_MINUTES)
+    return _minutes(MAX_MINUTES_ENV, DEFAULT_MAX_MINUTES)
+
+
+def max_pause_seconds():
+    """How long a run may stay paused while others wait (``NN_CORE_MAX_PAUSE_MINUTES``, default 3)."""
+    return 60 * _minutes(MAX_PAUSE_ENV, DEFAULT_MAX_PAUSE_MINUTES)
 
 
 _paces = []  # actual / estimated seconds of the runs that finished on this server, latest last
@@ -64,6 +86,10 @@ def expected_seconds(config, n_train):
 
 class TooLong(ValueError):
     """Refused: the run's estimated time is above the server's limit."""
+
+
+class Busy(ValueError):
+    """Refused: the person has a run training or waiting already."""
 
 
 def _start_waiting():
@@ -82,26 +108,37 @@ def _start_waiting():
 
 
 class TrainingJob:
-    """One training run in the background; ``label`` and ``source`` name it and its data for people."""
+    """One training run in the background, described by a ``RunSpec``."""
 
-    def __init__(self, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None,
-                 alive=None, params=None, started_from=None):
+    def __init__(self, spec, alive=None, params=None):
         """``alive``, if given, is a function that says (from any thread) whether the visitor's
         page is still open. ``params`` are weights to start from (fine-tuning the model named
-        ``started_from``), else training starts from random ones. Raises ``ValueError`` for bad
-        settings and ``TooLong`` for a run above the server's limit, before anything starts."""
-        self.trainer = Trainer(config, images, labels, params=params, groups=groups)  # validates config, may raise ValueError
-        self.estimate = estimated_seconds(self.trainer.config, self.trainer.n_train)
+        ``spec.started_from``), else training starts from random ones. Raises ``ValueError`` for
+        bad settings or a run above the server's ceilings (``TooLong`` for its time), before
+        anything starts."""
+        self.spec, self.config = spec, spec.config
+        planned = planned_images(spec)
+        self.config.validate(n_available=planned["base_total"])  # may raise ValueError
+        check_size(spec, planned)
+        need = memory_needed(self.config, planned["total"])
+        if need > MAX_RUN_MB * 2**20:
+            raise ValueError("this run would need about %.1f GB of memory, more than the %.1f GB a run may use here. "
+                             "Smaller layers, a smaller mini_batch or fewer training images need less."
+                             % (need / 2**30, MAX_RUN_MB / 1024))
+        self.n_train = planned["trained"]
+        self.estimate = estimated_seconds(self.config, self.n_train)
         if self.estimate > 60 * max_minutes():
             raise TooLong(
                 "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
                 % (duration(self.estimate), max_minutes(), MAX_MINUTES_ENV))
         self.alive = alive
-        self.label, self.source, self.started_from = label, source, started_from
-        self.config = self.trainer.config
-        self.test_images, self.test_labels = test_images, test_labels
+        self.label, self.started_from, self.owner = spec.label, spec.started_from, spec.owner
+        self.source = spec.data.arrays[5] if spec.data.arrays is not None else ""
+        self._start_params = params
         self.result = self._model = None
+        self._history, self._changes, self._snapshot = [], [], None
+        self._status, self._message = "ready", ""
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._batch = (0, 0, 1)  # epoch, batch, n_batches
@@ -120,10 +157,23 @@ class TrainingJob:
         self._pace_from = None  # (elapsed, progress) when the time left was first asked for
         self.notice = None  # a command the child refused, in words
 
+    @classmethod
+    def on_arrays(cls, config, images, labels, test_images=None, test_labels=None, label="run", source="", groups=None,
+                  alive=None, params=None, started_from=None, owner=None):
+        """A job on arrays already in memory (from Python and the tests): they go to the run's
+        process when it starts, and the job keeps no reference to them."""
+        arrays = (images, labels, groups, test_images, test_labels, source)
+        spec = RunSpec(config, DataRecipe(arrays=arrays), started_from=started_from, owner=owner, label=label)
+        return cls(spec, alive=alive, params=params)
+
     # -- control -----------------------------------------------------------------------------
     def start(self):
-        """Start now if fewer than ``MAX_RUNNING`` jobs run, else wait in line (``queued``)."""
+        """Start now if fewer than ``MAX_RUNNING`` jobs run, else wait in line (``queued``).
+        Raises ``Busy`` if the job's owner has another run training or waiting."""
         with _lock:
+            if self.owner is not None and any(job.owner == self.owner for job in list(_running) + _waiting):
+                raise Busy("you have a run training or waiting already (in this tab or another). Stop it, or wait until "
+                           "it ends, before starting another")
             _waiting.append(self)
             _start_waiting()
         return self
@@ -223,11 +273,10 @@ class TrainingJob:
         commands, self._commands = context.Pipe(duplex=False)
         stop = context.Event()
         process = context.Process(target=worker.train, daemon=True, name="training-job",
-                                  args=(self.trainer, self.test_images, self.test_labels, self.source, self.started_from, send,
-                                        stop, commands))
+                                  args=(self.spec, self._start_params, send, stop, commands))
         ended = False
         try:
-            with _spawn_lock:
+            with worker.SPAWN_LOCK, worker.bare_main():
                 saved = {k: os.environ.get(k) for k in worker.BLAS_THREADS_ENV}
                 os.environ.update({k: str(self._allowed_threads) for k in worker.BLAS_THREADS_ENV})
                 try:
@@ -235,11 +284,15 @@ class TrainingJob:
                 finally:
                     for k, v in saved.items():
                         os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+                    # The process has its copy now: the server keeps no training arrays or weights.
+                    self._start_params = None
+                    self.spec = dataclasses.replace(self.spec, data=dataclasses.replace(self.spec.data, arrays=None))
             send.close()
             commands.close()
             while not ended:
                 if self._page_gone():
                     self._cancel("Stopped: the page that started it was closed.")
+                self._check_limits()
                 if self._stop.is_set():
                     stop.set()
                 if not receive.poll(0.25):
@@ -262,17 +315,31 @@ class TrainingJob:
             if self._paused:
                 self._set_paused(False)
             self._ended = time.time()
-            if self.trainer.status == "finished" and self.estimate > 5.0:  # short runs are mostly start-up
+            if self._status == "finished" and self.estimate > 5.0:  # short runs are mostly start-up
                 _paces.append(self.elapsed / self.estimate)
                 del _paces[:-10]
             with _lock:
                 _running.discard(self)
                 _start_waiting()
 
+    def _check_limits(self):
+        """Stop a run that has trained longer than the server allows, or that has been paused
+        for ``max_pause_seconds()`` while others wait for a place (its network is kept)."""
+        if self._stop.is_set():
+            return
+        if self.elapsed > 60 * max_minutes():
+            self._cancel("Stopped: it reached this server's limit of %g minutes of training. Its network so far is kept."
+                         % max_minutes())
+        elif self._paused and time.time() - self._paused_since > max_pause_seconds() and _waiting:
+            self._cancel("Stopped: it was paused for over %s while others waited, so its place went to the next run. "
+                         "Its network so far is kept." % duration(max_pause_seconds()))
+
     def _receive(self, message):
         """Apply one message from the child; True when it was the last."""
         kind, *body = message
-        if kind == "batch":
+        if kind == "ready":
+            self.n_train, self.source = body
+        elif kind == "batch":
             epoch, batch, n_batches, cost = body
             self._batch = (epoch, batch, n_batches)
             with self._lock:
@@ -285,7 +352,7 @@ class TrainingJob:
         elif kind == "change":
             made = body[0]
             with self._lock:
-                self.trainer.changes.append(made)
+                self._changes.append(made)
                 setattr(self.config, made["setting"], made["new"])
         elif kind == "threads":
             self.threads_in_use = body[0]
@@ -294,12 +361,13 @@ class TrainingJob:
         elif kind == "epoch":
             record, params = body
             with self._lock:
-                self.trainer.history.append(record)
-                self.trainer.snapshot = params
+                self._history.append(record)
+                self._snapshot = params
         elif kind == "end":
             status, text, params, meta, self.result = body
-            self.trainer.status, self.trainer.message, self.trainer.params = status, text, params
+            self._status, self._message = status, text
             self._model = Model(self.config.layer_data, params, meta)
+            self._snapshot = None  # the model's parameters say the same
             return True
         elif kind == "error":
             self._error = body[0]
@@ -336,7 +404,7 @@ class TrainingJob:
     def changes(self):
         """Settings changed during the run: dicts ``epoch``, ``setting``, ``old``, ``new``."""
         with self._lock:
-            return list(self.trainer.changes)
+            return list(self._changes)
 
     @property
     def running(self):
@@ -353,20 +421,27 @@ class TrainingJob:
             return "cancelled"
         if self._thread.is_alive():
             return "stopping" if self._stop.is_set() else "paused" if self._paused else "running"
-        return self.trainer.status
+        return self._status
 
     @property
     def message(self):
-        return self._error or self._ended_early or self.trainer.message
+        return self._error or self._ended_early or self._message
 
     @property
     def history(self):
         with self._lock:
-            return list(self.trainer.history)
+            return list(self._history)
 
     @property
     def snapshot(self):
-        return self.trainer.snapshot
+        """The parameters at the end of the last complete epoch (the final ones once it has ended)."""
+        return self._model.params if self._model is not None else self._snapshot
+
+    @property
+    def batch_size(self):
+        """The mini-batch size the run uses: ``mini_batch``, at most the training-set size."""
+        mb = self.config.mini_batch
+        return self.n_train if mb is None else min(mb, self.n_train)
 
     @property
     def elapsed(self):

@@ -226,17 +226,42 @@ def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
     return grads
 
 
-def predict_proba(params, layer_data, images, batch_size=4096):
+# What the forward pass of a batch may hold at once (each layer's input and output): a network
+# with a layer of 150,000 neurons would otherwise build gigabytes for one batch of 4,096 images.
+FORWARD_BUDGET_BYTES = 64 * 2**20
+MAX_BATCH = 4096
+
+
+def batch_for(layer_data, itemsize=4):
+    """How many images one forward pass takes at a time, so that the two widest layers' outputs
+    for the batch stay within ``FORWARD_BUDGET_BYTES``."""
+    widest = sorted(layer_data["Dim"])[-2:]
+    return int(max(1, min(MAX_BATCH, FORWARD_BUDGET_BYTES // (itemsize * 2 * sum(widest)))))
+
+
+def forward(X, params, layer_data):
+    """The output of the network for ``X`` (``(Dim[0], m)``), keeping nothing of the layers
+    between (``forw_prop`` keeps them all, for ``back_prop``)."""
+    A = X
+    for l, name in enumerate(layer_data["Activs"], start=1):
+        Z = params["W%d" % l] @ A
+        Z += params["b%d" % l]
+        A = ACTIVATIONS[name].function(Z)
+    return A
+
+
+def predict_proba(params, layer_data, images, batch_size=None):
     """Class probabilities for images given as rows (``(m, 784)`` or ``(m, 28, 28)``), returned
-    as rows of shape ``(m, classes)``. Works through large sets in batches to bound memory."""
+    as rows of shape ``(m, classes)``. Works through large sets in batches (``batch_for`` by
+    default) to bound memory, whatever the width of the layers."""
     images = np.asarray(images)
     X = images.reshape(images.shape[0], -1)
     dtype = params["W1"].dtype
+    batch_size = batch_size or batch_for(layer_data, np.dtype(dtype).itemsize)
     out = np.empty((X.shape[0], layer_data["Dim"][-1]), dtype=dtype)
     for start in range(0, X.shape[0], batch_size):
         chunk = X[start : start + batch_size].astype(dtype, copy=False)
-        AL, _ = forw_prop(chunk.T, params, layer_data)
-        out[start : start + batch_size] = AL.T
+        out[start : start + batch_size] = forward(chunk.T, params, layer_data).T
     return out
 
 

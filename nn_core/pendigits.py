@@ -21,11 +21,14 @@ is held out by *writer* (``writer_folds``), never by sample.
 
 import dataclasses
 import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .data import DataError, data_dir, find_file, read_bytes
+from .files import atomic_write
 from .network import N_PIXELS
 from .preprocess import to_mnist
 
@@ -235,6 +238,36 @@ def for_training(digits, drawings, seed, holdout=()):
     writer not in ``holdout``, drawn ``drawings`` times, reproducibly per ``seed``, each drawing
     slanted at random (``TRAINING_SLANT``)."""
     return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings, slant=TRAINING_SLANT)
+
+
+RENDER_VERSION = 1  # raise when the drawing of the digits changes, so that older cached drawings are not used
+CACHED_SETS = 4  # drawn training sets kept on disk at most
+
+
+def cache_dir():
+    """Where drawn training sets are kept between runs: ``NN_CORE_CACHE_DIR``, else ~/.cache/nn_core/drawn."""
+    return Path(os.environ.get("NN_CORE_CACHE_DIR") or Path.home() / ".cache" / "nn_core" / "drawn")
+
+
+def cached_for_training(folder, drawings, seed, holdout=()):
+    """``for_training`` of the data folder's digits, drawn once and then read from a file (drawing
+    four of each takes about half a minute, reading them back a fraction of a second). A cache that
+    cannot be written or read is simply drawn again."""
+    path = cache_dir() / ("pen-v%d-%d-%d-%s.npz" % (RENDER_VERSION, drawings, seed, "_".join(map(str, sorted(holdout))) or "all"))
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            return cached["images"], cached["labels"], cached["writers"]
+    except (OSError, ValueError, KeyError, EOFError):
+        pass
+    pen = for_training(load_pendigits(folder), drawings, seed, holdout)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: np.savez(f, images=pen[0], labels=pen[1], writers=pen[2]))
+        for old in sorted(path.parent.glob("pen-*.npz"), key=lambda p: p.stat().st_mtime)[:-CACHED_SETS]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return pen
 
 
 def mix(images, labels, pen):

@@ -27,12 +27,54 @@ class _Refused(pickle.UnpicklingError):
     pass
 
 
+def _checked(shape, dtype, budget):
+    """Refuse an array of Python objects, or one larger than the file's ``budget`` bytes could
+    fill: a few bytes of pickle can otherwise ask NumPy for gigabytes before anything is checked."""
+    dtype = _dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise _Refused("refused: an array's shape is not a list of sizes")
+    count = 1
+    for n in shape:
+        count *= n
+    if count * max(dtype.itemsize, 1) > budget:
+        raise _Refused("refused: the file asks for an array of %s values, more than its %s bytes could hold"
+                       % (format(count, ","), format(budget, ",")))
+    return shape, dtype
+
+
+def _dtype(*args):
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise _Refused("refused: the file holds an array of Python objects, not of numbers")
+    return dtype
+
+
 class _ArraysOnly(pickle.Unpickler):
+    """Builds NumPy arrays and plain containers, and nothing larger than the file could hold."""
+
+    def __init__(self, raw):
+        super().__init__(io.BytesIO(raw))
+        self.budget = len(raw)
+
     def find_class(self, module, name):
-        if (module, name) in ALLOWED:
-            return super().find_class(module, name)
-        raise _Refused(
-            "refused: the file asks for %s.%s, which is not a NumPy array or a plain container" % (module, name))
+        if (module, name) not in ALLOWED:
+            raise _Refused(
+                "refused: the file asks for %s.%s, which is not a NumPy array or a plain container" % (module, name))
+        found = super().find_class(module, name)
+        budget = self.budget
+        if name == "dtype":
+            return _dtype
+        if name == "ndarray":
+            class ndarray(np.ndarray):  # noqa: N801 (stands in for numpy.ndarray, name and all)
+                def __new__(cls, shape, dtype=float, *rest):
+                    return np.ndarray(*_checked(shape, dtype, budget), *rest)
+            return ndarray
+        if name == "_reconstruct":
+            def reconstruct(subtype, shape, typecode):
+                return found(np.ndarray, *_checked(shape, typecode, budget))
+            return reconstruct
+        return found
 
 
 def read_seed_weights(raw, activation="relu"):
@@ -42,7 +84,7 @@ def read_seed_weights(raw, activation="relu"):
     if len(raw) > MAX_BYTES:
         raise ModelFileError("the file is larger than %d MB; weights of a digit network are far smaller" % (MAX_BYTES >> 20))
     try:
-        obj = _ArraysOnly(io.BytesIO(raw)).load()
+        obj = _ArraysOnly(raw).load()
     except _Refused as exc:
         raise ModelFileError(str(exc)) from None
     except Exception as exc:  # a damaged pickle can fail in many ways; none of them runs code

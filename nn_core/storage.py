@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -71,25 +72,101 @@ def list_models(folder=None):
     return names
 
 
-def delete_model(name):
-    """Delete the saved model ``name`` (its ``.npz`` and ``.json``); the shipped model cannot be
-    deleted. Raises ``ValueError`` for such a name, ``FileNotFoundError`` if there is no such model."""
+# Saved models belong to the person who saved them (``meta["owner"]``, an anonymous id): only
+# they can delete one, a deleted model waits in a bin for ``BIN_DAYS`` where its owner can bring
+# it back, and a person keeps at most ``MAX_MODELS_PER_PERSON``. Models made on the command line,
+# and the shipped one, belong to nobody: the app deletes none of them.
+BIN = ".bin"
+BIN_DAYS = 7
+MAX_MODELS_PER_PERSON = 20
+
+
+def owner_of(name):
+    """The id of the person who saved model ``name`` (from its readable metadata), or None."""
+    try:
+        meta = json.loads((weights_dir() / (check_name(name) + ".json")).read_text())
+    except (OSError, ValueError):
+        return None
+    owner = meta.get("owner") if isinstance(meta, dict) else None
+    return owner if isinstance(owner, str) else None
+
+
+def models_of(owner):
+    """The names of the saved models that belong to ``owner``."""
+    return [name for name in list_models() if owner is not None and owner_of(name) == owner]
+
+
+def delete_model(name, owner):
+    """Move the saved model ``name`` (its ``.npz`` and ``.json``) into the bin, where ``restore_model``
+    finds it for ``BIN_DAYS``. Only its owner may: ``PermissionError`` for anyone else and for the
+    models that belong to nobody (the shipped one, those made on the command line);
+    ``FileNotFoundError`` if there is no such model."""
     check_name(name)
-    if name == DEFAULT_MODEL:
-        raise ValueError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
     path = weights_dir() / (name + ".npz")
     if not path.exists():
         raise FileNotFoundError("there is no model called %s" % name)
-    path.unlink()
-    path.with_suffix(".json").unlink(missing_ok=True)
+    if name == DEFAULT_MODEL:
+        raise PermissionError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
+    if owner is None or owner_of(name) != owner:
+        raise PermissionError("%s is not yours: only the person who saved a model can delete it" % name)
+    bin_dir = weights_dir() / BIN
+    bin_dir.mkdir(exist_ok=True)
+    stamp = "%s.%d" % (name, time.time_ns())
+    os.replace(path.with_suffix(".json"), bin_dir / (stamp + ".json"))
+    os.replace(path, bin_dir / (stamp + ".npz"))
+    _empty_bin(bin_dir)
+
+
+def restore_model(name, owner):
+    """Bring ``owner``'s latest deleted model ``name`` back from the bin. ``FileNotFoundError``
+    if there is none, ``FileExistsError`` if another model has taken the name since."""
+    check_name(name)
+    bin_dir = weights_dir() / BIN
+    stamps = [(int(m.group(1)), p) for p in (bin_dir.iterdir() if bin_dir.is_dir() else [])
+              if (m := re.fullmatch(re.escape(name) + r"\.(\d+)\.npz", p.name))]
+    for _, binned in sorted(stamps, reverse=True):  # the latest first
+        readable = binned.with_suffix(".json")
+        try:
+            meta = json.loads(readable.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict) or meta.get("owner") != owner:
+            continue
+        target = weights_dir() / (name + ".npz")
+        if target.exists() or target.with_suffix(".json").exists():
+            raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
+        os.replace(readable, target.with_suffix(".json"))
+        os.replace(binned, target)
+        return target
+    raise FileNotFoundError("there is no deleted model called %s to bring back" % name)
+
+
+def _empty_bin(bin_dir):
+    """Delete for good what has been in the bin for more than ``BIN_DAYS``."""
+    cutoff = time.time() - BIN_DAYS * 86400
+    for path in bin_dir.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+class QuotaError(ValueError):
+    """Refused: the person has saved as many models as one person may."""
 
 
 def save_model(name, params, layer_data, meta=None, overwrite=True):
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never
     replaced (``FileExistsError``), even when two users save under the same name at the same
-    moment. Returns the path of the ``.npz``."""
+    moment. A model whose ``meta`` names an ``owner`` who has ``MAX_MODELS_PER_PERSON`` already
+    is refused (``QuotaError``). Returns the path of the ``.npz``."""
     path = weights_dir() / (check_name(name) + ".npz")
+    owner = (meta or {}).get("owner")
+    if owner is not None and len(models_of(owner)) >= MAX_MODELS_PER_PERSON:
+        raise QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
+                         "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
     arrays, meta_text = _payload(params, layer_data, meta, name)
     readable = path.with_suffix(".json")
     if not overwrite and readable.exists():

@@ -10,16 +10,43 @@ epoch's record and parameters, settings changed mid-run, and at the end the mode
 metadata. Another pipe brings the page's commands: pause, resume, and new rate or lamda values.
 """
 
+import contextlib
 import os
+import sys
+import threading
 import time
+import types
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from . import pendigits
 from .model import from_run
+from .runspec import build_training_set
+from .training import Trainer
 
 NICENESS = 10  # the operating system runs the page scripts first when both want a core
 BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SMOOTHING = 0.05  # weight of each new mini-batch in the smoothed training cost
+
+
+@contextlib.contextmanager
+def bare_main():
+    """Around the start of a process of our own: a new process started by "spawn" first imports
+    the parent's ``__main__`` from its file, and in a web server Streamlit's ``__main__`` is the
+    page script last run, so every run's process would run a page (and import Streamlit and
+    everything it needs) before it trained. Here ``__main__`` is a module with no file, so the new
+    process imports only what its work needs. Hold ``SPAWN_LOCK``."""
+    main = sys.modules.get("__main__")
+    stub = types.ModuleType("__main__")
+    sys.modules["__main__"] = stub
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is stub:  # unless a page run has set its own meanwhile
+            sys.modules["__main__"] = main
+
+
+SPAWN_LOCK = threading.Lock()  # the environment and __main__ a new process inherits are set around its start
 
 
 def threads_in_use():
@@ -27,12 +54,13 @@ def threads_in_use():
     return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
 
 
-def train(trainer, test_images, test_labels, source, started_from, conn, stop, commands):
-    """The child process: run ``trainer`` until it ends or ``stop`` is set, reporting to ``conn``
+def train(spec, params, conn, stop, commands):
+    """The child process: build the training set of ``spec`` (a ``RunSpec``) and train it,
+    starting from ``params`` if given, until it ends or ``stop`` is set, reporting to ``conn``
     and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``,
     ``("threads", n)`` (the BLAS threads to use from now on, as other runs start or end).
 
-    Messages: ``("threads", n)``, the BLAS threads it uses, at the start and after each change;
+    Messages: ``("ready", n_train, source)`` once the data is built; ``("threads", n)``, the BLAS threads it uses, at the start and after each change;
     ``("batch", epoch, batch, n_batches, smoothed_cost)`` at most five times a second;
     ``("epoch", record, params)`` after each epoch; ``("paused", bool)``; ``("change", dict)``;
     ``("end", status, message, params, meta, result)``; or ``("error", text)``.
@@ -42,6 +70,15 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
     except OSError:
         pass
     conn.send(("threads", threads_in_use()))
+    try:
+        data = build_training_set(spec, pen_images=lambda *drawn: pendigits.cached_for_training(spec.data.data_dir, *drawn))
+        trainer = Trainer(spec.config, data.images, data.labels, params=params, groups=data.groups)
+        del data.images, data.labels, data.groups, params  # the trainer has its own split copies
+    except Exception as exc:  # reported on the page rather than lost in a process
+        conn.send(("error", "Could not build the training data: %s" % exc))
+        conn.close()
+        return
+    conn.send(("ready", trainer.n_train, data.source))
     sent, smoothed, paused, paused_seconds = [0.0], [None], [False], [0.0]
 
     def on_batch(epoch, batch, n_batches, cost):
@@ -80,8 +117,8 @@ def train(trainer, test_images, test_labels, source, started_from, conn, stop, c
     try:
         for record in trainer.run(stop=stop, on_batch=on_batch, control=control):
             conn.send(("epoch", record, trainer.snapshot))
-        model, result = from_run(trainer, time.time() - start - paused_seconds[0], test_images, test_labels, command="Train page", data=source,
-                                 started_from=started_from)
+        model, result = from_run(trainer, time.time() - start - paused_seconds[0], data.test_images, data.test_labels,
+                                 command="the app", data=data.source, started_from=spec.started_from)
         conn.send(("end", trainer.status, trainer.message, model.params, model.meta, result))
     except Exception as exc:  # reported on the page rather than lost in a process
         conn.send(("error", "Training failed: %s: %s" % (type(exc).__name__, exc)))

@@ -11,6 +11,8 @@ page that was asked for, exactly as app.py does. (The Draw page is the default, 
 
 import streamlit as st
 
+from pages._shared import store_visitor
+
 PAGES = [
     ("pages/draw_page.py", "Draw", ":material/draw:", "draw"),
     ("pages/train_page.py", "Train", ":material/model_training:", "train"),
@@ -22,5 +24,6 @@ PAGES = [
 def run():
     """Set up the page and run the page the visitor asked for (Draw by default)."""
     st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
+    store_visitor()
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=i == 0) for i, (path, title, icon, url) in enumerate(PAGES)]
     st.navigation(pages).run()

@@ -1,33 +1,23 @@
 """Streamlit helpers the pages share (not a page): cached data and models, the user's training
 job, the visitor's anonymous id and the drawings database."""
 
+import re
 import uuid
 
 import streamlit as st
-from threadpoolctl import threadpool_limits
 
-from nn_core import data, pendigits
+from nn_core import data
 from nn_core.drawings import DrawingStore
 from nn_core.storage import ModelFileError, list_models, load_model, model_path
+from pages import _server
 
-# Every visitor's page script runs in this one process. With OpenBLAS's threads, Draw pages that
-# answer strokes at the same moment wait for each other's BLAS threads, spinning: one forward
-# pass then costs ten times the CPU it costs alone. So NumPy runs single-threaded here; each
-# training run has a process and BLAS threads of its own (nn_core.jobs, nn_core.worker).
-threadpool_limits(1, user_api="blas")
+_server.start()  # NumPy single-threaded in this process, and garbage collected off the page runs
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
 def mnist(folder):
     """The MNIST data set, loaded once per server (read-only arrays shared by every user)."""
     return data.load_mnist(folder)
-
-
-@st.cache_resource(show_spinner="Drawing the pen-drawn digits as on the canvas ...", max_entries=2)
-def pen_drawn(drawings, seed):
-    """Every pen-drawn digit drawn ``drawings`` times, as training images (shared by every user:
-    drawing them takes about half a minute)."""
-    return pendigits.for_training(pendigits.load_pendigits(), drawings, seed)
 
 
 @st.cache_resource(max_entries=16)
@@ -41,10 +31,35 @@ def get_model(name):
     return cached_model(str(path), path.stat().st_mtime)
 
 
+VISITOR_COOKIE = "digit_studio_visitor"
+VISITOR_PATTERN = re.compile(r"[0-9a-f]{32}")
+# Sets the cookie from the browser's side (Streamlit reads cookies but has no way to set one):
+# a year long, for this site only, never sent to another site, and never part of the address.
+STORE_VISITOR = """<script>
+document.cookie = "%s=%s; path=/; max-age=31536000; SameSite=Strict";
+</script>"""
+
+
 def visitor():
-    """An anonymous id of this browser session, kept with the drawings it corrects (no name, no
-    address: it only tells one session's drawings from another's)."""
-    return st.session_state.setdefault("visitor", uuid.uuid4().hex[:16])
+    """The anonymous id of the person at this browser: it marks their drawings, runs and saved
+    models (no name, no address). It is kept in a cookie, so a reload or a new tab of the same
+    browser is the same person, and a link sent to a friend shares settings, not the id."""
+    if "visitor" not in st.session_state:
+        kept = st.context.cookies.get(VISITOR_COOKIE, "")
+        if isinstance(kept, str) and VISITOR_PATTERN.fullmatch(kept):  # (a stand-in runtime in tests has no cookies)
+            st.session_state.visitor = kept
+        else:
+            st.session_state.visitor = uuid.uuid4().hex
+            st.session_state.store_visitor = True
+    return st.session_state.visitor
+
+
+def store_visitor():
+    """Give a browser that came without an id the one this session made (once per session)."""
+    visitor()
+    if st.session_state.pop("store_visitor", False):
+        with st.sidebar:
+            st.html(STORE_VISITOR % (VISITOR_COOKIE, st.session_state.visitor), unsafe_allow_javascript=True)
 
 
 def drawing_store():

@@ -225,10 +225,17 @@ def upload_input():
         return None
     image = decoded(upload)
     if isinstance(image, ImageError):
-        st.error("%s could not be read: %s" % (upload.name, image))
+        st.error(plain("%s could not be read: %s" % (upload.name, image)))
         return None
-    st.image(image, caption=upload.name, width=CANVAS)
+    st.image(fitted(image), caption=plain(upload.name))
     return image
+
+
+def fitted(image):
+    """The picture scaled to fit the canvas's square, never thinner than one pixel (a picture
+    281 pixels wide and 1 high is still shown, as a line)."""
+    scale = min(CANVAS / image.width, CANVAS / image.height)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
 
 
 st.title("Draw a digit")
@@ -258,7 +265,7 @@ with st.expander("Import weights saved by the original NumPy design"):
     if st.button("Import", key="seed_import", disabled=seed_file is None):
         try:
             params, layer_data = read_seed_weights(seed_file.getvalue())
-            path = save_model(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design"}, overwrite=False)
+            path = save_model(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()}, overwrite=False)
         except (ModelFileError, ValueError, OSError) as exc:
             st.error(plain("Not imported: %s" % exc))
         else:

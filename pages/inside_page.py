@@ -10,9 +10,9 @@ import streamlit as st
 from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
 from nn_core.network import describe_layers
-from nn_core.report import COLUMNS, history_frame
-from nn_core.storage import DEFAULT_MODEL, ModelFileError, delete_model, list_models, model_path
-from pages._shared import TRAINING_NOW, choose_model, current_job, digit_bars, get_model, keep, mnist, model_options, plain, remember
+from nn_core.report import COLUMNS
+from nn_core.storage import BIN_DAYS, ModelFileError, delete_model, list_models, model_path, models_of, restore_model
+from pages._shared import TRAINING_NOW, choose_model, current_job, digit_bars, get_model, keep, mnist, model_options, plain, remember, visitor
 
 NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
@@ -49,9 +49,25 @@ def test_set():
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the 10,000 test digits ...")
-def answers(key, _model, _images):
+def probabilities(key, _model, _images):
     """The model's probabilities for the test set, once per model version (``key``)."""
-    return _model.predict_proba(_images)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _model.predict_proba(_images)
+
+
+def answers(key, model, images):
+    """``probabilities``, or a message and the end of the page where the network gives no usable
+    answer (weights so large that its arithmetic overflows: possible in an imported model)."""
+    p = probabilities(key, model, images)
+    broken = ~np.isfinite(p).all(axis=1)
+    if broken.all():
+        st.error("This network gives no answer that is a number: its weights are so large that the arithmetic "
+                 "overflows. Pick another model.")
+        st.stop()
+    if broken.any():
+        st.warning("For %d of the test digits this network's answer is not a number (its arithmetic overflows); "
+                   "they are shown as the answer 0." % broken.sum())
+    return np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def gallery(images, captions, width=56):
@@ -183,7 +199,7 @@ def seen_unseen_writers(meta):
 def delete(name):
     """The Delete button's callback (so that the confirmation box can be unticked)."""
     try:
-        delete_model(name)
+        delete_model(name, visitor())
     except (ValueError, OSError) as exc:
         st.session_state.delete_error = str(exc)
     else:
@@ -191,9 +207,26 @@ def delete(name):
         st.session_state.delete_sure = False
 
 
+def undo_delete(name):
+    """The Undo button's callback: the model comes back from the bin."""
+    try:
+        restore_model(name, visitor())
+    except (ValueError, OSError) as exc:
+        st.session_state.delete_error = "%s was not brought back: %s" % (name, exc)
+    else:
+        st.session_state.pop("deleted", None)
+        st.session_state.restored = name
+
+
 def models_view():
     if "deleted" in st.session_state:
-        st.success("Deleted %s." % st.session_state.pop("deleted"))
+        name = st.session_state.deleted
+        note, undo = st.columns([4, 1], vertical_alignment="center")
+        note.success("Deleted %s. It waits in the bin for %d days: Undo brings it back." % (name, BIN_DAYS))
+        undo.button("Undo", key="undo_delete", icon=":material/undo:", on_click=undo_delete, args=(name,),
+                    help="bring the model back, as it was")
+    if "restored" in st.session_state:
+        st.success("%s is back." % st.session_state.pop("restored"))
     names = list_models()
     measure = pendigits.pendigits_available() and st.toggle(
         "Measure on pen-drawn digits", key="measure_pen",
@@ -233,15 +266,18 @@ def models_view():
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
             color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)), strokeDash=alt.StrokeDash("curve:N", legend=None),
             tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".4f")]).properties(height=300))
-    with st.expander("Delete a saved model"):
-        deletable = [n for n in names if n != DEFAULT_MODEL]
+    with st.expander("Delete a model you saved"):
+        deletable = models_of(visitor())
         if not deletable:
-            st.caption("Only the shipped model is here, and it cannot be deleted.")
+            st.caption("You have saved no model here. You can delete the models you save; those of others, and the "
+                       "shipped model, stay.")
             return
-        victim = st.selectbox("Model to delete", deletable, key="delete_which", help="the shipped model is not in this list: it cannot be deleted")
-        sure = st.checkbox("Yes, delete %s for good" % victim, key="delete_sure", help="a deleted model cannot be brought back")
+        victim = st.selectbox("Model to delete", deletable, key="delete_which",
+                              help="only the models you saved are in this list: those of others and the shipped model stay")
+        sure = st.checkbox("Yes, delete %s" % victim, key="delete_sure",
+                           help="it waits in a bin for %d days, from where Undo brings it back" % BIN_DAYS)
         st.button("Delete", key="delete_model", disabled=not sure, icon=":material/delete:", on_click=delete, args=(victim,),
-                  help="delete the model file and its metadata")
+                  help="move the model file and its metadata to the bin")
         if "delete_error" in st.session_state:
             st.error(plain("Not deleted: %s" % st.session_state.pop("delete_error")))
 

@@ -11,18 +11,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nn_core import data, drawings, pendigits
+from nn_core import data, drawings, pendigits, runspec
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
 from nn_core.jobs import TrainingJob, duration, expected_seconds
+from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import confusion_frame, describe
 from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
 from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices
 from pages._curves import overlay
-from pages._shared import current_job, drawing_store, get_model, keep, mnist, page_alive, pen_drawn, plain, remember, visitor
+from pages._shared import current_job, drawing_store, get_model, keep, page_alive, plain, remember, visitor
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -34,7 +35,6 @@ VAL_FRACTIONS = [round(0.05 * i, 2) for i in range(7)]
 ALL = "all"
 IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, ALL]
 PEN_DRAWINGS = 4  # drawings of each pen-drawn digit when they are mixed in (as bench/pen_accuracy.py measures)
-PEN_COUNT = 7494  # pen-drawn digits in the data set
 TRAINER = TrainConfig()
 HIDDEN = TRAINER.layer_data["Dim"][1:-1]
 NEW = "new random weights"
@@ -80,7 +80,8 @@ def from_address():
             continue
         options = choices[key]
         if isinstance(options, range):
-            value = int(text) if text.isdigit() and int(text) in options else None
+            # ASCII digits only ("²" is a digit to str.isdigit), and few of them (int() refuses over 4,300)
+            value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) in options else None
         else:
             value = next((o for o in options if as_text(o) == text), None)
         if value is None:
@@ -141,10 +142,10 @@ def drawings_choice(locked):
     """Whose kept drawings to add, and how much each counts: ``(drawings_of, weight)``."""
     options = {NO_DRAWINGS: None, MINE: visitor()}
     if drawings.sharing():
-        options[EVERYONE] = EVERYONE
+        options[EVERYONE] = runspec.EVERYONE
     try:
         store = drawing_store()
-        counts = {k: 0 if v is None else store.count(None if v == EVERYONE else v) for k, v in options.items()}
+        counts = {k: 0 if v is None else store.count(None if v == runspec.EVERYONE else v) for k, v in options.items()}
     except DrawingsError as exc:
         st.warning(plain("The drawings kept here cannot be read: %s" % exc))
         return None, DRAWINGS_WEIGHT
@@ -168,8 +169,8 @@ def live_change(key):
         except ValueError as exc:
             st.session_state.live_note = "Not changed: %s" % exc
         else:
-            st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, job.label, old, st.session_state[key])
-                                          if applied else "%s has ended: the new %s is for the next run." % (job.label, key))
+            st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, plain(job.label), old, st.session_state[key])
+                                          if applied else "%s has ended: the new %s is for the next run." % (plain(job.label), key))
 
 
 def settings(locked):
@@ -243,18 +244,23 @@ def settings(locked):
     return Plan(config, base_name, drawings_of, weight)
 
 
+@dataclasses.dataclass
+class DataChoice:
+    """What this server can train on now: a recipe (MNIST, or an uploaded CSV by its path), its
+    name, and how many training and test images it has."""
+
+    recipe: DataRecipe
+    name: str
+    n_train: int
+    n_test: int
+
+
 def training_data():
-    """The data to train on (a ``data.Digits``), or None with an explanation."""
+    """The data to train on (a ``DataChoice``), or None with an explanation."""
     folder = data.data_dir()
     if data.mnist_available(folder):
-        try:
-            digits = mnist(str(folder))
-        except data.DataError as exc:
-            st.error(plain(str(exc).replace(str(folder), "the server's data folder")))
-        else:
-            return digits  # ``planned_images`` says how many of them a run uses
-    else:
-        st.warning("MNIST is not on this machine yet (it is looked for in the server's data folder, set by NN_CORE_DATA_DIR).")
+        return DataChoice(DataRecipe(data_dir=str(folder)), "MNIST", runspec.MNIST_TRAIN, runspec.MNIST_TEST)
+    st.warning("MNIST is not on this machine yet (it is looked for in the server's data folder, set by NN_CORE_DATA_DIR).")
     if st.button("Download MNIST (about 11 MB)", icon=":material/download:", key="download"):
         with st.status("Downloading MNIST ...", expanded=True) as status:
             bar = st.progress(0.0, text="Connecting ...")
@@ -276,86 +282,76 @@ def training_data():
             "before starting the app), or upload Kaggle's train.csv below."
         )
     upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
-    if upload is not None:
-        try:
-            images, labels = data.load_kaggle_csv(upload)
-        except data.DataError as exc:
-            st.error(plain("%s: %s" % (upload.name, exc)))
-            return None
-        if labels is None:
-            st.error("%s has no label column: it is a test file, not training data." % upload.name)
-            return None
-        try:
-            held = data.hold_out(images, labels, 0.1, name=upload.name)
-        except data.DataError as exc:
-            st.error(plain(str(exc)))
-            return None
-        st.caption("Data: %s, %d labelled images; a tenth is held out as the test set." % (upload.name, len(labels)))
-        return held
-    return None
+    if upload is None:
+        return None
+    checked = checked_upload(upload)
+    if isinstance(checked, Exception):
+        st.error(plain("%s: %s" % (upload.name, checked)))
+        return None
+    path, rows = checked
+    n_test = rows - round(rows * (1 - runspec.KAGGLE_TEST_FRACTION))
+    st.caption(plain("Data: %s, %d labelled images; a tenth is held out as the test set." % (upload.name, rows)))
+    return DataChoice(DataRecipe(kaggle_csv=path, kaggle_name=upload.name, kaggle_rows=rows), upload.name, rows - n_test, n_test)
 
 
-def start(plan, dataset):
+def checked_upload(upload):
+    """An uploaded training CSV, checked once per upload (not on every rerun of the page): kept
+    in a file for the run to read, and parsed in a process of its own, so that the server never
+    holds the gigabyte pandas takes for a large one. ``(path, labelled rows)`` or the error."""
+    cache = st.session_state.setdefault("checked_upload", {})
+    if upload.file_id not in cache:
+        cache.clear()
+        with st.spinner("Reading %s ..." % plain(upload.name)):
+            cache[upload.file_id] = runspec.take_upload(upload.getvalue(), upload.name)
+    return cache[upload.file_id]
+
+
+def start(plan, choice):
     job = current_job()
     if job is not None and job.running:
         st.warning("A network is already training. Stop it, or wait until it finishes, before starting another.")
         return
-    config = plan.config
-    images, labels, groups, source = dataset.x_train, dataset.y_train, None, dataset.name
-    if config.pen_digits:
-        pen = pen_drawn(config.pen_digits, config.seed)
-        images, labels, groups = pendigits.mix(images, labels, pen)
-        source += " and %d pen-drawn digits" % len(pen[1])
+    recipe = dataclasses.replace(choice.recipe, drawings_of=plan.drawings_of, drawings_weight=plan.weight)
     if plan.drawings_of is not None:
         try:
-            kept = drawing_store().drawings(session=None if plan.drawings_of == EVERYONE else plan.drawings_of)
+            if runspec.kept_drawings_count(recipe) == 0:
+                st.warning("There are no kept drawings to train on yet: correct a few on the Draw page, or choose none.")
+                return
         except DrawingsError as exc:
             st.error(plain(str(exc)))
             return
-        if not kept:
-            st.warning("There are no kept drawings to train on yet: correct a few on the Draw page, or choose none.")
-            return
-        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, plan.weight))
-        source += " and %d kept drawings (each %d times)" % (len(kept), plan.weight)
+    runs = st.session_state.setdefault("runs", [])
+    spec = RunSpec(plan.config, recipe, started_from=plan.base, owner=visitor(), label="run %d" % (len(runs) + 1))
     try:
         params = get_model(plan.base).params if plan.base else None
-        runs = st.session_state.setdefault("runs", [])
-        label = "run %d" % (len(runs) + 1)
-        job = TrainingJob(config, images, labels, dataset.x_test, dataset.y_test, label=label, source=source, groups=groups,
-                          alive=page_alive(), params=params, started_from=plan.base).start()
+        job = TrainingJob(spec, alive=page_alive(), params=params).start()
     except (ModelFileError, OSError) as exc:
         st.error(plain("Could not load %s to fine-tune: %s" % (plan.base, exc)))
         return
-    except ValueError as exc:
+    except (ValueError, data.DataError, DrawingsError) as exc:
         st.error(plain("Cannot train with these settings: %s" % exc))
         return
     runs.append(job)
     st.session_state.job = job
 
 
-
-
-def planned_images(plan, dataset):
+def planned_images(plan, choice):
     """How many images the run would train on, and the caption that says so."""
     c = plan.config
-    n_mnist = len(dataset.y_train) if c.n_train is None else min(c.n_train, len(dataset.y_train))
-    parts = ["%s of the %s %s training images" % (format(n_mnist, ","), format(len(dataset.y_train), ","), dataset.name)]
-    total = n_mnist
-    if c.pen_digits:
-        total += PEN_COUNT * c.pen_digits
-        parts.append("%s pen-drawn (%s digits, each drawn %d times)" % (format(PEN_COUNT * c.pen_digits, ","), format(PEN_COUNT, ","), c.pen_digits))
+    recipe = dataclasses.replace(choice.recipe, drawings_of=plan.drawings_of, drawings_weight=plan.weight)
+    try:
+        n = runspec.planned_images(RunSpec(c, recipe))
+    except (DrawingsError, data.DataError):
+        n = runspec.planned_images(RunSpec(c, dataclasses.replace(recipe, drawings_of=None)))
+    parts = ["%s of the %s %s training images" % (format(n["base"], ","), format(n["base_total"], ","), plain(choice.name))]
+    if n["pen"]:
+        parts.append("%s pen-drawn (%s digits, each drawn %d times)" % (format(n["pen"], ","), format(n["pen_digits"], ","), c.pen_digits))
     if plan.drawings_of is not None:
-        try:
-            kept = drawing_store().count(None if plan.drawings_of == EVERYONE else plan.drawings_of)
-        except DrawingsError:
-            kept = 0
-        total += kept * plan.weight
-        parts.append("%d kept drawings, each counted %d times" % (kept, plan.weight))
-    trained = round(total * (1 - c.val_fraction))
+        parts.append("%d kept drawings, each counted %d times" % (n["drawings"], plan.weight))
     caption = "Training on %s" % " + ".join(parts)
     if c.val_fraction:
-        caption += "; %s of them train and %.0f%% are held out for the validation curves" % (format(trained, ","), 100 * c.val_fraction)
-    return trained, caption + "; tested on %s images." % format(len(dataset.y_test), ",")
+        caption += "; %s of them train and %.0f%% are held out for the validation curves" % (format(n["trained"], ","), 100 * c.val_fraction)
+    return n["trained"], caption + "; tested on %s images." % format(choice.n_test, ",")
 
 
 def differences(config, running):
@@ -402,7 +398,7 @@ def controls(plan, dataset, job):
     elif busy:
         differ = differences(plan.config, job.config)
         if differ:
-            note_col.caption("The sidebar differs from %s, which is training: %s." % (job.label, "; ".join(differ)))
+            note_col.caption("The sidebar differs from %s, which is training: %s." % (plain(job.label), "; ".join(differ)))
     if "live_note" in st.session_state:
         st.info(st.session_state.pop("live_note"), icon=":material/tune:")
     return job
@@ -412,14 +408,14 @@ def progress_text(job):
     ahead = job.ahead
     if ahead is not None:
         return "%s: waiting for a free place on this server, %s" % (
-            job.label, "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
+            plain(job.label), "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
     done = len(job.history)
     if job.running:
         left = job.seconds_left
         return "%s: %sepoch %d of %d, %.0f s so far%s" % (
-            job.label, "paused at " if job.paused else "", min(done + 1, job.config.epochs), job.config.epochs, job.elapsed,
+            plain(job.label), "paused at " if job.paused else "", min(done + 1, job.config.epochs), job.config.epochs, job.elapsed,
             "" if left is None or job.paused else ", about %s left" % duration(left))
-    return "%s: %s, %d epoch(s) in %.0f s" % (job.label, job.status, done, job.elapsed)
+    return "%s: %s, %d epoch(s) in %.0f s" % (plain(job.label), job.status, done, job.elapsed)
 
 
 def live_view():
@@ -449,12 +445,12 @@ def live_view():
 
 def results(job):
     if job.status == "failed" or job.status == "diverged":
-        st.error(job.message)
+        st.error(plain(job.message))
     elif job.status == "stopped":
-        st.warning(job.message)
+        st.warning(plain(job.message))
     if job.result is None:
         return
-    st.subheader("Results of %s" % job.label)
+    st.subheader("Results of %s" % plain(job.label))
     a, b, c = st.columns(3)
     a.metric("Test accuracy", "%.2f%%" % (100 * job.result["accuracy"]), help="on %d test images" % job.result["n"])
     b.metric("Training time", "%.0f s" % job.elapsed)
@@ -473,7 +469,7 @@ def results(job):
     if a.button("Save model", icon=":material/save:", key="save"):
         try:
             check_name(name)
-            path = save_model(name, model.params, model.layer_data, dict(model.meta, name=name), overwrite=False)
+            path = save_model(name, model.params, model.layer_data, dict(model.meta, name=name, owner=visitor()), overwrite=False)
         except (ValueError, OSError) as exc:
             st.error(plain("Not saved: %s" % exc))
         else:
@@ -514,7 +510,7 @@ def runs_table():
         [dict(run=job.label, status=job.status,
               **{"test accuracy (%)": None if job.result is None else round(100 * job.result["accuracy"], 2)},
               **{"time (s)": round(job.elapsed, 1)},
-              **describe(job.config, job.trainer.n_train, job.trainer.batch_size)) for job in runs]
+              **describe(job.config, job.n_train, job.batch_size)) for job in runs]
     ).set_index("run")
     st.dataframe(table)
 

@@ -148,10 +148,10 @@ def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
     job = at.session_state["job"]
-    assert job.started_from == "default" and "4 kept drawings (each 20 times)" in job.source
-    assert job.trainer.config.layer_data["Dim"] == [784, 800, 800, 10]
+    assert job.started_from == "default" and job.config.layer_data["Dim"] == [784, 800, 800, 10]
     wait_until(lambda: not job.running, timeout=120)
     assert job.status == "finished", job.message
+    assert "4 kept drawings (each 20 times)" in job.source
     at.run()
     at.text_input(key="save_name").set_value("tuned").run()
     next(b for b in at.button if b.label == "Save model").click().run()

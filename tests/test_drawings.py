@@ -213,8 +213,20 @@ def test_a_bad_import_says_why_and_stores_nothing(store, content, message):
 def test_ten_thousand_rows_are_refused_at_once(store):
     rows = np.random.default_rng(0).integers(0, 256, (10_000, 785))
     rows[:, 0] %= 10
-    with pytest.raises(DataError, match="10000 rows; at most 5000"):
+    with pytest.raises(DataError, match="more than 5000 rows; at most 5000"):
         store.import_csv(io.BytesIO(csv_text(rows.tolist())), "s")
+    assert store.drawings() == []
+
+
+def test_a_long_csv_is_refused_by_its_row_count_before_it_is_parsed(store):
+    """Rows that would fail to parse: the count answers first, so the file was never parsed."""
+    header = "label," + ",".join("pixel%d" % i for i in range(784))
+    lines = io.BytesIO((header + "\n" + "not,a,digit\n" * 5001).encode())
+    with pytest.raises(DataError, match="more than 5000 rows"):
+        store.import_csv(lines, "s")
+    five_thousand = io.BytesIO((header + "\n" + "not,a,digit\n" * 5000).encode())
+    with pytest.raises(DataError, match="pixel|whole numbers|could not read"):
+        store.import_csv(five_thousand, "s")  # at the limit it is parsed, and its rows are refused for what they are
     assert store.drawings() == []
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, blobs  # noqa: F401
 from nn_core.jobs import TrainingJob
 from nn_core.network import init_params
-from nn_core.storage import save_model
+from nn_core.storage import delete_model, load_model, save_model
 from nn_core.training import TrainConfig
 from strokes import one_png
 from test_pages import app, texts, upload_picture
@@ -37,7 +37,7 @@ def captions(at):
 def small_job(mnist):
     """A small network trained for two epochs on 2,000 MNIST digits."""
     config = TrainConfig(layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1)
-    job = TrainingJob(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
+    job = TrainingJob.on_arrays(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
     job.join(120)
     assert job.status == "finished"
     return job
@@ -84,23 +84,32 @@ def test_trust_and_robustness(weights_dir):
     assert len(at.get("vega_lite_chart")) == 5
 
 
-def test_models_side_by_side_and_only_saved_ones_can_be_deleted(weights_dir):
+def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(weights_dir):
     ld = {"Dim": [784, 8, 10], "Activs": ["tanh", "softmax"]}
     at = inside(weights_dir)
-    save_model("small", init_params(ld, seed=0), ld, {"test_accuracy": 0.5})
+    at.session_state["visitor"] = "a" * 32
+    save_model("small", init_params(ld, seed=0), ld, {"test_accuracy": 0.5, "owner": "a" * 32})
+    save_model("theirs", init_params(ld, seed=1), ld, {"test_accuracy": 0.5, "owner": "b" * 32})
     at.radio(key="inside_view").set_value("Models side by side").run()
     table = at.dataframe[0].value
-    assert list(table.index) == ["default", "small"] and table.loc["default", "test accuracy (%)"] > 99
+    assert list(table.index) == ["default", "small", "theirs"] and table.loc["default", "test accuracy (%)"] > 99
     at.toggle(key="measure_pen").set_value(True).run()
     table = at.dataframe[0].value
     assert 97 < table.loc["default", "pen-drawn, writers 27-30 (%)"] < 100 and not table.loc["default", "saw writers 27-30"]
-    assert at.selectbox(key="delete_which").options == ["small"]
+    assert at.selectbox(key="delete_which").options == ["small"]  # not theirs, not the shipped one
     assert at.button(key="delete_model").disabled
     at.checkbox(key="delete_sure").check().run()
     at.button(key="delete_model").click().run()
     assert "Deleted small" in texts(at.success)
     assert not (weights_dir / "small.npz").exists() and not (weights_dir / "small.json").exists()
-    assert (weights_dir / "default.npz").exists()
+    assert (weights_dir / "default.npz").exists() and (weights_dir / "theirs.npz").exists()
+    at.button(key="undo_delete").click().run()
+    assert "small is back." in texts(at.success)
+    assert load_model("small").meta["owner"] == "a" * 32
+    with pytest.raises(PermissionError, match="not yours"):
+        delete_model("theirs", "a" * 32)
+    with pytest.raises(PermissionError, match="cannot be deleted"):
+        delete_model("default", "a" * 32)
 
 
 def test_why_this_answer_explains_the_drawing(weights_dir):
@@ -120,7 +129,7 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
 
 def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
     config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
-    job = TrainingJob(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
+    job = TrainingJob.on_arrays(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
     try:
         from test_pages import wait_until
 

@@ -24,7 +24,7 @@ def config(epochs=3, **kw):
 
 def test_job_trains_in_the_background_and_measures_the_test_set():
     X, y = blobs()
-    job = TrainingJob(config(), X, y, X, y, label="run 1").start()
+    job = TrainingJob.on_arrays(config(), X, y, X, y, label="run 1").start()
     job.join(30)
     assert job.status == "finished" and len(job.history) == 3
     assert job.progress == 1.0 and job.seconds_left is None
@@ -44,10 +44,10 @@ def wait_until(condition, timeout=60):
 
 def test_no_more_than_max_running_jobs_the_next_waits_and_starts_by_itself():
     X, y = blobs(3000)
-    running = [TrainingJob(config(epochs=10_000), X, y).start() for _ in range(jobs.MAX_RUNNING)]
+    running = [TrainingJob.on_arrays(config(epochs=10_000), X, y).start() for _ in range(jobs.MAX_RUNNING)]
     waiting = []
     try:
-        waiting = [TrainingJob(config(epochs=1), X, y).start() for _ in range(2)]
+        waiting = [TrainingJob.on_arrays(config(epochs=1), X, y).start() for _ in range(2)]
         assert [w.status for w in waiting] == ["queued", "queued"] and [w.ahead for w in waiting] == [0, 1]
         wait_until(lambda: running[0].progress > 0)
         wait_until(lambda: (running[0].seconds_left or 0) > 0)  # once there is a pace to go by
@@ -71,7 +71,7 @@ def test_a_job_whose_page_has_gone_stops_and_frees_its_place(monkeypatch):
     monkeypatch.setattr(jobs, "GONE_AFTER", 0.5)
     X, y = blobs(3000)
     page_open = [True]
-    job = TrainingJob(config(epochs=10_000), X, y, alive=lambda: page_open[0]).start()
+    job = TrainingJob.on_arrays(config(epochs=10_000), X, y, alive=lambda: page_open[0]).start()
     wait_until(lambda: job.progress > 0)
     time.sleep(2)  # the page is there: the job goes on
     assert job.status == "running"
@@ -85,7 +85,7 @@ def test_a_run_above_the_servers_limit_is_refused_naming_it(monkeypatch):
     X, y = blobs()
     monkeypatch.setenv(jobs.MAX_MINUTES_ENV, "0.001")
     with pytest.raises(jobs.TooLong, match=r"at most 0.001 minutes \(NN_CORE_MAX_RUN_MINUTES\)"):
-        TrainingJob(config(epochs=10_000), X, y)
+        TrainingJob.on_arrays(config(epochs=10_000), X, y)
 
 
 def test_the_estimate_of_the_longest_train_page_run_is_hours():
@@ -100,17 +100,17 @@ def test_the_estimate_of_the_longest_train_page_run_is_hours():
 def test_bad_settings_fail_before_a_thread_starts():
     X, y = blobs()
     with pytest.raises(ValueError, match="rate"):
-        TrainingJob(config(rate=-1), X, y)
+        TrainingJob.on_arrays(config(rate=-1), X, y)
 
 
 def test_history_and_comparison_tables():
     X, y = blobs()
-    job = TrainingJob(config(val_fraction=0.2), X, y).start()
+    job = TrainingJob.on_arrays(config(val_fraction=0.2), X, y).start()
     job.join(30)
     frame = history_frame(job.history)
     assert list(frame["epoch"]) == [1, 2, 3]
     assert {"training cost", "validation cost", "training accuracy", "validation accuracy"} <= set(frame.columns)
-    row = describe(job.config, job.trainer.n_train, job.trainer.batch_size)
+    row = describe(job.config, job.n_train, job.batch_size)
     assert row["layers"] == "4-8-3" and row["optimizer"] == "gradient descent" and row["mini_batch"] == "4"
     assert row["network"] == "one hidden layer of 8 neurons (relu)" and row["training images"] == 240
     cm = confusion_frame(np.eye(3, dtype=int) * 5)
@@ -128,11 +128,11 @@ def test_a_run_gives_up_half_its_cores_when_a_second_starts_and_takes_them_back_
     # its process reports what its NumPy actually uses.
     monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     X, y = blobs(3000)
-    first = TrainingJob(config(epochs=10_000), X, y).start()
+    first = TrainingJob.on_arrays(config(epochs=10_000), X, y).start()
     second = None
     try:
         wait_until(lambda: first.threads_in_use == 2)  # alone: both cores
-        second = TrainingJob(config(epochs=10_000), X, y).start()
+        second = TrainingJob.on_arrays(config(epochs=10_000), X, y).start()
         wait_until(lambda: first.threads_in_use == 1 and second.threads_in_use == 1)
         second.stop()
         second.join(30)
@@ -150,7 +150,7 @@ def test_a_process_that_cannot_start_fails_the_run_with_the_reason_and_frees_its
 
     monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", cannot_start)
     X, y = blobs()
-    job = TrainingJob(config(), X, y).start()
+    job = TrainingJob.on_arrays(config(), X, y).start()
     job.join(30)
     assert job.status == "failed" and "Cannot allocate memory" in job.message
     assert job not in jobs._running
@@ -158,7 +158,7 @@ def test_a_process_that_cannot_start_fails_the_run_with_the_reason_and_frees_its
 
 def test_a_paused_run_holds_still_and_resumes_where_it_was():
     X, y = blobs(3000)
-    job = TrainingJob(config(epochs=10_000), X, y).start()
+    job = TrainingJob.on_arrays(config(epochs=10_000), X, y).start()
     try:
         wait_until(lambda: job.progress > 0)
         job.pause()
@@ -177,7 +177,7 @@ def test_a_paused_run_holds_still_and_resumes_where_it_was():
 
 def test_rate_and_lamda_change_from_the_next_mini_batch_and_are_marked():
     X, y = blobs(3000)
-    job = TrainingJob(config(epochs=400, schedule="constant"), X, y).start()
+    job = TrainingJob.on_arrays(config(epochs=400, schedule="constant"), X, y).start()
     try:
         wait_until(lambda: len(job.history) >= 2)
         assert job.change(rate=0.01, lamda=0.5)
@@ -201,7 +201,7 @@ def test_rate_and_lamda_change_from_the_next_mini_batch_and_are_marked():
 
 def test_a_smoothed_batch_cost_comes_a_few_times_a_second():
     X, y = blobs(3000)
-    job = TrainingJob(config(epochs=10_000), X, y).start()
+    job = TrainingJob.on_arrays(config(epochs=10_000), X, y).start()
     try:
         wait_until(lambda: len(job.batch_costs) >= 5)
     finally:
@@ -222,3 +222,113 @@ def test_the_time_left_counts_down_instead_of_jumping():
     assert all(b < a for a, b in zip(shown, shown[1:]))  # never up
     assert all(a - b < 40 for a, b in zip(shown, shown[1:]))  # and never a jump of hundreds of seconds
     assert jobs.count_down((800.0, 10), 100.0, 11) == (100.0, 11)  # a pace eight times faster is taken at once
+
+
+def test_a_person_has_one_run_at_a_time_whatever_the_number_of_tabs():
+    X, y = blobs(3000)
+    first = TrainingJob.on_arrays(config(epochs=10_000), X, y, owner="alice").start()
+    try:
+        with pytest.raises(jobs.Busy, match="in this tab or another"):
+            TrainingJob.on_arrays(config(epochs=1), X, y, owner="alice").start()
+        other = TrainingJob.on_arrays(config(epochs=1), X, y, owner="bob").start()  # someone else may
+        other.join(60)
+        assert other.status == "finished"
+    finally:
+        first.stop()
+        first.join(30)
+    again = TrainingJob.on_arrays(config(epochs=1), X, y, owner="alice").start()  # once it ended, alice may again
+    again.join(60)
+    assert again.status == "finished"
+
+
+def test_a_paused_run_gives_its_place_back_when_others_wait(monkeypatch):
+    monkeypatch.setenv(jobs.MAX_PAUSE_ENV, str(1.5 / 60))  # 1.5 seconds
+    X, y = blobs(3000)
+    running = [TrainingJob.on_arrays(config(epochs=10_000), X, y).start() for _ in range(jobs.MAX_RUNNING)]
+    waiting = None
+    try:
+        wait_until(lambda: all(len(job.batch_costs) for job in running))
+        running[0].pause()
+        wait_until(lambda: running[0].held)
+        time.sleep(2.5)
+        assert running[0].status == "paused"  # nobody waits: it may stay paused
+        waiting = TrainingJob.on_arrays(config(epochs=1), X, y).start()
+        assert waiting.status == "queued"
+        waiting.join(60)
+        assert waiting.status == "finished"
+        assert running[0].status == "stopped" and "paused for over" in running[0].message
+        assert running[0].model().params is not None  # its network is kept
+    finally:
+        for job in running:
+            job.stop()
+        for job in running:
+            job.join(30)
+
+
+def test_a_run_is_stopped_when_it_trains_longer_than_the_limit(monkeypatch):
+    X, y = blobs(3000)
+    job = TrainingJob.on_arrays(config(epochs=3), X, y)  # estimated well inside the limit ...
+    monkeypatch.setenv(jobs.MAX_MINUTES_ENV, str(2 / 60))  # ... which then turns out to be 2 seconds
+    job.config.epochs = 10_000
+    job.start()
+    job.join(60)
+    assert job.status == "stopped" and "limit of" in job.message
+    assert 2 <= job.elapsed < 15
+
+
+def test_a_finished_job_keeps_no_training_images_in_this_process():
+    import gc
+
+    X, y = blobs(20_000)
+    X = np.repeat(X, 64, axis=1)  # 20,000 x 256 float64: 41 MB
+    job = TrainingJob.on_arrays(TrainConfig(layer_data={"Dim": [256, 8, 3], "Activs": ["relu", "softmax"]}, epochs=1,
+                                            mini_batch=512, optimizer="gd", rate=0.05), X, y, X[:100], y[:100]).start()
+    del X
+    job.join(60)
+    assert job.status == "finished", job.message
+    import threading
+    import types
+
+    seen, found, todo = set(), 0, [job]
+    while todo:  # every array the job's own data reaches (functions lead to their modules' globals: not followed)
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (type, types.ModuleType, types.FunctionType, types.MethodType, threading.Thread)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            found += obj.nbytes
+        todo.extend(gc.get_referents(obj))
+    assert found < 1e6, "the job still holds %.0f MB of arrays" % (found / 1e6)
+
+
+def test_a_run_larger_than_the_ceilings_is_refused_before_it_starts():
+    from nn_core import runspec
+
+    X, y = blobs(300)
+    with pytest.raises(ValueError, match="more than the 150,000 a run may use"):
+        TrainingJob.on_arrays(config(epochs=1), np.zeros((runspec.MAX_TRAINING_IMAGES + 1, 4), np.float32),
+                              np.zeros(runspec.MAX_TRAINING_IMAGES + 1, np.int64))
+    wide = TrainConfig(layer_data={"Dim": [4, 150_000, 3], "Activs": ["relu", "softmax"]}, epochs=1, mini_batch=4096)
+    X, y = blobs(5000)
+    with pytest.raises(ValueError, match="GB of memory"):
+        TrainingJob.on_arrays(wide, X, y)  # 4,096 x 150,000 activations: gigabytes
+
+
+def test_a_runs_process_does_not_run_the_servers_main_script(tmp_path, monkeypatch):
+    """Streamlit makes the page script last run the process's ``__main__``; a process started by
+    "spawn" would run that script first."""
+    import sys
+    import types
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text("open(%r, 'w').write('the page ran')\n" % str(marker))
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    X, y = blobs()
+    job = TrainingJob.on_arrays(config(epochs=1), X, y).start()
+    job.join(60)
+    assert job.status == "finished", job.message
+    assert not marker.exists()
+    assert sys.modules["__main__"] is page  # given back

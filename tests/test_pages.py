@@ -100,7 +100,7 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     at.button(key="save").click().run()
     assert "Saved as tiny-run.npz" in texts(at.success)
     saved = load_model_meta(weights_dir / "tiny-run.json")
-    assert saved["name"] == "tiny-run" and saved["command"] == "Train page" and saved["data"] == "MNIST"
+    assert saved["name"] == "tiny-run" and saved["command"] == "the app" and saved["owner"] == at.session_state["visitor"] and saved["data"] == "MNIST"
     assert {"numpy", "python", "date", "test_accuracy", "history"} <= set(saved)  # as the command line records
     at.button(key="save").click().run()  # the same name again is refused, nothing overwritten
     assert "exists already" in texts(at.error)
@@ -129,7 +129,7 @@ def load_model_meta(path):
 def test_a_diverged_run_is_reported_with_advice(weights_dir):
     X, y = blobs()
     config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)
-    job = TrainingJob(config, X * 1e3, y, X, y, label="run 1", source="test").start()
+    job = TrainingJob.on_arrays(config, X * 1e3, y, X, y, label="run 1", source="test").start()
     job.join(30)
     at = app()
     at.session_state["job"] = job
@@ -247,9 +247,9 @@ def test_pen_digits_checkbox_mixes_them_in_and_validates_by_writer(weights_dir):
     at.button(key="start").click().run()
     assert not at.exception and not at.error
     job = at.session_state["job"]
-    assert job.config.pen_digits > 0 and "pen-drawn digits" in job.source
+    assert job.config.pen_digits > 0
     job.join(120)
-    assert job.status == "finished"
+    assert job.status == "finished" and "pen-drawn digits" in job.source
     at.run()
     assert "pen-drawn digits" in texts(at.caption) or job.model().meta["data"].startswith("MNIST and")
 

@@ -1,0 +1,215 @@
+"""A training run as a small description, and the one place where it becomes arrays.
+
+``RunSpec`` says what to train (the ``TrainConfig``), on what (a ``DataRecipe``: MNIST or an
+uploaded Kaggle CSV, the pen-drawn digits, whose kept drawings and how much each counts), from
+which saved model, and for whom. It holds no images, so a web server can describe a run, check it
+and hand it over without building anything; ``build_training_set`` assembles the arrays where the
+run trains (the command line, or the run's own process, see ``worker``).
+
+``planned_images`` counts what a recipe would train on from the files' sizes alone, and
+``memory_needed`` what the run would hold, so that a run too large is refused before any of it is
+built.
+"""
+
+import concurrent.futures
+import dataclasses
+import functools
+import hashlib
+import multiprocessing
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import data, drawings, pendigits
+from .files import atomic_write
+from .network import N_PIXELS
+
+EVERYONE = "everyone"  # ``DataRecipe.drawings_of`` for every person's kept drawings
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
+KAGGLE_TEST_FRACTION = 0.1  # an uploaded train.csv has no test set: its last tenth is held out
+MAX_TRAINING_IMAGES = 150_000  # images x copies a run may train on (about 470 MB of float32)
+
+
+@dataclasses.dataclass
+class DataRecipe:
+    """What a run trains on, without the data itself.
+
+    data_dir: the folder of MNIST and the pen-drawn digits (None: the default, see ``data.data_dir``).
+    kaggle_csv: a Kaggle ``train.csv`` to train on instead of MNIST (a path), and its name for people.
+    drawings_db: the drawings database (None: the default); drawings_of: whose kept drawings to
+        add (a person's id, ``EVERYONE`` or None), each counted ``drawings_weight`` times.
+    The pen-drawn digits are the ``TrainConfig``'s (``pen_digits``, ``pen_holdout``).
+    """
+
+    data_dir: str | None = None
+    kaggle_csv: str | None = None
+    kaggle_name: str = "train.csv"
+    drawings_db: str | None = None
+    drawings_of: str | None = None
+    drawings_weight: int = drawings.DRAWINGS_WEIGHT
+    kaggle_rows: int | None = None  # the CSV's labelled rows, counted by whoever took the upload
+    arrays: tuple | None = None  # or, from Python: (images, labels, groups, test_images, test_labels, source)
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """One run: its settings, its data, the saved model it starts from (None: random weights),
+    whose it is, and its name for people."""
+
+    config: object  # a TrainConfig
+    data: DataRecipe = dataclasses.field(default_factory=DataRecipe)
+    started_from: str | None = None
+    owner: str | None = None
+    label: str = "run"
+
+
+@dataclasses.dataclass
+class TrainingSet:
+    """The arrays a run trains and is tested on, and what they are in words."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray | None
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str
+
+
+@functools.lru_cache(maxsize=4)
+def pen_count(data_dir, holdout):
+    """How many pen-drawn digits there are by writers not in ``holdout`` (the file is read once)."""
+    return len(pendigits.select(pendigits.load_pendigits(data_dir), exclude=holdout))
+
+
+def kept_drawings_count(recipe):
+    if recipe.drawings_of is None:
+        return 0
+    store = drawings.DrawingStore(recipe.drawings_db)
+    return store.count(None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
+
+
+def planned_images(spec, kaggle_rows=None):
+    """What the run would train on, counted without building it: a dict ``base`` (MNIST or CSV
+    images used), ``base_total``, ``pen`` (pen-drawn images), ``pen_digits``, ``drawings`` (kept
+    drawings), ``drawn`` (their copies), ``total`` and ``trained`` (after the validation share).
+    ``kaggle_rows``: the labelled rows of the uploaded CSV, when the recipe names one."""
+    c, recipe = spec.config, spec.data
+    base_total = MNIST_TRAIN
+    if recipe.arrays is not None:
+        groups = recipe.arrays[2]
+        base_total = len(recipe.arrays[1]) if groups is None else int((np.asarray(groups) < 0).sum())
+    elif recipe.kaggle_csv is not None:
+        base_total = int(round((kaggle_rows or recipe.kaggle_rows or 0) * (1 - KAGGLE_TEST_FRACTION)))
+    base = base_total if c.n_train is None else min(c.n_train, base_total)
+    pen_digits = pen_count(recipe.data_dir, tuple(c.pen_holdout)) if c.pen_digits else 0
+    kept = kept_drawings_count(recipe)
+    if recipe.arrays is not None:
+        base += len(recipe.arrays[1]) - base_total  # grouped images are all used
+    total = base + pen_digits * c.pen_digits + kept * recipe.drawings_weight
+    return {"base": base, "base_total": base_total, "pen_digits": pen_digits, "pen": pen_digits * c.pen_digits,
+            "drawings": kept, "drawn": kept * recipe.drawings_weight, "total": total,
+            "trained": max(1, round(total * (1 - c.val_fraction)))}
+
+
+def memory_needed(config, n_images):
+    """Roughly the bytes a run of ``config`` on ``n_images`` images holds at its peak: the images
+    (float32) twice (assembled, then split), the parameters five times (themselves, gradients,
+    two optimizer moments, the last epoch's copy), and each layer's outputs for one mini-batch
+    three times (output, derivative, dropout mask), plus validation in batches."""
+    dims = config.layer_data["Dim"]
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    batch = n_images if config.mini_batch is None else min(config.mini_batch, n_images)
+    return 4 * (2 * n_images * N_PIXELS + 5 * n_params + 3 * batch * sum(dims))
+
+
+def check_size(spec, planned):
+    """``ValueError`` in words when a run would train on more images than ``MAX_TRAINING_IMAGES``."""
+    if planned["total"] > MAX_TRAINING_IMAGES:
+        raise ValueError(
+            "this run would train on %s images (%s), more than the %s a run may use here. Lower the drawings' weight, "
+            "use fewer MNIST images or leave out the pen-drawn digits." % (
+                format(planned["total"], ","), describe_counts(spec, planned), format(MAX_TRAINING_IMAGES, ",")))
+
+
+def describe_counts(spec, planned):
+    parts = ["%s %s" % (format(planned["base"], ","), "MNIST" if spec.data.kaggle_csv is None else spec.data.kaggle_name)]
+    if planned["pen"]:
+        parts.append("%s pen-drawn" % format(planned["pen"], ","))
+    if planned["drawn"]:
+        parts.append("%s from %d kept drawings" % (format(planned["drawn"], ","), planned["drawings"]))
+    return " + ".join(parts)
+
+
+def base_data(recipe):
+    """MNIST, or the uploaded CSV with its last tenth held out as the test set (a ``data.Digits``)."""
+    if recipe.kaggle_csv is None:
+        return data.load_mnist(recipe.data_dir)
+    images, labels = data.load_kaggle_csv(recipe.kaggle_csv)
+    if labels is None:
+        raise data.DataError("%s has no label column: it is a test file, not training data" % recipe.kaggle_name)
+    return data.hold_out(images, labels, KAGGLE_TEST_FRACTION, name=recipe.kaggle_name)
+
+
+def build_training_set(spec, pen_images=None):
+    """The arrays of ``spec``'s recipe, as a ``TrainingSet``. ``pen_images``, if given, is a
+    function ``(drawings, seed, holdout) -> pendigits triple`` that may come from a cache; by
+    default the pen-drawn digits are drawn here (about half a minute for four drawings of each)."""
+    c, recipe = spec.config, spec.data
+    if recipe.arrays is not None:
+        return TrainingSet(*recipe.arrays)
+    digits = base_data(recipe)
+    images, labels, groups, source = digits.x_train, digits.y_train, None, digits.name
+    if c.pen_digits:
+        if pen_images is None:
+            pen = pendigits.for_training(pendigits.load_pendigits(recipe.data_dir), c.pen_digits, c.seed, c.pen_holdout)
+        else:
+            pen = pen_images(c.pen_digits, c.seed, tuple(c.pen_holdout))
+        images, labels, groups = pendigits.mix(images, labels, pen)
+        source += " and %d pen-drawn digits" % len(pen[1])
+    if recipe.drawings_of is not None:
+        store = drawings.DrawingStore(recipe.drawings_db)
+        kept = store.drawings(session=None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
+        if not kept:
+            raise ValueError("there are no kept drawings to train on: correct a few on the Draw page first")
+        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))
+        source += " and %d kept drawings (each %d times)" % (len(kept), recipe.drawings_weight)
+    return TrainingSet(images, labels, groups, digits.x_test, digits.y_test, source)
+
+
+def uploads_dir():
+    """Where uploaded training CSVs are kept for the runs that read them (``NN_CORE_UPLOADS_DIR``,
+    else a folder in the system's temporary folder)."""
+    return Path(os.environ.get("NN_CORE_UPLOADS_DIR") or Path(tempfile.gettempdir()) / "nn_core-uploads")
+
+
+def labelled_rows(path):
+    """How many labelled digits a training CSV holds, or the ``DataError`` that says what is wrong."""
+    images, labels = data.load_kaggle_csv(path)
+    if labels is None:
+        raise data.DataError("it has no label column: it is a test file, not training data")
+    if len(labels) < data.MIN_LABELLED:
+        raise data.DataError("it has %d labelled digits; training and testing need at least %d" % (len(labels), data.MIN_LABELLED))
+    return len(labels)
+
+
+def take_upload(raw, name):
+    """Keep an uploaded training CSV (its bytes) where runs can read it, and check it in a process
+    of its own (pandas takes about 13 times a CSV's size to parse it: a 100 MB file would put a
+    gigabyte and more into the web server). Returns ``(path, labelled rows)``, or the
+    ``DataError`` (not raised) that says what is wrong with it."""
+    path = uploads_dir() / ("%s.csv" % hashlib.sha256(raw).hexdigest()[:32])
+    try:
+        if not path.exists():
+            atomic_write(path, lambda f: f.write(raw))
+        from .worker import SPAWN_LOCK, bare_main
+
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with SPAWN_LOCK, bare_main():
+                pool.submit(int, 0).result()  # the process starts here
+            return str(path), pool.submit(labelled_rows, str(path)).result()
+    except data.DataError as exc:
+        return exc
+    except (OSError, concurrent.futures.process.BrokenProcessPool) as exc:
+        return data.DataError("it could not be checked here (%s)" % exc)

@@ -1,0 +1,43 @@
+"""What the web server's process sets up once, whichever page its first visitor opens.
+
+Every visitor's page script runs in this one process, each in a thread of its own; none of them
+should own what the whole process shares. So a thread of the server's own does it:
+- NumPy runs single-threaded here. With OpenBLAS's threads, Draw pages that answer strokes at the
+  same moment wait for each other's BLAS threads, spinning: one forward pass then costs ten times
+  the CPU it costs alone. Each training run has a process and BLAS threads of its own
+  (nn_core.jobs, nn_core.worker).
+- Garbage that only a collection frees (a visitor's session that has ended can leave cycles) is
+  collected once a minute. Streamlit's own collection after every page run is turned off
+  (.streamlit/config.toml, runner.postScriptGC): on every stroke of every visitor it took a third
+  of the server's CPU.
+"""
+
+import gc
+import threading
+import time
+
+from threadpoolctl import threadpool_limits
+
+COLLECT_EVERY = 60.0  # seconds between two garbage collections
+
+_lock = threading.Lock()
+_ready = threading.Event()
+_thread = None
+
+
+def start():
+    """Start the server's housekeeping thread, once per process; returns when NumPy is limited."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_housekeeping, name="digit-studio-housekeeping", daemon=True)
+            _thread.start()
+    _ready.wait(10)
+
+
+def _housekeeping():
+    threadpool_limits(1, user_api="blas")
+    _ready.set()
+    while True:
+        time.sleep(COLLECT_EVERY)
+        gc.collect()

@@ -113,7 +113,7 @@ def choose_model(key, help):
     if name == TRAINING_NOW:
         job = current_job()
         st.caption("%s, as it was after epoch %d%s; its answers improve as it learns." % (
-            job.label, len(job.history), " (still training)" if job.running else ""))
+            plain(job.label), len(job.history), " (still training)" if job.running else ""))
         return name, job.model()
     try:
         return name, get_model(name)

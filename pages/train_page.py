@@ -15,7 +15,7 @@ from nn_core import data, drawings, pendigits, runspec
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
-from nn_core.jobs import TrainingJob, duration, expected_seconds
+from nn_core.jobs import Busy, TrainingJob, duration, expected_seconds, max_pause_seconds
 from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
@@ -328,6 +328,9 @@ def start(plan, choice):
     except (ModelFileError, OSError) as exc:
         st.error(plain("Could not load %s to fine-tune: %s" % (plan.base, exc)))
         return
+    except Busy as exc:
+        st.warning(plain("Not started: %s." % exc), icon=":material/hourglass:")
+        return
     except (ValueError, data.DataError, DrawingsError) as exc:
         st.error(plain("Cannot train with these settings: %s" % exc))
         return
@@ -429,6 +432,9 @@ def live_view():
         return
     # The progress bar is always drawn, so that the charts below keep their place on the page.
     st.progress(job.progress, text=progress_text(job))
+    if job.paused:
+        st.caption("While it is paused the run keeps its place on this server; if others are waiting for one, it is "
+                   "stopped after %s (its network so far is kept)." % duration(max_pause_seconds()))
     if job.notice:
         st.warning(job.notice)
     runs = st.session_state.get("runs", [])

@@ -276,3 +276,17 @@ def test_the_command_line_says_what_is_wrong_with_its_drawings(tmp_path, weights
     assert "holds no drawings" in capsys.readouterr().err
     assert cli.main(["train", "--from", "nothing-here", "--name", "x"]) == 2
     assert "nothing-here" in capsys.readouterr().err
+
+
+def test_a_person_keeps_at_most_so_many_drawings(store, monkeypatch):
+    monkeypatch.setattr(drawings, "MAX_PER_PERSON", 5)
+    for i in range(4):
+        store.add("s", i, digit_image(i))
+    with pytest.raises(DrawingsError, match="one person may keep 5"):
+        store.add_many("s", [digit_image(i) for i in range(2)], [1, 2])  # all or none
+    assert store.count("s") == 4
+    store.add("s", 9, digit_image(9))
+    with pytest.raises(DrawingsError, match="Nothing was added"):
+        store.add("s", 9, digit_image(9))
+    store.add("other", 1, digit_image(1))  # another person is not held back
+    assert store.count("s") == 5 and store.count("other") == 1

@@ -117,3 +117,56 @@ def test_any_bytes_as_unix_compress(raw):
         unlzw(raw, limit=10_000)
     except ValueError:
         pass
+
+
+# -- pickles of the original design: hostile shapes built only from the classes the importer allows
+SHAPES = st.lists(st.integers(0, 10**9), min_size=0, max_size=3)
+DTYPES = st.sampled_from(["O", "f8", "f4", "f2", "b", "V8", "U10", "i8"])
+
+
+class Built:
+    """Pickles as ``numpy.ndarray(shape, dtype)`` or ``_reconstruct(ndarray, shape, dtype)``: a
+    few bytes that ask NumPy to allocate whatever ``shape`` says."""
+
+    def __init__(self, how, shape, dtype):
+        self.how, self.shape, self.dtype = how, tuple(shape), dtype
+
+    def __reduce__(self):
+        if self.how == "ndarray":
+            return (np.ndarray, (self.shape, np.dtype(self.dtype)))
+        return (np._core.multiarray._reconstruct, (np.ndarray, self.shape, np.dtype(self.dtype).char.encode()))
+
+
+@FUZZ
+@given(st.sampled_from(["ndarray", "reconstruct"]), SHAPES, DTYPES, st.booleans())
+def test_a_pickle_that_asks_for_any_array(how, shape, dtype, in_a_dict):
+    import pickle
+
+    from nn_core.seed import read_seed_weights
+
+    obj = Built(how, shape, dtype)
+    raw = pickle.dumps({"W1": obj} if in_a_dict else obj, protocol=4)
+    try:
+        read_seed_weights(raw)
+    except ModelFileError as exc:
+        # refused for what it is, and never after building more than the file could hold
+        assert str(exc)
+    else:
+        raise AssertionError("a lone array is not a network")
+
+
+@FUZZ
+@given(st.lists(st.integers(1, 200_000), min_size=1, max_size=3))
+def test_tall_networks_are_refused_or_read_in_bounded_batches(hidden):
+    from nn_core.network import MAX_PARAMETERS, LayerDataError, batch_for, check_layer_data
+
+    layer_data = dense_layers(hidden)
+    try:
+        check_layer_data(layer_data)
+    except LayerDataError:
+        dims = [784] + hidden + [10]
+        assert sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims))) > MAX_PARAMETERS
+        return
+    batch = batch_for(layer_data)
+    widest = sorted(layer_data["Dim"])[-2:]
+    assert 1 <= batch <= 4096 and batch * sum(widest) * 4 * 2 <= 64 * 2**20 + sum(widest) * 8

@@ -254,3 +254,46 @@ def test_an_unrelated_json_of_the_same_name_is_never_overwritten(weights_dir):
         save_model("zz", init_params(LD, seed=0), LD, {}, overwrite=False)
     assert json.loads((weights_dir / "zz.json").read_text()) == {"mine": True}
     assert not (weights_dir / "zz.npz").exists()
+
+
+def test_only_the_owner_deletes_a_model_into_the_bin_and_brings_it_back(weights_dir):
+    saved(weights_dir, "mine", {"owner": "alice"})
+    saved(weights_dir, "made-on-the-command-line")
+    assert storage.models_of("alice") == ["mine"] and storage.models_of("bob") == []
+    with pytest.raises(PermissionError, match="not yours"):
+        storage.delete_model("mine", "bob")
+    with pytest.raises(PermissionError, match="not yours"):
+        storage.delete_model("made-on-the-command-line", "alice")  # belongs to nobody
+    storage.delete_model("mine", "alice")
+    assert list_models() == ["made-on-the-command-line"]
+    with pytest.raises(FileNotFoundError):
+        storage.restore_model("mine", "bob")  # only its owner finds it in the bin
+    saved(weights_dir, "mine", {"owner": "bob"})  # the name is free again: someone takes it
+    with pytest.raises(FileExistsError, match="saved since"):
+        storage.restore_model("mine", "alice")
+    storage.delete_model("mine", "bob")
+    storage.restore_model("mine", "alice")  # the latest of alice's, not bob's
+    assert load_model("mine").meta["owner"] == "alice"
+
+
+def test_the_bin_forgets_after_its_days(weights_dir):
+    saved(weights_dir, "old", {"owner": "alice"})
+    storage.delete_model("old", "alice")
+    for path in (weights_dir / storage.BIN).iterdir():
+        os.utime(path, (0, 0))  # binned long ago
+    saved(weights_dir, "new", {"owner": "alice"})
+    storage.delete_model("new", "alice")  # each delete empties what is past its days
+    with pytest.raises(FileNotFoundError):
+        storage.restore_model("old", "alice")
+    storage.restore_model("new", "alice")
+
+
+def test_a_person_keeps_at_most_so_many_models(weights_dir, monkeypatch):
+    monkeypatch.setattr(storage, "MAX_MODELS_PER_PERSON", 2)
+    saved(weights_dir, "a1", {"owner": "alice"})
+    saved(weights_dir, "a2", {"owner": "alice"})
+    with pytest.raises(storage.QuotaError, match="as many as one person may keep"):
+        saved(weights_dir, "a3", {"owner": "alice"})
+    assert not (weights_dir / "a3.npz").exists()
+    saved(weights_dir, "b1", {"owner": "bob"})  # others are not held back
+    saved(weights_dir, "cli")  # nor the command line

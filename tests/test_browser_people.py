@@ -1,0 +1,76 @@
+"""Two people in two browsers on one server (real Chromium): each is known by an id their
+browser keeps, so a reload or a new tab is the same person; neither sees, trains on or deletes
+what is the other's, and what one names is shown to them as typed."""
+
+import re
+
+import numpy as np
+
+from conftest import running_app
+from nn_core.drawings import DrawingStore
+from nn_core.network import dense_layers, init_params
+from nn_core.storage import save_model
+from test_browser import idle
+
+COOKIE = "digit_studio_visitor"
+
+
+def person(browser, url):
+    """A new browser (context) that has opened the app once; returns it, its page and its id."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.locator("canvas").last.wait_for()
+    idle(page)
+    page.wait_for_function("name => document.cookie.includes(name + '=')", arg=COOKIE)
+    ids = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
+    assert len(ids) == 1 and re.fullmatch(r"[0-9a-f]{32}", ids[0]), ids
+    return context, page, ids[0]
+
+
+def test_a_persons_work_follows_their_browser_and_no_one_elses(browser, tmp_path, monkeypatch):
+    with running_app(tmp_path) as url:
+        monkeypatch.setenv("NN_CORE_WEIGHTS_DIR", str(tmp_path / "weights"))  # the server's folders
+        alice, alice_page, alice_id = person(browser, url)
+        bob, bob_page, bob_id = person(browser, url)
+        assert alice_id != bob_id
+        assert alice_id not in alice_page.url  # never in the address
+
+        # Alice's work: a kept drawing and a saved model (as the pages keep them)
+        DrawingStore(str(tmp_path / "drawings.sqlite")).add(alice_id, 7, np.zeros((28, 28), np.uint8))
+        ld = dense_layers([8])
+        save_model("alice-model", init_params(ld, seed=0), ld, {"owner": alice_id})
+
+        # A reload, and a new tab, are still Alice: her drawing is there
+        for page in (alice_page, alice.new_page()):
+            page.goto(url + "/drawings")
+            page.get_by_text("My drawings").first.wait_for()
+            idle(page)
+            page.get_by_test_id("stMetric").filter(has_text="Drawings").get_by_text("1", exact=True).wait_for()
+        # Bob sees none of it
+        bob_page.goto(url + "/drawings")
+        bob_page.get_by_text("No drawings yet").wait_for()
+
+        # Only Alice is offered her model to delete; Bob is not, though he sees it side by side
+        for page, offered in ((bob_page, False), (alice_page, True)):
+            page.goto(url + "/inside")
+            page.get_by_text("Models side by side", exact=True).click()
+            idle(page)
+            page.get_by_test_id("stDataFrame").first.wait_for()
+            page.get_by_text("Delete a model you saved").click()
+            if offered:
+                page.get_by_text("Yes, delete alice-model").wait_for()
+            else:
+                page.get_by_text("You have saved no model here").wait_for()
+                assert page.get_by_text("Yes, delete alice-model").count() == 0
+        alice_page.get_by_text("Yes, delete alice-model").click()
+        idle(alice_page)
+        alice_page.get_by_role("button", name="Delete", exact=True).click()
+        alice_page.get_by_text("Deleted alice-model").wait_for()
+        assert not (tmp_path / "weights" / "alice-model.npz").exists()
+        alice_page.get_by_role("button", name="Undo").click()
+        alice_page.get_by_text("alice-model is back").wait_for()
+        assert (tmp_path / "weights" / "alice-model.npz").exists()
+        alice.close()
+        bob.close()

@@ -150,6 +150,7 @@ class TrainingJob:
         self._commands = None  # the pipe to the child process, once it runs
         self._allowed_threads = None  # BLAS threads it may use (its share of the cores), once it runs
         self.threads_in_use = None  # BLAS threads its process says it uses
+        self.pid = None  # its process, once started
         self._batch_costs = []
         self._paused = self._held = False
         self._paused_since, self._paused_seconds = None, 0.0
@@ -281,6 +282,7 @@ class TrainingJob:
                 os.environ.update({k: str(self._allowed_threads) for k in worker.BLAS_THREADS_ENV})
                 try:
                     process.start()
+                    self.pid = process.pid
                 finally:
                     for k, v in saved.items():
                         os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)

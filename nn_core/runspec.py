@@ -194,11 +194,11 @@ def labelled_rows(path):
     return len(labels)
 
 
-def take_upload(raw, name):
+def take_upload(raw):
     """Keep an uploaded training CSV (its bytes) where runs can read it, and check it in a process
     of its own (pandas takes about 13 times a CSV's size to parse it: a 100 MB file would put a
-    gigabyte and more into the web server). Returns ``(path, labelled rows)``, or the
-    ``DataError`` (not raised) that says what is wrong with it."""
+    gigabyte and more into the web server). Returns ``(path, labelled rows)``; raises the
+    ``DataError`` that says what is wrong with it."""
     path = uploads_dir() / ("%s.csv" % hashlib.sha256(raw).hexdigest()[:32])
     try:
         if not path.exists():
@@ -209,7 +209,5 @@ def take_upload(raw, name):
             with SPAWN_LOCK, bare_main():
                 pool.submit(int, 0).result()  # the process starts here
             return str(path), pool.submit(labelled_rows, str(path)).result()
-    except data.DataError as exc:
-        return exc
     except (OSError, concurrent.futures.process.BrokenProcessPool) as exc:
-        return data.DataError("it could not be checked here (%s)" % exc)
+        raise data.DataError("it could not be checked here (%s)" % exc) from exc

@@ -2,8 +2,9 @@
 
 The page scripts that answer every stroke on the Draw page run in the server's process. A run
 training in a thread of that same process would share its interpreter and both cores with them,
-and a stroke would wait for the training's arithmetic. So each run trains in a child process, at
-a lower CPU priority (``NICENESS``) and with as many BLAS threads as the cores it may use (all
+and a stroke would wait for the training's arithmetic. So each run builds its training data
+from its ``RunSpec`` and trains in a child process, every thread of it (its BLAS threads too) at
+a lower CPU priority (``NICENESS``), and with as many BLAS threads as the cores it may use (all
 of them for a run alone, half each for two; changed while it runs as other runs start and end), and
 sends what the page shows back through a pipe: mini-batch progress and smoothed cost, each
 epoch's record and parameters, settings changed mid-run, and at the end the model with its
@@ -49,6 +50,18 @@ def bare_main():
 SPAWN_LOCK = threading.Lock()  # the environment and __main__ a new process inherits are set around its start
 
 
+def lower_priority():
+    """Run every thread of this process at ``NICENESS``. ``os.nice`` would lower the calling thread
+    only (on Linux a thread's priority is its own), and OpenBLAS starts its threads when NumPy is
+    imported, before this process was told anything: they would train at the server's priority."""
+    tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else [str(os.getpid())]
+    for tid in tasks:
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), max(NICENESS, os.getpriority(os.PRIO_PROCESS, int(tid))))
+        except OSError:  # a thread that has ended, or no permission: it keeps its priority
+            pass
+
+
 def threads_in_use():
     """The BLAS threads NumPy uses in this process."""
     return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
@@ -60,15 +73,13 @@ def train(spec, params, conn, stop, commands):
     and obeying ``commands``: ``("pause",)``, ``("resume",)``, ``("change", {"rate": r, ...})``,
     ``("threads", n)`` (the BLAS threads to use from now on, as other runs start or end).
 
-    Messages: ``("ready", n_train, source)`` once the data is built; ``("threads", n)``, the BLAS threads it uses, at the start and after each change;
+    Messages: ``("ready", n_train, source)`` once the data is built; ``("threads", n)``, the BLAS
+    threads it uses, at the start and after each change;
     ``("batch", epoch, batch, n_batches, smoothed_cost)`` at most five times a second;
     ``("epoch", record, params)`` after each epoch; ``("paused", bool)``; ``("change", dict)``;
     ``("end", status, message, params, meta, result)``; or ``("error", text)``.
     """
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
+    lower_priority()
     conn.send(("threads", threads_in_use()))
     try:
         data = build_training_set(spec, pen_images=lambda *drawn: pendigits.cached_for_training(spec.data.data_dir, *drawn))
@@ -99,6 +110,7 @@ def train(spec, params, conn, stop, commands):
                     conn.send(("paused", paused[0]))
                 elif kind == "threads":
                     threadpool_limits(body[0], user_api="blas")
+                    lower_priority()
                     conn.send(("threads", threads_in_use()))
                 elif kind == "change":
                     try:

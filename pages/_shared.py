@@ -67,6 +67,20 @@ def drawing_store():
     return DrawingStore()
 
 
+def once_per_upload(upload, key, work, errors):
+    """``work(upload)`` once per uploaded file, not again on every rerun of the page (a stroke, a
+    click); one of ``errors`` that it raises is returned instead of the result. ``key`` names the
+    cache in Session State (one file a key)."""
+    cache = st.session_state.setdefault(key, {})
+    if upload.file_id not in cache:
+        cache.clear()
+        try:
+            cache[upload.file_id] = work(upload)
+        except errors as exc:
+            cache[upload.file_id] = exc
+    return cache[upload.file_id]
+
+
 KEPT = "kept:"  # prefix of the copies ``remember`` keeps of widget values
 
 

@@ -15,7 +15,7 @@ from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
 from nn_core.storage import ModelFileError, check_name, save_model
-from pages._shared import TRAINING_NOW, choose_model, digit_bars, drawing_store, keep, model_options, plain, remember, visitor
+from pages._shared import TRAINING_NOW, choose_model, digit_bars, drawing_store, keep, model_options, once_per_upload, plain, remember, visitor
 
 DRAW, UPLOAD = "Draw", "Upload a picture"
 # The canvas's toolbar lives in the component's shadow root, out of reach of the page's CSS. This
@@ -185,18 +185,6 @@ def answer(picture):
         st.stop()
 
 
-def decoded(upload):
-    """The uploaded picture, decoded once per upload (not again on every stroke's rerun)."""
-    cache = st.session_state.setdefault("decoded_upload", {})
-    if upload.file_id not in cache:
-        cache.clear()
-        try:
-            cache[upload.file_id] = open_image(upload.getvalue())
-        except ImageError as exc:
-            cache[upload.file_id] = exc
-    return cache[upload.file_id]
-
-
 def canvas_input():
     """The canvas, its brush and its Clear button; returns what is drawn (RGBA array) or None."""
     stroke = st.slider("Brush width", 8, 40, 20, key="stroke_width", help="how thick the pen is, in canvas pixels")
@@ -223,7 +211,7 @@ def upload_input():
     upload = st.file_uploader("A photo or scan of one digit (PNG or JPG)", type=["png", "jpg", "jpeg"], key="upload")
     if upload is None:
         return None
-    image = decoded(upload)
+    image = once_per_upload(upload, "decoded_upload", lambda u: open_image(u.getvalue()), ImageError)
     if isinstance(image, ImageError):
         st.error(plain("%s could not be read: %s" % (upload.name, image)))
         return None

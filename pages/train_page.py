@@ -23,7 +23,7 @@ from nn_core.report import confusion_frame, describe
 from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
 from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices
 from pages._curves import overlay
-from pages._shared import current_job, drawing_store, get_model, keep, page_alive, plain, remember, visitor
+from pages._shared import current_job, drawing_store, get_model, keep, once_per_upload, page_alive, plain, remember, visitor
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -284,26 +284,17 @@ def training_data():
     upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
     if upload is None:
         return None
-    checked = checked_upload(upload)
-    if isinstance(checked, Exception):
+    # Checked once per upload, in a process of its own: pandas takes a gigabyte and more for a
+    # large CSV, which the server should never hold (nn_core.runspec.take_upload).
+    with st.spinner("Reading %s ..." % plain(upload.name)):
+        checked = once_per_upload(upload, "checked_upload", lambda u: runspec.take_upload(u.getvalue()), data.DataError)
+    if isinstance(checked, data.DataError):
         st.error(plain("%s: %s" % (upload.name, checked)))
         return None
     path, rows = checked
     n_test = rows - round(rows * (1 - runspec.KAGGLE_TEST_FRACTION))
     st.caption(plain("Data: %s, %d labelled images; a tenth is held out as the test set." % (upload.name, rows)))
     return DataChoice(DataRecipe(kaggle_csv=path, kaggle_name=upload.name, kaggle_rows=rows), upload.name, rows - n_test, n_test)
-
-
-def checked_upload(upload):
-    """An uploaded training CSV, checked once per upload (not on every rerun of the page): kept
-    in a file for the run to read, and parsed in a process of its own, so that the server never
-    holds the gigabyte pandas takes for a large one. ``(path, labelled rows)`` or the error."""
-    cache = st.session_state.setdefault("checked_upload", {})
-    if upload.file_id not in cache:
-        cache.clear()
-        with st.spinner("Reading %s ..." % plain(upload.name)):
-            cache[upload.file_id] = runspec.take_upload(upload.getvalue(), upload.name)
-    return cache[upload.file_id]
 
 
 def start(plan, choice):

@@ -332,3 +332,19 @@ def test_a_runs_process_does_not_run_the_servers_main_script(tmp_path, monkeypat
     assert job.status == "finished", job.message
     assert not marker.exists()
     assert sys.modules["__main__"] is page  # given back
+
+
+def test_every_thread_of_a_run_trains_below_the_servers_priority():
+    from nn_core import worker
+
+    X, y = blobs(3000)
+    job = TrainingJob.on_arrays(config(epochs=10_000), X, y).start()
+    try:
+        wait_until(lambda: len(job.batch_costs) > 2 and job.threads_in_use is not None)
+        tasks = os.listdir("/proc/%d/task" % job.pid)
+        nice = {tid: int(open("/proc/%d/task/%s/stat" % (job.pid, tid)).read().rsplit(")", 1)[1].split()[16]) for tid in tasks}
+        assert len(nice) >= job.threads_in_use  # its BLAS threads are among them
+        assert all(n >= worker.NICENESS for n in nice.values()), nice
+    finally:
+        job.stop()
+        job.join(30)

@@ -321,6 +321,34 @@ def test_kaggle_csv_with_a_word_for_a_label_and_too_few_rows(weights_dir, tmp_pa
     assert at.button(key="start").disabled
 
 
+def test_a_training_csv_is_checked_once_per_upload_outside_the_server(weights_dir, tmp_path, monkeypatch):
+    import os
+
+    from nn_core import runspec
+
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NN_CORE_UPLOADS_DIR", str(tmp_path / "uploads"))
+    checked = []
+    take = runspec.take_upload
+    monkeypatch.setattr(runspec, "take_upload", lambda raw: checked.append(len(raw)) or take(raw))
+    header = "label," + ",".join("pixel%d" % i for i in range(784))
+    rows = ["%d," % (i % 10) + ",".join(["0"] * 784) for i in range(50)]
+    at = train_page()
+    at.get("file_uploader")[0].upload("train.csv", (header + "\n" + "\n".join(rows) + "\n").encode(), "text/csv").run()
+    assert not at.exception and "50 labelled images" in texts(at.caption)
+    for value in (True, False, True):  # reruns: a checkbox clicked three times
+        at.checkbox(key="augment").set_value(value).run()
+    assert len(checked) == 1
+    assert not at.button(key="start").disabled
+    [kept] = os.listdir(tmp_path / "uploads")  # where the run reads it
+    at.slider(key="epochs").set_value(1).run()
+    at.button(key="start").click().run()
+    job = at.session_state["job"]
+    job.join(120)
+    assert job.status == "finished", job.message
+    assert job.source == "train.csv" and job.result["n"] == 5
+
+
 def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploits_refused(weights_dir, tmp_path):
     import os
     import pickle

@@ -7,11 +7,14 @@ should own what the whole process shares. So a thread of the server's own does i
   the CPU it costs alone. Each training run has a process and BLAS threads of its own
   (nn_core.jobs, nn_core.worker).
 - Garbage that only a collection frees (a visitor's session that has ended can leave cycles) is
-  collected once a minute. Streamlit's own collection after every page run is turned off
-  (.streamlit/config.toml, runner.postScriptGC): on every stroke of every visitor it took a third
-  of the server's CPU.
+  collected once a minute, and the C library is then asked to give the freed memory back to the
+  system (``malloc_trim``: without it the server's memory never shrinks, whatever it freed).
+  Streamlit's own collection after every page run is turned off (.streamlit/config.toml,
+  runner.postScriptGC): on every stroke of every visitor it took a third of the server's CPU.
 """
 
+import ctypes
+import ctypes.util
 import gc
 import threading
 import time
@@ -38,6 +41,17 @@ def start():
 def _housekeeping():
     threadpool_limits(1, user_api="blas")
     _ready.set()
+    trim = _malloc_trim()
     while True:
         time.sleep(COLLECT_EVERY)
         gc.collect()
+        trim()
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim(0)``, or a function that does nothing where there is no such call."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return lambda: libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return lambda: None

@@ -5,6 +5,7 @@ what is the other's, and what one names is shown to them as typed."""
 import re
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 
 from conftest import running_app
 from nn_core.drawings import DrawingStore
@@ -74,3 +75,42 @@ def test_a_persons_work_follows_their_browser_and_no_one_elses(browser, tmp_path
         assert (tmp_path / "weights" / "alice-model.npz").exists()
         alice.close()
         bob.close()
+
+
+def test_a_run_named_in_markdown_reads_as_typed_and_fetches_nothing(browser, tmp_path):
+    with running_app(tmp_path) as url:
+        context, page, _ = person(browser, url)
+        asked = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(url + "/train?epochs=1&n_train=1000")
+        start = page.get_by_role("button", name="Start", exact=True)
+        for run in (1, 2):
+            start.wait_for()
+            idle(page)
+            start.click()
+            page.get_by_text("Results of run %d" % run).wait_for()
+            idle(page)
+        page.get_by_text("Rename a run").click()
+        box = page.get_by_test_id("stExpander").filter(has_text="Rename a run").get_by_test_id("stSelectbox")
+        for attempt in range(3):  # (again if the page redrew the box before its list opened)
+            idle(page)
+            box.click()
+            try:
+                page.get_by_role("option", name="run 2", exact=True).click(timeout=5000)  # the run whose results are shown
+                break
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+        idle(page)
+        name = "![x](http://127.0.0.1:1/x.png) **b** $x$"
+        field = page.get_by_label("New name", exact=True).and_(page.get_by_role("textbox"))
+        field.fill(name)
+        field.press("Enter")
+        idle(page)
+        page.get_by_role("button", name="Rename", exact=True).click()
+        idle(page)
+        page.get_by_text("Results of " + name, exact=True).wait_for()  # as typed: no picture, no bold, no formula
+        page.get_by_text(name + ": finished").wait_for()  # and in the progress line
+        assert page.locator("img[src*='127.0.0.1:1']").count() == 0
+        assert not [u for u in asked if "127.0.0.1:1/" in u]
+        context.close()

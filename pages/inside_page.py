@@ -18,6 +18,7 @@ NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it f
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
 ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
 SHOWN = 24  # digits in a gallery
+ROBUST_HEIGHT = 320  # pixels of each robustness chart, its title and legend included
 CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 
 
@@ -173,9 +174,11 @@ def robust_view(model, key, digits):
     for i, (kind, (levels, meaning)) in enumerate(explain.ROBUSTNESS.items()):
         chart = alt.Chart(frame[frame["kind"] == kind]).mark_line(point=True).encode(
             x=alt.X("level:Q", title=meaning), y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["model:N", "level:Q", alt.Tooltip("accuracy:Q", format=".1%")]).properties(title=kind, height=200)
-        columns[i % 3].altair_chart(chart)
+            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"), legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model:N", "level:Q", alt.Tooltip("accuracy:Q", format=".1%")]).properties(title=kind)
+        # The height given to Streamlit, not in the chart: Streamlit fits the whole chart (title and
+        # legend too) into a chart's own height, which left a flat line with no y axis at 200 pixels.
+        columns[i % 3].altair_chart(chart, height=ROBUST_HEIGHT)
 
 
 @st.cache_resource(show_spinner="Drawing the pen-drawn digits of writers 27-30 as on the canvas ...")
@@ -264,7 +267,8 @@ def models_view():
         st.markdown("**Their training curves** (validation accuracy where they kept a validation set, else training accuracy)")
         st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)), strokeDash=alt.StrokeDash("curve:N", legend=None),
+            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"), legend=alt.Legend(orient="bottom", title=None)),
+            strokeDash=alt.StrokeDash("curve:N", legend=None),
             tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".4f")]).properties(height=300))
     with st.expander("Delete a model you saved"):
         deletable = models_of(visitor())

@@ -492,6 +492,11 @@ def test_inside_the_network_with_the_shipped_model_and_a_small_new_one(browser, 
                 idle(page)
                 assert page.get_by_test_id("stException").count() == 0, (model, view)
                 assert page.get_by_test_id("stAlert").filter(has_text="Could not").count() == 0
+                if view == "How robust it is":
+                    # each chart tall enough for its title, plot and legend (at 200 px its plot was a flat line)
+                    page.get_by_test_id("stVegaLiteChart").nth(4).wait_for()
+                    heights = [c.bounding_box()["height"] for c in page.get_by_test_id("stVegaLiteChart").all()]
+                    assert len(heights) == 5 and min(heights) >= 300, heights
 
         page.get_by_text("Where it fails", exact=True).click()
         idle(page)

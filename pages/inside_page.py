@@ -100,8 +100,11 @@ def fails_view(model, key, digits):
     p = answers(key, model, digits.x_test)
     predicted = p.argmax(axis=1)
     cm = confusion_matrix(digits.y_test, predicted)
-    st.vega_lite_chart(spec=digit_bars(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), "accuracy", percent=True, height=160))
-    st.caption("Accuracy per digit on the %s test digits: %.2f%% in all." % (format(len(predicted), ","), 100 * (predicted == digits.y_test).mean()))
+    per_digit = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
+    floor = max(0.0, min(0.95, np.floor((per_digit.min() - 1e-9) * 20) / 20))  # the 5% step below the weakest digit
+    st.vega_lite_chart(spec=digit_bars(per_digit, "accuracy", percent=True, height=180, floor=floor))
+    st.caption("Accuracy per digit on the %s test digits: %.2f%% in all. The axis starts at %.0f%%, so that the "
+               "differences show." % (format(len(predicted), ","), 100 * (predicted == digits.y_test).mean(), 100 * floor))
     off = cm - np.diag(np.diag(cm))
     default = np.unravel_index(off.argmax(), off.shape)
     cells = pd.DataFrame([(i, j, int(cm[i, j])) for i in range(10) for j in range(10)], columns=["true digit", "answered", "count"])
@@ -136,18 +139,31 @@ def trust_view(model, key, digits):
                 "grouped by the probability it gave; each bar is how often it was right in that group.")
     bars = alt.Chart(frame).mark_bar(opacity=0.8).encode(
         x=alt.X("from:Q", bin="binned", title="probability the network gave", scale=alt.Scale(domain=[0, 1])), x2="to:Q",
-        y=alt.Y("accuracy:Q", title="share right", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="share right", scale=alt.Scale(domain=[0, 1.08]), axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])),
         tooltip=[alt.Tooltip("confidence:Q", format=".1%"), alt.Tooltip("accuracy:Q", format=".1%"), "count:Q"])
+    counts = alt.Chart(frame.assign(middle=(frame["from"] + frame["to"]) / 2)).mark_text(dy=-7, fontSize=11).encode(
+        x="middle:Q", y="accuracy:Q", text=alt.Text("count:Q", format=","))
     ideal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
-    st.altair_chart((bars + ideal).properties(height=300))
+    st.altair_chart(bars + counts + ideal, height=340)
     a, b = st.columns(2)
     a.metric("Calibration error", "%.2f points" % (100 * gap),
              help="the average gap between the probability given and the share right, weighted by how many answers "
                   "are in each group (expected calibration error): 0 is perfectly honest")
     sure = float((p.max(axis=1) > 0.99).mean())
     b.metric("Answers given at over 99%", "%.1f%%" % (100 * sure))
+    st.markdown(calibration_in_words(frame, gap))
     st.caption("The dashed line is perfect honesty. Bars under it: the network is surer than it should be; above it: "
-               "less sure. Groups hold %s answers in all; most fall in the top group." % format(int(frame["count"].sum()), ","))
+               "less sure. The number on each bar is how many of the %s answers fell in that group." % format(int(frame["count"].sum()), ","))
+
+
+def calibration_in_words(frame, gap):
+    """The calibration error as a sentence: how far off, and in which direction."""
+    lean = float(((frame["confidence"] - frame["accuracy"]) * frame["count"]).sum() / frame["count"].sum())
+    if 100 * gap < 1:
+        return ("Its confidence can be taken at its word: on average the probability it gives is %.2f percentage points "
+                "from how often it is right." % (100 * gap))
+    return ("On average the probability it gives is %.1f percentage points from how often it is right: it is %s sure "
+            "than it should be." % (100 * gap, "more" if lean > 0 else "less"))
 
 
 @st.cache_data(max_entries=16, show_spinner="Distorting test digits ...")

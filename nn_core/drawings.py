@@ -173,16 +173,36 @@ class DrawingStore:
 
         return self._run("keep the drawing", keep)
 
-    def add_many(self, session, images, labels, source="imported"):
-        """Keep many drawings at once (all or none); returns how many."""
+    def add_many(self, session, images, labels, source="imported", skip_kept=False):
+        """Keep many drawings at once (all or none); returns ``(added, skipped)``. With
+        ``skip_kept``, a drawing identical to one ``session`` keeps already (same digit, same 28x28
+        input) is skipped: importing a file twice adds nothing the second time."""
         rows = [_row(session, label, image, source=source) for image, label in zip(images, labels)]
 
         def keep(conn):
-            _within_quota(conn, session, len(rows))
-            conn.executemany(INSERT, rows)
+            new = rows
+            if skip_kept:
+                kept = set(conn.execute("SELECT label, input FROM drawings WHERE session = ?", (session,)).fetchall())
+                new = [row for row in rows if (row[2], row[7]) not in kept]
+            _within_quota(conn, session, len(new))
+            conn.executemany(INSERT, new)
+            return len(new)
 
-        self._run("import the drawings", keep)
-        return len(rows)
+        added = self._run("import the drawings", keep)
+        return added, len(rows) - added
+
+    def put_back(self, drawing):
+        """Keep again a drawing that was deleted (a ``Drawing`` read before): the same picture,
+        answer and date, under a new id. Returns the id."""
+        row = _row(drawing.session, drawing.label, drawing.image, drawing.picture, drawing.answer, drawing.probabilities,
+                   drawing.model, drawing.source or "drawn")
+        row = (drawing.created or row[0],) + row[1:]
+
+        def keep(conn):
+            _within_quota(conn, drawing.session, 1)
+            return conn.execute(INSERT, row).lastrowid
+
+        return self._run("bring the drawing back", keep)
 
     def delete(self, drawing_id, session=None):
         """Delete one drawing (only if it is ``session``'s, when given); True if one was deleted."""
@@ -193,7 +213,8 @@ class DrawingStore:
 
     def import_csv(self, source, session):
         """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``session``'s drawings, all
-        rows or none; returns how many. Raises ``data.DataError`` for a file that is not one."""
+        rows or none, skipping those that are kept already; returns ``(added, skipped)``. Raises
+        ``data.DataError`` for a file that is not one."""
         if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
             raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
                                  "whole data set, upload it on the Train page instead). Nothing was imported."
@@ -201,7 +222,7 @@ class DrawingStore:
         images, labels = data.load_kaggle_csv(source, max_rows=MAX_IMPORT_ROWS)
         if labels is None:
             raise data.DataError("the CSV has no label column: each drawing needs the digit it shows")
-        return self.add_many(session, images, labels)
+        return self.add_many(session, images, labels, skip_kept=True)
 
     # -- reading ------------------------------------------------------------------------------
     def drawings(self, session=None, with_pictures=False):

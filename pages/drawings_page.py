@@ -33,14 +33,44 @@ def gallery(kept, mine):
             else:
                 said = "read as %d" % d.answer
             column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112)
-            if d.session == mine and column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:",
-                                                   help="delete this drawing for good"):
-                try:
-                    drawing_store().delete(d.id, session=mine)
-                except DrawingsError as exc:
-                    st.error(plain(str(exc)))
-                else:
-                    st.rerun()
+            if d.session == mine:
+                column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:", on_click=delete, args=(d, mine),
+                              help="delete this drawing (Undo brings it back)")
+
+
+def delete(drawing, mine):
+    """A Delete button's callback: the drawing goes, and is kept here for Undo."""
+    try:
+        drawing_store().delete(drawing.id, session=mine)
+    except DrawingsError as exc:
+        st.session_state.drawings_error = str(exc)
+    else:
+        st.session_state.deleted_drawing = drawing
+
+
+def undo_delete():
+    drawing = st.session_state.pop("deleted_drawing", None)
+    if drawing is not None:
+        try:
+            drawing_store().put_back(drawing)
+        except DrawingsError as exc:
+            st.session_state.drawings_error = str(exc)
+            st.session_state.deleted_drawing = drawing
+
+
+def notices():
+    """What the last click did, above everything else (not inside the part of the page it came from)."""
+    if "drawings_error" in st.session_state:
+        st.error(plain(st.session_state.pop("drawings_error")))
+    if "deleted_drawing" in st.session_state:
+        d = st.session_state.deleted_drawing
+        note, undo = st.columns([4, 1], vertical_alignment="center")
+        note.info("Deleted a drawing of a %d." % d.label, icon=":material/delete:")
+        undo.button("Undo", key="undo_delete_drawing", icon=":material/undo:", on_click=undo_delete, help="keep it again")
+    if "imported_drawings" in st.session_state:
+        added, skipped = st.session_state.pop("imported_drawings")
+        st.success("Imported %d drawing%s.%s" % (added, "" if added == 1 else "s", "" if not skipped else
+                   " %d %s kept already and %s skipped." % (skipped, "was" if skipped == 1 else "were", "was" if skipped == 1 else "were")))
 
 
 def export(kept):
@@ -59,20 +89,22 @@ def import_form():
     with st.expander("Import drawings from a CSV"):
         st.caption("A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows) becomes your "
                    "drawings: all rows or none." % drawings.MAX_IMPORT_ROWS)
-        upload = st.file_uploader("CSV file", type=["csv"], key="import_csv")
-        if st.button("Import", key="import", disabled=upload is None, icon=":material/upload:"):
+        # A new key after each import clears the file, so that a second click cannot import it again.
+        key = "import_csv_%d" % st.session_state.get("imports", 0)
+        upload = st.file_uploader("CSV file", type=["csv"], key=key)
+        if st.button("Import", key="import", disabled=upload is None, icon=":material/upload:",
+                     help="drawings you keep already (the same digit, the same picture) are skipped"):
             try:
-                n = drawing_store().import_csv(upload, visitor())
+                st.session_state.imported_drawings = drawing_store().import_csv(upload, visitor())
             except (DataError, DrawingsError) as exc:
                 st.error(plain("%s was not imported: %s" % (upload.name, exc)))
             else:
-                st.session_state.imported_drawings = n
+                st.session_state.imports = st.session_state.get("imports", 0) + 1
                 st.rerun()
-        if "imported_drawings" in st.session_state:
-            st.success("Imported %d drawings." % st.session_state.pop("imported_drawings"))
 
 
 st.title("My drawings")
+notices()
 st.caption("The drawings you told the network about on the Draw page, kept on this server. Train on them on the "
            "Train page (Data: drawings collected here) to teach a network your handwriting.")
 whose = MINE

@@ -129,6 +129,23 @@ def test_importing_a_csv_adds_all_its_rows_or_none(weights_dir):
     next(b for b in at.button if b.label == "Import").click().run()
     assert "Imported 12 drawings" in texts(at.success)
     assert next(m for m in at.metric if m.label == "Drawings").value == "12"
+    uploader = next(u for u in at.get("file_uploader") if u.label == "CSV file")
+    assert uploader.value is None  # the file is cleared: a second click cannot import it again
+    uploader.upload("good.csv", good, "text/csv").run()  # on purpose, the same file
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "Imported 0 drawings. 12 were kept already and were skipped." in texts(at.success)
+    assert next(m for m in at.metric if m.label == "Drawings").value == "12"
+
+
+def test_a_deleted_drawing_can_be_brought_back(weights_dir):
+    keep_some("visitor-a", [3, 8])
+    at = page("pages/drawings_page.py")
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert next(m for m in at.metric if m.label == "Drawings").value == "1"
+    assert "Deleted a drawing of a 8." in texts(at.info)
+    at.button(key="undo_delete_drawing").click().run()
+    assert next(m for m in at.metric if m.label == "Drawings").value == "2"
+    assert sorted(d.label for d in DrawingStore().drawings(session="visitor-a")) == [3, 8]
 
 
 def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):

@@ -185,7 +185,7 @@ def test_a_csv_round_trip_and_a_zip_of_pictures(store):
     ids = [store.add("s", i % 10, digit_image(i), picture=picture() if i % 2 else None) for i in range(12)]
     kept = store.drawings(with_pictures=True)
     again = DrawingStore(store.path.with_name("other.sqlite"))
-    assert again.import_csv(io.BytesIO(drawings.to_csv(kept)), "t") == 12
+    assert again.import_csv(io.BytesIO(drawings.to_csv(kept)), "t") == (12, 0)
     copied = again.drawings()
     assert [d.label for d in copied] == [d.label for d in kept]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(copied, kept))
@@ -290,3 +290,23 @@ def test_a_person_keeps_at_most_so_many_drawings(store, monkeypatch):
         store.add("s", 9, digit_image(9))
     store.add("other", 1, digit_image(1))  # another person is not held back
     assert store.count("s") == 5 and store.count("other") == 1
+
+
+def test_importing_ones_own_export_again_adds_nothing(store):
+    for i in range(7):
+        store.add("s", i, digit_image(i))
+    exported = drawings.to_csv(store.drawings())
+    assert store.import_csv(io.BytesIO(exported), "s") == (0, 7)
+    assert store.count("s") == 7
+    assert store.import_csv(io.BytesIO(exported), "t") == (7, 0)  # another person's are their own
+
+
+def test_a_deleted_drawing_comes_back_as_it_was(store):
+    store.add("s", 4, digit_image(4), picture=picture(), answer=9, probabilities=np.eye(10)[9], model="default")
+    [before] = store.drawings(with_pictures=True)
+    assert store.delete(before.id, session="s")
+    store.put_back(before)
+    [after] = store.drawings(with_pictures=True)
+    for name in ("session", "label", "answer", "model", "picture", "created", "source"):
+        assert getattr(after, name) == getattr(before, name), name
+    assert np.array_equal(after.image, before.image) and np.allclose(after.probabilities, before.probabilities)

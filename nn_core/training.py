@@ -361,6 +361,36 @@ def slow_choices(config, n_train):
     return reasons
 
 
+# The learning rates each optimizer usually learns with on these digits (the Train page's range).
+USUAL_RATES = {"gd": (0.01, 1.0), "momentum": (0.001, 0.3), "adam": (1e-4, 0.01)}
+
+
+def traps(config):
+    """Settings known to keep a network from learning, each in words with what to try instead:
+    said before a run starts, whatever its length (a student learns more from the warning than
+    from a run that ends at 10%)."""
+    found = []
+    hidden = config.layer_data["Activs"][:-1]
+    fading = [a for a in hidden if a in ("sigmoid", "tanh")]
+    if len(fading) > 2 and config.optimizer == "gd":
+        found.append("%d hidden layers of %s with plain gradient descent: the gradient shrinks at every layer on its way "
+                     "back, so the first layers hardly learn (vanishing gradients). Try relu, at most two hidden layers, "
+                     "or Adam" % (len(fading), fading[0]))
+    low, high = USUAL_RATES[config.optimizer]
+    if config.optimizer in ("adam", "momentum") and config.rate >= 0.1:
+        found.append("rate %g with %s: steps this large overshoot, and the cost jumps about or diverges. Try %g"
+                     % (config.rate, config.optimizer if config.optimizer != "adam" else "Adam", 0.001 if config.optimizer == "adam" else 0.01))
+    elif config.optimizer == "gd" and (config.rate > high or (config.rate >= 0.3 and (config.mini_batch or 10**9) <= 8)):
+        found.append("rate %g with gradient descent on mini-batches of %s: steps this large usually diverge. Try 0.1"
+                     % (config.rate, config.mini_batch or "the whole set"))
+    elif config.rate > 3 * high:
+        found.append("rate %g is far above what %s usually needs (%g to %g)" % (config.rate, OPTIMIZERS[config.optimizer].label, low, high))
+    if config.rate < low / 3:
+        found.append("rate %g is far below what %s usually needs (%g to %g): it will learn very slowly"
+                     % (config.rate, OPTIMIZERS[config.optimizer].label, low, high))
+    return found
+
+
 def start_params(params, layer_data):
     """A float copy of ``params`` to train from, or a ``ValueError`` if they are not the weights
     of the network ``layer_data`` describes (fine-tuning keeps the architecture)."""

@@ -21,7 +21,7 @@ from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.report import confusion_frame, describe
 from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
-from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices
+from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices, traps
 from pages._curves import overlay
 from pages._shared import current_job, drawing_store, get_model, keep, once_per_upload, page_alive, plain, remember, visitor
 
@@ -385,6 +385,9 @@ def controls(plan, dataset, job):
         seconds = expected_seconds(plan.config, max(n, 1))
         note_col.caption("About %s on this server." % duration(seconds))
         st.caption(caption)
+        found = traps(plan.config)
+        if found:
+            st.warning("These settings may keep the network from learning: %s." % "; ".join(found), icon=":material/warning:")
         if seconds > SLOW_SECONDS:
             reasons = slow_choices(plan.config, n)
             st.warning("This run would take about %s: %s." % (duration(seconds), "; ".join(reasons) or "fewer images or epochs make it shorter"),

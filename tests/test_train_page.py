@@ -142,3 +142,17 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
     assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
     assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "change": "rate 0.001 → 0.01"}]
+
+
+def test_a_trap_is_named_before_start_at_any_run_length(weights_dir):
+    at = train_page()
+    assert "may keep the network from learning" not in texts(at.warning)  # the defaults learn
+    at.slider(key="n_hidden").set_value(4).run()  # the sliders of layers 3 and 4 appear
+    for i in range(1, 5):
+        at.select_slider(key="neurons_%d" % i).set_value(1024)
+    at.selectbox(key="activation").set_value("sigmoid")
+    at.selectbox(key="optimizer").set_value("gd")
+    at.select_slider(key="n_train").set_value(5000)
+    at.slider(key="epochs").set_value(1)
+    at.select_slider(key="rate").set_value(0.1).run()
+    assert "vanishing gradients" in texts(at.warning) and "Try relu" in texts(at.warning)

@@ -186,3 +186,16 @@ def test_without_groups_the_split_is_unchanged_by_seed():
     a = split(500, 300, 0.1, np.random.default_rng(5))
     b = split(500, 300, 0.1, np.random.default_rng(5))
     assert all(np.array_equal(p, q) for p, q in zip(a, b)) and len(a[0]) == 30 and len(a[1]) == 270
+
+
+def test_known_traps_are_named_before_a_run_and_good_settings_are_left_alone():
+    from nn_core.network import dense_layers
+    from nn_core.training import traps
+
+    assert traps(TrainConfig()) == []  # the defaults
+    assert traps(TrainConfig(optimizer="gd", rate=0.1, mini_batch=128)) == []
+    deep = traps(TrainConfig(layer_data=dense_layers([1024] * 4, "sigmoid"), optimizer="gd", rate=0.1))
+    assert len(deep) == 1 and "vanishing gradients" in deep[0]
+    assert "overshoot" in traps(TrainConfig(optimizer="adam", rate=1.0))[0]
+    assert "diverge" in traps(TrainConfig(optimizer="gd", rate=0.3, mini_batch=1))[0]
+    assert "far below" in traps(TrainConfig(optimizer="gd", rate=1e-4))[0]

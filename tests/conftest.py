@@ -147,13 +147,19 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, app_url):
+def open_app(browser, url, timeout=30_000):
+    """A new browser context (a new person) with the app's first page open; ``(context, page)``."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
+    page.set_default_timeout(timeout)
+    page.goto(url)
     page.locator("canvas").last.wait_for()
+    return context, page
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context, page = open_app(browser, app_url)
     yield page
     context.close()
 

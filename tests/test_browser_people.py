@@ -7,7 +7,7 @@ import re
 import numpy as np
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import running_app
+from conftest import open_app, running_app
 from nn_core.drawings import DrawingStore
 from nn_core.network import dense_layers, init_params
 from nn_core.storage import save_model
@@ -18,11 +18,7 @@ COOKIE = "digit_studio_visitor"
 
 def person(browser, url):
     """A new browser (context) that has opened the app once; returns it, its page and its id."""
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    page.locator("canvas").last.wait_for()
+    context, page = open_app(browser, url, timeout=60_000)
     idle(page)
     page.wait_for_function("name => document.cookie.includes(name + '=')", arg=COOKIE)
     ids = [c["value"] for c in context.cookies() if c["name"] == COOKIE]

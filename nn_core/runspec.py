@@ -90,18 +90,17 @@ def kept_drawings_count(recipe):
     return store.count(None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
 
 
-def planned_images(spec, kaggle_rows=None):
+def planned_images(spec):
     """What the run would train on, counted without building it: a dict ``base`` (MNIST or CSV
     images used), ``base_total``, ``pen`` (pen-drawn images), ``pen_digits``, ``drawings`` (kept
-    drawings), ``drawn`` (their copies), ``total`` and ``trained`` (after the validation share).
-    ``kaggle_rows``: the labelled rows of the uploaded CSV, when the recipe names one."""
+    drawings), ``drawn`` (their copies), ``total`` and ``trained`` (after the validation share)."""
     c, recipe = spec.config, spec.data
     base_total = MNIST_TRAIN
     if recipe.arrays is not None:
         groups = recipe.arrays[2]
         base_total = len(recipe.arrays[1]) if groups is None else int((np.asarray(groups) < 0).sum())
     elif recipe.kaggle_csv is not None:
-        base_total = int(round((kaggle_rows or recipe.kaggle_rows or 0) * (1 - KAGGLE_TEST_FRACTION)))
+        base_total = int(round((recipe.kaggle_rows or 0) * (1 - KAGGLE_TEST_FRACTION)))
     base = base_total if c.n_train is None else min(c.n_train, base_total)
     pen_digits = pen_count(recipe.data_dir, tuple(c.pen_holdout)) if c.pen_digits else 0
     kept = kept_drawings_count(recipe)

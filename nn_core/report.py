@@ -19,17 +19,24 @@ def history_frame(records):
     return frame.rename(columns=COLUMNS).astype({name: float for name in COLUMNS.values()})
 
 
-def describe(config, n_train, batch_size):
+def describe(config, n_train, batch_size, changes=(), epochs_done=None):
     """The settings of a run as one flat dict (for a table row). ``n_train`` and ``batch_size``
-    are what the trainer actually used (``Trainer.n_train``, ``Trainer.batch_size``)."""
+    are what the trainer actually used (``Trainer.n_train``, ``Trainer.batch_size``); ``changes``
+    the settings changed during the run (the rate and lamda shown are those it started with, the
+    changes in a column of their own); ``epochs_done``, if given, is shown against those planned."""
     ld = config.layer_data
+    started = {}
+    for change in changes:
+        started.setdefault(change["setting"], change["old"])
     return {
         "layers": "-".join(map(str, ld["Dim"])),
         "network": describe_layers(ld),
-        "epochs": config.epochs,
+        "epochs": config.epochs if epochs_done is None else "%d of %d" % (epochs_done, config.epochs),
         "mini_batch": "full batch" if batch_size >= n_train else str(batch_size),
-        "rate": config.rate,
-        "lamda": config.lamda,
+        "rate": started.get("rate", config.rate),
+        "lamda": started.get("lamda", config.lamda),
+        "changed during the run": "; ".join("%s %g → %g at epoch %.1f" % (c["setting"], c["old"], c["new"], c["epoch"])
+                                            for c in changes),
         "optimizer": OPTIMIZERS[config.optimizer].label,
         "schedule": config.schedule,
         "dropout": config.dropout,

@@ -463,6 +463,13 @@ def results(job):
     st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
     st.altair_chart(heat + text, width="content")
 
+    finished = {r.label: r for r in st.session_state.get("runs", []) if r.result is not None}
+    if len(finished) > 1:  # any run of the session can be saved, not only the latest
+        labels = list(finished)
+        chosen = st.selectbox("Run to save", labels, index=labels.index(job.label) if job.label in finished else len(labels) - 1,
+                              key="save_which", format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
+                              help="the network of any finished run of this session, with its test accuracy")
+        job = finished[chosen]
     name = st.text_input("Save as", value="my-model-%d" % len(st.session_state.get("runs", [])), key="save_name")
     model = job.model()
     a, b = st.columns(2)
@@ -474,7 +481,8 @@ def results(job):
             st.error(plain("Not saved: %s" % exc))
         else:
             st.success("Saved as %s. Pick it on the Draw page." % path.name)
-    b.download_button("Download .npz", model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name, key="download_model")
+    b.download_button("Download .npz", lambda: model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name,
+                      key="download_model", help="the model file, built when clicked")
 
 
 def rename(runs):
@@ -508,9 +516,9 @@ def runs_table():
             st.error(plain(st.session_state.pop("rename_error")))
     table = pd.DataFrame(
         [dict(run=job.label, status=job.status,
-              **{"test accuracy (%)": None if job.result is None else round(100 * job.result["accuracy"], 2)},
+              **{"test accuracy (%)": ("training" if job.running else "") if job.result is None else "%.2f" % (100 * job.result["accuracy"])},
               **{"time (s)": round(job.elapsed, 1)},
-              **describe(job.config, job.n_train, job.batch_size)) for job in runs]
+              **describe(job.config, job.n_train, job.batch_size, job.changes, len(job.history))) for job in runs]
     ).set_index("run")
     st.dataframe(table)
 

@@ -156,3 +156,37 @@ def test_a_trap_is_named_before_start_at_any_run_length(weights_dir):
     at.slider(key="epochs").set_value(1)
     at.select_slider(key="rate").set_value(0.1).run()
     assert "vanishing gradients" in texts(at.warning) and "Try relu" in texts(at.warning)
+
+
+def test_the_runs_table_says_what_each_run_is_doing_and_any_run_can_be_saved(weights_dir):
+    import os
+
+    from nn_core.storage import load_model
+
+    at = train_page()
+    first = long_run(at, epochs=1)
+    first.join(120)
+    at.run()
+    at.select_slider(key="rate").set_value(0.001)
+    second = long_run(at)
+    try:
+        wait_until(lambda: len(second.history) >= 1)
+        at.select_slider(key="rate").set_value(0.01).run()
+        wait_until(lambda: second.changes)
+        at.run()
+        table = at.dataframe[0].value
+        assert table.loc["run 2", "test accuracy (%)"] == "training" and table.loc["run 1", "test accuracy (%)"] != ""
+        assert table.loc["run 2", "epochs"].endswith(" of 100") and table.loc["run 1", "epochs"] == "1 of 1"
+        assert table.loc["run 2", "rate"] == 0.001  # the rate it started with ...
+        assert "rate 0.001 → 0.01 at epoch" in table.loc["run 2", "changed during the run"]  # ... and the change
+    finally:
+        second.stop()
+        second.join(60)
+    at.run()
+    assert at.selectbox(key="save_which").value == "run 2"  # the latest, unless another is chosen
+    at.selectbox(key="save_which").set_value("run 1").run()
+    at.text_input(key="save_name").set_value("the-first-run").run()
+    at.button(key="save").click().run()
+    assert not at.exception and os.path.exists(weights_dir / "the-first-run.npz")
+    saved = load_model("the-first-run")
+    assert len(saved.meta["history"]) == 1 and saved.meta["test_accuracy"] == first.result["accuracy"]

@@ -14,7 +14,11 @@ The pieces, one concern per module:
 - ``storage``: model files (``.npz`` without pickle, plus readable metadata).
 - ``preprocess``: any picture of a digit -> MNIST-style 28x28.
 - ``metrics``: accuracy, per-class accuracy, confusion matrix.
-- ``jobs`` / ``worker``: training runs for the app, each in a process of its own, sharing the server fairly.
+- ``runspec``: a run as a small description (settings, data recipe, owner) and the one function
+  that builds its training set.
+- ``runner`` / ``runs`` / ``worker``: training runs for the app on Dask workers, recorded in a
+  store that any process can read; ``sqlite`` is the plumbing shared with ``drawings``.
+- ``drawings``: the digits people correct on the Draw page.
 - ``seed``: weights pickled by the original design, read without running anything.
 
 It is written to be read: clarity comes first, then speed (float32, vectorised over each batch).

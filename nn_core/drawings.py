@@ -5,12 +5,9 @@ Each drawing is a row: the picture as drawn (PNG), the 28x28 input the network s
 model's name, the time (UTC) and an anonymous id of the browser session that drew it.
 
 The database is one file (``NN_CORE_DRAWINGS_DB``, else ``drawings.sqlite`` in
-``$XDG_DATA_HOME/nn_core`` or ``~/.local/share/nn_core``), created on first use. It runs in WAL
-mode so that readers never block a writer, and every write is one transaction that waits for
-others (``BUSY_SECONDS``) instead of failing: many sessions can write at once and nothing is lost
-or stored half-way. ``PRAGMA user_version`` holds the schema version; ``MIGRATIONS`` takes an
-older file to the current one. Every failure, whether a locked, damaged or foreign file or a full
-disk, is a ``DrawingsError`` whose message says what happened and that nothing was changed.
+``$XDG_DATA_HOME/nn_core`` or ``~/.local/share/nn_core``), created on first use, used by many
+sessions at once (see ``sqlite``). Every failure, whether a locked, damaged or foreign file or a
+full disk, is a ``DrawingsError`` whose message says what happened and that nothing was changed.
 """
 
 import csv
@@ -18,7 +15,6 @@ import datetime
 import io
 import json
 import os
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -27,10 +23,10 @@ from PIL import Image
 
 from . import data
 from .network import N_CLASSES, N_PIXELS
+from .sqlite import SqliteStore
 
 ENV_VAR = "NN_CORE_DRAWINGS_DB"
 SHARE_ENV_VAR = "NN_CORE_SHARE_DRAWINGS"  # "1": everyone on the server may see and train on everyone's drawings
-BUSY_SECONDS = 10.0  # how long a write waits for another one before giving up
 MAX_IMPORT_ROWS = 5000  # larger sets are training data: the Train page takes Kaggle CSVs directly
 MAX_PER_PERSON = 10_000  # drawings one person may keep (two full imports; thousands of corrections)
 DRAWINGS_WEIGHT = 20  # each kept drawing counts as this many training images, unless told otherwise
@@ -76,89 +72,17 @@ def sharing():
     return os.environ.get(SHARE_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _explain(exc, doing):
-    """A ``DrawingsError`` saying in words what went wrong with ``exc`` (from sqlite3 or the OS)."""
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        why = "the database is locked by another program and stayed locked for %g seconds" % BUSY_SECONDS
-    elif "full" in text or getattr(exc, "errno", None) == 28:
-        why = "the disk is full"
-    elif "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        why = "the database file or its folder cannot be written to"
-    elif "not a database" in text or "malformed" in text or "encrypted" in text:
-        why = "the file is not a drawings database this app can read (damaged, or another kind of file)"
-    elif "no such" in text or "has no column" in text or "constraint" in text:
-        why = "the file does not have the layout of a drawings database (%s)" % exc
-    elif "unable to open" in text:
-        why = "the database file cannot be opened (its folder may not exist or not be writable)"
-    else:
-        why = str(exc)
-    return DrawingsError("Could not %s: %s. Nothing was changed." % (doing, why))
-
-
-class DrawingStore:
+class DrawingStore(SqliteStore):
     """The drawings database. Every method opens its own connection, so one store may be used from
     many threads and sessions at once; each write is one transaction."""
 
+    MIGRATIONS = MIGRATIONS
+    WHAT = "a drawings database"
+    Error = DrawingsError
+
     def __init__(self, path=None):
-        self.path = database_path(path)
+        super().__init__(database_path(path))
         self.damaged = 0  # rows left out by the last ``drawings()`` because they are not valid drawings
-
-    def _connect(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _migrate(conn):
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise DrawingsError("The drawings database was made by a newer version of this app (schema %d; this one "
-                                "knows up to %d). Nothing was changed." % (version, len(MIGRATIONS)))
-        if version == len(MIGRATIONS):
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another session may have migrated it
-            for number in range(version, len(MIGRATIONS)):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("PRAGMA user_version = %d" % (number + 1))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _run(self, doing, work, write=True):
-        """``work(conn)`` inside one transaction (taking the write lock at once if ``write``, so
-        that two writers queue instead of failing); sqlite3 and OS failures become ``DrawingsError``."""
-        try:
-            conn = self._connect()
-        except (sqlite3.Error, OSError) as exc:
-            raise _explain(exc, doing) from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                result = work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-        except (sqlite3.Error, OSError) as exc:
-            raise _explain(exc, doing) from exc
-        finally:
-            conn.close()
 
     # -- writing ------------------------------------------------------------------------------
     def add(self, session, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):

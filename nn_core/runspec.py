@@ -202,11 +202,10 @@ def take_upload(raw):
     try:
         if not path.exists():
             atomic_write(path, lambda f: f.write(raw))
-        from .worker import SPAWN_LOCK, bare_main
+        from .worker import keep_main_out_of_children
 
+        keep_main_out_of_children()
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            with SPAWN_LOCK, bare_main():
-                pool.submit(int, 0).result()  # the process starts here
             return str(path), pool.submit(labelled_rows, str(path)).result()
     except (OSError, concurrent.futures.process.BrokenProcessPool) as exc:
         raise data.DataError("it could not be checked here (%s)" % exc) from exc

@@ -4,8 +4,8 @@ Every visitor's page script runs in this one process, each in a thread of its ow
 should own what the whole process shares. So a thread of the server's own does it:
 - NumPy runs single-threaded here. With OpenBLAS's threads, Draw pages that answer strokes at the
   same moment wait for each other's BLAS threads, spinning: one forward pass then costs ten times
-  the CPU it costs alone. Each training run has a process and BLAS threads of its own
-  (nn_core.jobs, nn_core.worker).
+  the CPU it costs alone. Training runs have processes and BLAS threads of their own (Dask
+  workers: nn_core.runner, nn_core.worker).
 - Garbage that only a collection frees (a visitor's session that has ended can leave cycles) is
   collected once a minute, and the C library is then asked to give the freed memory back to the
   system (``malloc_trim``: without it the server's memory never shrinks, whatever it freed).

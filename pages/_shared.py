@@ -1,13 +1,17 @@
-"""Streamlit helpers the pages share (not a page): cached data and models, the user's training
-job, the visitor's anonymous id and the drawings database."""
+"""Streamlit helpers the pages share (not a page): cached data and models, the person's training
+runs, the visitor's anonymous id and the drawings database."""
 
+import hashlib
 import re
+import time
 import uuid
 
 import streamlit as st
 
 from nn_core import data
 from nn_core.drawings import DrawingStore
+from nn_core.runner import Run, Runner
+from nn_core.runs import RunsError
 from nn_core.storage import ModelFileError, list_models, load_model, model_path
 from pages import _server
 
@@ -40,10 +44,40 @@ document.cookie = "%s=%s; path=/; max-age=31536000; SameSite=Strict";
 </script>"""
 
 
+def signed_in_id(user):
+    """The id of a person signed in with ``st.login`` (``user`` is ``st.user``, or a dict of its
+    claims), or None when no one is: 32 hex digits of a hash of the identity provider and the
+    person's subject there, so that the same person is the same id on every server of a class,
+    and the id says nothing about them."""
+    claims = dict(user) if not isinstance(user, dict) else user
+    if not claims.get("is_logged_in"):
+        return None
+    subject = claims.get("sub") or claims.get("email")
+    if not subject:
+        return None
+    return hashlib.sha256(("%s\n%s" % (claims.get("iss", ""), subject)).encode()).hexdigest()[:32]
+
+
+def sign_in_offered():
+    """Whether the teacher configured sign-in (an ``[auth]`` section in .streamlit/secrets.toml):
+    ``st.user`` then has ``is_logged_in``."""
+    try:
+        return "is_logged_in" in st.user.to_dict()
+    except Exception:  # no secrets file, or a stand-in runtime
+        return False
+
+
 def visitor():
-    """The anonymous id of the person at this browser: it marks their drawings, runs and saved
-    models (no name, no address). It is kept in a cookie, so a reload or a new tab of the same
-    browser is the same person, and a link sent to a friend shares settings, not the id."""
+    """The id of the person at this browser: it marks their drawings, runs and saved models (no
+    name, no address). Signed in (``st.login``, when configured), it is their sign-in's;
+    otherwise an anonymous one kept in a cookie, so a reload or a new tab of the same browser is
+    the same person, and a link sent to a friend shares settings, not the id."""
+    signed_in = signed_in_id(st.user.to_dict()) if sign_in_offered() else None
+    if signed_in is not None:
+        if st.session_state.get("visitor") != signed_in:
+            st.session_state.visitor = signed_in
+            forget_runs_read()
+        return signed_in
     if "visitor" not in st.session_state:
         kept = st.context.cookies.get(VISITOR_COOKIE, "")
         if isinstance(kept, str) and VISITOR_PATTERN.fullmatch(kept):  # (a stand-in runtime in tests has no cookies)
@@ -55,11 +89,20 @@ def visitor():
 
 
 def store_visitor():
-    """Give a browser that came without an id the one this session made (once per session)."""
+    """Give a browser that came without an id the one this session made (once per session); and
+    where sign-in is configured, offer it (or say who is signed in)."""
     visitor()
     if st.session_state.pop("store_visitor", False):
         with st.sidebar:
             st.html(STORE_VISITOR % (VISITOR_COOKIE, st.session_state.visitor), unsafe_allow_javascript=True)
+    if sign_in_offered():
+        with st.sidebar:
+            if st.user.is_logged_in:
+                st.caption("Signed in as %s" % plain(st.user.get("name") or st.user.get("email") or "you"))
+                st.button("Sign out", key="sign_out", on_click=st.logout)
+            else:
+                st.button("Sign in", key="sign_in", on_click=st.login,
+                          help="your drawings, runs and models then follow you to any computer")
 
 
 def drawing_store():
@@ -136,24 +179,45 @@ def choose_model(key, help):
         st.stop()
 
 
+SHOWN_RUNS = 20  # a person's latest runs shown on the Train page (all are kept)
+
+
+def runner():
+    """The process's ``Runner``: it sends runs to Dask (the embedded cluster, or the scheduler at
+    NN_CORE_DASK_ADDRESS) and reads them back from the run store."""
+    return Runner.shared()
+
+
+def my_runs():
+    """This person's latest runs (waiting, training, ended), oldest first. They are read from the
+    run store, so they come back after a reload, in a new tab, and after a restart of the server.
+    Each ``Run`` handle is kept in the session, so that a refresh reads only its new events; the
+    list itself is read at most every ``Run.FRESH`` seconds."""
+    now = time.monotonic()
+    read = st.session_state.get("runs_read")
+    if read is None or now - read[0] > Run.FRESH:
+        try:
+            records = runner().store.runs_of(visitor())[-SHOWN_RUNS:]
+        except RunsError as exc:
+            st.error(plain(str(exc)))
+            records = []
+        handles = st.session_state.setdefault("run_handles", {})
+        for record in records:
+            handles.setdefault(record.id, Run(runner(), record.id)).refresh(record)
+        read = (now, [handles[record.id] for record in records])
+        st.session_state.runs_read = read
+    return read[1]
+
+
 def current_job():
-    """This user's training job (waiting, running or finished), or None."""
-    return st.session_state.get("job")
+    """This person's latest run (waiting, training or ended), or None."""
+    runs = my_runs()
+    return runs[-1] if runs else None
 
 
-def page_alive():
-    """A function that tells, from any thread, whether this visitor's page is still open (its
-    connection to the server is up), or None where that cannot be known (headless tests)."""
-    try:
-        from streamlit.runtime import get_instance
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        runtime, session = get_instance(), get_script_run_ctx().session_id
-        if not isinstance(runtime.is_active_session(session), bool):
-            return None  # a stand-in runtime
-    except Exception:
-        return None
-    return lambda: runtime.is_active_session(session)
+def forget_runs_read():
+    """After a run was started or changed: read the runs again at the next ``my_runs``."""
+    st.session_state.pop("runs_read", None)
 
 
 def plain(text):

@@ -15,7 +15,8 @@ from nn_core import data, drawings, pendigits, runspec
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.download import download_mnist
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
-from nn_core.jobs import Busy, TrainingJob, duration, expected_seconds, max_pause_seconds
+from nn_core.runner import RunnerError, duration, max_pause_seconds
+from nn_core.runs import Busy, RunsError
 from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
@@ -23,7 +24,8 @@ from nn_core.report import confusion_frame, describe
 from nn_core.storage import ModelFileError, check_name, list_models, model_bytes, save_model
 from nn_core.training import SCHEDULES, SLOW_SECONDS, TrainConfig, slow_choices, traps
 from pages._curves import overlay
-from pages._shared import current_job, drawing_store, get_model, keep, once_per_upload, page_alive, plain, remember, visitor
+from pages._shared import (current_job, drawing_store, forget_runs_read, get_model, keep, my_runs, once_per_upload, plain, remember,
+                           runner, visitor)
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -311,11 +313,12 @@ def start(plan, choice):
         except DrawingsError as exc:
             st.error(plain(str(exc)))
             return
-    runs = st.session_state.setdefault("runs", [])
-    spec = RunSpec(plan.config, recipe, started_from=plan.base, owner=visitor(), label="run %d" % (len(runs) + 1))
+    labels = {run.label for run in my_runs()}
+    label = next("run %d" % n for n in range(len(labels) + 1, len(labels) + 1000) if "run %d" % n not in labels)
+    spec = RunSpec(plan.config, recipe, started_from=plan.base, owner=visitor(), label=label)
     try:
         params = get_model(plan.base).params if plan.base else None
-        job = TrainingJob(spec, alive=page_alive(), params=params).start()
+        runner().submit(spec, params=params)
     except (ModelFileError, OSError) as exc:
         st.error(plain("Could not load %s to fine-tune: %s" % (plan.base, exc)))
         return
@@ -325,8 +328,11 @@ def start(plan, choice):
     except (ValueError, data.DataError, DrawingsError) as exc:
         st.error(plain("Cannot train with these settings: %s" % exc))
         return
-    runs.append(job)
-    st.session_state.job = job
+    except (RunnerError, RunsError) as exc:
+        st.error(plain("Not started: %s" % exc))
+        return
+    finally:
+        forget_runs_read()
 
 
 def planned_images(plan, choice):
@@ -382,7 +388,7 @@ def controls(plan, dataset, job):
         st.toast("Stopping at the end of this mini-batch ...")
     if dataset is not None and not busy:
         n, caption = planned_images(plan, dataset)
-        seconds = expected_seconds(plan.config, max(n, 1))
+        seconds = runner().expected_seconds(plan.config, max(n, 1))
         note_col.caption("About %s on this server." % duration(seconds))
         st.caption(caption)
         found = traps(plan.config)
@@ -431,15 +437,16 @@ def live_view():
                    "stopped after %s (its network so far is kept)." % duration(max_pause_seconds()))
     if job.notice:
         st.warning(job.notice)
-    runs = st.session_state.get("runs", [])
+    runs = my_runs()
     hidden = st.session_state.get("hidden_runs", [])
-    shown = [r for r in runs if r.label not in hidden or r is job]
+    shown = [r for r in runs if r.label not in hidden or r == job]
     cost, accuracy = overlay(runs, shown, live=job)
     left, right = st.columns(2)
     left.vega_lite_chart(spec=cost, key="cost_chart")
     right.vega_lite_chart(spec=accuracy, key="accuracy_chart")
-    if not job.running and st.session_state.get("shown_end") is not job:
-        st.session_state.shown_end = job
+    if job.running:
+        st.session_state.seen_running = job.id
+    elif st.session_state.pop("seen_running", None) == job.id:  # it has just ended
         st.rerun()  # the whole page, to show the results
 
 
@@ -463,14 +470,14 @@ def results(job):
     st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
     st.altair_chart(heat + text, width="content")
 
-    finished = {r.label: r for r in st.session_state.get("runs", []) if r.result is not None}
-    if len(finished) > 1:  # any run of the session can be saved, not only the latest
+    finished = {r.label: r for r in my_runs() if r.result is not None}
+    if len(finished) > 1:  # any of the person's runs can be saved, not only the latest
         labels = list(finished)
         chosen = st.selectbox("Run to save", labels, index=labels.index(job.label) if job.label in finished else len(labels) - 1,
                               key="save_which", format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
-                              help="the network of any finished run of this session, with its test accuracy")
+                              help="the network of any of your finished runs, with its test accuracy")
         job = finished[chosen]
-    name = st.text_input("Save as", value="my-model-%d" % len(st.session_state.get("runs", [])), key="save_name")
+    name = st.text_input("Save as", value="my-model-%d" % len(my_runs()), key="save_name")
     model = job.model()
     a, b = st.columns(2)
     if a.button("Save model", icon=":material/save:", key="save"):
@@ -494,17 +501,22 @@ def rename(runs):
     elif name in labels:
         st.session_state.rename_error = "Another run is called %s already." % name
     elif which in labels:
-        runs[labels.index(which)].label = name
+        try:
+            runs[labels.index(which)].label = name
+        except RunsError as exc:
+            st.session_state.rename_error = str(exc)
+            return
+        forget_runs_read()
         st.session_state.hidden_runs = [name if h == which else h for h in st.session_state.get("hidden_runs", [])]
         st.session_state.rename_which = name
 
 
 def runs_table():
-    """This session's runs: which are on the charts, their names, and a table of results and settings."""
-    runs = st.session_state.get("runs", [])
+    """The person's runs: which are on the charts, their names, and a table of results and settings."""
+    runs = my_runs()
     if len(runs) < 2:
         return
-    st.subheader("This session's runs")
+    st.subheader("Your runs")
     labels = [job.label for job in runs]
     st.multiselect("Hide runs from the charts", labels, key="hidden_runs",
                    help="hide a run to see the others better; remove it from here to show it again. The run training now is always shown")

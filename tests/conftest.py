@@ -95,7 +95,7 @@ def running_app(folder, **env):
     database of its own in ``folder``; yields its URL
     once ``/_stcore/health`` answers."""
     weights = folder / "weights"
-    weights.mkdir()
+    weights.mkdir(exist_ok=True)
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights)
     port = free_port()
@@ -127,6 +127,36 @@ def running_app(folder, **env):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def dask_scheduler(folder, workers=1):
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, as a class
+    runs them (the workers find nn_core on their PYTHONPATH; a run that fails is not retried);
+    yields the scheduler's address."""
+    port = free_port()
+    address = "tcp://127.0.0.1:%d" % port
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    log = open(folder / "dask.log", "w")
+    processes = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)]
+    processes.append(subprocess.Popen(["dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                       "--nworkers", str(workers), "--no-dashboard"], env=env, stdout=log, stderr=subprocess.STDOUT))
+    try:
+        yield address
+    finally:
+        for process in processes[::-1]:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def scheduler(tmp_path):
+    with dask_scheduler(tmp_path) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ browser keeps, so a reload or a new tab is the same person; neither sees, trains
 what is the other's, and what one names is shown to them as typed."""
 
 import re
+import time
 
 import numpy as np
 from playwright.sync_api import Error as PlaywrightError
@@ -109,4 +110,74 @@ def test_a_run_named_in_markdown_reads_as_typed_and_fetches_nothing(browser, tmp
         page.get_by_text(name + ": finished").wait_for()  # and in the progress line
         assert page.locator("img[src*='127.0.0.1:1']").count() == 0
         assert not [u for u in asked if "127.0.0.1:1/" in u]
+        context.close()
+
+
+def epoch_shown(page, of):
+    """The epoch the progress line says the run is at ("run 1: epoch 7 of 100, ...")."""
+    line = page.get_by_text(re.compile(r"run 1: (paused at )?epoch \d+ of %d" % of))
+    line.wait_for(timeout=90_000)
+    return int(re.search(r"epoch (\d+) of", line.inner_text()).group(1))
+
+
+def run_on_the_charts(page):
+    """The Train page's cost chart shows run 1 (its legend names it)."""
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.wait_for()
+    chart.get_by_text("run 1", exact=True).first.wait_for()
+
+
+def start_a_long_run(page, url):
+    page.goto(url + "/train?epochs=100&n_train=5000")
+    start = page.get_by_role("button", name="Start", exact=True)
+    start.wait_for()
+    idle(page)
+    start.click()
+    return epoch_shown(page, 100)
+
+
+def test_a_run_goes_on_when_its_tab_closes_and_a_restart_keeps_its_curves(browser, tmp_path):
+    """A run belongs to its person: closing the tab does not stop it, a new tab shows it
+    training with its curves; the app server restarting (on a laptop, runs train beside it)
+    stops it, and the page then says so and keeps its curves."""
+    with running_app(tmp_path, NN_CORE_RUN_LOST_SECONDS="10") as url:
+        context, page, _ = person(browser, url)
+        start_a_long_run(page, url)
+        before = epoch_shown(page, 100)
+        page.close()
+        time.sleep(5)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/train")
+        assert epoch_shown(page, 100) > before  # it trained on with no tab open
+        run_on_the_charts(page)
+        page.close()
+    with running_app(tmp_path, NN_CORE_RUN_LOST_SECONDS="10") as url:  # the same server, started again
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/train")
+        page.get_by_text("the app server restarted while it trained").wait_for()
+        page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
+        run_on_the_charts(page)
+        context.close()
+
+
+def test_with_a_separate_scheduler_a_run_outlives_the_app_server(browser, tmp_path, scheduler):
+    """For a class: runs train on a ``dask scheduler``'s workers, so restarting the app server
+    does not touch them; the page shows the run training on, and its Stop still works."""
+    with running_app(tmp_path, NN_CORE_DASK_ADDRESS=scheduler) as url:
+        context, page, _ = person(browser, url)
+        before = start_a_long_run(page, url)
+    with running_app(tmp_path, NN_CORE_DASK_ADDRESS=scheduler) as url:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url + "/train")
+        deadline = time.time() + 60
+        while epoch_shown(page, 100) <= before + 1:  # training on, on the workers
+            assert time.time() < deadline, "the run did not go on after the app server restarted"
+            page.wait_for_timeout(1000)
+        run_on_the_charts(page)
+        idle(page)
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
         context.close()

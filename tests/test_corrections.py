@@ -12,7 +12,8 @@ from nn_core import drawings
 from nn_core.drawings import DrawingStore
 from nn_core.storage import load_model
 from strokes import one_png
-from test_pages import app, texts, upload_picture, wait_until
+from nn_core.runner import Runner
+from test_pages import app, latest_run, texts, upload_picture, wait_until
 
 
 def shipped(weights_dir):
@@ -164,7 +165,7 @@ def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):
     at.slider(key="epochs").set_value(1).run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
-    job = at.session_state["job"]
+    job = latest_run(at)
     assert job.started_from == "default" and job.config.layer_data["Dim"] == [784, 800, 800, 10]
     wait_until(lambda: not job.running, timeout=120)
     assert job.status == "finished", job.message
@@ -182,4 +183,4 @@ def test_training_on_drawings_when_there_are_none_says_so(weights_dir):
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
     assert "no kept drawings to train on yet" in texts(at.warning)
-    assert "job" not in at.session_state
+    assert Runner.shared().runs_of(at.session_state["visitor"]) == []

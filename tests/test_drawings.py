@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from nn_core import cli, drawings
+from nn_core import sqlite as nn_sqlite
 from nn_core.data import DataError
 from nn_core.drawings import MIGRATIONS, DrawingsError, DrawingStore
 from nn_core.metrics import evaluate
@@ -70,7 +71,7 @@ def test_the_file_is_created_where_the_environment_says_in_wal_mode_with_a_schem
 
 def test_an_older_file_is_migrated_and_keeps_its_drawings(store, monkeypatch):
     kept = store.add("s", 5, digit_image(0))
-    monkeypatch.setattr(drawings, "MIGRATIONS", MIGRATIONS + ["ALTER TABLE drawings ADD COLUMN note TEXT"])
+    monkeypatch.setattr(DrawingStore, "MIGRATIONS", MIGRATIONS + ["ALTER TABLE drawings ADD COLUMN note TEXT"])
     assert [d.id for d in store.drawings()] == [kept]
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
@@ -149,7 +150,7 @@ def test_rows_edited_by_hand_are_left_out_and_counted(store):
 
 
 def test_a_locked_database_is_reported_and_what_it_held_is_kept(store, monkeypatch):
-    monkeypatch.setattr(drawings, "BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(nn_sqlite, "BUSY_SECONDS", 0.3)
     store.add("s", 1, digit_image(0))
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")

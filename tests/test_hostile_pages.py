@@ -11,7 +11,7 @@ from nn_core.network import dense_layers, init_params
 from nn_core.storage import save_model
 from conftest import ROOT
 from test_inside import inside
-from test_pages import app, texts, train_page, upload_picture, wait_until
+from test_pages import app, latest_run, texts, train_page, upload_picture, wait_until
 
 
 def png(width, height):
@@ -63,17 +63,17 @@ def test_a_run_named_in_markdown_is_shown_as_its_plain_text(weights_dir):
     at.select_slider(key="n_train").set_value(1000)
     at.slider(key="epochs").set_value(1).run()
     at.button(key="start").click().run()
-    first = at.session_state["job"]
+    first = latest_run(at)
     wait_until(lambda: not first.running, timeout=120)
     at.button(key="start").click().run()
-    wait_until(lambda: not at.session_state["job"].running, timeout=120)
+    latest = latest_run(at)
+    wait_until(lambda: not latest.running, timeout=120)
     at.run()
     name = "![x](http://127.0.0.1:1/x.png) **b** $x$"  # 40 characters, the most a name takes
-    at.selectbox(key="rename_which").set_value(first.label)
+    at.selectbox(key="rename_which").set_value(latest.label)  # the latest: its results are on the page
     at.text_input(key="rename_to").set_value(name)
     at.button(key="rename").click().run()
-    assert not at.exception and first.label == name
-    at.session_state["job"] = first  # its results on the page, under its new name
+    assert not at.exception and latest.label == name
     at.run()
     shown = [e.value for e in list(at.subheader) + list(at.caption) + list(at.markdown) if "x.png" in str(e.value)]
     assert shown, "the name is shown"

@@ -6,12 +6,12 @@ import shutil
 import pytest
 
 from conftest import ROOT, blobs  # noqa: F401
-from nn_core.jobs import TrainingJob
+from nn_core import runs
 from nn_core.network import init_params
 from nn_core.storage import delete_model, load_model, save_model
 from nn_core.training import TrainConfig
 from strokes import one_png
-from test_pages import app, texts, upload_picture
+from test_pages import app, as_owner, submit, texts, upload_picture
 
 VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
 
@@ -19,10 +19,7 @@ VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "
 def inside(weights_dir, job=None):
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights_dir)
-    at = app()
-    if job is not None:
-        at.session_state["job"] = job
-        at.session_state["runs"] = [job]
+    at = app() if job is None else as_owner(app(), job)
     at.run()
     at.switch_page("pages/inside_page.py").run()
     assert not at.exception
@@ -34,13 +31,16 @@ def captions(at):
 
 
 @pytest.fixture(scope="module")
-def small_job(mnist):
-    """A small network trained for two epochs on 2,000 MNIST digits."""
-    config = TrainConfig(layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1)
-    job = TrainingJob.on_arrays(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
-    job.join(120)
-    assert job.status == "finished"
-    return job
+def small_job(mnist, tmp_path_factory):
+    """A small network trained for two epochs on 2,000 MNIST digits (its record in a runs
+    database of the module's, which every test of the module reads)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(runs.ENV_VAR, str(tmp_path_factory.mktemp("runs") / "runs.sqlite"))
+        config = TrainConfig(layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1)
+        job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)
+        job.join(120)
+        assert job.status == "finished"
+        yield job
 
 
 @pytest.mark.parametrize("trained", [False, True], ids=["shipped model", "a small network trained now"])
@@ -129,7 +129,7 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
 
 def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
     config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
-    job = TrainingJob.on_arrays(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test, label="run 1").start()
+    job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)
     try:
         from test_pages import wait_until
 

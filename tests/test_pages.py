@@ -6,13 +6,15 @@ import re
 import pytest
 import shutil
 import time
+import uuid
 
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, blobs, closed_port_url
 from strokes import one_png
 from nn_core.data import MNIST_FILES
-from nn_core.jobs import TrainingJob
+from nn_core.runner import Runner
+from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.network import init_params
 from nn_core.storage import save_model
 from nn_core.training import TrainConfig
@@ -34,6 +36,24 @@ def texts(elements):
     """The text of every element of one kind (``at.error``, ``at.caption``, ...), in one string,
     so that a test asks what the page says, not where (Markdown escapes removed, as displayed)."""
     return "\n".join(re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements)
+
+
+def submit(config, images, labels, test_images=None, test_labels=None, owner=None, label="run 1", source="test"):
+    """A run on arrays, sent as the app sends its runs; ``owner`` is a person's id (a new one if None)."""
+    spec = RunSpec(config, DataRecipe(arrays=(images, labels, None, test_images, test_labels, source)),
+                   owner=owner or uuid.uuid4().hex, label=label)
+    return Runner.shared().submit(spec)
+
+
+def as_owner(at, run):
+    """Open ``at`` as the person who started ``run``."""
+    at.session_state["visitor"] = run.owner
+    return at
+
+
+def latest_run(at):
+    """The latest run of the person using ``at``."""
+    return Runner.shared().runs_of(at.session_state["visitor"])[-1]
 
 
 def wait_until(condition, timeout=60):
@@ -84,7 +104,7 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     at.selectbox(key="init").set_value("standard_normal")
     at.run()
     at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = latest_run(at)
     c = job.config
     assert c.layer_data == {"Dim": [784, 64, 10], "Activs": ["tanh", "softmax"]}
     assert (c.epochs, c.n_train, c.rate, c.optimizer, c.val_fraction, c.init) == (2, 1000, 0.1, "momentum", 0.2, "standard_normal")
@@ -110,8 +130,9 @@ def test_start_is_disabled_while_a_run_goes_and_stop_ends_it(weights_dir):
     at = train_page()
     at.slider(key="epochs").set_value(50).run()
     at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = latest_run(at)
     assert job.running
+    wait_until(lambda: job.status == "running")
     at.run()
     assert at.button(key="start").disabled and not at.button(key="stop").disabled
     at.button(key="stop").click().run()
@@ -129,11 +150,9 @@ def load_model_meta(path):
 def test_a_diverged_run_is_reported_with_advice(weights_dir):
     X, y = blobs()
     config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)
-    job = TrainingJob.on_arrays(config, X * 1e3, y, X, y, label="run 1", source="test").start()
+    job = submit(config, X * 1e3, y, X, y)
     job.join(30)
-    at = app()
-    at.session_state["job"] = job
-    at.session_state["runs"] = [job]
+    at = as_owner(app(), job)
     at.run()
     at.switch_page("pages/train_page.py").run()
     assert not at.exception
@@ -191,9 +210,9 @@ def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
         at.select_slider(key="mini_batch").set_value(mini_batch)
         at.slider(key="val_fraction").set_value(val).run()
         at.button(key="start").click().run()
-        at.session_state["job"].join(60)
+        latest_run(at).join(60)
         at.run()
-    assert "This session's runs" in texts(at.subheader)
+    assert "Your runs" in texts(at.subheader)
     charts = chart_runs(at)
     assert len(charts) == 2
     for domain, colours in charts:
@@ -204,7 +223,7 @@ def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
     assert list(table["mini_batch"]) == ["32", "full batch", "full batch"]
     assert list(table["training images"]) == [4500, 4500, 3500]
     assert table["test accuracy (%)"].notna().all()
-    assert at.session_state["runs"][1].config.mini_batch is None
+    assert Runner.shared().runs_of(at.session_state["visitor"])[1].config.mini_batch is None
 
     at.multiselect(key="hidden_runs").select("run 2").run()  # hidden ...
     assert [d for d, _ in chart_runs(at)] == [["run 1", "run 3"]] * 2
@@ -223,7 +242,7 @@ def test_draw_page_offers_the_network_training_now(weights_dir):
     at = train_page()
     at.slider(key="epochs").set_value(50).run()
     at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = latest_run(at)
     try:
         wait_until(lambda: job.history)
         at.switch_page("pages/draw_page.py").run()
@@ -246,7 +265,7 @@ def test_pen_digits_checkbox_mixes_them_in_and_validates_by_writer(weights_dir):
     at.checkbox(key="pen_digits").check().run()
     at.button(key="start").click().run()
     assert not at.exception and not at.error
-    job = at.session_state["job"]
+    job = latest_run(at)
     assert job.config.pen_digits > 0
     job.join(120)
     assert job.status == "finished" and "pen-drawn digits" in job.source
@@ -343,7 +362,7 @@ def test_a_training_csv_is_checked_once_per_upload_outside_the_server(weights_di
     [kept] = os.listdir(tmp_path / "uploads")  # where the run reads it
     at.slider(key="epochs").set_value(1).run()
     at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = latest_run(at)
     job.join(120)
     assert job.status == "finished", job.message
     assert job.source == "train.csv" and job.result["n"] == 5
@@ -423,3 +442,21 @@ def test_the_servers_numpy_runs_single_threaded():
 
     pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert pools and all(pool["num_threads"] == 1 for pool in pools)
+
+
+def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_dir):
+    """With sign-in configured (st.login), the id is the sign-in's: the same provider and subject
+    give the same id (on any server, in any browser), anyone else another; signed out, none."""
+    from pages._shared import VISITOR_PATTERN, signed_in_id
+
+    ann = {"is_logged_in": True, "iss": "https://accounts.example.org", "sub": "1234", "email": "ann@example.org", "name": "Ann"}
+    assert VISITOR_PATTERN.fullmatch(signed_in_id(ann))
+    assert signed_in_id(dict(ann, name="Ann B.")) == signed_in_id(ann)  # a new display name: still Ann
+    assert signed_in_id(dict(ann, sub="5678")) != signed_in_id(ann)
+    assert signed_in_id(dict(ann, iss="https://login.example.com")) != signed_in_id(ann)  # another provider's 1234
+    assert "1234" not in signed_in_id(ann) and "ann" not in signed_in_id(ann)
+    assert signed_in_id(dict(ann, is_logged_in=False)) is None and signed_in_id({}) is None
+    at = app()
+    at.run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label in ("Sign in", "Sign out")]  # not configured: not offered

@@ -5,7 +5,7 @@ captions that say what is really used. Headless with AppTest."""
 import json
 from types import SimpleNamespace
 
-from test_pages import app, texts, train_page, wait_until
+from test_pages import app, latest_run, texts, train_page, wait_until
 from nn_core.training import EpochRecord
 from pages._curves import PALETTE, SMOOTHED, overlay
 
@@ -14,7 +14,7 @@ def long_run(at, epochs=100):
     at.select_slider(key="n_train").set_value(1000)
     at.slider(key="epochs").set_value(epochs).run()
     at.button(key="start").click().run()
-    return at.session_state["job"]
+    return latest_run(at)
 
 
 def test_settings_survive_a_trip_to_another_page_and_match_the_running_run(weights_dir):
@@ -25,7 +25,7 @@ def test_settings_survive_a_trip_to_another_page_and_match_the_running_run(weigh
     at.selectbox(key="activation").set_value("sigmoid")
     at.select_slider(key="n_train").set_value(20000).run()
     at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = latest_run(at)
     try:
         at.switch_page("pages/draw_page.py").run()
         at.switch_page("pages/train_page.py").run()

@@ -2,7 +2,7 @@
 run's progress can be read, and epoch times on a Dask worker against the same run in a plain
 process.
 
-    python bench/engine.py [--epochs 4] [--rounds 3]
+    python bench/engine.py [--epochs 4] [--rounds 6]
 
 Needs MNIST in NN_CORE_DATA_DIR (or the default data folder). Prints:
 - the embedded LocalCluster's start (first ``Runner.client()``) and its processes' memory, idle;
@@ -67,7 +67,7 @@ def plain_epochs(config):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     runner = Runner(store=RunStore(folder / "runs.sqlite"))
@@ -96,13 +96,24 @@ def main():
     print("age of the freshest report when read, polling every 0.05 s: median %.0f ms, max %.0f ms (reports every %.2f s)"
           % (1000 * statistics.median(lags), 1000 * max(lags), 0.25))
 
+    ratios = []
     for round_ in range(1, args.rounds + 1):
-        plain = statistics.median(plain_epochs(config))
-        run = runner.submit(RunSpec(config, DataRecipe(), label="bench %d" % round_))
-        run.join()
-        worker = statistics.median(r.seconds for r in run.history)
+        def on_worker():
+            run = runner.submit(RunSpec(config, DataRecipe(), label="bench %d" % round_))
+            while runner.store.get(run.id).status in ("queued", "running"):  # a look a second, as a page's refresh
+                time.sleep(1.0)
+            return statistics.median(r.seconds for r in run.history)
+
+        # Which goes first alternates: the second of two runs in a row tends to meet a slower machine.
+        if round_ % 2:
+            plain, worker = statistics.median(plain_epochs(config)), on_worker()
+        else:
+            worker, plain = on_worker(), statistics.median(plain_epochs(config))
+        ratios.append(worker / plain)
         print("round %d: seconds per epoch, plain process %.3f s, Dask worker %.3f s: ratio %.2f"
               % (round_, plain, worker, worker / plain))
+    print("ratio, Dask worker / plain process: median %.2f over %d rounds (this machine's speed drifts by more than "
+          "that from one minute to the next: compare rounds, not single runs)" % (statistics.median(ratios), len(ratios)))
     runner.close()
 
 

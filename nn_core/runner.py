@@ -27,15 +27,16 @@ stopped if it trains longer, a run paused for ``max_pause_seconds()`` while othe
 (``worker.lower_priority``), and a run shares its machine's cores with the others training there.
 """
 
+import dataclasses
 import logging
 import os
 import socket
 import threading
 import time
 
-from . import pendigits, worker
+from . import drawings, pendigits, worker
 from .model import Model, from_run
-from .runs import ACTIVE, Busy, RunStore  # noqa: F401 (Busy: what submit raises)
+from .runs import ACTIVE, RunStore
 from .runspec import build_training_set, check_size, memory_needed, planned_images
 from .training import EpochRecord, Trainer, check_live, estimated_seconds
 
@@ -104,6 +105,7 @@ class _Task:
         self.ended_early = None
         self.left = self.pace_from = None
         self.trainer = None
+        self.threads = None  # the BLAS threads it was told to use
         self.host = socket.gethostname()
 
     def elapsed(self):
@@ -121,7 +123,8 @@ class _Task:
         if force or now - self.threads_set > THREADS_EVERY:
             self.threads_set = now
             threads = blas_threads(self.store.busy_here(self.host))
-            if threads != self.columns.get("threads"):
+            if threads != self.threads:  # (setting them again costs: OpenBLAS restarts its threads)
+                self.threads = threads
                 worker.use_threads(threads)
                 self.columns["threads"] = worker.threads_in_use()
 
@@ -304,6 +307,8 @@ class Runner:
                 # The nanny's MALLOC_TRIM_THRESHOLD_ made epochs 2-3x slower than in a plain process,
                 # and its one-BLAS-thread settings would hold a run alone to one core.
                 "distributed.nanny.pre-spawn-environ": {},
+                # The workers' statistical profiler takes the interpreter from the training 100 times a second.
+                "distributed.worker.profile.enabled": False,
             }):
                 # No dashboard; the scheduler's small HTTP server (health checks) takes any free port of
                 # 127.0.0.1, so that two servers on one machine do not fight over 8787.
@@ -350,6 +355,10 @@ class Runner:
         from distributed import fire_and_forget
 
         n_train, estimate = self.check(spec)
+        if spec.data.drawings_of is not None and spec.data.drawings_db is None:
+            # The files a run reads are named where it is asked for: a worker's environment is the
+            # one it was started with, and may be another machine's.
+            spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, drawings_db=str(drawings.database_path())))
         source = spec.data.arrays[5] if spec.data.arrays is not None else ""
         run_id, seq = self.store.add(spec.config, spec.label, owner=spec.owner, data=source, started_from=spec.started_from,
                                      estimate=estimate, n_train=n_train, engine=self.engine)

@@ -3,7 +3,6 @@ runs, the visitor's anonymous id and the drawings database."""
 
 import hashlib
 import re
-import time
 import uuid
 
 import streamlit as st
@@ -74,9 +73,7 @@ def visitor():
     the same person, and a link sent to a friend shares settings, not the id."""
     signed_in = signed_in_id(st.user.to_dict()) if sign_in_offered() else None
     if signed_in is not None:
-        if st.session_state.get("visitor") != signed_in:
-            st.session_state.visitor = signed_in
-            forget_runs_read()
+        st.session_state.visitor = signed_in
         return signed_in
     if "visitor" not in st.session_state:
         kept = st.context.cookies.get(VISITOR_COOKIE, "")
@@ -190,34 +187,24 @@ def runner():
 
 def my_runs():
     """This person's latest runs (waiting, training, ended), oldest first. They are read from the
-    run store, so they come back after a reload, in a new tab, and after a restart of the server.
-    Each ``Run`` handle is kept in the session, so that a refresh reads only its new events; the
-    list itself is read at most every ``Run.FRESH`` seconds."""
-    now = time.monotonic()
-    read = st.session_state.get("runs_read")
-    if read is None or now - read[0] > Run.FRESH:
-        try:
-            records = runner().store.runs_of(visitor())[-SHOWN_RUNS:]
-        except RunsError as exc:
-            st.error(plain(str(exc)))
-            records = []
-        handles = st.session_state.setdefault("run_handles", {})
-        for record in records:
-            handles.setdefault(record.id, Run(runner(), record.id)).refresh(record)
-        read = (now, [handles[record.id] for record in records])
-        st.session_state.runs_read = read
-    return read[1]
+    run store (a millisecond), so they come back after a reload, in a new tab, and after a restart
+    of the server. Each ``Run`` handle is kept in the session, so that a refresh reads only its
+    new events."""
+    try:
+        records = runner().store.runs_of(visitor())[-SHOWN_RUNS:]
+    except RunsError as exc:
+        st.error(plain(str(exc)))
+        return []
+    handles = st.session_state.setdefault("run_handles", {})
+    for record in records:
+        handles.setdefault(record.id, Run(runner(), record.id)).refresh(record)
+    return [handles[record.id] for record in records]
 
 
 def current_job():
     """This person's latest run (waiting, training or ended), or None."""
     runs = my_runs()
     return runs[-1] if runs else None
-
-
-def forget_runs_read():
-    """After a run was started or changed: read the runs again at the next ``my_runs``."""
-    st.session_state.pop("runs_read", None)
 
 
 def plain(text):

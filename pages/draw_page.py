@@ -62,7 +62,7 @@ def pick_model():
     return model
 
 
-def show_prediction(prediction, where, picture=None, source="drawn"):
+def show_prediction(model, prediction, where, picture=None, source="drawn"):
     """The answer, its confidence, the ten probabilities, what the network saw, and the buttons
     that tell it whether it was right (``picture`` is what is kept with the correction)."""
     with where:
@@ -88,10 +88,10 @@ def show_prediction(prediction, where, picture=None, source="drawn"):
         # when it is closed; this is computed only when asked for.
         if st.toggle("Why this answer?", key="why", help="which pixels pushed the network to this answer, and which "
                      "of its neurons fired"):
-            why(prediction)
+            why(model, prediction)
 
 
-def why(prediction):
+def why(model, prediction):
     """What pushed the network to its answer: a saliency map over the 28x28 input, and the
     neurons of each hidden layer that fired most (with, for the first layer, what they look for)."""
     digit = st.selectbox("Explain the score of", range(10), index=prediction.digit, key="why_digit",
@@ -176,7 +176,7 @@ def correction(prediction, picture, source):
         st.error(plain("Not kept: %s Click again to retry." % failed))
 
 
-def answer(picture):
+def answer(model, picture):
     """``classify``, with a network whose arithmetic overflows reported instead of shown as NaN."""
     try:
         return classify(model, picture)
@@ -238,11 +238,11 @@ with canvas_col:
     mode = st.radio("Input", [DRAW, UPLOAD], key="input_mode", horizontal=True, label_visibility="collapsed",
                     help="draw with the mouse (or a finger), or upload a picture of a digit")
     picture = upload_input() if mode == UPLOAD else canvas_input()
-prediction = answer(picture) if picture is not None else None
+prediction = answer(model, picture) if picture is not None else None
 if mode == UPLOAD and picture is not None and prediction is None:
     answer_col.warning("No digit found in this picture: it looks blank.")
 else:
-    show_prediction(prediction, answer_col, picture, "uploaded" if mode == UPLOAD else "drawn")
+    show_prediction(model, prediction, answer_col, picture, "uploaded" if mode == UPLOAD else "drawn")
 keep(["model_name", "stroke_width", "input_mode"])
 
 with st.expander("Import weights saved by the original NumPy design"):

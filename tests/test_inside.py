@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, blobs  # noqa: F401
+from conftest import ROOT
 from nn_core import runs
 from nn_core.network import init_params
 from nn_core.storage import delete_model, load_model, save_model

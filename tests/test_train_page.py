@@ -92,7 +92,7 @@ def test_pause_holds_the_run_and_resume_carries_on(weights_dir):
         wait_until(lambda: job.progress > 0)
         at.run()
         at.button(key="pause").click().run()
-        assert job.status == "paused"  # at once, so that the page shows Resume
+        assert latest_run(at).status == "paused"  # at once (read afresh), so that the page shows Resume
         wait_until(lambda: job.held)
         held = job.progress
         at.run()

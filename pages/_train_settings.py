@@ -1,0 +1,235 @@
+"""The Train page's settings (not a page): every hyperparameter's widget, its default, and its
+place in the address's query string, so that a reload keeps the settings and a link shares them.
+While a run trains only the rate and lamda can move: they change that run."""
+
+import dataclasses
+
+import streamlit as st
+
+from nn_core import drawings, pendigits, runspec
+from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
+from nn_core.network import INITS, dense_layers, describe_layers
+from nn_core.optimizers import OPTIMIZERS
+from nn_core.storage import ModelFileError, list_models
+from nn_core.training import SCHEDULES, TrainConfig
+from pages._shared import current_job, drawing_store, get_model, plain, visitor
+
+WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
+FULL_BATCH = "full batch"
+MINI_BATCHES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, FULL_BATCH]
+RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
+LAMDAS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+DROPOUTS = [round(0.05 * i, 2) for i in range(11)]
+VAL_FRACTIONS = [round(0.05 * i, 2) for i in range(7)]
+ALL = "all"
+IMAGES = [1000, 2000, 5000, 10000, 20000, 30000, ALL]
+PEN_DRAWINGS = 4  # drawings of each pen-drawn digit when they are mixed in (as bench/pen_accuracy.py measures)
+TRAINER = TrainConfig()
+HIDDEN = TRAINER.layer_data["Dim"][1:-1]
+NEW = "new random weights"
+FINE_TUNE = {"epochs": 3, "rate": 1e-4, "n_train": 10000}  # a few epochs at a small rate keep what the model knew
+NO_DRAWINGS, MINE, EVERYONE = "none", "mine", "everyone's"
+
+# Every setting, by widget key, with its default: the one place the widgets, the address and
+# the "which settings differ" note take them from.
+DEFAULT = {
+    "start_from": NEW, "n_hidden": len(HIDDEN), **{"neurons_%d" % (i + 1): HIDDEN[i] if i < len(HIDDEN) else 128 for i in range(4)},
+    "activation": TRAINER.layer_data["Activs"][0], "init": TRAINER.init, "epochs": TRAINER.epochs,
+    "mini_batch": TRAINER.mini_batch, "rate": TRAINER.rate, "lamda": TRAINER.lamda, "optimizer": TRAINER.optimizer,
+    "schedule": TRAINER.schedule, "dropout": TRAINER.dropout, "augment": TRAINER.augment, "n_train": ALL,
+    "pen_digits": TRAINER.pen_digits > 0, "drawings_of": NO_DRAWINGS, "drawings_weight": DRAWINGS_WEIGHT,
+    "val_fraction": TRAINER.val_fraction, "seed": TRAINER.seed,
+}
+
+
+def allowed():
+    """What each setting may be, for settings read from the address."""
+    return {
+        "start_from": [NEW] + list_models(), "n_hidden": list(range(5)), **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
+        "activation": HIDDEN_ACTIVATIONS, "init": list(INITS), "epochs": list(range(1, 101)), "mini_batch": MINI_BATCHES,
+        "rate": RATES, "lamda": LAMDAS, "optimizer": list(OPTIMIZERS), "schedule": list(SCHEDULES), "dropout": DROPOUTS,
+        "augment": [False, True], "n_train": IMAGES, "pen_digits": [False, True], "drawings_of": [NO_DRAWINGS, MINE, EVERYONE],
+        "drawings_weight": list(range(1, 101)), "val_fraction": VAL_FRACTIONS, "seed": range(2**31),
+    }
+
+
+def as_text(value):
+    """A setting as it is written in the address."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "%g" % value if isinstance(value, float) else str(value)
+
+
+def from_address():
+    """Settings from the address's query string (``?epochs=12&activation=sigmoid``); a value
+    that is not one of the setting's choices is left out, and named in a note (``refused``)."""
+    choices, values, refused = allowed(), {}, []
+    for key, text in st.query_params.items():
+        if key not in choices:
+            continue
+        options = choices[key]
+        if isinstance(options, range):
+            # ASCII digits only ("²" is a digit to str.isdigit), and few of them (int() refuses over 4,300)
+            value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) in options else None
+        else:
+            value = next((o for o in options if as_text(o) == text), None)
+        if value is None:
+            refused.append(key)
+        else:
+            values[key] = value
+    if refused:
+        st.session_state.refused = refused
+    return values
+
+
+def to_address():
+    """Write the settings that differ from the defaults into the address (the layers in use only)."""
+    unused = {"neurons_%d" % i for i in range(st.session_state.get("n_hidden", 0) + 1, 5)}
+    wanted = {k: as_text(st.session_state[k]) for k in DEFAULT
+              if k in st.session_state and k not in unused and st.session_state[k] != DEFAULT[k]}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+@dataclasses.dataclass
+class Plan:
+    """What Start trains: the hyperparameters, the model to fine-tune (None: new random weights),
+    and whose kept drawings to add (a visitor id, ``EVERYONE`` or None), each counted ``weight`` times."""
+
+    config: TrainConfig
+    base: str | None = None
+    drawings_of: str | None = None
+    weight: int = DRAWINGS_WEIGHT
+
+
+def fine_tune_preset():
+    """When a saved model is picked to start from: the usual settings for fine-tuning."""
+    if st.session_state.get("start_from", NEW) != NEW:
+        st.session_state.update(FINE_TUNE)
+        st.session_state.preset_note = True
+
+
+def start_from(locked):
+    """The "Start from" picker; returns the model to fine-tune (a ``Model``) and its name, or (None, None)."""
+    name = st.selectbox("Start from", [NEW] + list_models(), key="start_from", on_change=fine_tune_preset, disabled=locked,
+                        help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
+                             "drawings): its layers are kept, and a few epochs at a small rate are enough")
+    if name == NEW:
+        return None, None
+    try:
+        model = get_model(name)
+    except (ModelFileError, OSError) as exc:
+        st.error(plain("Could not load %s: %s" % (name, exc)))
+        return None, None
+    st.caption("Fine-tuning %s: %s. Its layers are kept, so the layer settings are off." % (name, describe_layers(model.layer_data)))
+    if st.session_state.pop("preset_note", False):
+        st.info("Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like." % FINE_TUNE)
+    return model, name
+
+
+def drawings_choice(locked):
+    """Whose kept drawings to add, and how much each counts: ``(drawings_of, weight)``."""
+    options = {NO_DRAWINGS: None, MINE: visitor()}
+    if drawings.sharing():
+        options[EVERYONE] = runspec.EVERYONE
+    try:
+        store = drawing_store()
+        counts = {k: 0 if v is None else store.count(None if v == runspec.EVERYONE else v) for k, v in options.items()}
+    except DrawingsError as exc:
+        st.warning(plain("The drawings kept here cannot be read: %s" % exc))
+        return None, DRAWINGS_WEIGHT
+    choice = st.selectbox("Drawings collected here", list(options), key="drawings_of", disabled=locked,
+                          format_func=lambda k: k if k == NO_DRAWINGS else "%s (%d)" % (k, counts[k]),
+                          help="add the drawings corrected on the Draw page (see My drawings) to the training images")
+    weight = st.slider("Weight of each drawing", 1, 100, DEFAULT["drawings_weight"], key="drawings_weight",
+                       disabled=locked or options[choice] is None,
+                       help="each drawing counts as this many training images, so that a few are not drowned among "
+                            "60,000; too high and the network learns them by heart. Try 10-50")
+    return options[choice], weight
+
+
+def live_change(key):
+    """A rate or lamda moved while a run trains: the run takes it from its next mini-batch."""
+    job = current_job()
+    if job is not None and job.running:
+        old = getattr(job.config, key)
+        try:
+            applied = job.change(**{key: st.session_state[key]})
+        except ValueError as exc:
+            st.session_state.live_note = "Not changed: %s" % exc
+        else:
+            st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, plain(job.label), old, st.session_state[key])
+                                          if applied else "%s has ended: the new %s is for the next run." % (plain(job.label), key))
+
+
+def settings(locked):
+    """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet
+    validated). While a run trains (``locked``) only the rate and lamda can move: they change it."""
+    st.subheader("Network", divider="gray")
+    base, base_name = start_from(locked)
+    fixed = locked or base is not None
+    n_hidden = st.slider("Hidden layers", 0, 4, DEFAULT["n_hidden"], key="n_hidden", disabled=fixed,
+                         help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
+    hidden = [
+        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT["neurons_%d" % (i + 1)], key="neurons_%d" % (i + 1),
+                         disabled=fixed, help="more neurons can learn more detail, and train more slowly; try 64-512")
+        for i in range(n_hidden)
+    ]
+    activation = st.selectbox(
+        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
+        format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=fixed,
+        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
+    inits = list(INITS)
+    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULT["init"]), key="init", format_func=INITS.get,
+                        disabled=fixed, help="the random weights training starts from; try the original to see a network start saturated")
+    st.subheader("Training", divider="gray")
+    if locked:
+        st.caption("While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "
+                   "Pause or stop it to change the rest for the next run.")
+    epochs = st.slider("epochs", 1, 100, DEFAULT["epochs"], key="epochs", disabled=locked,
+                       help="passes over all the training images; each adds one point to the curves. Try 5-30")
+    mini_batch = st.select_slider("mini_batch (images per step; 1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES,
+                                  DEFAULT["mini_batch"], key="mini_batch", disabled=locked,
+                                  help="images per weight update. 1 is stochastic gradient descent: noisy and slow; try 32-512")
+    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULT["rate"], format_func=lambda r: "%g" % r, key="rate",
+                            on_change=live_change, args=("rate",),
+                            help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
+                                 "gradient descent: 0.1-0.5. It can change while a run trains")
+    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULT["lamda"], key="lamda", on_change=live_change, args=("lamda",),
+                             help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent. "
+                                  "It can change while a run trains")
+    optimizers = list(OPTIMIZERS)
+    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULT["optimizer"]), format_func=lambda name: OPTIMIZERS[name].label,
+                             key="optimizer", disabled=locked,
+                             help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam")
+    schedules = list(SCHEDULES)
+    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULT["schedule"]), format_func=SCHEDULES.get,
+                            key="schedule", disabled=locked, help="how the rate changes from one epoch to the next")
+    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULT["dropout"], 0.05, key="dropout", disabled=locked,
+                               help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
+    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULT["augment"], key="augment",
+                          disabled=locked, help="each image is shifted, turned, slanted and thickened a little at random before each step")
+    st.subheader("Data", divider="gray")
+    n_images = st.select_slider("Training images to use", IMAGES, DEFAULT["n_train"], key="n_train", disabled=locked,
+                                help="how many of the MNIST training images to use, picked at random; fewer is faster")
+    pen = 0
+    if pendigits.pendigits_available():
+        pen = PEN_DRAWINGS * st.checkbox(
+            "Mix in pen-drawn digits", DEFAULT["pen_digits"], key="pen_digits", disabled=locked,
+            help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
+                 "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS)
+    drawings_of, weight = drawings_choice(locked)
+    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULT["val_fraction"], 0.05, key="val_fraction", disabled=locked,
+                                    help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
+    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULT["seed"], key="seed", disabled=locked,
+                           help="the same seed and settings train the same network again; change it to see the randomness")
+    config = TrainConfig(
+        layer_data=base.layer_data if base is not None else dense_layers(hidden, activation),
+        epochs=epochs, mini_batch=None if mini_batch == FULL_BATCH else mini_batch, rate=rate,
+        lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
+        val_fraction=val_fraction, n_train=None if n_images == ALL else n_images, seed=int(seed), init=init,
+        pen_digits=pen,
+    )
+    return Plan(config, base_name, drawings_of, weight)
+

@@ -4,8 +4,8 @@ A ``Runner`` takes a ``RunSpec`` (settings and a data recipe, no images), record
 run store (``runs.RunStore``) and hands it to Dask distributed, which starts it on a free worker,
 first asked first started (each run's task has the priority of its place in the store). The task,
 ``train_run``, builds the training set where it runs (``runspec.build_training_set``), trains,
-and writes what it does to the store: progress and the smoothed mini-batch cost a few times a
-second, each epoch's record and network, changes of rate or lamda, and at the end the network
+and writes what it does to the store: progress and the cost mini-batch by mini-batch a few times a
+second (the epoch's mean cost so far), each epoch's record and network, changes of rate or lamda, and at the end the network
 with its metadata and test result. Commands (pause, resume, new rate or lamda, stop) go the other
 way through the store, read by the task between mini-batches: Dask cannot interrupt a running
 task, so stopping is cooperative; a run that waits is cancelled at once. ``Run`` is a handle on
@@ -46,12 +46,17 @@ DEFAULT_MAX_MINUTES = 120
 MAX_PAUSE_ENV = "NN_CORE_MAX_PAUSE_MINUTES"
 DEFAULT_MAX_PAUSE_MINUTES = 3
 MAX_RUN_MB = 1500  # what one run's process may hold (``runspec.memory_needed``)
-MAX_BATCH_POINTS = 2000  # the smoothed mini-batch cost shows at most this many points (thinned out evenly)
-SMOOTHING = 0.05  # weight of each new mini-batch in the smoothed training cost
+MAX_BATCH_POINTS = 2000  # the mini-batch cost line shows at most this many points (thinned out evenly)
 LEFT_SMOOTHING = 0.1  # weight of each new reading in the smoothed time left
 REPORT_EVERY = 0.25  # seconds between two progress reports of a run
 HEARTBEAT_EVERY = 5.0  # seconds between two signs of life of a run, whatever it is doing
 THREADS_EVERY = 2.0  # seconds between two looks at how many runs share the machine
+# Without finished runs to go by (bench/estimate.py measures them on this machine):
+STARTUP_SECONDS = 1.0  # a worker building the run's data (MNIST read, the pen-drawn digits from their cache)
+CLUSTER_SECONDS = 1.0  # the embedded cluster starting, the first time a server sends a run
+TEST_SECONDS = 0.5  # measuring the network on the 10,000 test images
+PACE = 1.2  # training time over ``estimated_seconds``: per-step costs the arithmetic leaves out
+FIRST_SNAPSHOT = 5  # mini-batches into the first epoch, the network is kept for the pages to show
 
 
 def _minutes(name, default):
@@ -98,7 +103,7 @@ class _Task:
         self.max_seconds, self.max_pause = limits
         self.events, self.columns = [], {}
         self.reported = self.commands_read = self.threads_set = 0.0
-        self.smoothed = None
+        self.epoch_sum = self.epoch_seen = 0.0  # the epoch's mini-batch costs so far, weighted by size
         self.paused_seconds, self.paused_since = 0.0, None
         self.started = time.time()
         self.stop = threading.Event()
@@ -129,11 +134,20 @@ class _Task:
                 self.columns["threads"] = worker.threads_in_use()
 
     def on_batch(self, epoch, batch, n_batches, cost):
-        self.smoothed = cost if self.smoothed is None else self.smoothed + SMOOTHING * (cost - self.smoothed)
-        if time.monotonic() - self.reported >= REPORT_EVERY or batch == n_batches:
+        """The cost so far in the epoch: the mean of its mini-batches, each weighted by its size,
+        which is how the epoch's own training cost is measured: the line ends on its point."""
+        if batch == 1:
+            self.epoch_sum = self.epoch_seen = 0.0
+        size = min(self.trainer.batch_size, self.trainer.n_train - (batch - 1) * self.trainer.batch_size)
+        self.epoch_sum += cost * size
+        self.epoch_seen += size
+        if epoch == 1 and batch == FIRST_SNAPSHOT and batch < n_batches:
+            # The network a few mini-batches in, for "the network training now", long before the first epoch ends.
+            self.columns.update(snapshot=self.trainer.params, snapshot_epoch=0)
+        if time.monotonic() - self.reported >= REPORT_EVERY or batch == n_batches or "snapshot" in self.columns:
             config = self.trainer.config
             progress = ((epoch - 1) * n_batches + batch) / (config.epochs * n_batches)
-            self.events.append(("batch", [epoch - 1 + batch / n_batches, self.smoothed]))
+            self.events.append(("batch", [epoch - 1 + batch / n_batches, self.epoch_sum / self.epoch_seen]))
             self.flush(epoch=epoch, batch=batch, n_batches=n_batches, seconds_left=self.seconds_left(progress))
 
     def seconds_left(self, progress):
@@ -227,6 +241,7 @@ def train_run(store_path, run_id, spec, params, limits):
         for record in trainer.run(stop=task.stop, on_batch=task.on_batch, control=task.control):
             task.events.append(("epoch", vars(record)))
             task.flush(snapshot=trainer.snapshot, snapshot_epoch=record.epoch)
+        task.flush(trained=time.time())
         model, result = from_run(trainer, task.elapsed(), data.test_images, data.test_labels, command="the app",
                                  data=data.source, started_from=spec.started_from)
         task.flush(status=trainer.status, message=task.ended_early or trainer.message, params=model.params, meta=model.meta,
@@ -421,10 +436,56 @@ class Runner:
         return [Run(self, record.id, record) for record in self.store.runs_of(owner)]
 
     def expected_seconds(self, config, n_train):
-        """How long ``config`` should take on ``n_train`` images here: the estimate from the
-        machine's measured arithmetic rate, corrected by how the last runs compared with theirs."""
-        paces = sorted(self.store.paces())
-        return estimated_seconds(config, n_train) * (paces[len(paces) // 2] if paces else 1.0)
+        """How long ``config`` on ``n_train`` images should take from Start to its results here, as
+        ``Expected``. Every part counts: the wait for a free worker, building the data, the
+        training (the machine's arithmetic rate, corrected by how the last runs here compared with
+        their own estimates, and slowed by the runs it would share its machine with), and the
+        test set. Without finished runs to go by, the parts are this machine's (bench/estimate.py)."""
+        timings = self.store.timings()
+        startup = _median([t[0] for t in timings], STARTUP_SECONDS) + (0.0 if self._client else CLUSTER_SECONDS)
+        pace = _median([t[1] / t[2] for t in timings], PACE)
+        test = _median([t[3] for t in timings], TEST_SECONDS)
+        training_now, waiting = self.store.busy()
+        workers = self.workers()
+        sharing = min(len(training_now), workers - 1) if len(training_now) < workers else 0
+        training = estimated_seconds(config, n_train) * pace * blas_threads(1) / blas_threads(sharing + 1)
+        wait = 0.0
+        if len(training_now) + len(waiting) >= workers:  # every worker busy: a place frees as runs end
+            wait = (min(training_now, default=0.0) + sum(waiting) * pace / workers)
+        return Expected(startup + training + test + wait, len(training_now), len(waiting), wait)
+
+    def workers(self):
+        """How many runs can train at once: the cluster's workers (this machine's cores for the
+        embedded one, before it has started)."""
+        if self._client is not None:
+            try:
+                return max(1, len(self._client.scheduler_info(n_workers=-1)["workers"]))
+            except Exception:  # the scheduler is away: the page's estimate should not fail for that
+                pass
+        return cores()
+
+
+@dataclasses.dataclass
+class Expected:
+    """A run's expected time from Start to its results, and what the server is doing meanwhile."""
+
+    seconds: float
+    training: int  # runs training now
+    waiting: int  # runs waiting for a place
+    wait: float  # of ``seconds``, the wait for a free place
+
+    def __str__(self):
+        if self.wait > 0:
+            return "%d run%s training, %d waiting: about %s, %s of it waiting for a place" % (
+                self.training, "s are" if self.training != 1 else " is", self.waiting, duration(self.seconds), duration(self.wait))
+        if self.training:
+            return "%d run%s training: about %s" % (self.training, "s are" if self.training != 1 else " is", duration(self.seconds))
+        return "About %s" % duration(self.seconds)
+
+
+def _median(values, default):
+    values = sorted(values)
+    return values[len(values) // 2] if values else default
 
 
 class Run:
@@ -567,7 +628,7 @@ class Run:
 
     @property
     def batch_costs(self):
-        """``(position in epochs, smoothed training cost)`` pairs, at most ``MAX_BATCH_POINTS``."""
+        """``(position in epochs, the epoch's mean training cost so far)`` pairs, at most ``MAX_BATCH_POINTS``."""
         self._state()
         points = self._batch_costs
         step = -(-len(points) // MAX_BATCH_POINTS)
@@ -600,6 +661,12 @@ class Run:
     def seconds_left(self):
         r = self._state()
         return r.seconds_left if r.status == "running" and not r.held else None
+
+    @property
+    def has_network(self):
+        """Whether there is a network to show yet: a few mini-batches in, or once it has ended."""
+        r = self._state()
+        return r.snapshot_epoch is not None or (r.status not in ACTIVE and r.status != "cancelled" and bool(self._history))
 
     @property
     def snapshot(self):

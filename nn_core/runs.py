@@ -91,6 +91,12 @@ MIGRATIONS = [
     );
     CREATE INDEX run_commands_by_run ON run_commands (run, done)
     """,
+    # When a worker took the run, and when its training loop ended (before the test set): the
+    # parts of a run's time, from which the next runs' times are estimated.
+    """
+    ALTER TABLE runs ADD COLUMN began REAL;
+    ALTER TABLE runs ADD COLUMN trained REAL
+    """,
 ]
 
 
@@ -152,7 +158,7 @@ class RunRecord:
 
 SUMMARY = ("seq, id, owner, label, config, data, started_from, engine, status, message, notice, n_train, estimate, host, "
            "submitted, started, ended, heartbeat, paused_seconds, paused_since, held, epoch, batch, n_batches, "
-           "seconds_left, threads, pid, snapshot_epoch, meta, result")
+           "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained")
 
 
 class RunStore(SqliteStore):
@@ -223,8 +229,8 @@ class RunStore(SqliteStore):
         cancelled one, or one a worker took before, is not started again)."""
         now = time.time()
         return self._run("start the run", lambda conn: conn.execute(
-            "UPDATE runs SET status = 'running', started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
-            (now, now, socket.gethostname(), run_id)).rowcount) == 1
+            "UPDATE runs SET status = 'running', began = ?, started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
+            (now, now, now, socket.gethostname(), run_id)).rowcount) == 1
 
     def report(self, run_id, events=(), **columns):
         """Write what the run's process reports: ``events`` (``(kind, body)`` pairs) and new values
@@ -307,12 +313,24 @@ class RunStore(SqliteStore):
         return self._run("count the runs", lambda conn: conn.execute(
             "SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()[0], write=False)
 
-    def paces(self, last=10):
-        """Actual over estimated seconds of the last runs that finished (longer than 5 s)."""
-        rows = self._run("read the runs", lambda conn: conn.execute(
-            "SELECT ended - started - paused_seconds, estimate FROM runs WHERE status = 'finished' AND estimate > 5 "
+    def timings(self, last=10):
+        """The parts of the last runs that finished, each ``(startup, training, estimate, test)``
+        in seconds: from a worker's taking the run to its first mini-batch (the data built), the
+        training itself (pauses left out), what it had been estimated at, and the test set."""
+        return self._run("read the runs", lambda conn: conn.execute(
+            "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained FROM runs "
+            "WHERE status = 'finished' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
             "ORDER BY seq DESC LIMIT ?", (last,)).fetchall(), write=False)
-        return [actual / estimate for actual, estimate in rows]
+
+    def busy(self):
+        """``(training, waiting)``: how many runs train now and how many wait, and the time left
+        of those training (``seconds_left`` or their estimate)."""
+        rows = self._run("count the runs", lambda conn: conn.execute(
+            "SELECT status, coalesce(seconds_left, estimate, 0) FROM runs WHERE status IN ('queued', 'running', 'paused') "
+            "AND (status = 'queued' OR heartbeat > ?)", (time.time() - lost_after(),)).fetchall(), write=False)
+        training = [left for status, left in rows if status != "queued"]
+        waiting = [left for status, left in rows if status == "queued"]
+        return training, waiting
 
     @staticmethod
     def _mark_lost(conn):

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import augment as augment_mod
 from .network import DTYPE, INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params, one_hot, predict_proba
+from .health import Health
 from .optimizers import OPTIMIZERS, make_optimizer
 
 # Learning-rate schedules, name -> label (see ``Trainer.rate_at``).
@@ -145,6 +146,7 @@ class EpochRecord:
     val_acc: float | None
     seconds: float
     rate: float
+    health: list | None = None  # per layer: gradient size, update ratio, saturated and dead shares (see ``health``)
 
 
 class Trainer:
@@ -259,6 +261,7 @@ class Trainer:
         self.status = "running"
         for epoch in range(c.epochs):
             start = time.perf_counter()
+            health = Health(ld, n_batches)
             perm = rng.permutation(n)
             cost_sum, correct = 0.0, 0.0
             for b in range(n_batches):
@@ -286,7 +289,10 @@ class Trainer:
                     return
                 with _quiet():
                     back_prop(AL, Yb, caches, self.params, ld, c.lamda, m_reg=n, out=grads)
+                    before = health.look(caches, grads, self.params) if health.wanted(b) else None
                     optimizer.step({"all": flat_params}, {"dall": flat_grads}, rate)
+                    if before is not None:
+                        health.stepped(before, self.params)
                 cost_sum += J * len(idx)
                 correct += acc(AL, yb) * len(idx)
                 if on_batch is not None:
@@ -311,6 +317,7 @@ class Trainer:
                 val_acc=val_acc,
                 seconds=time.perf_counter() - start,
                 rate=rate,
+                health=health.figures(),
             )
             self.history.append(record)
             yield record
@@ -324,6 +331,7 @@ class Trainer:
 FLOPS_PER_SECOND = 1e11
 SMALL_BATCH = 32  # a mini-batch of this size runs at half the full rate
 SECONDS_PER_AUGMENTED_IMAGE = 2e-5
+IMAGE_BYTES_PER_SECOND = 1.25e9  # of float32 pixels gathered, multiplied and read back, per epoch (bench/estimate.py)
 
 
 def estimated_seconds(config, n_train):
@@ -334,6 +342,8 @@ def estimated_seconds(config, n_train):
     batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
     rate = FLOPS_PER_SECOND * batch / (batch + SMALL_BATCH)
     seconds = 6.0 * n_params * n_train * config.epochs / rate
+    # Reading the images costs too: what a small network (softmax regression) spends its time on.
+    seconds += 4.0 * dims[0] * n_train * config.epochs / IMAGE_BYTES_PER_SECOND
     if config.augment:
         seconds += n_train * config.epochs * SECONDS_PER_AUGMENTED_IMAGE
     return seconds

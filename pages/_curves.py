@@ -11,17 +11,33 @@ from pages._shared import field
 
 # Ten clearly different colours (Tableau 10); a run keeps its colour when others are hidden.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
-SMOOTHED = "training cost, each mini-batch (smoothed)"
+# The thin line is the mean cost of the epoch's mini-batches so far: it ends on the epoch's point,
+# which is the same mean over all of them, so the two never seem to disagree.
+SMOOTHED = "training cost, the epoch's mini-batches so far"
+LEGEND = {"orient": "bottom", "labelLimit": 0}  # labels never cut
+# Which line is which curve is said in words under the charts (``CURVES``): a legend drew the
+# solid and the dashed line with the same dot, and beside the runs' legend it was cut off.
+CURVES = "Solid lines: training; dashed: validation (images held out). The thin line: the training cost of the epoch's mini-batches so far."
+CHART_HEIGHT = 280  # the plot's; given to st.vega_lite_chart with room for the legend, else the legend squeezes the plot
 
 
 def colour(runs, job):
     return PALETTE[runs.index(job) % len(PALETTE)]
 
 
-def overlay(runs, shown, live=None):
+def log_scale_helps(runs):
+    """Whether the runs' costs (where each has got to) differ by more than ten times: on a linear
+    axis the smaller would be drawn flat."""
+    costs = [run.history[-1].train_cost for run in runs if run.history]
+    costs = [c for c in costs if c is not None and math.isfinite(c) and c > 0]
+    return len(costs) > 1 and max(costs) > 10 * min(costs)
+
+
+def overlay(runs, shown, live=None, log=False):
     """Two Vega-Lite charts (cost, accuracy) of the ``shown`` runs (``runs`` fixes their colours):
-    solid lines for training, dashed for validation, a thin line for the smoothed mini-batch cost
-    of the ``live`` run, and a dotted rule where a run's rate or lamda was changed."""
+    solid lines for training, dashed for validation, a thin line for the ``live`` run's cost
+    mini-batch by mini-batch, and a dotted rule where a run's rate or lamda was changed. ``log``:
+    cost on a logarithmic axis."""
     color = field("run", "nominal", scale={"domain": [job.label for job in shown], "range": [colour(runs, job) for job in shown]})
     changes = [{"run": job.label, "epoch": float(c["epoch"]), "change": "%s %g → %g" % (c["setting"], c["old"], c["new"])}
                for job in shown for c in job.changes]
@@ -36,9 +52,10 @@ def overlay(runs, shown, live=None):
             "mark": {"type": "line", "point": True},
             "encoding": {
                 "x": field("epoch", axis={"tickMinStep": 1}, scale={"domainMin": 0}),
-                "y": field(what, scale={"zero": False}),
-                "color": {**color, "legend": {"orient": "bottom", "title": "run"}},
-                "strokeDash": field("curve", "nominal", sort=names, legend={"orient": "bottom", "title": None}),
+                "y": field(what, scale={"type": "log"} if log and what == "cost" else {"zero": False},
+                           title="cost (log scale)" if log and what == "cost" else what),
+                "color": {**color, "legend": dict(LEGEND, title="run")},
+                "strokeDash": field("curve", "nominal", sort=names, legend=None),
                 "tooltip": [field("run", "nominal"), field("curve", "nominal"), field("epoch"), field(what, format=".4f")],
             },
         }]
@@ -47,7 +64,7 @@ def overlay(runs, shown, live=None):
                 "data": {"values": [{"run": live.label, "curve": SMOOTHED, "epoch": float(e), "cost": float(c)}
                                     for e, c in live.batch_costs]},
                 "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7},
-                "encoding": {"x": field("epoch"), "y": field("cost"), "color": color,
+                "encoding": {"x": field("epoch"), "y": field("cost", scale={"type": "log"} if log else {"zero": False}), "color": color,
                              "tooltip": [field("run", "nominal"), field("epoch", format=".2f"), field("cost", format=".4f")]},
             })
         if changes:
@@ -62,5 +79,47 @@ def overlay(runs, shown, live=None):
                 "mark": {"type": "text", "align": "left", "dx": 3, "dy": -4, "baseline": "bottom", "fontSize": 11},
                 "encoding": {"x": field("epoch"), "y": {"value": 12}, "text": field("change", "nominal"), "color": color},
             })
-        charts.append({"height": 280, "layer": layers})
+        charts.append({"height": CHART_HEIGHT, "layer": layers})
+    return charts
+
+
+HEALTH_HEIGHT = 160
+HEALTH = [
+    ("grad", "gradient size", "how strongly each layer's weights are pushed; far smaller in the first layers than the last: vanishing gradients"),
+    ("update", "step / weights", "how much one step changes the weights, relative to their size: about 0.001 is healthy"),
+    ("stuck", "stuck neurons", "the share of neurons that no longer learn: saturated (sigmoid, tanh) or dead (relu)"),
+]
+
+
+def health_charts(run):
+    """Three Vega-Lite charts of ``run``'s health, epoch by epoch, one line per layer (see
+    ``nn_core.health``); None before its first epoch."""
+    points = []
+    for record in run.history:
+        for h in record.health or []:
+            stuck = h["dead"] if h["dead"] is not None else h["saturated"]
+            values = {"grad": h["grad"], "update": h["update"], "stuck": stuck}
+            for key, value in values.items():
+                if value is not None and math.isfinite(value):
+                    points.append({"epoch": record.epoch, "layer": "layer %d" % h["layer"], "what": key, "value": value})
+    if not points:
+        return None
+    layers = sorted({p["layer"] for p in points}, key=lambda name: int(name.split()[1]))
+    charts = []
+    for key, title, _ in HEALTH:
+        log = key != "stuck"
+        charts.append({  # (its title is written above it by the page: a title inside the spec flattened the plot)
+            "height": HEALTH_HEIGHT,
+            "layer": [{
+                "data": {"values": [p for p in points if p["what"] == key and (not log or p["value"] > 0)]},
+                "mark": {"type": "line", "point": True},
+                "encoding": {
+                    "x": field("epoch", axis={"tickMinStep": 1}),
+                    "y": field("value", scale={"type": "log"} if log else {"domain": [0, 1]},
+                               axis={"format": "%"} if not log else {"format": ".0e"}, title=None),
+                    "color": field("layer", "nominal", sort=layers, scale={"scheme": "viridis"}, legend=dict(LEGEND, title=None)),
+                    "tooltip": [field("layer", "nominal"), field("epoch"), field("value", format=".2%" if not log else ".2e")],
+                },
+            }],
+        })
     return charts

@@ -152,7 +152,7 @@ TRAINING_NOW = "The network training now"
 def model_options():
     """The models a visitor can pick: the saved ones, and their own run once it has an epoch."""
     job = current_job()
-    return list_models() + ([TRAINING_NOW] if job is not None and job.history else [])
+    return list_models() + ([TRAINING_NOW] if job is not None and job.has_network else [])
 
 
 def choose_model(key, help):
@@ -160,14 +160,19 @@ def choose_model(key, help):
     visitor's run (as it is now) for ``TRAINING_NOW``. Says so and stops the page when there is
     none or it cannot be read."""
     options = model_options()
+    job = current_job()
+    if job is not None and job.running and TRAINING_NOW not in options:
+        st.caption("Your run %s: the network training now will be in this list after its first mini-batches."
+                   % ("waits for a free place" if job.queued else "is starting"))
     if not options:
         st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
         st.stop()
     name = st.selectbox("Model", options, key=key, help=help)
     if name == TRAINING_NOW:
         job = current_job()
-        st.caption("%s, as it was after epoch %d%s; its answers improve as it learns." % (
-            plain(job.label), len(job.history), " (still training)" if job.running else ""))
+        done = len(job.history)
+        st.caption("%s, as it was %s%s; its answers improve as it learns." % (
+            plain(job.label), "after epoch %d" % done if done else "a few mini-batches in", " (still training)" if job.running else ""))
         return name, job.model()
     try:
         return name, get_model(name)

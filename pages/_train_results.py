@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from nn_core.health import diagnose
 from nn_core.runs import RunsError
 from nn_core.report import confusion_frame, describe
 from nn_core.storage import check_name, model_bytes, save_model
@@ -18,6 +19,9 @@ def results(job):
         st.warning(plain(job.message))
     if job.result is None:
         return
+    why = diagnose(job.history, job.result, job.config)
+    if why:
+        st.warning("%s has not learned. %s" % (plain(job.label), why), icon=":material/psychology_alt:")
     st.subheader("Results of %s" % plain(job.label))
     a, b, c = st.columns(3)
     a.metric("Test accuracy", "%.2f%%" % (100 * job.result["accuracy"]), help="on %d test images" % job.result["n"])

@@ -12,7 +12,7 @@ from nn_core.runs import Busy, RunsError
 from nn_core.runspec import RunSpec
 from nn_core.storage import ModelFileError
 from nn_core.training import SLOW_SECONDS, slow_choices, traps
-from pages._curves import overlay
+from pages._curves import CHART_HEIGHT, CURVES, HEALTH, HEALTH_HEIGHT, health_charts, log_scale_helps, overlay
 from pages._train_data import planned_images
 from pages._shared import current_job, get_model, my_runs, plain, runner, visitor
 
@@ -84,8 +84,10 @@ def controls(plan, dataset, job):
         st.toast("Stopping at the end of this mini-batch ...")
     if dataset is not None and not busy:
         n, caption = planned_images(plan, dataset)
-        seconds = runner().expected_seconds(plan.config, max(n, 1))
-        note_col.caption("About %s on this server." % duration(seconds))
+        expected = runner().expected_seconds(plan.config, max(n, 1))
+        seconds = expected.seconds
+        note_col.caption("%s from Start to the results, on this server now." % expected,
+                         help="building the data, training, and measuring the test set; as the last runs here went")
         st.caption(caption)
         found = traps(plan.config)
         if found:
@@ -136,12 +138,47 @@ def live_view():
     runs = my_runs()
     hidden = st.session_state.get("hidden_runs", [])
     shown = [r for r in runs if r.label not in hidden or r == job]
-    cost, accuracy = overlay(runs, shown, live=job)
+    if not st.session_state.get("log_cost_chosen"):  # until the person chooses, on when a linear axis would flatten a run
+        st.session_state.log_cost = log_scale_helps(shown)
+    cost, accuracy = overlay(runs, shown, live=job, log=st.session_state.log_cost)
     left, right = st.columns(2)
-    left.vega_lite_chart(spec=cost, key="cost_chart")
-    right.vega_lite_chart(spec=accuracy, key="accuracy_chart")
+    left.vega_lite_chart(spec=cost, key="cost_chart", height=CHART_HEIGHT + 80)
+    right.vega_lite_chart(spec=accuracy, key="accuracy_chart", height=CHART_HEIGHT + 80)
+    st.caption(CURVES)
+    left.toggle("Log scale for the cost", key="log_cost", on_change=lambda: st.session_state.update(log_cost_chosen=True),
+                help="on a log scale a run at cost 30 and one at 0.1 both show how they fall; it is on by itself when "
+                     "the runs' costs differ more than ten times")
+    note = accuracy_note(job)
+    if note:
+        right.caption(note)
+    health(job)
     if job.running:
         st.session_state.seen_running = job.id
     elif st.session_state.pop("seen_running", None) == job.id:  # it has just ended
         st.rerun()  # the whole page, to show the results
 
+
+
+def accuracy_note(job):
+    """Why training accuracy can sit below validation accuracy, when it does."""
+    last = job.history[-1] if job.history else None
+    if last is None or last.val_acc is None or last.train_acc >= last.val_acc:
+        return None
+    why = [w for w, on in (("dropout switches off a share of the neurons while training (never when measuring)", job.config.dropout > 0),
+                           ("augmentation trains on distorted digits, harder than the plain ones measured", job.config.augment)) if on]
+    if not why:
+        return None
+    return "Training accuracy is below validation accuracy because %s: the network is handicapped while it trains." % " and ".join(why)
+
+
+def health(job):
+    """The network's health, layer by layer, epoch by epoch (see nn_core.health)."""
+    charts = health_charts(job)
+    if charts is None:
+        return
+    with st.expander("Network health: is every layer learning?", expanded=job.running):
+        columns = st.columns(3)
+        for column, chart, (_, title, meaning) in zip(columns, charts, HEALTH):
+            column.markdown("**%s**" % title.capitalize())
+            column.vega_lite_chart(spec=chart, key="health_" + title, height=HEALTH_HEIGHT + 60)  # the plot and its legend
+            column.caption(meaning)

@@ -104,10 +104,15 @@ class Plan:
 
 
 def fine_tune_preset():
-    """When a saved model is picked to start from: the usual settings for fine-tuning."""
+    """When a saved model is picked to start from: the usual settings for fine-tuning, the ones
+    they replace kept aside; back to random weights, those come back."""
     if st.session_state.get("start_from", NEW) != NEW:
+        st.session_state.setdefault("before_fine_tune", {k: st.session_state.get(k, DEFAULT[k]) for k in FINE_TUNE})
         st.session_state.update(FINE_TUNE)
         st.session_state.preset_note = True
+    elif "before_fine_tune" in st.session_state:
+        st.session_state.update(st.session_state.pop("before_fine_tune"))
+        st.session_state.restored_note = True
 
 
 def start_from(locked):
@@ -116,13 +121,15 @@ def start_from(locked):
                         help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
                              "drawings): its layers are kept, and a few epochs at a small rate are enough")
     if name == NEW:
+        if st.session_state.pop("restored_note", False):
+            st.info("Back to new random weights: epochs, rate and training images are as they were before fine-tuning.")
         return None, None
     try:
         model = get_model(name)
     except (ModelFileError, OSError) as exc:
         st.error(plain("Could not load %s: %s" % (name, exc)))
         return None, None
-    st.caption("Fine-tuning %s: %s. Its layers are kept, so the layer settings are off." % (name, describe_layers(model.layer_data)))
+    st.caption("Fine-tuning %s: %s. Its layers are kept." % (name, describe_layers(model.layer_data)))
     if st.session_state.pop("preset_note", False):
         st.info("Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like." % FINE_TUNE)
     return model, name
@@ -163,26 +170,36 @@ def live_change(key):
                                           if applied else "%s has ended: the new %s is for the next run." % (plain(job.label), key))
 
 
+def layer_settings(locked):
+    """The layer widgets of a network trained from random weights: ``(hidden sizes, activation, init)``."""
+    n_hidden = st.slider("Hidden layers", 0, 4, DEFAULT["n_hidden"], key="n_hidden", disabled=locked,
+                         help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
+    hidden = [
+        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT["neurons_%d" % (i + 1)], key="neurons_%d" % (i + 1),
+                         disabled=locked, help="more neurons can learn more detail, and train more slowly; try 64-512")
+        for i in range(n_hidden)
+    ]
+    activation = st.selectbox(
+        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
+        format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=locked,
+        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
+    inits = list(INITS)
+    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULT["init"]), key="init", format_func=INITS.get,
+                        disabled=locked, help="the random weights training starts from; try the original to see a network start saturated")
+    return hidden, activation, init
+
+
 def settings(locked):
     """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet
     validated). While a run trains (``locked``) only the rate and lamda can move: they change it."""
     st.subheader("Network", divider="gray")
     base, base_name = start_from(locked)
-    fixed = locked or base is not None
-    n_hidden = st.slider("Hidden layers", 0, 4, DEFAULT["n_hidden"], key="n_hidden", disabled=fixed,
-                         help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
-    hidden = [
-        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT["neurons_%d" % (i + 1)], key="neurons_%d" % (i + 1),
-                         disabled=fixed, help="more neurons can learn more detail, and train more slowly; try 64-512")
-        for i in range(n_hidden)
-    ]
-    activation = st.selectbox(
-        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
-        format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=fixed,
-        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
-    inits = list(INITS)
-    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULT["init"]), key="init", format_func=INITS.get,
-                        disabled=fixed, help="the random weights training starts from; try the original to see a network start saturated")
+    if base is not None:  # its layers are the model's: shown as they are, not as sliders that cannot say 800
+        st.markdown("**Layers of %s**: %s, %s" % (plain(base_name), "-".join(map(str, base.layer_data["Dim"])),
+                                                   ACTIVATIONS[base.layer_data["Activs"][0]].label.split(":")[0]))
+        hidden, activation, init = [], DEFAULT["activation"], st.session_state.get("init", DEFAULT["init"])
+    else:
+        hidden, activation, init = layer_settings(locked)
     st.subheader("Training", divider="gray")
     if locked:
         st.caption("While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "

@@ -122,11 +122,16 @@ def running_app(folder, **env):
         SERVERS[url] = proc
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+def stop(process, seconds=20):
+    """End a process of a test: asked first, killed if it has not ended within ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextlib.contextmanager
@@ -138,19 +143,17 @@ def dask_scheduler(folder, workers=1):
     address = "tcp://127.0.0.1:%d" % port
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
     log = open(folder / "dask.log", "w")
-    processes = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)]
-    processes.append(subprocess.Popen(["dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                                       "--nworkers", str(workers), "--no-dashboard"], env=env, stdout=log, stderr=subprocess.STDOUT))
+    # `dask scheduler` and `dask worker`, from this interpreter (its scripts' folder need not be on PATH)
+    processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], env=env, stdout=log, stderr=subprocess.STDOUT)]
+    processes.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
+                                       "--nthreads", "1", "--nworkers", str(workers), "--no-dashboard"],
+                                      env=env, stdout=log, stderr=subprocess.STDOUT))
     try:
         yield address
     finally:
         for process in processes[::-1]:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 @pytest.fixture

@@ -212,6 +212,15 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     page.get_by_role("button", name="Save model").click()
     page.get_by_text("Saved as browser-model.npz").wait_for()
 
+    # The network's health, layer by layer: three charts, each with a plot that has a height.
+    page.get_by_text("Network health: is every layer learning?").click()
+    health = page.get_by_test_id("stExpander").filter(has_text="Network health").get_by_test_id("stVegaLiteChart")
+    health.nth(2).locator("canvas, svg").first.wait_for()
+    page.wait_for_timeout(500)
+    assert health.count() == 3
+    for i in range(3):
+        assert plot_span(health.nth(i).screenshot()) >= 40, "health chart %d draws nothing visible" % i
+
     # A second run, with sigmoid neurons, on the same charts in another colour.
     choose(page, "Activation of the hidden layers", "sigmoid: S-shaped, from 0 to 1 (the original design)")
     page.get_by_role("button", name="Start", exact=True).click()
@@ -498,4 +507,26 @@ def test_inside_the_network_with_the_shipped_model_and_a_small_new_one(browser, 
         page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "inside.png"))
+        context.close()
+
+
+def test_the_time_shown_before_start_holds_on_a_fresh_server(browser, tmp_path):
+    """The time the Train page gives before Start, against the time from Start to the results,
+    for two quick runs on a server that has finished none (then one) before: within 0.6-1.6x."""
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        for run, settings in ((1, "epochs=6&n_train=20000"), (2, "epochs=3&n_train=10000&n_hidden=1&neurons_1=256&mini_batch=32")):
+            page.goto(url + "/train?" + settings)
+            estimate = page.get_by_text(re.compile(r"About \d+ (seconds|minutes) from Start"))
+            estimate.wait_for()
+            idle(page)
+            number, unit = re.search(r"About (\d+) (seconds|minutes)", estimate.inner_text()).groups()
+            expected = int(number) * (60 if unit == "minutes" else 1)
+            start = time.time()
+            page.get_by_role("button", name="Start", exact=True).click()
+            page.get_by_text("Results of run %d" % run).wait_for()
+            actual = time.time() - start
+            assert 0.6 <= expected / actual <= 1.6, "run %d: about %d s shown, %.1f s from Start to the results" % (run, expected, actual)
         context.close()

@@ -157,7 +157,9 @@ def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):
     at.selectbox(key="start_from").set_value("default").run()
     assert at.slider(key="epochs").value == 3 and at.select_slider(key="rate").value == 1e-4
     assert at.select_slider(key="n_train").value == 10000
-    assert at.slider(key="n_hidden").disabled and at.selectbox(key="activation").disabled
+    # the model's own layers are shown, not sliders that cannot say 800
+    assert not [w for w in at.slider if w.key == "n_hidden"] and not [w for w in at.selectbox if w.key == "activation"]
+    assert "**Layers of default**: 784-800-800-10, ReLU" in texts(at.markdown)
     assert "two hidden layers of 800 neurons" in texts(at.caption)
     picker = at.selectbox(key="drawings_of")
     assert picker.options == ["none", "mine (4)"]

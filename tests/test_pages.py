@@ -460,3 +460,30 @@ def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_di
     at.run()
     assert not at.exception
     assert not [b for b in at.button if b.label in ("Sign in", "Sign out")]  # not configured: not offered
+
+
+def test_the_draw_page_offers_the_network_training_now_a_few_mini_batches_in(weights_dir):
+    """Long before its first epoch ends (tens of seconds here), a run's network can be drawn on."""
+    from nn_core.data import data_dir
+    from nn_core.network import dense_layers
+    from pages._shared import TRAINING_NOW
+
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    config = TrainConfig(layer_data=dense_layers([1024, 1024]), epochs=1, mini_batch=8, n_train=20_000)
+    run = Runner.shared().submit(RunSpec(config, DataRecipe(data_dir=str(data_dir())), owner=uuid.uuid4().hex))
+    try:
+        at = as_owner(app(), run)
+        wait_until(lambda: run.status == "running")
+        at.run()
+        assert TRAINING_NOW not in at.selectbox(key="model_name").options
+        assert "after its first mini-batches" in texts(at.caption)
+        wait_until(lambda: run.has_network, timeout=90)
+        assert not run.history  # no epoch has ended
+        at.run()
+        at.selectbox(key="model_name").set_value(TRAINING_NOW).run()
+        assert not at.exception
+        assert "a few mini-batches in (still training)" in texts(at.caption)
+    finally:
+        run.stop()
+        run.join(60)

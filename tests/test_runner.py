@@ -368,3 +368,15 @@ def test_a_second_process_reaches_a_run_by_the_schedulers_address_after_the_firs
     assert run.status == "stopped"
     with sqlite3.connect(store) as conn:  # one record, trained once
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+
+
+def test_the_mini_batch_line_ends_each_epoch_on_the_epochs_own_cost(runner):
+    """The thin line is the epoch's mean cost so far, measured as the epoch's point is: they
+    cannot seem to disagree (the issue saw the line rise while the points fell)."""
+    X, y = blobs(3000)
+    run = runner.submit(spec(config(epochs=3, mini_batch=7), X, y))  # a last mini-batch smaller than the others
+    assert run.join(60) and run.status == "finished"
+    ends = {round(position): cost for position, cost in run.batch_costs if abs(position - round(position)) < 1e-9}
+    assert sorted(ends) == [1, 2, 3]
+    for record in run.history:
+        assert ends[record.epoch] == pytest.approx(record.train_cost, rel=1e-9)

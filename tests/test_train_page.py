@@ -6,8 +6,10 @@ import json
 from types import SimpleNamespace
 
 from test_pages import app, latest_run, texts, train_page, wait_until
+from nn_core.network import init_params
+from nn_core.storage import save_model
 from nn_core.training import EpochRecord
-from pages._curves import PALETTE, SMOOTHED, overlay
+from pages._curves import PALETTE, SMOOTHED, log_scale_helps, overlay
 
 
 def long_run(at, epochs=100):
@@ -142,19 +144,41 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
     assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
     assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "change": "rate 0.001 → 0.01"}]
+    assert lines["encoding"]["color"]["legend"]["labelLimit"] == 0  # no run's name cut short
+    assert lines["encoding"]["strokeDash"]["legend"] is None  # which line is which is said in words (CURVES)
+    assert lines["encoding"]["y"]["scale"] == {"zero": False} and not log_scale_helps([a, b])
+
+
+def test_the_cost_axis_turns_logarithmic_when_runs_are_a_hundred_times_apart():
+    def run(label, cost):
+        history = [EpochRecord(epoch=e, train_cost=cost / e, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1)
+                   for e in range(1, 4)]
+        return SimpleNamespace(label=label, history=history, changes=[], batch_costs=[])
+
+    sigmoid, relu = run("sigmoid", 30.0), run("relu", 0.3)
+    assert log_scale_helps([sigmoid, relu])
+    cost, _ = overlay([sigmoid, relu], [sigmoid, relu], log=True)
+    assert cost["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    assert "log scale" in cost["layer"][0]["encoding"]["y"]["title"]
+
+
+def deep_sigmoid(at, neurons, epochs):
+    """The issue's case of a network that cannot learn: four sigmoid layers of ``neurons``, plain
+    gradient descent at rate 0.1, on 5,000 images."""
+    at.slider(key="n_hidden").set_value(4).run()  # the sliders of layers 3 and 4 appear
+    for i in range(1, 5):
+        at.select_slider(key="neurons_%d" % i).set_value(neurons)
+    at.selectbox(key="activation").set_value("sigmoid")
+    at.selectbox(key="optimizer").set_value("gd")
+    at.select_slider(key="n_train").set_value(5000)
+    at.slider(key="epochs").set_value(epochs)
+    at.select_slider(key="rate").set_value(0.1).run()
 
 
 def test_a_trap_is_named_before_start_at_any_run_length(weights_dir):
     at = train_page()
     assert "may keep the network from learning" not in texts(at.warning)  # the defaults learn
-    at.slider(key="n_hidden").set_value(4).run()  # the sliders of layers 3 and 4 appear
-    for i in range(1, 5):
-        at.select_slider(key="neurons_%d" % i).set_value(1024)
-    at.selectbox(key="activation").set_value("sigmoid")
-    at.selectbox(key="optimizer").set_value("gd")
-    at.select_slider(key="n_train").set_value(5000)
-    at.slider(key="epochs").set_value(1)
-    at.select_slider(key="rate").set_value(0.1).run()
+    deep_sigmoid(at, neurons=1024, epochs=1)
     assert "vanishing gradients" in texts(at.warning) and "Try relu" in texts(at.warning)
 
 
@@ -190,3 +214,40 @@ def test_the_runs_table_says_what_each_run_is_doing_and_any_run_can_be_saved(wei
     assert not at.exception and os.path.exists(weights_dir / "the-first-run.npz")
     saved = load_model("the-first-run")
     assert len(saved.meta["history"]) == 1 and saved.meta["test_accuracy"] == first.result["accuracy"]
+
+
+def test_fine_tuning_shows_the_models_layers_and_leaving_it_restores_the_settings(weights_dir):
+    ld = {"Dim": [784, 48, 24, 10], "Activs": ["tanh", "tanh", "softmax"]}
+    save_model("base", init_params(ld, seed=0), ld, {})
+    at = train_page()
+    at.slider(key="epochs").set_value(7)
+    at.select_slider(key="rate").set_value(0.01)
+    at.slider(key="n_hidden").set_value(1).run()
+    at.select_slider(key="neurons_1").set_value(64).run()
+    at.selectbox(key="start_from").set_value("base").run()
+    assert "**Layers of base**: 784-48-24-10, tanh" in texts(at.markdown)
+    assert not [w for w in at.slider if w.key == "n_hidden"]  # no slider pretending to be 512/256
+    assert at.slider(key="epochs").value == 3 and at.select_slider(key="rate").value == 1e-4  # set for fine-tuning
+    at.selectbox(key="start_from").set_value("new random weights").run()
+    assert not at.exception
+    assert at.slider(key="epochs").value == 7 and at.select_slider(key="rate").value == 0.01  # as before
+    assert at.slider(key="n_hidden").value == 1 and at.select_slider(key="neurons_1").value == 64
+    assert "as they were before fine-tuning" in texts(at.info)
+
+
+def test_a_run_that_does_not_learn_says_why_with_its_health_figures(weights_dir):
+    """The issue's sigmoid case, made small: four sigmoid layers, plain gradient descent."""
+    at = train_page()
+    at.slider(key="dropout").set_value(0.0)
+    deep_sigmoid(at, neurons=64, epochs=2)
+    at.button(key="start").click().run()
+    run = latest_run(at)
+    wait_until(lambda: not run.running, timeout=120)
+    assert run.status == "finished", run.message
+    for record in run.history:  # the health figures, per layer, present and finite
+        assert len(record.health) == 5
+        assert all(h["grad"] > 0 and h["update"] > 0 for h in record.health)
+        assert all(0 <= h["saturated"] <= 1 for h in record.health[:-1])
+    at.run()
+    said = texts(at.warning)
+    assert "has not learned" in said and "vanishing gradients" in said and "relu" in said.lower(), said

@@ -3,7 +3,7 @@
 Starts `streamlit run app.py` on 127.0.0.1 (loopback only, bounded), then, one visitor after
 another, a real Chromium page opens the Train page for a one-epoch run on all of MNIST, presses
 Start, waits for its results and closes. Printed: the server's resident memory (RSS, from
-/proc) at the start, after each run, after the last visitor has gone, and a little over a
+/proc; the runs train in its Dask workers, whose memory is printed beside it) at the start, after each run, after the last visitor has gone, and a little over a
 minute and over three minutes later (the server collects garbage once a minute, off the page
 runs; Streamlit may drop a closed tab's session two minutes after it went, but keeps up to 128
 of them until it stores a new one), and after one more visitor, with the growth against the
@@ -29,6 +29,15 @@ def rss_mb(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def workers_mb(pid):
+    """The resident memory of the server's training workers (the embedded Dask cluster's
+    processes, its children), added up."""
+    import subprocess
+
+    children = [int(c) for c in subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()]
+    return sum(rss_mb(c) for c in children if Path("/proc/%d" % c).exists())
 
 
 def one_run(browser, url, epochs):
@@ -64,14 +73,15 @@ def main():
         began = time.time()
         for i in range(args.runs):
             one_run(browser, url, args.epochs)
-            print("after run %2d: %.0f MB (%.0f s)" % (i + 1, rss_mb(pid), time.time() - began), flush=True)
+            print("after run %2d: %.0f MB, its training workers %.0f MB (%.0f s)"
+                  % (i + 1, rss_mb(pid), workers_mb(pid), time.time() - began), flush=True)
         gone = rss_mb(pid)
         time.sleep(75)
         minute = rss_mb(pid)
         time.sleep(125)  # Streamlit may forget a closed tab's session 120 s after it went ...
         later = rss_mb(pid)
-        print("every visitor gone: %.0f MB; 75 s later: %.0f MB; 200 s later: %.0f MB; growth over %d runs: %+.0f MB"
-              % (gone, minute, later, args.runs, later - start), flush=True)
+        print("every visitor gone: %.0f MB; 75 s later: %.0f MB; 200 s later: %.0f MB; growth over %d runs: %+.0f MB "
+              "(its training workers: %.0f MB)" % (gone, minute, later, args.runs, later - start, workers_mb(pid)), flush=True)
         # ... but it keeps up to 128 of them until a new session is stored: one more visitor.
         page = browser.new_page()
         page.goto(url)

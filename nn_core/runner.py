@@ -428,6 +428,11 @@ class Runner:
             Future("nn-core-run-" + run_id, self._client).cancel()
         return True
 
+    def events(self, run_id, since=0):
+        """What the run reported after event ``since``: ``(id, kind, body)``, oldest first (kinds
+        ``batch``, ``epoch``, ``change``); ``Run`` is the same, rebuilt as an object."""
+        return self.store.events(run_id, since)
+
     def run(self, run_id):
         return Run(self, run_id)
 

@@ -331,6 +331,7 @@ class Trainer:
 FLOPS_PER_SECOND = 1e11
 SMALL_BATCH = 32  # a mini-batch of this size runs at half the full rate
 SECONDS_PER_AUGMENTED_IMAGE = 2e-5
+SECONDS_PER_STEP = 2.5e-4  # measured per mini-batch beyond the arithmetic, 0.04-0.4 ms (bench/estimate.py)
 IMAGE_BYTES_PER_SECOND = 1.25e9  # of float32 pixels gathered, multiplied and read back, per epoch (bench/estimate.py)
 
 
@@ -342,8 +343,10 @@ def estimated_seconds(config, n_train):
     batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
     rate = FLOPS_PER_SECOND * batch / (batch + SMALL_BATCH)
     seconds = 6.0 * n_params * n_train * config.epochs / rate
-    # Reading the images costs too: what a small network (softmax regression) spends its time on.
+    # Reading the images costs too: what a small network (softmax regression) spends its time on;
+    # and every step its fixed share (Python, the optimizer, the progress): what small batches spend theirs on.
     seconds += 4.0 * dims[0] * n_train * config.epochs / IMAGE_BYTES_PER_SECOND
+    seconds += -(-n_train // batch) * config.epochs * SECONDS_PER_STEP
     if config.augment:
         seconds += n_train * config.epochs * SECONDS_PER_AUGMENTED_IMAGE
     return seconds

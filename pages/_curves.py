@@ -7,7 +7,7 @@ the server's CPU each time, and this takes a few."""
 import math
 
 from nn_core.report import COLUMNS
-from pages._shared import field
+from pages._charts import field
 
 # Ten clearly different colours (Tableau 10); a run keeps its colour when others are hidden.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]

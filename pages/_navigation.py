@@ -11,7 +11,8 @@ page that was asked for, exactly as app.py does. (The Draw page is the default, 
 
 import streamlit as st
 
-from pages._shared import store_visitor
+from pages import _server
+from pages._people import store_visitor
 
 PAGES = [
     ("pages/draw_page.py", "Draw", ":material/draw:", "draw"),
@@ -23,6 +24,7 @@ PAGES = [
 
 def run():
     """Set up the page and run the page the visitor asked for (Draw by default)."""
+    _server.start()  # once per process: NumPy single-threaded here, garbage collected off the page runs
     st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
     store_visitor()
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=i == 0) for i, (path, title, icon, url) in enumerate(PAGES)]

@@ -9,7 +9,7 @@ from nn_core import data, runspec
 from nn_core.download import download_mnist
 from nn_core.drawings import DrawingsError
 from nn_core.runspec import DataRecipe, RunSpec
-from pages._shared import once_per_upload, plain
+from pages._widgets import once_per_upload, plain
 
 @dataclasses.dataclass
 class DataChoice:

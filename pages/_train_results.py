@@ -10,7 +10,8 @@ from nn_core.health import diagnose
 from nn_core.runs import RunsError
 from nn_core.report import confusion_frame, describe
 from nn_core.storage import check_name, model_bytes, save_model
-from pages._shared import my_runs, plain, visitor
+from pages._people import my_runs, visitor
+from pages._widgets import plain
 
 def results(job):
     if job.status == "failed" or job.status == "diverged":

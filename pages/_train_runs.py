@@ -14,7 +14,9 @@ from nn_core.storage import ModelFileError
 from nn_core.training import SLOW_SECONDS, slow_choices, traps
 from pages._curves import CHART_HEIGHT, CURVES, HEALTH, HEALTH_HEIGHT, health_charts, log_scale_helps, overlay
 from pages._train_data import planned_images
-from pages._shared import current_job, get_model, my_runs, plain, runner, visitor
+from pages._models import get_model
+from pages._people import current_job, my_runs, runner, visitor
+from pages._widgets import plain
 
 def start(plan, choice):
     job = current_job()

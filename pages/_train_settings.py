@@ -13,7 +13,9 @@ from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
 from nn_core.storage import ModelFileError, list_models
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._shared import current_job, drawing_store, get_model, plain, visitor
+from pages._models import get_model
+from pages._people import current_job, drawing_store, visitor
+from pages._widgets import plain
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"

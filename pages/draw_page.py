@@ -15,7 +15,10 @@ from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
 from nn_core.storage import ModelFileError, check_name, save_model
-from pages._shared import TRAINING_NOW, choose_model, digit_bars, drawing_store, keep, model_options, once_per_upload, plain, remember, visitor
+from pages._charts import digit_bars
+from pages._models import choose_model, model_options, TRAINING_NOW
+from pages._people import drawing_store, visitor
+from pages._widgets import keep, once_per_upload, plain, remember
 
 DRAW, UPLOAD = "Draw", "Upload a picture"
 # The canvas's toolbar lives in the component's shadow root, out of reach of the page's CSS. This

@@ -6,7 +6,9 @@ import streamlit as st
 from nn_core import drawings
 from nn_core.data import DataError
 from nn_core.drawings import DrawingsError
-from pages._shared import digit_bars, drawing_store, plain, visitor
+from pages._charts import digit_bars
+from pages._people import drawing_store, visitor
+from pages._widgets import plain
 
 MINE = "mine"
 EVERYONE = "everyone's on this server"

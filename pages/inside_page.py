@@ -12,7 +12,10 @@ from nn_core.metrics import confusion_matrix
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS
 from nn_core.storage import BIN_DAYS, ModelFileError, delete_model, list_models, model_path, models_of, restore_model
-from pages._shared import TRAINING_NOW, choose_model, current_job, digit_bars, get_model, keep, mnist, model_options, plain, remember, visitor
+from pages._charts import digit_bars
+from pages._models import choose_model, get_model, mnist, model_options, TRAINING_NOW
+from pages._people import current_job, visitor
+from pages._widgets import keep, plain, remember
 
 NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]

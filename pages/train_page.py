@@ -8,7 +8,8 @@ query string, so that a reload keeps them and a link shares them."""
 import streamlit as st
 
 from nn_core.storage import list_models
-from pages._shared import current_job, keep, remember
+from pages._people import current_job
+from pages._widgets import keep, remember
 from pages._train_data import training_data
 from pages._train_results import results, runs_table
 from pages._train_runs import controls, live_view

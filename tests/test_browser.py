@@ -517,7 +517,7 @@ def test_the_time_shown_before_start_holds_on_a_fresh_server(browser, tmp_path):
         context = browser.new_context(viewport={"width": 1300, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(120_000)
-        for run, settings in ((1, "epochs=6&n_train=20000"), (2, "epochs=3&n_train=10000&n_hidden=1&neurons_1=256&mini_batch=32")):
+        for run, settings in ((1, "epochs=8&n_train=20000"), (2, "epochs=5&n_train=20000&n_hidden=1&neurons_1=256&mini_batch=32")):
             page.goto(url + "/train?" + settings)
             estimate = page.get_by_text(re.compile(r"About \d+ (seconds|minutes) from Start"))
             estimate.wait_for()

@@ -437,8 +437,11 @@ def test_an_uploads_answer_is_the_one_answer_on_the_page(weights_dir):
 def test_the_servers_numpy_runs_single_threaded():
     # Every visitor's page script shares the server's process: with OpenBLAS's threads, Draw pages
     # answering strokes at once wait for each other's threads, spinning (bench/load.py).
-    import pages._shared  # noqa: F401
     from threadpoolctl import threadpool_info
+
+    at = app()
+    at.run()  # the server's first page run starts it (pages/_server.py)
+    assert not at.exception
 
     pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert pools and all(pool["num_threads"] == 1 for pool in pools)
@@ -447,7 +450,7 @@ def test_the_servers_numpy_runs_single_threaded():
 def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_dir):
     """With sign-in configured (st.login), the id is the sign-in's: the same provider and subject
     give the same id (on any server, in any browser), anyone else another; signed out, none."""
-    from pages._shared import VISITOR_PATTERN, signed_in_id
+    from pages._people import signed_in_id, VISITOR_PATTERN
 
     ann = {"is_logged_in": True, "iss": "https://accounts.example.org", "sub": "1234", "email": "ann@example.org", "name": "Ann"}
     assert VISITOR_PATTERN.fullmatch(signed_in_id(ann))
@@ -466,7 +469,7 @@ def test_the_draw_page_offers_the_network_training_now_a_few_mini_batches_in(wei
     """Long before its first epoch ends (tens of seconds here), a run's network can be drawn on."""
     from nn_core.data import data_dir
     from nn_core.network import dense_layers
-    from pages._shared import TRAINING_NOW
+    from pages._models import TRAINING_NOW
 
     for name in ("default.npz", "default.json"):
         shutil.copy(ROOT / "weights" / name, weights_dir)

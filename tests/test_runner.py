@@ -64,7 +64,12 @@ def test_a_finished_run_comes_back_whole_in_a_process_that_did_not_start_it(runn
     owner = uuid.uuid4().hex
     started = runner.submit(spec(config(val_fraction=0.2), X, y, owner=owner))
     assert started.join(60)
-    again, = Runner(store=RunStore(runner.store.path), address="tcp://127.0.0.1:1").runs_of(owner)  # never connects
+    reader = Runner(store=RunStore(runner.store.path), address="tcp://127.0.0.1:1")  # never connects
+    again, = reader.runs_of(owner)
+    kinds = [kind for _, kind, _ in reader.events(again.id)]
+    assert kinds.count("epoch") == 3 and "batch" in kinds and not [k for k in kinds if k not in ("batch", "epoch")]
+    later = reader.events(again.id, since=reader.events(again.id)[-2][0])
+    assert len(later) == 1  # only what came after
     assert again.status == "finished" and again.label == "run 1"
     assert [vars(r) for r in again.history] == [vars(r) for r in started.history]
     assert again.batch_costs == started.batch_costs and again.result == started.result

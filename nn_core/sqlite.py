@@ -10,9 +10,12 @@ and that nothing was changed.
 """
 
 import sqlite3
+import threading
 from pathlib import Path
 
 BUSY_SECONDS = 10.0  # how long a write waits for another one before giving up
+_setting_up = threading.Lock()
+_set_up = set()  # the files this process has opened once (in WAL mode, migrated)
 
 
 def explain(exc, doing, what, error):
@@ -52,9 +55,18 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            key = str(self.path.resolve())
+            if key in _set_up:
+                conn.execute("PRAGMA journal_mode=WAL")
+                self._migrate(conn)
+            else:
+                # A new file's switch to WAL needs it to itself: sessions of this process that open it
+                # at the same moment (and migrate it) would otherwise wait on each other until one gives up.
+                with _setting_up:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    self._migrate(conn)
+                    _set_up.add(key)
             conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate(conn)
         except BaseException:
             conn.close()
             raise

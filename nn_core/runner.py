@@ -27,6 +27,7 @@ stopped if it trains longer, a run paused for ``max_pause_seconds()`` while othe
 (``worker.lower_priority``), and a run shares its machine's cores with the others training there.
 """
 
+import collections
 import dataclasses
 import logging
 import os
@@ -128,9 +129,12 @@ class _Task:
         if force or now - self.threads_set > THREADS_EVERY:
             self.threads_set = now
             threads = blas_threads(self.store.busy_here(self.host))
-            if threads != self.threads:  # (setting them again costs: OpenBLAS restarts its threads)
+            if threads != self.threads:
                 self.threads = threads
-                worker.use_threads(threads)
+                # Only when it changes what BLAS uses: setting the same number again cost a run alone
+                # (all cores, as OpenBLAS starts) a tenth of its speed (bench/engine.py).
+                if threads != worker.threads_in_use():
+                    worker.use_threads(threads)
                 self.columns["threads"] = worker.threads_in_use()
 
     def on_batch(self, epoch, batch, n_batches, cost):
@@ -504,7 +508,6 @@ class Run:
         self._record, self._read = record, time.monotonic() if record is not None else 0.0
         self._last_event = 0
         self._history, self._batch_costs, self._changes = [], [], []
-        self._model = self._snapshot = None
         self._stopping = False
 
     def __eq__(self, other):
@@ -679,22 +682,39 @@ class Run:
         r = self._state()
         if r.status not in ACTIVE:
             return self.model().params
-        if self._snapshot is None or self._snapshot[0] != r.snapshot_epoch:
-            self._snapshot = (r.snapshot_epoch, self.runner.store.network(self.id, final=False))
-        return self._snapshot[1]
+        return _network(self.runner.store, self.id, False, r.snapshot_epoch)
 
     def model(self):
         """The trained network as a ``Model`` with its metadata once the run has ended; before,
         the network as it was at the end of the last complete epoch."""
         r = self._state()
         if r.status not in ACTIVE:
-            if self._model is None:
-                params = self.runner.store.network(self.id, final=True)
-                if params is None:  # it ended without a final network (failed, cancelled): its last epoch's
-                    return Model(r.config.layer_data, self.runner.store.network(self.id, final=False), {"status": r.status})
-                self._model = Model(r.config.layer_data, params, r.meta or {})
-            return self._model
+            params = _network(self.runner.store, self.id, True, None)
+            if params is None:  # it ended without a final network (failed, cancelled): its last epoch's
+                return Model(r.config.layer_data, _network(self.runner.store, self.id, False, r.snapshot_epoch), {"status": r.status})
+            return Model(r.config.layer_data, params, r.meta or {})
         return Model(r.config.layer_data, self.snapshot, {"status": self.status})
+
+
+_networks = collections.OrderedDict()  # (store, run, final, epoch) -> params: the last few read, for every session
+_networks_lock = threading.Lock()
+NETWORKS_KEPT = 8
+
+
+def _network(store, run_id, final, epoch):
+    """A run's network (``RunStore.network``), read once for every session of this process: a
+    cache per session would hold megabytes for each of the closed tabs Streamlit keeps."""
+    key = (str(store.path), run_id, final, epoch)
+    with _networks_lock:
+        if key in _networks:
+            _networks.move_to_end(key)
+            return _networks[key]
+    params = store.network(run_id, final=final)
+    with _networks_lock:
+        _networks[key] = params
+        while len(_networks) > NETWORKS_KEPT:
+            _networks.popitem(last=False)
+    return params
 
 
 def count_down(previous, raw, now):

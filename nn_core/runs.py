@@ -67,11 +67,11 @@ MIGRATIONS = [
         seconds_left REAL,
         threads INTEGER,
         pid INTEGER,
-        snapshot BLOB,
         snapshot_epoch INTEGER,
-        params BLOB,
         meta TEXT,
-        result TEXT
+        result TEXT,
+        began REAL,
+        trained REAL
     );
     CREATE INDEX runs_by_owner ON runs (owner);
     CREATE INDEX runs_by_status ON runs (status);
@@ -89,13 +89,13 @@ MIGRATIONS = [
         body TEXT NOT NULL,
         done INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX run_commands_by_run ON run_commands (run, done)
-    """,
-    # When a worker took the run, and when its training loop ended (before the test set): the
-    # parts of a run's time, from which the next runs' times are estimated.
-    """
-    ALTER TABLE runs ADD COLUMN began REAL;
-    ALTER TABLE runs ADD COLUMN trained REAL
+    CREATE INDEX run_commands_by_run ON run_commands (run, done);
+    CREATE TABLE run_networks (
+        run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        final INTEGER NOT NULL,
+        npz BLOB NOT NULL,
+        PRIMARY KEY (run, final)
+    )
     """,
 ]
 
@@ -235,10 +235,13 @@ class RunStore(SqliteStore):
     def report(self, run_id, events=(), **columns):
         """Write what the run's process reports: ``events`` (``(kind, body)`` pairs) and new values
         of columns (``snapshot`` and ``params`` as dicts of arrays); the heartbeat too."""
+        # The networks have a table of their own: in the run's row, every progress report would
+        # rewrite their megabytes (SQLite writes a row whole).
+        networks = []
         if "snapshot" in columns:
-            columns["snapshot"] = params_bytes(columns["snapshot"], np.float32)
+            networks.append((0, params_bytes(columns.pop("snapshot"), np.float32)))
         if "params" in columns:
-            columns["params"] = params_bytes(columns["params"])
+            networks.append((1, params_bytes(columns.pop("params"))))
         for key in ("meta", "result", "config"):
             if key in columns:
                 columns[key] = json.dumps(columns[key] if key != "config" else columns[key].to_dict(), default=_plain)
@@ -249,6 +252,8 @@ class RunStore(SqliteStore):
                              [(run_id, kind, json.dumps(body, default=_plain)) for kind, body in events])
             conn.execute("UPDATE runs SET %s WHERE id = ?" % ", ".join("%s = ?" % k for k in columns),
                          list(columns.values()) + [run_id])
+            conn.executemany("INSERT OR REPLACE INTO run_networks (run, final, npz) VALUES (?, ?, ?)",
+                             [(run_id, final, blob) for final, blob in networks])
 
         self._run("record the run's progress", write)
 
@@ -299,9 +304,8 @@ class RunStore(SqliteStore):
     def network(self, run_id, final=True):
         """The run's parameters: its final network (``final``) or the one at the end of its last
         epoch; None if there is none."""
-        column = "params" if final else "snapshot"
         row = self._run("read the run's network", lambda conn: conn.execute(
-            "SELECT %s FROM runs WHERE id = ?" % column, (run_id,)).fetchone(), write=False)
+            "SELECT npz FROM run_networks WHERE run = ? AND final = ?", (run_id, int(final))).fetchone(), write=False)
         return None if row is None else params_from(row[0])
 
     def ahead(self, seq):

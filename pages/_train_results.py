@@ -11,7 +11,7 @@ from nn_core.runs import RunsError
 from nn_core.report import confusion_frame, describe
 from nn_core.storage import check_name, model_bytes, save_model
 from pages._people import my_runs, visitor
-from pages._widgets import plain
+from pages._widgets import plain, seconds
 
 def results(job):
     if job.status == "failed" or job.status == "diverged":
@@ -26,7 +26,7 @@ def results(job):
     st.subheader("Results of %s" % plain(job.label))
     a, b, c = st.columns(3)
     a.metric("Test accuracy", "%.2f%%" % (100 * job.result["accuracy"]), help="on %d test images" % job.result["n"])
-    b.metric("Training time", "%.0f s" % job.elapsed)
+    b.metric("Training time", seconds(job.elapsed))
     c.metric("Epochs", len(job.history))
     cm = confusion_frame(job.result["confusion_matrix"])
     base = alt.Chart(cm).encode(x="predicted digit:O", y="true digit:O")

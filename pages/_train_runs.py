@@ -16,7 +16,7 @@ from pages._curves import CHART_HEIGHT, CURVES, HEALTH, HEALTH_HEIGHT, health_ch
 from pages._train_data import planned_images
 from pages._models import get_model
 from pages._people import current_job, my_runs, runner, visitor
-from pages._widgets import plain
+from pages._widgets import plain, seconds
 
 def start(plan, choice):
     job = current_job()
@@ -115,10 +115,10 @@ def progress_text(job):
     done = len(job.history)
     if job.running:
         left = job.seconds_left
-        return "%s: %sepoch %d of %d, %.0f s so far%s" % (
-            plain(job.label), "paused at " if job.paused else "", min(done + 1, job.config.epochs), job.config.epochs, job.elapsed,
+        return "%s: %sepoch %d of %d, %s so far%s" % (
+            plain(job.label), "paused at " if job.paused else "", min(done + 1, job.config.epochs), job.config.epochs, seconds(job.elapsed),
             "" if left is None or job.paused else ", about %s left" % duration(left))
-    return "%s: %s, %d epoch(s) in %.0f s" % (plain(job.label), job.status, done, job.elapsed)
+    return "%s: %s, %d epoch(s) in %s" % (plain(job.label), job.status, done, seconds(job.elapsed))
 
 
 def live_view():

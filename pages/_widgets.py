@@ -47,3 +47,8 @@ def plain(text):
     """``text`` as it is when shown with Markdown (st.error, st.warning ...): underscores, stars and
     the like are escaped, so that a name such as ``__meta__`` is not turned into bold."""
     return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in str(text))
+
+
+def seconds(value):
+    """A time in seconds as people read it: "0.5 s" for a short run, "28 s" for a longer one."""
+    return "%.1f s" % value if value < 10 else "%.0f s" % value

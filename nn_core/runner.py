@@ -509,6 +509,7 @@ class Run:
         self._last_event = 0
         self._history, self._batch_costs, self._changes = [], [], []
         self._stopping = False
+        self._events_for = None  # the record after whose reading the events were last read
 
     def __eq__(self, other):
         return isinstance(other, Run) and other.id == self.id
@@ -523,7 +524,10 @@ class Run:
     def _state(self):
         if self._record is None or time.monotonic() - self._read > self.FRESH:
             self.refresh(self.runner.store.get(self.id))
-        for event_id, kind, body in self.runner.store.events(self.id, self._last_event) if self._record.status != "queued" else ():
+        if self._events_for is self._record or self._record.status == "queued":
+            return self._record  # the events are read once per reading of the record, not on every property
+        self._events_for = self._record
+        for event_id, kind, body in self.runner.store.events(self.id, self._last_event):
             self._last_event = event_id
             if kind == "batch":
                 self._batch_costs.append(tuple(body))

@@ -17,7 +17,8 @@ The pieces, one concern per module:
 - ``runspec``: a run as a small description (settings, data recipe, owner) and the one function
   that builds its training set.
 - ``runner`` / ``runs`` / ``worker``: training runs for the app on Dask workers, recorded in a
-  store that any process can read; ``sqlite`` is the plumbing shared with ``drawings``.
+  store that any process can read; ``database`` is the plumbing (SQLite or PostgreSQL) shared with
+  ``drawings`` and ``models``.
 - ``drawings``: the digits people correct on the Draw page.
 - ``seed``: weights pickled by the original design, read without running anything.
 

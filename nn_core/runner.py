@@ -386,7 +386,7 @@ class Runner:
             limits = (60 * max_minutes(), max_pause_seconds())
             if params is not None:  # megabytes of weights travel beside the task, not inside its description
                 params = client.scatter(params, hash=False)
-            future = client.submit(train_run, str(self.store.path), run_id, spec, params, limits, key="nn-core-run-" + run_id,
+            future = client.submit(train_run, self.store.where, run_id, spec, params, limits, key="nn-core-run-" + run_id,
                                    pure=False, priority=-seq, retries=0)
         except Exception as exc:
             self.store.fail(run_id, "Not started: %s" % exc)
@@ -708,7 +708,7 @@ NETWORKS_KEPT = 8
 def _network(store, run_id, final, epoch):
     """A run's network (``RunStore.network``), read once for every session of this process: a
     cache per session would hold megabytes for each of the closed tabs Streamlit keeps."""
-    key = (str(store.path), run_id, final, epoch)
+    key = (store.where, run_id, final, epoch)
     with _networks_lock:
         if key in _networks:
             _networks.move_to_end(key)

@@ -238,6 +238,17 @@ def load_model(name_or_path):
         raise ModelFileError("%s is not a readable .npz model file (%s)" % (path.name, type(exc).__name__)) from exc
 
 
+def read_model_bytes(blob, name):
+    """A model from the bytes of its ``.npz`` (kept in a database), with every check of ``load_model``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            return _read_model(archive, Path(name + ".npz"))
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError("%s is not a readable model (%s)" % (name, type(exc).__name__)) from exc
+
+
 def _read_model(archive, path):
     source = path.name
     members = {}

@@ -1,10 +1,12 @@
-"""The models a page offers (not a page): loaded once per server and file version, and the
-person's network training now, as a "Model" picker."""
+"""The models a page offers (not a page): the saved ones (``models.model_store``: the weights
+folder, and the class's database when there is one), each loaded once per server and version, and
+the person's network training now, as a "Model" picker."""
 
 import streamlit as st
 
 from nn_core import data
-from nn_core.storage import ModelFileError, list_models, load_model, model_path
+from nn_core.models import ModelsError, model_store
+from nn_core.storage import ModelFileError, list_models
 from pages._people import current_job
 from pages._widgets import plain
 
@@ -16,14 +18,30 @@ def mnist(folder):
 
 
 @st.cache_resource(max_entries=16)
-def cached_model(path, mtime):
-    """A model file, loaded once per version of the file (``mtime`` keys the cache)."""
-    return load_model(path)
+def cached_model(name, version):
+    """A saved model, loaded once per version (a model saved again under a name that was deleted
+    is another version: ``version`` keys the cache)."""
+    return model_store().load(name)
 
 
 def get_model(name):
-    path = model_path(name)
-    return cached_model(str(path), path.stat().st_mtime)
+    """The saved model ``name``; ``ModelFileError`` or ``OSError`` (``ModelsError``) say why not."""
+    return cached_model(name, model_version(name))
+
+
+def model_version(name):
+    """A key for caching what is computed from the saved model ``name``: a new one when it changes."""
+    return model_store().version(name)
+
+
+def saved_names():
+    """The saved models' names; when the class's database cannot be reached, the weights folder's,
+    with a warning saying why the others are missing."""
+    try:
+        return model_store().names()
+    except ModelsError as exc:
+        st.warning(plain("%s Only the models of this server's weights folder are offered until it is back." % exc))
+        return list_models()
 
 
 TRAINING_NOW = "The network training now"
@@ -32,7 +50,7 @@ TRAINING_NOW = "The network training now"
 def model_options():
     """The models a visitor can pick: the saved ones, and their own run once it has an epoch."""
     job = current_job()
-    return list_models() + ([TRAINING_NOW] if job is not None and job.has_network else [])
+    return saved_names() + ([TRAINING_NOW] if job is not None and job.has_network else [])
 
 
 def choose_model(key, help):

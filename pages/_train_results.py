@@ -9,7 +9,8 @@ import streamlit as st
 from nn_core.health import diagnose
 from nn_core.runs import RunsError
 from nn_core.report import confusion_frame, describe
-from nn_core.storage import check_name, model_bytes, save_model
+from nn_core.models import model_store
+from nn_core.storage import check_name, model_bytes
 from pages._people import my_runs, visitor
 from pages._widgets import plain, seconds
 
@@ -49,11 +50,11 @@ def results(job):
     if a.button("Save model", icon=":material/save:", key="save"):
         try:
             check_name(name)
-            path = save_model(name, model.params, model.layer_data, dict(model.meta, name=name, owner=visitor()), overwrite=False)
+            saved = model_store().save(name, model.params, model.layer_data, dict(model.meta, name=name, owner=visitor()))
         except (ValueError, OSError) as exc:
             st.error(plain("Not saved: %s" % exc))
         else:
-            st.success("Saved as %s. Pick it on the Draw page." % path.name)
+            st.success("Saved as %s. Pick it on the Draw page." % saved)
     b.download_button("Download .npz", lambda: model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name,
                       key="download_model", help="the model file, built when clicked")
 

@@ -11,9 +11,9 @@ from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
-from nn_core.storage import ModelFileError, list_models
+from nn_core.storage import ModelFileError
 from nn_core.training import SCHEDULES, TrainConfig
-from pages._models import get_model
+from pages._models import get_model, saved_names
 from pages._people import current_job, drawing_store, visitor
 from pages._widgets import plain
 
@@ -48,7 +48,7 @@ DEFAULT = {
 def allowed():
     """What each setting may be, for settings read from the address."""
     return {
-        "start_from": [NEW] + list_models(), "n_hidden": list(range(5)), **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
+        "start_from": [NEW] + saved_names(), "n_hidden": list(range(5)), **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
         "activation": HIDDEN_ACTIVATIONS, "init": list(INITS), "epochs": list(range(1, 101)), "mini_batch": MINI_BATCHES,
         "rate": RATES, "lamda": LAMDAS, "optimizer": list(OPTIMIZERS), "schedule": list(SCHEDULES), "dropout": DROPOUTS,
         "augment": [False, True], "n_train": IMAGES, "pen_digits": [False, True], "drawings_of": [NO_DRAWINGS, MINE, EVERYONE],
@@ -119,7 +119,7 @@ def fine_tune_preset():
 
 def start_from(locked):
     """The "Start from" picker; returns the model to fine-tune (a ``Model``) and its name, or (None, None)."""
-    name = st.selectbox("Start from", [NEW] + list_models(), key="start_from", on_change=fine_tune_preset, disabled=locked,
+    name = st.selectbox("Start from", [NEW] + saved_names(), key="start_from", on_change=fine_tune_preset, disabled=locked,
                         help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
                              "drawings): its layers are kept, and a few epochs at a small rate are enough")
     if name == NEW:

@@ -14,7 +14,8 @@ from nn_core.network import describe_layers
 from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.seed import read_seed_weights
-from nn_core.storage import ModelFileError, check_name, save_model
+from nn_core.models import model_store
+from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
 from pages._models import choose_model, model_options, TRAINING_NOW
 from pages._people import drawing_store, visitor
@@ -256,11 +257,11 @@ with st.expander("Import weights saved by the original NumPy design"):
     if st.button("Import", key="seed_import", disabled=seed_file is None):
         try:
             params, layer_data = read_seed_weights(seed_file.getvalue())
-            path = save_model(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()}, overwrite=False)
+            saved = model_store().save(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()})
         except (ModelFileError, ValueError, OSError) as exc:
             st.error(plain("Not imported: %s" % exc))
         else:
-            st.session_state.imported = path.stem
+            st.session_state.imported = saved
             st.rerun()  # so that the Model list above offers it
     if "imported" in st.session_state:
         st.success("Imported as %s: pick it in the Model list above." % st.session_state.pop("imported"))

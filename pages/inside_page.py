@@ -11,9 +11,10 @@ from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS
-from nn_core.storage import BIN_DAYS, ModelFileError, delete_model, list_models, model_path, models_of, restore_model
+from nn_core.models import model_store
+from nn_core.storage import BIN_DAYS, ModelFileError
 from pages._charts import digit_bars
-from pages._models import choose_model, get_model, mnist, model_options, TRAINING_NOW
+from pages._models import choose_model, get_model, mnist, model_options, model_version as version, saved_names, TRAINING_NOW
 from pages._people import current_job, visitor
 from pages._widgets import keep, plain, remember
 
@@ -33,11 +34,6 @@ def pick():
         return model, "%s-%d-%d" % (id(job), len(job.history), job.running)
     st.caption("%s: %s." % (name, describe_layers(model.layer_data)))
     return model, version(name)
-
-
-def version(name):
-    """A key for caching what is computed from the saved model ``name``: a new one when the file changes."""
-    return "%s-%s" % (name, model_path(name).stat().st_mtime)
 
 
 def test_set():
@@ -176,7 +172,7 @@ def robustness_rows(key, _model, _images, _labels):
 
 def robust_view(model, key, digits):
     images, labels = digits.x_test[:ROBUSTNESS_IMAGES], digits.y_test[:ROBUSTNESS_IMAGES]
-    others = st.multiselect("Compare with", [n for n in list_models() if n != st.session_state.get("inside_model")],
+    others = st.multiselect("Compare with", [n for n in saved_names() if n != st.session_state.get("inside_model")],
                             key="robust_others", help="other saved models to draw on the same charts")
     rows = [dict(r, model="this model") for r in robustness_rows(key, model, images, labels)]
     for name in others:
@@ -221,7 +217,7 @@ def seen_unseen_writers(meta):
 def delete(name):
     """The Delete button's callback (so that the confirmation box can be unticked)."""
     try:
-        delete_model(name, visitor())
+        model_store().delete(name, visitor())
     except (ValueError, OSError) as exc:
         st.session_state.delete_error = str(exc)
     else:
@@ -232,7 +228,7 @@ def delete(name):
 def undo_delete(name):
     """The Undo button's callback: the model comes back from the bin."""
     try:
-        restore_model(name, visitor())
+        model_store().restore(name, visitor())
     except (ValueError, OSError) as exc:
         st.session_state.delete_error = "%s was not brought back: %s" % (name, exc)
     else:
@@ -249,7 +245,7 @@ def models_view():
                     help="bring the model back, as it was")
     if "restored" in st.session_state:
         st.success("%s is back." % st.session_state.pop("restored"))
-    names = list_models()
+    names = saved_names()
     measure = pendigits.pendigits_available() and st.toggle(
         "Measure on pen-drawn digits", key="measure_pen",
         help="add each model's accuracy on the digits written on a tablet by writers 27-30, drawn as on the canvas "
@@ -290,7 +286,11 @@ def models_view():
             strokeDash=alt.StrokeDash("curve:N", legend=None),
             tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".4f")]).properties(height=300))
     with st.expander("Delete a model you saved"):
-        deletable = models_of(visitor())
+        try:
+            deletable = model_store().models_of(visitor())
+        except OSError as exc:
+            st.error(plain(str(exc)))
+            return
         if not deletable:
             st.caption("You have saved no model here. You can delete the models you save; those of others, and the "
                        "shipped model, stay.")

@@ -7,7 +7,7 @@ query string, so that a reload keeps them and a link shares them."""
 
 import streamlit as st
 
-from nn_core.storage import list_models
+from pages._models import saved_names
 from pages._people import current_job
 from pages._widgets import keep, remember
 from pages._train_data import training_data
@@ -16,7 +16,7 @@ from pages._train_runs import controls, live_view
 from pages._train_settings import DEFAULT, NEW, from_address, settings, to_address
 
 st.title("Train a network")
-remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + list_models()}, first_visit=from_address)
+remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + saved_names()}, first_visit=from_address)
 job = current_job()
 with st.sidebar:
     st.header("Hyperparameters")

@@ -12,12 +12,14 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nn_core import data, drawings, pendigits
+import pgserver
+from nn_core import data, database, drawings, pendigits
 from nn_core.data import MNIST_FILES
 from nn_core.storage import WEIGHTS_DIR, load_model
 
@@ -42,10 +44,61 @@ def shipped_model():
 
 @pytest.fixture(autouse=True)
 def drawings_db(tmp_path, monkeypatch):
-    """A private drawings database for every test (the app's is never touched)."""
+    """A private drawings database for every test (the app's is never touched), and SQLite unless
+    a test asks for PostgreSQL."""
     path = tmp_path / "drawings.sqlite"
     monkeypatch.setenv(drawings.ENV_VAR, str(path))
+    monkeypatch.delenv(database.ENV_VAR, raising=False)
     return path
+
+
+# PostgreSQL: ``NN_CORE_TEST_POSTGRES_URL`` names a server to use (``.ci/run`` starts one); else the
+# tests start their own from Debian's binaries. Without either they are skipped, unless
+# ``NN_CORE_REQUIRE_POSTGRES=1`` (CI), where a missing server fails them.
+POSTGRES_ENV = "NN_CORE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server for the tests (a superuser on 127.0.0.1)."""
+    if os.environ.get(POSTGRES_ENV):
+        yield os.environ[POSTGRES_ENV]
+        return
+    if pgserver.binaries() is None:
+        if os.environ.get("NN_CORE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required here and not installed (apt-get install -y postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql), and %s is not set" % POSTGRES_ENV)
+    server = pgserver.PostgresServer().init().start()
+    try:
+        yield server.url
+    finally:
+        database.close_pools()
+        server.remove()
+
+
+def fresh_schema(server_url):
+    """A URL of ``server_url`` whose tables go to a new, empty schema (one per test)."""
+    import psycopg
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA %s" % schema)
+    return server_url + ("&" if "?" in server_url else "?") + "options=-csearch_path%3D" + schema
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    """A PostgreSQL URL with an empty schema of its own."""
+    url = fresh_schema(postgres_server)
+    yield url
+    database.close_pools()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Where a store is: a SQLite file, or a PostgreSQL database (each test runs on both)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

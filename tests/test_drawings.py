@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from nn_core import cli, drawings
-from nn_core import sqlite as nn_sqlite
+from nn_core import database
 from nn_core.data import DataError
 from nn_core.drawings import MIGRATIONS, DrawingsError, DrawingStore
 from nn_core.metrics import evaluate
@@ -23,7 +23,13 @@ from strokes import curly_nines
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(backend):
+    """A drawings store on each back end: what is not about files behaves the same on both."""
+    return DrawingStore(backend)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
     return DrawingStore(tmp_path / "kept" / "drawings.sqlite")
 
 
@@ -69,22 +75,24 @@ def test_the_file_is_created_where_the_environment_says_in_wal_mode_with_a_schem
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
-def test_an_older_file_is_migrated_and_keeps_its_drawings(store, monkeypatch):
+def test_an_older_file_is_migrated_and_keeps_its_drawings(sqlite_store, monkeypatch):
+    store, path = sqlite_store, sqlite_store.backend.path
     kept = store.add("s", 5, digit_image(0))
-    monkeypatch.setattr(DrawingStore, "MIGRATIONS", MIGRATIONS + ["ALTER TABLE drawings ADD COLUMN note TEXT"])
+    monkeypatch.setattr(DrawingStore.SCHEMA, "sqlite", MIGRATIONS + ["ALTER TABLE drawings ADD COLUMN note TEXT"])
     assert [d.id for d in store.drawings()] == [kept]
-    with sqlite3.connect(store.path) as conn:
+    with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
         assert "note" in [row[1] for row in conn.execute("PRAGMA table_info(drawings)")]
 
 
-def test_a_file_from_a_newer_version_is_left_alone(store):
+def test_a_file_from_a_newer_version_is_left_alone(sqlite_store):
+    store, path = sqlite_store, sqlite_store.backend.path
     store.add("s", 5, digit_image(0))
-    with sqlite3.connect(store.path) as conn:
+    with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(DrawingsError, match="newer version"):
         store.add("s", 6, digit_image(1))
-    with sqlite3.connect(store.path) as conn:
+    with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM drawings").fetchone()[0] == 1
 
 
@@ -116,19 +124,21 @@ def test_a_label_outside_0_to_9_is_refused_and_nothing_is_stored(store, label):
     assert store.drawings() == []
 
 
-def test_a_file_that_is_not_a_database_is_reported_and_left_as_it_was(store):
-    store.path.parent.mkdir(parents=True)
+def test_a_file_that_is_not_a_database_is_reported_and_left_as_it_was(sqlite_store):
+    store, path = sqlite_store, sqlite_store.backend.path
+    path.parent.mkdir(parents=True)
     junk = bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8))
-    store.path.write_bytes(junk)
+    path.write_bytes(junk)
     for attempt in (lambda: store.add("s", 1, digit_image(0)), store.drawings):
         with pytest.raises(DrawingsError, match="not a drawings database.*Nothing was changed"):
             attempt()
-    assert store.path.read_bytes() == junk
+    assert path.read_bytes() == junk
 
 
-def test_a_table_of_another_layout_is_reported(store):
-    store.path.parent.mkdir(parents=True)
-    with sqlite3.connect(store.path) as conn:
+def test_a_table_of_another_layout_is_reported(sqlite_store):
+    store, path = sqlite_store, sqlite_store.backend.path
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE drawings (id INTEGER PRIMARY KEY, label TEXT)")
         conn.execute("PRAGMA user_version = %d" % len(MIGRATIONS))
     with pytest.raises(DrawingsError, match="layout of a drawings database"):
@@ -137,10 +147,11 @@ def test_a_table_of_another_layout_is_reported(store):
         store.drawings()
 
 
-def test_rows_edited_by_hand_are_left_out_and_counted(store):
+def test_rows_edited_by_hand_are_left_out_and_counted(sqlite_store):
+    store, path = sqlite_store, sqlite_store.backend.path
     good = store.add("s", 2, digit_image(0))
     bad = [store.add("s", 3, digit_image(i)) for i in (1, 2, 3)]
-    with sqlite3.connect(store.path) as conn:
+    with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA ignore_check_constraints = ON")
         conn.execute("UPDATE drawings SET input = x'00' WHERE id = ?", [bad[0]])
         conn.execute("UPDATE drawings SET label = 'seven' WHERE id = ?", [bad[1]])
@@ -149,10 +160,11 @@ def test_rows_edited_by_hand_are_left_out_and_counted(store):
     assert store.damaged == 3
 
 
-def test_a_locked_database_is_reported_and_what_it_held_is_kept(store, monkeypatch):
-    monkeypatch.setattr(nn_sqlite, "BUSY_SECONDS", 0.3)
+def test_a_locked_database_is_reported_and_what_it_held_is_kept(sqlite_store, monkeypatch):
+    store, path = sqlite_store, sqlite_store.backend.path
+    monkeypatch.setattr(database, "BUSY_SECONDS", 0.3)
     store.add("s", 1, digit_image(0))
-    other = sqlite3.connect(store.path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(DrawingsError, match="locked by another program.*Nothing was changed"):
@@ -164,17 +176,18 @@ def test_a_locked_database_is_reported_and_what_it_held_is_kept(store, monkeypat
     assert sorted(d.label for d in store.drawings()) == [1, 3]
 
 
-def test_a_full_disk_is_reported_and_nothing_is_stored_half_way(store, monkeypatch):
+def test_a_full_disk_is_reported_and_nothing_is_stored_half_way(sqlite_store, monkeypatch):
+    store = sqlite_store
     store.add_many("s", [digit_image(i) for i in range(5)], [1] * 5)
     before = len(store.drawings())
-    connect = DrawingStore._connect
+    connect = database.Sqlite._connect
 
     def full(self):  # the database may not grow by a single page: what a full disk does to SQLite
         conn = connect(self)
         conn.execute("PRAGMA max_page_count = %d" % conn.execute("PRAGMA page_count").fetchone()[0])
         return conn
 
-    monkeypatch.setattr(DrawingStore, "_connect", full)
+    monkeypatch.setattr(database.Sqlite, "_connect", full)
     big = [np.random.default_rng(i).random((28, 28)) for i in range(200)]
     with pytest.raises(DrawingsError, match="disk is full.*Nothing was changed"):
         store.add_many("s", big, [2] * 200)
@@ -182,10 +195,10 @@ def test_a_full_disk_is_reported_and_nothing_is_stored_half_way(store, monkeypat
     assert len(store.drawings()) == before
 
 
-def test_a_csv_round_trip_and_a_zip_of_pictures(store):
+def test_a_csv_round_trip_and_a_zip_of_pictures(store, tmp_path):
     ids = [store.add("s", i % 10, digit_image(i), picture=picture() if i % 2 else None) for i in range(12)]
     kept = store.drawings(with_pictures=True)
-    again = DrawingStore(store.path.with_name("other.sqlite"))
+    again = DrawingStore(tmp_path / "other.sqlite")
     assert again.import_csv(io.BytesIO(drawings.to_csv(kept)), "t") == (12, 0)
     copied = again.drawings()
     assert [d.label for d in copied] == [d.label for d in kept]
@@ -257,7 +270,7 @@ def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp
     for image, answer in zip(seen, before):
         store.add("teacher", 9, image, answer=int(answer), model="default")
     shutil.copy(WEIGHTS_DIR / "default.npz", weights_dir)
-    assert cli.main(["train", "--from", "default", "--drawings", str(store.path), "--epochs", "3", "--rate", "1e-4",
+    assert cli.main(["train", "--from", "default", "--drawings", store.where, "--epochs", "3", "--rate", "1e-4",
                      "--schedule", "constant", "--n-train", "10000", "--val-fraction", "0", "--name", "tuned"]) == 0
     assert "fine-tuning default" in capsys.readouterr().out
     tuned = load_model("tuned")
@@ -273,7 +286,7 @@ def test_the_command_line_says_what_is_wrong_with_its_drawings(tmp_path, weights
     assert "no drawings database" in capsys.readouterr().err
     empty = DrawingStore(tmp_path / "empty.sqlite")
     empty.drawings()  # creates the file
-    assert cli.main(["train", "--drawings", str(empty.path), "--name", "x"]) == 2
+    assert cli.main(["train", "--drawings", empty.where, "--name", "x"]) == 2
     assert "holds no drawings" in capsys.readouterr().err
     assert cli.main(["train", "--from", "nothing-here", "--name", "x"]) == 2
     assert "nothing-here" in capsys.readouterr().err

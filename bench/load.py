@@ -65,7 +65,9 @@ def recording(page, sent):
     page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append((time.monotonic(), f if isinstance(f, bytes) else f.encode()))))
 
 
-async def drawer(browser, url, n_digits, times, lost, sent=None):
+async def drawer(browser, url, n_digits, times, lost, sent=None, after_digit=None):
+    """A Chromium page drawing ``n_digits`` digits stroke by stroke: the time from each mouse-up
+    to the answer in ``times``; ``after_digit(page, digit)``, if given, once each digit is drawn."""
     context = await browser.new_context(viewport={"width": 1300, "height": 1000})
     page = await context.new_page()
     if sent is not None:
@@ -106,6 +108,8 @@ async def drawer(browser, url, n_digits, times, lost, sent=None):
                         break
                 times.append(time.perf_counter() - start)
                 break
+        if after_digit is not None:
+            await after_digit(page, digit)
     await context.close()
 
 
@@ -141,10 +145,10 @@ def seconds_per_epoch(training_time, epochs):
 class Visitor:
     """One page open on the app, without a browser: a websocket client that sends what a real page
     sent (``BackMsg`` bytes), reruns the page's auto-refreshing fragments as a browser does, and
-    reads the answers (``ForwardMsg``)."""
+    reads the answers (``ForwardMsg``). ``cookie`` ("name=value") is sent as a browser keeping it would."""
 
-    def __init__(self, url):
-        self.url = url
+    def __init__(self, url, cookie=None):
+        self.url, self.cookie = url, cookie
         self.finished = asyncio.Event()
         self.images, self.metrics = [], {}
         self.state = None  # the last client state sent (widget values), for fragment reruns
@@ -153,8 +157,8 @@ class Visitor:
     async def __aenter__(self):
         import websockets
 
-        self.ws = await websockets.connect(self.url.replace("http", "ws", 1) + "/_stcore/stream",
-                                           subprotocols=["streamlit"], max_size=None)
+        self.ws = await websockets.connect(self.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                           max_size=None, additional_headers={"Cookie": self.cookie} if self.cookie else None)
         self.reader = asyncio.create_task(self._read())
         return self
 
@@ -239,9 +243,9 @@ def rerun_messages(sent):
     return out
 
 
-async def visitor_draws(url, messages, times, lost):
+async def visitor_draws(url, messages, times, lost, cookie=None):
     """Replay a recorded drawing page at its recorded pace; the server's part of each answer."""
-    async with Visitor(url) as page:
+    async with Visitor(url, cookie) as page:
         for raw, pause, drawing in messages:
             await asyncio.sleep(pause)
             start = time.perf_counter()

@@ -19,7 +19,7 @@ import time
 
 from . import storage
 from .database import Schema, Store, database_url
-from .storage import BIN_DAYS, DEFAULT_MODEL, MAX_MODELS_PER_PERSON, ModelFileError, QuotaError, check_name
+from .storage import BIN_DAYS, DEFAULT_MODEL, ModelFileError, check_name
 
 
 class ModelsError(OSError):
@@ -43,11 +43,6 @@ def _finite(value):
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def _quota_error():
-    return QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
-                      "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
 
 
 def _taken(name):
@@ -108,7 +103,7 @@ POSTGRES_MIGRATIONS = [
 class DatabaseModels(Store):
     """The weights folder's models, read-only, and the models people saved, in the database."""
 
-    SCHEMA = Schema("models", "a models database", ModelsError, None, POSTGRES_MIGRATIONS, lock=7303)
+    SCHEMA = Schema("models", "a models database", ModelsError, [], lock=7303, postgres=POSTGRES_MIGRATIONS)
 
     def __init__(self, url):
         super().__init__(url)
@@ -153,8 +148,8 @@ class DatabaseModels(Store):
 
         def save(conn):
             if owner is not None and conn.execute("SELECT count(*) FROM models WHERE owner = ? AND deleted IS NULL",
-                                                  (owner,)).fetchone()[0] >= MAX_MODELS_PER_PERSON:
-                raise _quota_error()
+                                                  (owner,)).fetchone()[0] >= storage.MAX_MODELS_PER_PERSON:
+                raise storage.quota_error()
             return conn.execute("INSERT INTO models (name, owner, npz, meta) VALUES (?, ?, ?, ?::jsonb) "
                                 "ON CONFLICT (name) WHERE deleted IS NULL DO NOTHING RETURNING id",
                                 (name, owner, blob, meta_text)).fetchone()

@@ -156,6 +156,11 @@ class QuotaError(ValueError):
     """Refused: the person has saved as many models as one person may."""
 
 
+def quota_error():
+    return QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
+                      "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
+
+
 def save_model(name, params, layer_data, meta=None, overwrite=True):
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never
@@ -165,8 +170,7 @@ def save_model(name, params, layer_data, meta=None, overwrite=True):
     path = weights_dir() / (check_name(name) + ".npz")
     owner = (meta or {}).get("owner")
     if owner is not None and len(models_of(owner)) >= MAX_MODELS_PER_PERSON:
-        raise QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
-                         "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
+        raise quota_error()
     arrays, meta_text = _payload(params, layer_data, meta, name)
     readable = path.with_suffix(".json")
     if not overwrite and readable.exists():

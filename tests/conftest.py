@@ -93,6 +93,15 @@ def pg_url(postgres_server):
     database.close_pools()
 
 
+@pytest.fixture
+def own_postgres(postgres_server):
+    """A PostgreSQL server of the test's own, to stop and start (``pgserver.PostgresServer``)."""
+    server = pgserver.PostgresServer().init().start()  # not in tmp_path: the postgres user cannot enter it
+    yield server
+    database.close_pools()
+    server.remove()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request, tmp_path):
     """Where a store is: a SQLite file, or a PostgreSQL database (each test runs on both)."""
@@ -190,11 +199,12 @@ def stop(process, seconds=20):
 @contextlib.contextmanager
 def dask_scheduler(folder, workers=1):
     """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, as a class
-    runs them (the workers find nn_core on their PYTHONPATH; a run that fails is not retried);
+    runs them (the workers find nn_core on their PYTHONPATH; docs/dask's settings: a run that
+    fails is not retried, no profiler, no nanny environment);
     yields the scheduler's address."""
     port = free_port()
     address = "tcp://127.0.0.1:%d" % port
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))  # the README's settings
     log = open(folder / "dask.log", "w")
     # `dask scheduler` and `dask worker`, from this interpreter (its scripts' folder need not be on PATH)
     processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),

@@ -30,7 +30,7 @@ def _free_port():
 
 
 class PostgresServer:
-    def __init__(self, folder=None, port=None):
+    def __init__(self, folder=None, port=None, durable=False):
         self.bin = binaries()
         if self.bin is None:
             raise RuntimeError("PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -39,6 +39,7 @@ class PostgresServer:
         self.port = port or _free_port()
         self.url = "postgresql://postgres@127.0.0.1:%d/postgres" % self.port
         self._as_postgres = os.geteuid() == 0
+        self.durable = durable  # False: no waiting for the disk (tests); True: as a real server (benches)
 
     def _cmd(self, *args, check=True):
         command = [str(self.bin / args[0]), *args[1:]]
@@ -52,9 +53,10 @@ class PostgresServer:
             shutil.chown(self.folder, "postgres", "postgres")
         self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write("\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 300\n"
+            conf.write("\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nmax_connections = 300\n"
                        % (self.port, self.folder))
+            if not self.durable:
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         return self
 
     def start(self):

@@ -186,3 +186,31 @@ def test_training_on_drawings_when_there_are_none_says_so(weights_dir):
     assert not at.exception
     assert "no kept drawings to train on yet" in texts(at.warning)
     assert Runner.shared().runs_of(at.session_state["visitor"]) == []
+
+
+def test_a_database_server_that_stops_for_a_while_loses_nothing_and_needs_no_restart(weights_dir, own_postgres, monkeypatch):
+    """A class's PostgreSQL stops for a few seconds: the correction says so and can be clicked
+    again, the Model list falls back to this server's folder with a warning, and once the server
+    is back the same page keeps the drawing."""
+    from nn_core import database
+    from nn_core.models import model_store
+    from nn_core.network import dense_layers, init_params
+    shipped(weights_dir)
+    monkeypatch.setenv(database.ENV_VAR, own_postgres.url)
+    monkeypatch.setattr(database, "CONNECT_SECONDS", 2.0)
+    ld = dense_layers([8])
+    model_store().save("class-model", init_params(ld, seed=0), ld, {"owner": "someone"})
+    at = draw_page_with_an_upload()
+    assert "class-model" in at.selectbox[0].options
+    own_postgres.stop()
+    at.get("button_group")[0].set_value(7).run()
+    assert not at.exception
+    assert "Not kept" in texts(at.error) and "database server cannot be reached" in texts(at.error)
+    assert at.get("button_group")[0].value is None  # a click on 7 tries again
+    assert "Only the models of this server's weights folder are offered" in texts(at.warning)
+    assert at.selectbox[0].options == ["default"]
+    own_postgres.start()
+    at.get("button_group")[0].set_value(7).run()
+    assert "Kept as a 7" in texts(at.success)
+    assert [d.label for d in DrawingStore().drawings()] == [7]
+    assert "class-model" in at.selectbox[0].options

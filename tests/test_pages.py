@@ -118,7 +118,7 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     assert float(accuracy.value.rstrip("%")) > 15  # above chance, even with the original initialisation
     at.text_input(key="save_name").set_value("tiny-run").run()
     at.button(key="save").click().run()
-    assert "Saved as tiny-run.npz" in texts(at.success)
+    assert "Saved as tiny-run. Pick it" in texts(at.success)
     saved = load_model_meta(weights_dir / "tiny-run.json")
     assert saved["name"] == "tiny-run" and saved["command"] == "the app" and saved["owner"] == at.session_state["visitor"] and saved["data"] == "MNIST"
     assert {"numpy", "python", "date", "test_accuracy", "history"} <= set(saved)  # as the command line records

@@ -6,7 +6,6 @@ and a second app process reaches a run through a separate ``dask scheduler`` by 
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, blobs
-from nn_core import runs, worker
+from nn_core import database, runs, worker
 from nn_core.report import confusion_frame, describe, history_frame
 from nn_core.runner import Runner, TooLong, blas_threads, count_down
 from nn_core.runs import Busy, RunStore
@@ -45,7 +44,17 @@ def runner():
     yield Runner.shared()
 
 
-def test_a_run_trains_on_a_worker_and_measures_the_test_set(runner):
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_runner(request, monkeypatch):
+    """The process's runner, its runs recorded in a SQLite file or in PostgreSQL
+    (``NN_CORE_DATABASE_URL``, as on a class's servers): the workers write to either."""
+    if request.param == "postgres":
+        monkeypatch.setenv(database.ENV_VAR, request.getfixturevalue("pg_url"))
+    yield Runner.shared()
+
+
+def test_a_run_trains_on_a_worker_and_measures_the_test_set(any_runner):
+    runner = any_runner
     X, y = blobs()
     run = runner.submit(spec(config(), X, y))
     assert run.join(60)
@@ -58,13 +67,14 @@ def test_a_run_trains_on_a_worker_and_measures_the_test_set(runner):
     assert run.pid != os.getpid()  # trained by a worker process, not this one
 
 
-def test_a_finished_run_comes_back_whole_in_a_process_that_did_not_start_it(runner):
+def test_a_finished_run_comes_back_whole_in_a_process_that_did_not_start_it(any_runner):
     """What a reload, a new tab or a restarted app server does: read the run from its record."""
+    runner = any_runner
     X, y = blobs()
     owner = uuid.uuid4().hex
     started = runner.submit(spec(config(val_fraction=0.2), X, y, owner=owner))
     assert started.join(60)
-    reader = Runner(store=RunStore(runner.store.path), address="tcp://127.0.0.1:1")  # never connects
+    reader = Runner(store=RunStore(runner.store.where), address="tcp://127.0.0.1:1")  # never connects
     again, = reader.runs_of(owner)
     kinds = [kind for _, kind, _ in reader.events(again.id)]
     assert kinds.count("epoch") == 3 and "batch" in kinds and not [k for k in kinds if k not in ("batch", "epoch")]
@@ -109,7 +119,8 @@ def test_runs_beyond_the_free_workers_wait_and_start_in_the_order_asked(runner):
     assert all(run.status == "stopped" and len(run.history) < 10_000 for run in running)
 
 
-def test_a_paused_run_holds_still_and_resumes_where_it_was(runner):
+def test_a_paused_run_holds_still_and_resumes_where_it_was(any_runner):
+    runner = any_runner
     X, y = blobs(3000)
     run = runner.submit(spec(config(epochs=10_000), X, y))
     try:
@@ -257,7 +268,8 @@ def test_a_run_that_fails_says_why_once_and_frees_its_worker(runner):
     assert after.join(60) and after.status == "finished"
 
 
-def test_a_worker_that_dies_mid_run_fails_the_run_once_with_a_reason(runner):
+def test_a_worker_that_dies_mid_run_fails_the_run_once_with_a_reason(any_runner):
+    runner = any_runner
     X, y = blobs(3000)
     run = runner.submit(spec(config(epochs=10_000), X, y))
     wait_until(lambda: len(run.history) >= 1)
@@ -350,10 +362,10 @@ def test_the_workers_do_not_run_the_servers_main_script(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
-def test_a_second_process_reaches_a_run_by_the_schedulers_address_after_the_first_is_gone(scheduler, tmp_path):
+def test_a_second_process_reaches_a_run_by_the_schedulers_address_after_the_first_is_gone(scheduler, backend):
     """The app server that started a run goes away (its client closes); another process, with
     only the scheduler's address and the runs database, reads the run, and stops it."""
-    store = tmp_path / "runs.sqlite"
+    store = backend
     first = Runner(store=RunStore(store), address=scheduler)
     X, y = blobs(3000)
     run = first.submit(spec(config(epochs=10_000), X, y, owner="carol"))
@@ -371,8 +383,7 @@ def test_a_second_process_reaches_a_run_by_the_schedulers_address_after_the_firs
     seen, ended = other.stdout.splitlines()
     assert seen.split()[0] == "running" and int(seen.split()[1]) > epochs and ended == "stopped"
     assert run.status == "stopped"
-    with sqlite3.connect(store) as conn:  # one record, trained once
-        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    assert len(RunStore(store).runs_of("carol")) == 1  # one record, trained once
 
 
 def test_the_mini_batch_line_ends_each_epoch_on_the_epochs_own_cost(runner):

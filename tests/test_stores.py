@@ -106,9 +106,8 @@ def test_only_the_owner_deletes_into_the_bin_and_the_version_follows_the_name(mo
 
 
 def test_a_person_keeps_at_most_so_many_models(models, monkeypatch):
-    from nn_core import models as models_module, storage
+    from nn_core import storage
     monkeypatch.setattr(storage, "MAX_MODELS_PER_PERSON", 2)
-    monkeypatch.setattr(models_module, "MAX_MODELS_PER_PERSON", 2)
     models.save("a1", params(), LD, {"owner": "alice"})
     models.save("a2", params(), LD, {"owner": "alice"})
     with pytest.raises(QuotaError, match="as many as one person may keep"):
@@ -249,18 +248,8 @@ def test_a_database_from_a_newer_version_is_left_alone(pg_url):
         assert conn.execute("SELECT count(*) FROM drawings").fetchone()[0] == 1
 
 
-@pytest.fixture
-def own_server():
-    """A PostgreSQL server of this test's own, to stop and start."""
-    if pgserver.binaries() is None:
-        pytest.skip("PostgreSQL is not installed")
-    server = pgserver.PostgresServer().init().start()  # not in tmp_path: the postgres user cannot enter it
-    yield server
-    database.close_pools()
-    server.remove()
-
-
-def test_a_database_server_that_goes_away_says_so_stores_nothing_and_is_used_again_when_back(own_server, monkeypatch):
+def test_a_database_server_that_goes_away_says_so_stores_nothing_and_is_used_again_when_back(own_postgres, monkeypatch):
+    own_server = own_postgres
     monkeypatch.setattr(database, "CONNECT_SECONDS", 2.0)
     drawings, runs_, models = DrawingStore(own_server.url), RunStore(own_server.url), DatabaseModels(own_server.url)
     drawings.add("alice", 3, np.zeros((28, 28)))

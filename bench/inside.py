@@ -2,6 +2,11 @@
 for the shipped 784-800-800-10 model: the whole page script run headless with Streamlit's AppTest,
 first with empty caches (what a visitor waits for the first time) and then again.
 
+Then the Draw page's "Your digit through the network", which is redrawn with every stroke: its
+own work (the forward pass, the strongest pushes, the chart's spec and its JSON) for the shipped
+model and for a 784-1024-1024-1024-1024-10 one, and the Draw page's whole script with the view on
+and off (the aim: under 0.1 s a stroke).
+
     python bench/inside.py [--rounds 3]
 
 Prints the median over the rounds of each, in seconds; the aim is under 1 s a view.
@@ -52,6 +57,40 @@ def round_of_views():
     return times
 
 
+def network_view_times(repeat=20):
+    """Seconds per stroke of the network view's own work, per model; and of the Draw page's script."""
+    import json
+
+    import numpy as np
+
+    from nn_core import explain
+    from nn_core.model import Model
+    from nn_core.network import init_params
+    from nn_core.storage import WEIGHTS_DIR, load_model
+    from pages import _network
+    from strokes import one_png as picture
+
+    wide = {"Dim": [784, 1024, 1024, 1024, 1024, 10], "Activs": ["relu"] * 4 + ["softmax"]}
+    models = {"shipped 784-800-800-10": load_model(WEIGHTS_DIR / "default.npz"),
+              "784-1024x4-10": Model(wide, init_params(wide, seed=0))}
+    image = np.random.default_rng(0).random(784).astype(np.float32) * (np.random.default_rng(1).random(784) > 0.8)
+    times = {}
+    for name, model in models.items():
+        def once():
+            outputs, links = explain.network_path(model, image, 3)
+            json.dumps(_network.spec(outputs, links, 3))
+        once()
+        times[name] = statistics.median(timed(once) for _ in range(repeat))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.radio(key="input_mode").set_value("Upload a picture").run()
+    next(u for u in at.get("file_uploader") if u.key == "upload").upload("one.png", picture(), "image/png").run()
+    for on in (True, False):
+        at.toggle(key="network").set_value(on).run()
+        times["Draw page script, view %s" % ("on" if on else "off")] = statistics.median(timed(at.run) for _ in range(repeat))
+    return times
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -62,6 +101,9 @@ def main():
         first = statistics.median(r[view][0] for r in rounds)
         again = statistics.median(r[view][1] for r in rounds)
         print("%-36s %12.2f %12.2f" % (view, first, again))
+    print("\nYour digit through the network, per stroke (median of 20)")
+    for what, seconds in network_view_times().items():
+        print("  %-34s %8.3f s" % (what, seconds))
 
 
 if __name__ == "__main__":

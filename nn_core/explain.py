@@ -79,6 +79,19 @@ def activation_strip(values, per_row=40, cell=6):
     return (np.kron(padded.reshape(rows, per_row), np.ones((cell, cell))) * 255).astype(np.uint8)
 
 
+def favourite_digits(model, images, labels):
+    """For each first-layer neuron, the digit whose ``images`` make it fire most on average, and
+    its selectivity: how much more it fires for that digit than for all of them on average (in
+    units of its own output). Returns two arrays of length n."""
+    X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
+    first = ACTIVATIONS[model.layer_data["Activs"][0]].function(X @ np.asarray(model.params["W1"]).T + np.asarray(model.params["b1"]).T)
+    labels = np.asarray(labels)
+    means = np.stack([first[labels == d].mean(axis=0) if (labels == d).any() else np.zeros(first.shape[1]) for d in range(10)])
+    favourite = means.argmax(axis=0)
+    spread = np.maximum(np.abs(first).mean(axis=0), 1e-12)
+    return favourite, (means.max(axis=0) - means.mean(axis=0)) / spread
+
+
 def strongest(model, images, neuron, k=12):
     """Indices of the ``k`` images that make first-layer ``neuron`` fire most, strongest first
     (only that neuron's output is computed: the layer may be very wide)."""
@@ -92,17 +105,104 @@ def strongest(model, images, neuron, k=12):
 def saliency(model, image, digit):
     """How much each input pixel pushes the network's score for ``digit`` (the output layer's
     weighted sum before softmax) up (positive) or down (negative): its gradient with respect to
-    the 784 pixels, by backpropagation through the network. Returns (28, 28)."""
-    x = np.asarray(image, dtype=np.float64).reshape(SIDE * SIDE, 1)
+    the 784 pixels, by backpropagation through the network. Returns (28, 28), or (m, 28, 28)
+    for ``m`` images."""
+    X = np.asarray(image, dtype=np.float64).reshape(-1, SIDE * SIDE)
     params = {k: np.asarray(v, dtype=np.float64) for k, v in model.params.items()}
-    _, caches = forw_prop(x, params, model.layer_data)
+    _, caches = forw_prop(X.T, params, model.layer_data)
     L = len(caches)
-    dA = params["W%d" % L][digit : digit + 1].T  # d score / d (last hidden layer's output)
+    dA = np.repeat(params["W%d" % L][digit : digit + 1].T, len(X), axis=1)  # d score / d (last hidden layer's output)
     for l in range(L - 1, 0, -1):
         _, Z, A, _ = caches[l - 1]
         dZ = ACTIVATIONS[model.layer_data["Activs"][l - 1]].derivative(dA, Z, A)
         dA = params["W%d" % l].T @ dZ
-    return dA.reshape(SIDE, SIDE)
+    grads = dA.T.reshape(-1, SIDE, SIDE)
+    return grads[0] if np.size(image) == SIDE * SIDE else grads
+
+
+def smooth_saliency(model, image, digit, copies=32, noise=0.15, seed=0):
+    """``saliency`` averaged over ``copies`` of the image with a little random noise added
+    (SmoothGrad, Smilkov et al. 2017), then blurred over 3x3 pixels: the regions that matter,
+    instead of one pixel's gradient next to its neighbour's of the other sign. (28, 28)."""
+    x = np.asarray(image, dtype=np.float64).reshape(1, SIDE * SIDE)
+    noisy = x + noise * np.random.default_rng(seed).standard_normal((copies, SIDE * SIDE))
+    mean = saliency(model, noisy, digit).mean(axis=0)
+    padded = np.pad(mean, 1, mode="edge")
+    return sum(padded[r : r + SIDE, c : c + SIDE] for r in range(3) for c in range(3)) / 9.0
+
+
+REGIONS = [["top left", "top", "top right"], ["left", "middle", "right"], ["bottom left", "bottom", "bottom right"]]
+
+
+def evidence_overlay(image, grad, side=140):
+    """The evidence drawn over the digit: its ink in grey, and where the gradient says ink would
+    raise the score red, lower it blue (transparent where it hardly matters). RGB uint8, ``side``
+    pixels square."""
+    from PIL import Image
+    ink = np.asarray(image, dtype=np.float32).reshape(SIDE, SIDE)
+    base = 255 - 150 * ink[..., None] * np.ones(3)
+    colour = diverging(grad).astype(np.float32)
+    weight = np.clip(np.abs(grad) / max(float(np.abs(grad).max()), 1e-12), 0, 1)[..., None] * 0.85
+    rgb = (base * (1 - weight) + colour * weight).clip(0, 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(rgb).resize((side, side), Image.BILINEAR))
+
+
+def reading(image, grad, digit):
+    """The evidence in one line: which ink, and which empty part of the picture, pushed most
+    towards ``digit`` ("The ink at the top and the empty middle pushed most towards 4.")."""
+    ink = np.asarray(image, dtype=np.float64).reshape(SIDE, SIDE)
+    from_ink = grad * ink  # what the ink there adds to the score
+    from_gap = -grad * (1 - ink)  # what leaving it empty adds: ink there would lower the score
+    thirds = np.array_split(np.arange(SIDE), 3)
+
+    def best(values):
+        sums = np.array([[values[np.ix_(r, c)].sum() for c in thirds] for r in thirds])
+        r, c = np.unravel_index(sums.argmax(), sums.shape)
+        return REGIONS[r][c], float(sums[r, c])
+
+    (ink_at, ink_push), (gap_at, gap_push) = best(from_ink), best(from_gap)
+    parts = []
+    if ink_push > 0:
+        parts.append((ink_push, "the ink at the %s" % ink_at))
+    if gap_push > 0:
+        parts.append((gap_push, "the empty %s" % gap_at))
+    if not parts:
+        return "Nothing in the picture pushed much towards %d." % digit
+    parts.sort(reverse=True)
+    return "%s pushed most towards %d." % (" and ".join(text for _, text in parts).capitalize(), digit)
+
+
+MAX_SHOWN = 1024  # neurons of one layer drawn in the network view (the Train page's widest layer)
+
+
+def grid_columns(n):
+    """Columns of a near-square grid of ``n`` neurons (28 for the 784 pixels)."""
+    return int(np.ceil(np.sqrt(n)))
+
+
+def network_path(model, image, answer, top=8, fan=3):
+    """What the network did with one image, layer by layer: ``outputs`` (the 784 pixels, then
+    each layer's outputs) and ``links``, the strongest contributions (weight x activation) that
+    led to ``answer``: the ``top`` neurons of the last hidden layer that pushed it most, the
+    ``fan`` strongest pushes into each of those from the layer before, and so on down to the
+    pixels. A link is ``(layer, i, j, value)``: neuron ``i`` of layer ``layer - 1`` (0: the
+    pixels) pushed neuron ``j`` of ``layer`` by ``value`` (> 0)."""
+    x = np.asarray(image, dtype=np.float32).reshape(1, SIDE * SIDE)
+    outputs = [x[0]] + [o[0] for o in layer_outputs(model, x)]
+    L = len(outputs) - 1
+    links, targets = [], [int(answer)]
+    for layer in range(L, 0, -1):
+        W = np.asarray(model.params["W%d" % layer])
+        feeding = set()
+        for j in targets:
+            push = W[j] * outputs[layer - 1]
+            k = top if layer == L else fan
+            for i in np.argsort(-push, kind="stable")[:k]:
+                if push[i] > 0:
+                    links.append((layer, int(i), j, float(push[i])))
+                    feeding.add(int(i))
+        targets = sorted(feeding)
+    return outputs, links
 
 
 def confusion_examples(predicted, labels, true_digit, answered, k=24):

@@ -18,6 +18,7 @@ from nn_core.models import model_store
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
 from pages._models import choose_model, model_options, TRAINING_NOW
+from pages._network import network_view
 from pages._people import drawing_store, visitor
 from pages._widgets import keep, once_per_upload, plain, remember
 
@@ -90,35 +91,26 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
         st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220))
         # A toggle, not an expander: an expander's contents are computed on every stroke even
         # when it is closed; this is computed only when asked for.
-        if st.toggle("Why this answer?", key="why", help="which pixels pushed the network to this answer, and which "
-                     "of its neurons fired"):
+        if st.toggle("Why this answer?", key="why", help="which parts of the drawing pushed the network to this answer"):
             why(model, prediction)
 
 
 def why(model, prediction):
-    """What pushed the network to its answer: a saliency map over the 28x28 input, and the
-    neurons of each hidden layer that fired most (with, for the first layer, what they look for)."""
+    """What pushed the network to its answer: the evidence drawn over the digit, and in words
+    (which neurons fired: the network view under the answer)."""
     digit = st.selectbox("Explain the score of", range(10), index=prediction.digit, key="why_digit",
                          format_func=lambda d: "%d (the answer)" % d if d == prediction.digit else str(d),
                          help="the digit whose score the picture explains: the answer, or another to see what speaks against it")
-    grad = explain.saliency(model, prediction.image, digit)
+    grad = explain.smooth_saliency(model, prediction.image, digit)
     left, right = st.columns(2)
-    left.image(Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST), caption="the input")
-    right.image(Image.fromarray(explain.diverging(grad)).resize((140, 140), Image.NEAREST), caption="pixels for (red) and against (blue) %d" % digit)
-    st.caption("The colours are the gradient of the network's score for %d with respect to each pixel: adding ink on a red "
-               "pixel would raise the score, on a blue one lower it." % digit)
-    outputs = explain.layer_outputs(model, prediction.image.reshape(1, -1))
-    for l, out in enumerate(outputs[:-1], start=1):
-        values = out[0]
-        top = np.argsort(-values, kind="stable")[:5]
-        active = int((values > 0).sum()) if model.layer_data["Activs"][l - 1] in ("relu", "leaky_relu") else None
-        st.markdown("**Hidden layer %d**: %d neurons%s; firing most: %s" % (
-            l, len(values), "" if active is None else ", %d of them active" % active,
-            ", ".join("#%d (%.2f)" % (i + 1, values[i]) for i in top)))
-        st.image(explain.activation_strip(values), caption="every neuron of layer %d, brighter the stronger it fires" % l)
-        if l == 1:
-            weights = explain.neuron_weights(model)
-            st.image([explain.diverging(weights[i]) for i in top], caption=["#%d" % (i + 1) for i in top], width=56)
+    left.image(Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST), caption="the input",
+               width=140)
+    right.image(explain.evidence_overlay(prediction.image, grad), caption="over it: ink here raises (red) or lowers (blue) %d" % digit,
+                width=140)
+    st.markdown(explain.reading(prediction.image, grad, digit))
+    st.caption("The colours are how the network's score for %d changes with the ink of each part of the picture (its "
+               "gradient, averaged over slightly noisy copies of the drawing so that regions show, not single pixels). "
+               "An empty part can count too: where blue has no ink, leaving it empty is what speaks for %d." % (digit, digit))
 
 
 def as_picture(picture):
@@ -190,23 +182,28 @@ def answer(model, picture):
 
 
 def canvas_input():
-    """The canvas, its brush and its Clear button; returns what is drawn (RGBA array) or None."""
-    stroke = st.slider("Brush width", 8, 40, 20, key="stroke_width", help="how thick the pen is, in canvas pixels")
+    """The canvas, then its brush and its Clear button under it (so that on a phone the canvas
+    starts high on the screen); returns what is drawn (RGBA array) or None."""
+    canvas_area, tools = st.container(), st.container()
+    with tools.container(horizontal=True):  # one row, so that on a phone the answer follows the canvas closely
+        if st.button("Clear", icon=":material/delete:", help="start again with an empty canvas (undo and redo are above the canvas when the pointer is on it)"):
+            st.session_state.canvas_key = st.session_state.get("canvas_key", 0) + 1
+            st.rerun()
+        with st.popover("Brush", icon=":material/brush:", help="how thick the pen is"):
+            stroke = st.slider("Brush width", 8, 40, 20, key="stroke_width", help="how thick the pen is, in canvas pixels")
     if "canvas_key" not in st.session_state:
         st.session_state.canvas_key = 0
-    drawing = st_canvas(
-        stroke_width=stroke,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=CANVAS,
-        height=CANVAS,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key="canvas-%d" % st.session_state.canvas_key,
-    )
-    if st.button("Clear", icon=":material/delete:", help="start again with an empty canvas (undo and redo are above the canvas when the pointer is on it)"):
-        st.session_state.canvas_key += 1
-        st.rerun()
+    with canvas_area:
+        drawing = st_canvas(
+            stroke_width=stroke,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            width=CANVAS,
+            height=CANVAS,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="canvas-%d" % st.session_state.canvas_key,
+        )
     return drawing.image_data if drawing is not None else None
 
 
@@ -231,22 +228,28 @@ def fitted(image):
 
 
 st.title("Draw a digit")
-st.markdown("A neural network written from scratch in NumPy reads the digit you draw here, and you can tell it when it "
-            "is wrong. On the **Train** page you train a network of your own and watch it learn; **My drawings** keeps "
-            "the digits you corrected, to teach it your handwriting.")
+st.caption("A neural network written from scratch in NumPy reads your digit as you draw, and you can tell it when it is "
+           "wrong. **Train** a network of your own and watch it learn; **My drawings** keeps the digits you corrected.")
 remember({"model_name": model_options(), "stroke_width": None, "input_mode": None})
-model = pick_model()
 
+# On a phone the columns stack: the canvas comes first, then the answer right under it, then the
+# model picker (filled first, as the answer needs the model, but shown after it).
 canvas_col, answer_col = st.columns([1, 1], gap="large")
+answer_area, model_area = answer_col.container(), answer_col.container()
+with model_area:
+    model = pick_model()
 with canvas_col:
     mode = st.radio("Input", [DRAW, UPLOAD], key="input_mode", horizontal=True, label_visibility="collapsed",
                     help="draw with the mouse (or a finger), or upload a picture of a digit")
     picture = upload_input() if mode == UPLOAD else canvas_input()
 prediction = answer(model, picture) if picture is not None else None
 if mode == UPLOAD and picture is not None and prediction is None:
-    answer_col.warning("No digit found in this picture: it looks blank.")
+    answer_area.warning("No digit found in this picture: it looks blank.")
 else:
-    show_prediction(model, prediction, answer_col, picture, "uploaded" if mode == UPLOAD else "drawn")
+    show_prediction(model, prediction, answer_area, picture, "uploaded" if mode == UPLOAD else "drawn")
+if prediction is not None and st.toggle("Your digit through the network", value=True, key="network",
+                                        help="each layer's neurons lit by this digit, updated with every stroke"):
+    network_view(model, prediction)
 keep(["model_name", "stroke_width", "input_mode"])
 
 with st.expander("Import weights saved by the original NumPy design"):

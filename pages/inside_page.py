@@ -2,10 +2,14 @@
 training now: its first-layer neurons, its mistakes, how far its confidence can be trusted, how
 robust it is, and the saved models side by side. The arithmetic is ``nn_core.explain``'s."""
 
+import base64
+import io
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
@@ -22,6 +26,7 @@ NEURONS, FAILS, TRUST, ROBUST, MODELS = "What the neurons look for", "Where it f
 VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
 ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
 SHOWN = 24  # digits in a gallery
+FAVOURITE_IMAGES = 2000  # test digits that say which digit each neuron fires most for
 ROBUST_HEIGHT = 320  # pixels of each robustness chart, its title and legend included
 CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 
@@ -77,22 +82,86 @@ def gallery(images, captions, width=56):
         st.caption("None.")
 
 
+GALLERY_COLUMNS, GALLERY_CELL, GALLERY_GAP = 5, 56, 10  # 5 to a row: 330 pixels, a phone's width
+GALLERY_SHOWN = 40
+
+
+@st.cache_data(max_entries=16)
+def favourite_digits(key, _model, _images, _labels):
+    """For each first-layer neuron: the digit whose test images make it fire most on average,
+    and by how much more than on the others (its selectivity)."""
+    return explain.favourite_digits(_model, _images, _labels)
+
+
+@st.cache_data(max_entries=32)
+def gallery_spec(key, _model, neurons):
+    """A clickable gallery of the neurons' weights, with gaps between them (Vega-Lite)."""
+    pictures = explain.neuron_weights(_model)
+    tiles = []
+    for k, n in enumerate(neurons):
+        picture = explain.diverging(pictures[n])
+        buffer = io.BytesIO()
+        Image.fromarray(picture).save(buffer, format="PNG")
+        r, c = divmod(k, GALLERY_COLUMNS)
+        tiles.append({"n": int(n) + 1, "x": c * (GALLERY_CELL + GALLERY_GAP), "y": r * (GALLERY_CELL + GALLERY_GAP),
+                      "url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()})
+    rows = max(1, -(-len(neurons) // GALLERY_COLUMNS))
+    width, height = GALLERY_COLUMNS * (GALLERY_CELL + GALLERY_GAP), rows * (GALLERY_CELL + GALLERY_GAP)
+    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, width], "nice": False}, "axis": None}
+    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, height], "nice": False, "reverse": True}, "axis": None}
+    tooltip = [{"field": "n", "title": "neuron"}]
+    return {"width": width, "height": height, "padding": 0, "autosize": {"type": "none"}, "config": {"view": {"stroke": None}},
+            "data": {"values": tiles},
+            "transform": [{"calculate": "datum.x + %d" % GALLERY_CELL, "as": "right"},
+                          {"calculate": "datum.y + %d" % GALLERY_CELL, "as": "bottom"}],
+            "layer": [
+                {"mark": {"type": "image", "width": GALLERY_CELL, "height": GALLERY_CELL, "align": "left", "baseline": "top",
+                          "smooth": False},
+                 "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}}},
+                {"mark": {"type": "rect", "cursor": "pointer", "fillOpacity": 0, "fill": "white", "strokeWidth": 3},
+                 "params": [{"name": "pick", "select": {"type": "point", "fields": ["n"], "on": "click", "clear": False}}],
+                 "encoding": {"x": x, "y": y, "x2": {"field": "right"}, "y2": {"field": "bottom"}, "tooltip": tooltip,
+                              "stroke": {"condition": {"param": "pick", "empty": False, "value": "#e4572e"}, "value": "#d0d0d0"}}},
+            ]}
+
+
 def neurons_view(model, key, digits):
-    grid, columns = explain.neuron_grid(model)
     n = len(explain.neuron_weights(model))
     st.markdown("Each square is one neuron of the first hidden layer: its %d incoming weights, one per pixel, drawn where "
                 "the pixel is. **Red** pixels push the neuron to fire, **blue** ones hold it back, white ones do not "
-                "matter." % (28 * 28))
-    st.image(grid, caption="%d neurons, %d to a row, row by row" % (n, columns), width="stretch", clamp=True)
-    neuron = st.number_input("Neuron", 1, n, 1, key="neuron", help="pick a neuron (counted row by row in the picture above) "
-                             "to see its weights large and the test digits that make it fire most")
-    left, right = st.columns([1, 3])
-    weights = explain.neuron_weights(model)[neuron - 1]
-    left.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168)
-    top = explain.strongest(model, digits.x_test, neuron - 1, k=12)
+                "matter. They are grouped by the digit that makes them fire most." % (28 * 28))
+    favourite, selectivity = favourite_digits(key, model, digits.x_test[:FAVOURITE_IMAGES], digits.y_test[:FAVOURITE_IMAGES])
+    counts = np.bincount(favourite, minlength=10)
+    digit = st.pills("Neurons that fire most for", list(range(10)), default=int(counts.argmax()), key="neuron_digit",
+                     format_func=lambda d: "%d (%d)" % (d, counts[d]),
+                     help="the digit whose test images make a neuron fire most, on average; in brackets, how many neurons")
+    digit = int(counts.argmax()) if digit is None else int(digit)
+    group = np.flatnonzero(favourite == digit)
+    group = group[np.argsort(-selectivity[group], kind="stable")]
+    shown = group[:GALLERY_SHOWN]
+    left, right = st.columns([1, 1])
+    with left:
+        if not len(shown):
+            st.caption("None of the %d neurons fires most for %d." % (n, digit))
+        else:
+            event = st.vega_lite_chart(gallery_spec(key, model, tuple(int(i) for i in shown)), on_select="rerun",
+                                       selection_mode="pick", key="neuron_gallery_%d" % digit, width="content")
+            picked = (event.selection.get("pick") or [{}])[0].get("n") if event is not None else None
+            if picked is not None and st.session_state.get("neuron_picked") != (digit, picked):
+                st.session_state.neuron_picked = (digit, picked)
+                st.session_state.neuron = int(picked)  # the number box follows the click
+        st.caption("%d of the %d neurons fire most for %d%s; click one to see it large and the test digits that make it "
+                   "fire." % (len(group), n, digit, "; the %d most selective are shown" % len(shown) if len(group) > len(shown) else ""))
     with right:
-        st.markdown("**The test digits that make neuron %d fire most**" % neuron)
-        gallery(digits.x_test[top], [str(int(digits.y_test[i])) for i in top])
+        if not 1 <= st.session_state.get("neuron", 1) <= n:  # another model, with fewer neurons
+            del st.session_state["neuron"]
+        first = {} if "neuron" in st.session_state else {"value": int(shown[0]) + 1 if len(shown) else 1}
+        neuron = st.number_input("Neuron", 1, n, key="neuron", help="or type a neuron's number (1 to %d)" % n, **first)
+        weights = explain.neuron_weights(model)[neuron - 1]
+        st.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168)
+    top = explain.strongest(model, digits.x_test, neuron - 1, k=12)
+    st.markdown("**The test digits that make neuron %d fire most**" % neuron)
+    gallery(digits.x_test[top], [str(int(digits.y_test[i])) for i in top])
 
 
 def fails_view(model, key, digits):

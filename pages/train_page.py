@@ -16,6 +16,8 @@ from pages._train_runs import controls, live_view
 from pages._train_settings import DEFAULT, NEW, from_address, settings, to_address
 
 st.title("Train a network")
+st.caption("The settings (layers, epochs, rate, ...) are in the sidebar on the left; on a phone, open it with the "
+           "**>** at the top left.", help="the sidebar folds away on narrow screens")
 remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + saved_names()}, first_visit=from_address)
 job = current_job()
 with st.sidebar:

@@ -109,10 +109,13 @@ def test_drawn_digits_are_recognised(page):
 
 def test_small_digits_in_a_corner_with_a_thick_brush(page):
     """Drawings are not MNIST: half-size digits in the bottom-right corner, brush 32 px wide."""
+    page.get_by_role("button", name="Brush").click()  # its width is in a popover beside Clear
     set_slider(page, "Brush width", 24)  # 8 + 24 = 32
     page.get_by_test_id("stSlider").filter(has_text="Brush width").filter(has_text="32").wait_for()
     idle(page)
     assert "32" in page.get_by_test_id("stSlider").filter(has_text="Brush width").inner_text()
+    page.keyboard.press("Escape")
+    page.get_by_test_id("stSlider").filter(has_text="Brush width").wait_for(state="hidden")
     answers = {}
     for digit, strokes in DIGITS.items():
         clear(page)
@@ -210,7 +213,7 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
     page.get_by_label("Save as").fill("browser-model")
     page.get_by_label("Save as").press("Enter")
     page.get_by_role("button", name="Save model").click()
-    page.get_by_text("Saved as browser-model.npz").wait_for()
+    page.get_by_text("Saved as browser-model. Pick it").wait_for()
 
     # The network's health, layer by layer: three charts, each with a plot that has a height.
     page.get_by_text("Network health: is every layer learning?").click()
@@ -382,7 +385,7 @@ def test_correct_a_misread_digit_fine_tune_on_it_and_it_is_read_right(page):
     page.get_by_label("Save as").press("Enter")
     idle(page)
     page.get_by_role("button", name="Save model").click()
-    page.get_by_text("Saved as tuned.npz").wait_for()
+    page.get_by_text("Saved as tuned. Pick it").wait_for()
 
     page.get_by_role("link", name="Draw", exact=True).click()
     page.locator("canvas").last.wait_for()
@@ -496,9 +499,19 @@ def test_inside_the_network_with_the_shipped_model_and_a_small_new_one(browser, 
 
         page.get_by_text("What the neurons look for", exact=True).click()
         idle(page)
-        page.get_by_text("neuron 1's weights").wait_for()
         neuron = page.get_by_label("Neuron", exact=True)
-        neuron.fill("7")
+        first = int(neuron.input_value())  # the gallery's first: the most selective of its group
+        page.get_by_text("neuron %d's weights" % first).wait_for()
+        from pages.inside_page import GALLERY_CELL, GALLERY_GAP
+        gallery = page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first.bounding_box()
+        step = GALLERY_CELL + GALLERY_GAP
+        page.mouse.click(gallery["x"] + step + GALLERY_CELL / 2, gallery["y"] + GALLERY_CELL / 2)  # the second in the gallery
+        page.wait_for_function("first => { const i = document.querySelector('[aria-label=\"Neuron\"]');"
+                               " return i && i.value !== String(first); }", arg=first)
+        clicked = int(neuron.input_value())
+        page.get_by_text("neuron %d's weights" % clicked).wait_for()
+        page.get_by_text("The test digits that make neuron %d fire most" % clicked).wait_for()
+        neuron.fill("7")  # and a neuron by its number
         neuron.press("Enter")
         page.get_by_text("neuron 7's weights").wait_for()
         page.get_by_text("The test digits that make neuron 7 fire most").wait_for()

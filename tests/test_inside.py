@@ -54,7 +54,7 @@ def test_every_view_renders(weights_dir, trained, request):
         assert not at.exception, view
         assert not at.error, (view, texts(at.error))
     at.radio(key="inside_view").set_value("What the neurons look for").run()
-    assert "%d neurons" % (32 if trained else 800) in " ".join(captions(at))
+    assert "of the %d neurons fire most for" % (32 if trained else 800) in texts(at.caption)
 
 
 def test_choosing_a_neuron_shows_the_digits_that_make_it_fire(weights_dir):
@@ -118,13 +118,33 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
     at = app()
     at.run()
     upload_picture(at, "one.png", one_png())
-    assert "Hidden layer 1" not in texts(at.markdown)  # nothing computed until asked for
+    assert "pushed most towards" not in texts(at.markdown)  # nothing computed until asked for
+    answer = int(next(m for m in at.metric if m.label == "Prediction").value)
     at.toggle(key="why").set_value(True).run()
-    assert "Hidden layer 1" in texts(at.markdown) and "Hidden layer 2" in texts(at.markdown)
-    assert any("for (red) and against (blue)" in c for c in captions(at))
+    assert "pushed most towards %d." % answer in texts(at.markdown)
+    assert any("raises (red) or lowers (blue) %d" % answer in c for c in captions(at))
     at.selectbox(key="why_digit").set_value(7).run()
     assert not at.exception
-    assert any("against (blue) 7" in c for c in captions(at))
+    assert any("lowers (blue) 7" in c for c in captions(at)) and "towards 7." in texts(at.markdown)
+
+
+def test_the_network_view_follows_each_drawing_for_any_model(weights_dir):
+    """Under the answer: the layers named with their sizes, for the shipped model and for a
+    network of other layers; turned off, nothing of it is computed."""
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    ld = {"Dim": [784, 30, 20, 10], "Activs": ["tanh", "relu", "softmax"]}
+    save_model("deep", init_params(ld, seed=0), ld, {})
+    at = app()
+    at.run()
+    upload_picture(at, "one.png", one_png())
+    assert "hidden layer 1 (800 neurons), then hidden layer 2 (800 neurons)" in texts(at.markdown)
+    assert len(at.get("vega_lite_chart")) == 2  # the probabilities and the network
+    at.selectbox(key="model_name").set_value("deep").run()
+    assert not at.exception
+    assert "hidden layer 1 (30 neurons), then hidden layer 2 (20 neurons)" in texts(at.markdown)
+    at.toggle(key="network").set_value(False).run()
+    assert "Your digit through the network" not in texts(at.markdown) and len(at.get("vega_lite_chart")) == 1
 
 
 def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
@@ -137,7 +157,7 @@ def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
         at = inside(weights_dir, job)
         at.selectbox(key="inside_model").set_value("The network training now").run()
         assert not at.exception
-        assert "(still training)" in texts(at.caption) and "16 neurons" in " ".join(captions(at))
+        assert "(still training)" in texts(at.caption) and "of the 16 neurons" in texts(at.caption)
     finally:
         job.stop()
         job.join(30)

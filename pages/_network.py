@@ -1,0 +1,157 @@
+"""Your digit through the network (not a page): the 28x28 input, each hidden layer as a grid of
+its neurons lit by what they output for this digit, the ten answers, and the strongest pushes
+(weight x activation) that led to the answer as lines between them. A click on a neuron shows its
+weights and what it does for this digit. Drawn on the Draw page with every stroke, for any saved
+model and for the network training now."""
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from nn_core import explain
+from nn_core.network import N_CLASSES
+
+GAP = 0.45  # the space between two layers, as a share of a layer's width
+ANSWERS_WIDTH = 0.5
+HEIGHT = 230  # pixels; the layers are squares as wide as the page allows
+OFF, ON = "#1f2430", "#ffd54a"  # a neuron that gives 0, and the layer's strongest
+
+
+def layer_name(layer, last):
+    return "the input" if layer == 0 else "the answers" if layer == last else "hidden layer %d" % layer
+
+
+def layout(outputs):
+    """Where each layer is drawn: ``(left, columns, cell)`` in chart units (a layer is 1 high)."""
+    places, left = [], 0.0
+    for layer, values in enumerate(outputs):
+        if layer == len(outputs) - 1:
+            places.append((left, 1, 1.0 / N_CLASSES))
+        else:
+            n = min(len(values), explain.MAX_SHOWN)
+            columns = explain.grid_columns(n)
+            rows = int(np.ceil(n / columns))
+            places.append((left, columns, 1.0 / max(columns, rows)))
+            left += 1 + GAP
+    return places
+
+
+def centre(places, layer, i):
+    left, columns, cell = places[layer]
+    r, c = divmod(i, columns)
+    return left + (c + 0.5) * cell, (r + 0.5) * cell
+
+
+def spec(outputs, links, answer):
+    """The network view as a Vega-Lite spec (plain data: no per-stroke Altair validation)."""
+    places = layout(outputs)
+    last = len(outputs) - 1
+    cells = []
+    for layer, values in enumerate(outputs):
+        left, columns, cell = places[layer]
+        shown = np.asarray(values[: explain.MAX_SHOWN], dtype=np.float64)
+        top = float(np.abs(shown).max()) or 1.0
+        fill = 1.0 if layer == 0 else 0.85  # pixels touch, as in the picture; neurons stand apart
+        for i, v in enumerate(shown):
+            r, c = divmod(i, columns)
+            x, y = left + c * cell, r * cell
+            cells.append({"l": layer, "i": i, "x": round(x, 4), "x2": round(x + cell * fill, 4), "y": round(y, 4),
+                          "y2": round(y + cell * fill, 4), "a": round(max(float(v), 0.0) / top, 3), "v": round(float(v), 3),
+                          "name": "%s, %s %d" % (layer_name(layer, last), "pixel" if layer == 0 else "digit" if layer == last
+                                                 else "neuron", i if layer == last else i + 1)})
+    strongest = {}
+    for layer, _, _, value in links:
+        strongest[layer] = max(strongest.get(layer, 0.0), value)
+    lines = []
+    for layer, i, j, value in links:
+        if i >= explain.MAX_SHOWN or j >= explain.MAX_SHOWN:
+            continue
+        (x, y), (x2, y2) = centre(places, layer - 1, i), centre(places, layer, j)
+        lines.append({"x": round(x, 4), "y": round(y, 4), "x2": round(x2, 4), "y2": round(y2, 4),
+                      "w": round(value / strongest[layer], 3)})
+    left, _, cell = places[last]
+    labels = [{"x": left + cell * 1.25, "y": (d + 0.5) * cell, "t": "%d  %.0f%%" % (d, 100 * outputs[-1][d]),
+               "answer": d == answer} for d in range(N_CLASSES)]
+    width = left + cell + ANSWERS_WIDTH
+    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, width]}, "axis": None}
+    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, 1], "reverse": True}, "axis": None}
+    return {
+        "width": "container", "height": HEIGHT, "padding": 0, "autosize": {"type": "none"},
+        "config": {"view": {"stroke": None}},
+        "layer": [
+            {"data": {"values": cells}, "mark": {"type": "rect", "cursor": "pointer"},
+             "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
+                          "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
+                          "strokeWidth": {"value": 2},
+                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output"}]}},
+            {"data": {"values": lines}, "mark": {"type": "rule", "color": "#e4572e"},
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 2.5]}, "legend": None},
+                          "opacity": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.2, 0.75]}, "legend": None}}},
+            {"data": {"values": labels}, "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
+             "encoding": {"x": x, "y": y, "text": {"field": "t"},
+                          "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"}}},
+        ],
+    }
+
+
+def network_view(model, prediction):
+    """The view, and what the clicked square does."""
+    outputs, links = explain.network_path(model, prediction.image, prediction.digit)
+    names = ["the input (28x28)"] + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)] + ["the answers"]
+    st.markdown("**Your digit through the network**: %s. Brighter squares output more for this digit; the red lines "
+                "are the strongest pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit))
+    event = st.vega_lite_chart(spec(outputs, links, prediction.digit), width="stretch", on_select="rerun",
+                               selection_mode="neuron", key="network_view")
+    chosen = (event.selection.get("neuron") or [{}])[0] if event is not None else {}
+    layer, i = chosen.get("l"), chosen.get("i")
+    if layer is None or not 0 <= layer < len(outputs) or not 0 <= i < len(outputs[layer]):
+        st.caption("Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
+                   % (explain.MAX_SHOWN, explain.MAX_SHOWN))
+        return
+    neuron_detail(model, outputs, int(layer), int(i))
+
+
+def neuron_detail(model, outputs, layer, i):
+    last = len(outputs) - 1
+    value = float(outputs[layer][i])
+    if layer == 0:
+        st.markdown("**Pixel %d** (row %d, column %d of the 28x28 input): ink %.2f." % (i + 1, i // 28 + 1, i % 28 + 1, value))
+        return
+    if layer == last:
+        st.markdown("**Digit %d**: the network gives it %.1f%%." % (i, 100 * value))
+        return
+    rank = int((outputs[layer] > value).sum()) + 1
+    left, right = st.columns([1, 2])
+    weights = np.asarray(model.params["W%d" % layer][i], dtype=np.float32)
+    before = "pixel" if layer == 1 else "neuron of hidden layer %d" % (layer - 1)
+    if layer == 1:
+        picture = explain.diverging(weights.reshape(28, 28))
+    else:
+        columns = explain.grid_columns(len(weights))
+        padded = np.zeros(columns * int(np.ceil(len(weights) / columns)), np.float32)
+        padded[: len(weights)] = weights
+        picture = explain.diverging(padded.reshape(-1, columns))
+    left.image(Image.fromarray(picture).resize((140, 140), Image.NEAREST), caption="its weights, laid out as %s"
+               % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)))
+    pushes = np.asarray(model.params["W%d" % (layer + 1)])[:, i] * value
+    with right:
+        st.markdown("**Neuron %d of hidden layer %d** outputs %.2f for this digit: the %s strongest of %d." % (
+            i + 1, layer, value, ordinal(rank), len(outputs[layer])))
+        st.caption("Red: a %s that is on makes it fire; blue: holds it back." % before)
+        if layer + 1 == last:
+            order = np.argsort(-pushes, kind="stable")
+            st.markdown("It pushes the answer towards %s, and away from %s." % (
+                ", ".join("%d (%+.2f)" % (d, pushes[d]) for d in order[:2]),
+                ", ".join("%d (%+.2f)" % (d, pushes[d]) for d in order[::-1][:2])))
+        elif value > 0:
+            st.markdown("It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (
+                layer + 1, float(pushes.max()), int(pushes.argmax()) + 1))
+        else:
+            st.markdown("It gives 0 for this digit, so it pushes nothing further.")
+
+
+def ordinal(n):
+    return "%d%s" % (n, "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th"))

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pgserver  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, SERVERS, dask_scheduler, running_app  # noqa: E402
-from load import TIMEOUT, Visitor, quantiles, start_clicked, visitor_draws  # noqa: E402
+from load import quantiles, start_clicked, visitor_draws, visitor_trains  # noqa: E402
 
 DIGITS_DRAWN = 10
 CORRECTED = (1, 4, 7)  # the digits each student corrects (clicks another digit under the answer)
@@ -111,14 +111,7 @@ async def student(url, draws, trains, arrive, answers, lost):
     me = uuid.uuid4().hex
     cookie = "%s=%s" % (COOKIE, me)  # one person on both pages, as a browser keeping its cookie
     await visitor_draws(url, [(raw, pause, kind == "stroke") for raw, pause, kind in draws], answers, lost, cookie)
-    async with Visitor(url, cookie) as page:
-        for raw, pause, kind in trains:
-            await page.send(raw)
-        deadline = time.monotonic() + TIMEOUT
-        while "Training time" not in page.metrics:
-            if time.monotonic() > deadline:
-                raise RuntimeError("a student's run showed no results within %d s" % TIMEOUT)
-            await asyncio.sleep(0.2)
+    await visitor_trains(url, trains, 3, cookie)
     return me
 
 

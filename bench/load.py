@@ -259,9 +259,9 @@ async def visitor_draws(url, messages, times, lost, cookie=None):
                 times.append(time.perf_counter() - start)
 
 
-async def visitor_trains(url, messages, epochs):
+async def visitor_trains(url, messages, epochs, cookie=None):
     """Replay a recorded Train page up to its Start click; its seconds per epoch once it is done."""
-    async with Visitor(url) as page:
+    async with Visitor(url, cookie) as page:
         for raw, pause, drawing in messages:
             await page.send(raw)
         deadline = time.monotonic() + TIMEOUT

@@ -40,9 +40,8 @@ def timed(work, repeat):
     return statistics.median(times)
 
 
-def measure(where, models, repeat):
+def measure(drawings, runs, models, repeat):
     rng = np.random.default_rng(0)
-    drawings, runs = DrawingStore(where), RunStore(where)
     person = uuid.uuid4().hex
     drawings.count()  # the schema made before anything is timed
     rows = {}
@@ -67,10 +66,11 @@ def main(args):
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["NN_CORE_WEIGHTS_DIR"] = tmp + "/weights"
-        results["SQLite + weights folder"] = measure(tmp + "/bench.sqlite", FolderModels(), args.repeat)
+        results["SQLite + weights folder"] = measure(DrawingStore(tmp + "/drawings.sqlite"), RunStore(tmp + "/runs.sqlite"),
+                                                     FolderModels(), args.repeat)
         server = pgserver.PostgresServer(durable=True).init().start()  # commits wait for the disk, as on a real server
         try:
-            results["PostgreSQL"] = measure(server.url, DatabaseModels(server.url), args.repeat)
+            results["PostgreSQL"] = measure(DrawingStore(server.url), RunStore(server.url), DatabaseModels(server.url), args.repeat)
         finally:
             database.close_pools()
             server.remove()

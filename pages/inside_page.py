@@ -94,8 +94,9 @@ def favourite_digits(key, _model, _images, _labels):
 
 
 @st.cache_data(max_entries=32)
-def gallery_spec(key, _model, neurons):
-    """A clickable gallery of the neurons' weights, with gaps between them (Vega-Lite)."""
+def gallery_spec(key, _model, neurons, current):
+    """A clickable gallery of the neurons' weights, with gaps between them, neuron ``current``
+    (counted from 1) framed (Vega-Lite)."""
     pictures = explain.neuron_weights(_model)
     tiles = []
     for k, n in enumerate(neurons):
@@ -121,7 +122,7 @@ def gallery_spec(key, _model, neurons):
                 {"mark": {"type": "rect", "cursor": "pointer", "fillOpacity": 0, "fill": "white", "strokeWidth": 3},
                  "params": [{"name": "pick", "select": {"type": "point", "fields": ["n"], "on": "click", "clear": False}}],
                  "encoding": {"x": x, "y": y, "x2": {"field": "right"}, "y2": {"field": "bottom"}, "tooltip": tooltip,
-                              "stroke": {"condition": {"param": "pick", "empty": False, "value": "#e4572e"}, "value": "#d0d0d0"}}},
+                              "stroke": {"condition": {"test": "datum.n == %d" % current, "value": "#e4572e"}, "value": "#d0d0d0"}}},
             ]}
 
 
@@ -144,12 +145,14 @@ def neurons_view(model, key, digits):
         if not len(shown):
             st.caption("None of the %d neurons fires most for %d." % (n, digit))
         else:
-            event = st.vega_lite_chart(gallery_spec(key, model, tuple(int(i) for i in shown)), on_select="rerun",
-                                       selection_mode="pick", key="neuron_gallery_%d" % digit, width="content")
-            picked = (event.selection.get("pick") or [{}])[0].get("n") if event is not None else None
+            picked = st.session_state.get("neuron_gallery_%d" % digit)  # the gallery's last click, before it is drawn
+            picked = ((picked or {}).get("selection", {}).get("pick") or [{}])[0].get("n")
             if picked is not None and st.session_state.get("neuron_picked") != (digit, picked):
                 st.session_state.neuron_picked = (digit, picked)
                 st.session_state.neuron = int(picked)  # the number box follows the click
+            current = st.session_state.get("neuron", int(shown[0]) + 1)
+            st.vega_lite_chart(gallery_spec(key, model, tuple(int(i) for i in shown), int(current)), on_select="rerun",
+                               selection_mode="pick", key="neuron_gallery_%d" % digit, width="content")
         st.caption("%d of the %d neurons fire most for %d%s; click one to see it large and the test digits that make it "
                    "fire." % (len(group), n, digit, "; the %d most selective are shown" % len(shown) if len(group) > len(shown) else ""))
     with right:

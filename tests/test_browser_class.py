@@ -3,9 +3,6 @@ scheduler are one app. A person's run, drawings and models show on whichever ser
 an app server killed mid-run loses nothing: the run trains on, and the other server shows it with
 its curves, stops it and saves it."""
 
-import re
-import time
-
 import numpy as np
 
 from conftest import SERVERS, running_app
@@ -13,7 +10,7 @@ from nn_core.drawings import DrawingStore
 from nn_core.models import model_store
 from nn_core.runs import RunStore
 from test_browser import idle
-from test_browser_people import epoch_shown, person, run_on_the_charts, start_a_long_run
+from test_browser_people import person, start_a_long_run, trains_on_and_stops
 
 
 def test_two_app_servers_are_one_app_and_one_of_them_dying_loses_no_run(browser, tmp_path, scheduler, pg_url):
@@ -31,15 +28,7 @@ def test_two_app_servers_are_one_app_and_one_of_them_dying_loses_no_run(browser,
         # The same person reaches the second server (the cookie is the same: same host).
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(second + "/train")
-        deadline = time.time() + 60
-        while epoch_shown(page, 100) <= before + 1:  # training on, on the scheduler's workers
-            assert time.time() < deadline, "the run did not go on after its app server died"
-            page.wait_for_timeout(1000)
-        run_on_the_charts(page)
-        idle(page)
-        page.get_by_role("button", name="Stop", exact=True).click()
-        page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
+        trains_on_and_stops(page, second, before)
         idle(page)
 
         # Saved on the second server, the model is the class's: in the database, not a folder.

@@ -136,6 +136,20 @@ def start_a_long_run(page, url):
     return epoch_shown(page, 100)
 
 
+def trains_on_and_stops(page, url, before):
+    """On this server's Train page, the run started elsewhere (at epoch ``before``) trains on,
+    with its curves; its Stop works."""
+    page.goto(url + "/train")
+    deadline = time.time() + 60
+    while epoch_shown(page, 100) <= before + 1:  # training on, on the scheduler's workers
+        assert time.time() < deadline, "the run did not go on without the app server that started it"
+        page.wait_for_timeout(1000)
+    run_on_the_charts(page)
+    idle(page)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
+
+
 def test_a_run_goes_on_when_its_tab_closes_and_a_restart_keeps_its_curves(browser, tmp_path):
     """A run belongs to its person: closing the tab does not stop it, a new tab shows it
     training with its curves; the app server restarting (on a laptop, runs train beside it)
@@ -171,13 +185,5 @@ def test_with_a_separate_scheduler_a_run_outlives_the_app_server(browser, tmp_pa
     with running_app(tmp_path, NN_CORE_DASK_ADDRESS=scheduler) as url:
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(url + "/train")
-        deadline = time.time() + 60
-        while epoch_shown(page, 100) <= before + 1:  # training on, on the workers
-            assert time.time() < deadline, "the run did not go on after the app server restarted"
-            page.wait_for_timeout(1000)
-        run_on_the_charts(page)
-        idle(page)
-        page.get_by_role("button", name="Stop", exact=True).click()
-        page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
+        trains_on_and_stops(page, url, before)
         context.close()

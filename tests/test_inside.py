@@ -147,6 +147,17 @@ def test_the_network_view_follows_each_drawing_for_any_model(weights_dir):
     assert "Your digit through the network" not in texts(at.markdown) and len(at.get("vega_lite_chart")) == 1
 
 
+def test_the_network_view_shows_the_network_of_ones_run(weights_dir, small_job):
+    for name in ("default.npz", "default.json"):
+        shutil.copy(ROOT / "weights" / name, weights_dir)
+    at = as_owner(app(), small_job)
+    at.run()
+    upload_picture(at, "one.png", one_png())
+    at.selectbox(key="model_name").set_value("The network training now").run()
+    assert not at.exception
+    assert "then hidden layer 1 (32 neurons), then the answers" in texts(at.markdown)
+
+
 def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
     config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
     job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pgserver  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, SERVERS, dask_scheduler, running_app  # noqa: E402
-from load import quantiles, start_clicked, visitor_draws, visitor_trains  # noqa: E402
+from load import quantiles, rerun_messages, start_clicked, visitor_draws, visitor_trains  # noqa: E402
 
 DIGITS_DRAWN = 10
 CORRECTED = (1, 4, 7)  # the digits each student corrects (clicks another digit under the answer)
@@ -82,27 +82,6 @@ async def record_student(url):
     return draw_sent, train_sent
 
 
-def page_reruns(sent):
-    """The recorded messages that rerun the whole page, each with the seconds since the one before
-    and its kind: "stroke" (the canvas changed), "click" (a button or a pill) or "other"."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    out, last, canvas = [], None, None
-    for t, raw in sent:
-        msg = BackMsg()
-        msg.ParseFromString(raw)
-        if msg.WhichOneof("type") != "rerun_script" or msg.rerun_script.fragment_id:
-            continue
-        widgets = msg.rerun_script.widget_states.widgets
-        drawn = [w.json_value for w in widgets if '"data":"data:image/png' in w.json_value]
-        clicked = any(w.WhichOneof("value") == "trigger_value" and w.trigger_value for w in widgets)
-        kind = "click" if clicked else "stroke" if drawn and drawn[0] != canvas else "other"
-        canvas = drawn[0] if drawn else canvas
-        out.append((raw, 0.0 if last is None else t - last, kind))
-        last = t
-    return out
-
-
 # -- the students, replayed ------------------------------------------------------------------------
 async def student(url, draws, trains, arrive, answers, lost):
     """One student: arrives, draws and corrects (the server's part of each answer in ``answers``),
@@ -110,7 +89,7 @@ async def student(url, draws, trains, arrive, answers, lost):
     await asyncio.sleep(arrive)
     me = uuid.uuid4().hex
     cookie = "%s=%s" % (COOKIE, me)  # one person on both pages, as a browser keeping its cookie
-    await visitor_draws(url, [(raw, pause, kind == "stroke") for raw, pause, kind in draws], answers, lost, cookie)
+    await visitor_draws(url, draws, answers, lost, cookie)
     await visitor_trains(url, trains, 3, cookie)
     return me
 
@@ -195,10 +174,10 @@ async def main(args):
     (tmp / "recording").mkdir()
     with running_app(tmp / "recording") as url:
         draw_sent, train_sent = await record_student(url)
-    draws = page_reruns(draw_sent)
-    trains = start_clicked([(raw, pause, kind == "stroke") for raw, pause, kind in page_reruns(train_sent)])
+    draws = rerun_messages(draw_sent)
+    trains = start_clicked(rerun_messages(train_sent))
     print("Recorded one student: %d strokes and %d corrections on the Draw page, %d messages to start a run"
-          % (sum(k == "stroke" for _, _, k in draws), len(CORRECTED), len(trains)))
+          % (sum(drawing for _, _, drawing in draws), len(CORRECTED), len(trains)))
     results = {}
     if args.only in (None, "class"):
         server = pgserver.PostgresServer(durable=True).init().start()  # commits wait for the disk, as on a real server

@@ -3,7 +3,7 @@ for the shipped 784-800-800-10 model: the whole page script run headless with St
 first with empty caches (what a visitor waits for the first time) and then again.
 
 Then the Draw page's "Your digit through the network", which is redrawn with every stroke: its
-own work (the forward pass, the strongest pushes, the chart's spec and its JSON) for the shipped
+own work (the forward pass, the strongest pushes, the chart's spec and its tables) for the shipped
 model and for a 784-1024-1024-1024-1024-10 one, and the Draw page's whole script with the view on
 and off (the aim: under 0.1 s a stroke).
 
@@ -59,8 +59,6 @@ def round_of_views():
 
 def network_view_times(repeat=20):
     """Seconds per stroke of the network view's own work, per model; and of the Draw page's script."""
-    import json
-
     import numpy as np
 
     from nn_core import explain
@@ -78,7 +76,7 @@ def network_view_times(repeat=20):
     for name, model in models.items():
         def once():
             outputs, links = explain.network_path(model, image, 3)
-            json.dumps(_network.spec(outputs, links, 3))
+            _network.spec(outputs, links, 3)
         once()
         times[name] = statistics.median(timed(once) for _ in range(repeat))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

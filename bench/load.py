@@ -226,19 +226,21 @@ class Visitor:
 
 def rerun_messages(sent):
     """The recorded messages that rerun a whole page (not a fragment's refreshes), with the seconds
-    since the one before, and whether each carries a drawing."""
+    since the one before, and whether each carries a new drawing (the canvas changed: not a
+    button, not a click on a correction)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
-    out, last = [], None
+    out, last, canvas = [], None, None
     for t, raw in sent:
         msg = BackMsg()
         msg.ParseFromString(raw)
         if msg.WhichOneof("type") != "rerun_script" or msg.rerun_script.fragment_id:
             continue
         widgets = msg.rerun_script.widget_states.widgets
+        drawn = [w.json_value for w in widgets if '"data":"data:image/png' in w.json_value]
         clicked = any(w.WhichOneof("value") == "trigger_value" and w.trigger_value for w in widgets)  # Clear, not a stroke
-        drawing = not clicked and any('"data":"data:image/png' in w.json_value for w in widgets)
-        out.append((raw, 0.0 if last is None else t - last, drawing))
+        out.append((raw, 0.0 if last is None else t - last, not clicked and bool(drawn) and drawn[0] != canvas))
+        canvas = drawn[0] if drawn else canvas
         last = t
     return out
 

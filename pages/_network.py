@@ -5,6 +5,7 @@ weights and what it does for this digit. Drawn on the Draw page with every strok
 model and for the network training now."""
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from PIL import Image
 
@@ -44,21 +45,21 @@ def centre(places, layer, i):
 
 def spec(outputs, links, answer):
     """The network view as a Vega-Lite spec (plain data: no per-stroke Altair validation). A
-    layer is sent as lists of its outputs; the squares and where they are drawn are worked out in
-    the browser from each layer's place, so a stroke sends about 30 KB instead of 300."""
+    square is sent as its layer, index and output (a table in Arrow); where it is drawn is worked
+    out in the browser from each layer's place. The data are named datasets, so that from one
+    stroke to the next only they change: the chart is updated, not built again."""
     places = layout(outputs)
     last = len(outputs) - 1
-    layers = []  # one row a layer, its outputs as lists: a few bytes a square
-    for layer, values in enumerate(outputs):
-        shown = np.asarray(values[: explain.MAX_SHOWN], dtype=np.float64)
-        top = float(np.abs(shown).max()) or 1.0
-        layers.append({"l": layer, "a": np.round(np.maximum(shown, 0.0) / top, 2).tolist(), "v": np.round(shown, 2).tolist()})
+    sizes = [min(len(values), explain.MAX_SHOWN) for values in outputs]
+    shown = [np.asarray(values[:n], dtype=np.float32) for values, n in zip(outputs, sizes)]
+    cells = pd.DataFrame({  # one row a square: its layer, index, brightness and output
+        "l": np.repeat(np.arange(len(shown), dtype=np.int16), sizes),
+        "i": np.concatenate([np.arange(n, dtype=np.int16) for n in sizes]),
+        "a": np.concatenate([np.round(np.maximum(v, 0) / (float(np.abs(v).max()) or 1.0), 2) for v in shown]),
+        "v": np.concatenate([np.round(v, 2) for v in shown])})
     lefts, columns, sides = ([round(place[k], 5) for place in places] for k in range(3))
     fills = [1.0] + [0.85] * last  # pixels touch, as in the picture; neurons stand apart
     where = [
-        {"flatten": ["a", "v"]},
-        {"window": [{"op": "row_number", "as": "n"}], "groupby": ["l"]},
-        {"calculate": "datum.n - 1", "as": "i"},
         {"calculate": "datum.i %% %s[datum.l]" % columns, "as": "c"},
         {"calculate": "floor(datum.i / %s[datum.l])" % columns, "as": "r"},
         {"calculate": "%s[datum.l] + datum.c * %s[datum.l]" % (lefts, sides), "as": "x"},
@@ -86,20 +87,22 @@ def spec(outputs, links, answer):
     y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, 1], "reverse": True}, "axis": None}
     return {
         "width": "container", "height": HEIGHT, "padding": 0, "autosize": {"type": "none"},
+        "datasets": {"cells": cells, "lines": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]),
+                     "labels": pd.DataFrame(labels)},
         "config": {"view": {"stroke": None}},
         "layer": [
-            {"data": {"values": layers}, "transform": where, "mark": {"type": "rect", "cursor": "pointer"},
+            {"data": {"name": "cells"}, "transform": where, "mark": {"type": "rect", "cursor": "pointer"},
              "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
              "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
                           "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
                           "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
                           "strokeWidth": {"value": 2},
                           "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output"}]}},
-            {"data": {"values": lines}, "mark": {"type": "rule", "color": "#e4572e"},
+            {"data": {"name": "lines"}, "mark": {"type": "rule", "color": "#e4572e"},
              "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
                           "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 2.5]}, "legend": None},
                           "opacity": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.2, 0.75]}, "legend": None}}},
-            {"data": {"values": labels}, "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
+            {"data": {"name": "labels"}, "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
              "encoding": {"x": x, "y": y, "text": {"field": "t"},
                           "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"}}},
         ],

@@ -40,26 +40,6 @@ def diverging(values, limit=None):
     return rgb.astype(np.uint8)
 
 
-MAX_GRID = 1024  # neurons drawn in one picture at most (the Train page's widest layer); more are noise at page scale
-
-
-def neuron_grid(model, columns=None, gap=1):
-    """The first-layer neurons' weights (the first ``MAX_GRID`` of them) in one picture, row by
-    row, each scaled to its own largest weight: an RGB array, and the number of columns."""
-    pictures = neuron_weights(model)[:MAX_GRID]
-    n = len(pictures)
-    columns = columns or int(np.ceil(np.sqrt(n * 2)))
-    rows = int(np.ceil(n / columns))
-    cell = SIDE + gap
-    grid = np.full((rows * cell - gap, columns * cell - gap, 3), 240, np.uint8)
-    limits = np.abs(pictures).reshape(n, -1).max(axis=1)
-    coloured = diverging(pictures / np.maximum(limits, 1e-12)[:, None, None], 1.0)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        grid[r * cell : r * cell + SIDE, c * cell : c * cell + SIDE] = coloured[i]
-    return grid, columns
-
-
 def layer_outputs(model, images):
     """The output of every layer (hidden layers, then the answers) for ``images``: a list of
     arrays ``(m, units)``."""
@@ -68,15 +48,7 @@ def layer_outputs(model, images):
     return [activated.T for _, _, activated, _ in caches]
 
 
-def activation_strip(values, per_row=40, cell=6):
-    """A layer's outputs for one input as a picture: one square a neuron, ``per_row`` to a row,
-    brighter the stronger it fires (scaled to the layer's strongest); grayscale uint8."""
-    values = np.asarray(values, dtype=np.float32).ravel()
-    rows = int(np.ceil(len(values) / per_row))
-    padded = np.zeros(rows * per_row, np.float32)
-    low = min(float(values.min()), 0.0)
-    padded[: len(values)] = (values - low) / max(float(values.max()) - low, 1e-12)
-    return (np.kron(padded.reshape(rows, per_row), np.ones((cell, cell))) * 255).astype(np.uint8)
+NEURONS_AT_ONCE = 1024  # first-layer neurons measured together: a layer 150,000 wide stays a few MB at a time
 
 
 def favourite_digits(model, images, labels):
@@ -84,12 +56,18 @@ def favourite_digits(model, images, labels):
     its selectivity: how much more it fires for that digit than for all of them on average (in
     units of its own output). Returns two arrays of length n."""
     X = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)
-    first = ACTIVATIONS[model.layer_data["Activs"][0]].function(X @ np.asarray(model.params["W1"]).T + np.asarray(model.params["b1"]).T)
     labels = np.asarray(labels)
-    means = np.stack([first[labels == d].mean(axis=0) if (labels == d).any() else np.zeros(first.shape[1]) for d in range(10)])
-    favourite = means.argmax(axis=0)
-    spread = np.maximum(np.abs(first).mean(axis=0), 1e-12)
-    return favourite, (means.max(axis=0) - means.mean(axis=0)) / spread
+    classes = [labels == d for d in range(10)]
+    activation = ACTIVATIONS[model.layer_data["Activs"][0]].function
+    W, b = np.asarray(model.params["W1"]), np.asarray(model.params["b1"])
+    favourite, selectivity = [], []
+    for start in range(0, len(W), NEURONS_AT_ONCE):
+        first = activation(X @ W[start : start + NEURONS_AT_ONCE].T + b[start : start + NEURONS_AT_ONCE].T)
+        means = np.stack([first[c].mean(axis=0) if c.any() else np.zeros(first.shape[1]) for c in classes])
+        favourite.append(means.argmax(axis=0))
+        spread = np.maximum(np.abs(first).mean(axis=0), 1e-12)
+        selectivity.append((means.max(axis=0) - means.mean(axis=0)) / spread)
+    return np.concatenate(favourite), np.concatenate(selectivity)
 
 
 def strongest(model, images, neuron, k=12):

@@ -133,7 +133,8 @@ def neurons_view(model, key, digits):
                 "matter. They are grouped by the digit that makes them fire most." % (28 * 28))
     favourite, selectivity = favourite_digits(key, model, digits.x_test[:FAVOURITE_IMAGES], digits.y_test[:FAVOURITE_IMAGES])
     counts = np.bincount(favourite, minlength=10)
-    digit = st.pills("Neurons that fire most for", list(range(10)), default=int(counts.argmax()), key="neuron_digit",
+    first = {} if "neuron_digit" in st.session_state else {"default": int(counts.argmax())}  # (kept from a page trip)
+    digit = st.pills("Neurons that fire most for", list(range(10)), key="neuron_digit", **first,
                      format_func=lambda d: "%d (%d)" % (d, counts[d]),
                      help="the digit whose test images make a neuron fire most, on average; in brackets, how many neurons")
     digit = int(counts.argmax()) if digit is None else int(digit)
@@ -380,7 +381,7 @@ def models_view():
 st.title("Inside the network")
 st.caption("What a network has learned, where it goes wrong and how far to trust it. Why it gave one answer: "
            "turn on \"Why this answer?\" under the answer on the Draw page.")
-remember({"inside_model": model_options(), "inside_view": None})
+remember({"inside_model": model_options(), "inside_view": None, "neuron_digit": list(range(10))})
 view = st.radio("View", VIEWS, key="inside_view", horizontal=True, label_visibility="collapsed", help="what to look at")
 if view == MODELS:
     models_view()
@@ -395,4 +396,4 @@ else:
         st.fragment(lambda: neurons_view(current_job().model(), None, digits), run_every=2.0)()
     else:
         views[view](model, key, digits)
-keep(["inside_model", "inside_view"])
+keep(["inside_model", "inside_view", "neuron_digit"])

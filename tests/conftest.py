@@ -119,6 +119,27 @@ def weights_dir(tmp_path, monkeypatch):
     return folder
 
 
+def at_once(work, n):
+    """``work(k)`` for k in 0..n-1, each in a thread of its own, all let go at the same moment
+    (many tabs or servers at once); returns what each returned, or the exception it raised."""
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(k):
+        barrier.wait()
+        try:
+            results[k] = work(k)
+        except Exception as exc:
+            results[k] = exc
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def blobs(n=300, seed=0):
     """A small, linearly separable 3-class problem in 4 dimensions (rows, labels)."""
     rng = np.random.default_rng(seed)

@@ -4,7 +4,6 @@ imports and exports, and fine-tuning on kept drawings (the shipped model learns 
 import io
 import shutil
 import sqlite3
-import threading
 import zipfile
 
 import numpy as np
@@ -19,6 +18,7 @@ from nn_core.metrics import evaluate
 from nn_core.preprocess import to_mnist
 from nn_core.storage import WEIGHTS_DIR, load_model
 from nn_core.training import split
+from conftest import at_once
 from strokes import curly_nines
 
 
@@ -97,21 +97,11 @@ def test_a_file_from_a_newer_version_is_left_alone(sqlite_store):
 
 
 def test_eight_sessions_writing_at_once_lose_nothing(store):
-    errors = []
-
     def visitor(k):
-        try:
-            for i in range(25):
-                store.add("visitor-%d" % k, (k + i) % 10, digit_image(i))
-        except Exception as exc:
-            errors.append(exc)
+        for i in range(25):
+            store.add("visitor-%d" % k, (k + i) % 10, digit_image(i))
 
-    threads = [threading.Thread(target=visitor, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(visitor, 8) == [None] * 8  # none raised
     kept = store.drawings()
     assert len(kept) == 200 and len({d.id for d in kept}) == 200
     assert all(len(store.drawings(session="visitor-%d" % k)) == 25 for k in range(8))

@@ -1,4 +1,5 @@
-"""Looking inside a network: saliency checked against numerical differentiation, neuron pictures,
+"""Looking inside a network: saliency checked against numerical differentiation, its smoothed
+form and its reading in words, the digits a neuron fires for, a digit's path through the layers,
 strongest digits, mistakes, reliability and robustness."""
 
 import numpy as np
@@ -50,14 +51,61 @@ def test_diverging_colours_put_zero_in_the_middle():
     assert 178 < rgb[3, 0] < 255 and rgb[3, 1] > rgb[2, 1]  # half way: paler
 
 
-def test_the_neuron_grid_holds_every_first_layer_neuron():
+def test_saliency_of_many_images_is_each_images_own_and_smoothgrad_is_their_mean_blurred():
+    model = small_model("tanh")
+    images = np.random.default_rng(3).random((4, 784))
+    batch = explain.saliency(model, images, 2)
+    assert batch.shape == (4, 28, 28)
+    for k in range(4):
+        np.testing.assert_allclose(batch[k], explain.saliency(model, images[k], 2), rtol=1e-10)
+    smooth = explain.smooth_saliency(model, images[0], 2, copies=8, noise=0.0)  # no noise: the plain gradient, blurred
+    plain = np.pad(explain.saliency(model, images[0], 2), 1, mode="edge")
+    assert smooth[10, 10] == pytest.approx(plain[10:13, 10:13].mean())
+
+
+def test_the_reading_names_the_ink_and_the_empty_part_that_pushed():
+    image = np.zeros((28, 28))
+    image[10:18, 12:16] = 1  # a stroke in the middle
+    grad = np.zeros((28, 28))
+    grad[10:18, 12:16] = 1.0  # its ink raises the score
+    grad[0:9, 0:9] = -0.25  # ink at the top left would lower it: its emptiness speaks for the digit (less: named second)
+    assert explain.reading(image, grad, 4) == "The ink at the middle and the empty top left pushed most towards 4."
+    assert explain.reading(image, -grad * 0, 4) == "Nothing in the picture pushed much towards 4."
+
+
+def test_favourite_digits_find_the_digit_a_neuron_is_built_for_whatever_the_chunks(monkeypatch):
+    labels = np.repeat(np.arange(10), 20)
+    images = np.zeros((200, 784), np.float32)
+    for k, d in enumerate(labels):
+        images[k, d * 78 : d * 78 + 78] = 1  # each digit its own band of pixels
+    W = np.zeros((30, 784), np.float32)
+    for j in range(30):
+        W[j, (j % 10) * 78 : (j % 10) * 78 + 78] = 1.0 + j  # neuron j fires on the band of digit j % 10
+    model = Model({"Dim": [784, 30, 10], "Activs": ["relu", "softmax"]},
+                  {"W1": W, "b1": np.zeros((30, 1), np.float32), "W2": np.zeros((10, 30), np.float32), "b2": np.zeros((10, 1), np.float32)})
+    favourite, selectivity = explain.favourite_digits(model, images, labels)
+    assert favourite.tolist() == [j % 10 for j in range(30)] and (selectivity > 0).all()
+    monkeypatch.setattr(explain, "NEURONS_AT_ONCE", 7)  # a few neurons at a time: the same answer
+    again, again_selectivity = explain.favourite_digits(model, images, labels)
+    assert again.tolist() == favourite.tolist()
+    np.testing.assert_allclose(again_selectivity, selectivity, rtol=1e-6)
+
+
+def test_the_digits_path_leads_from_the_pixels_to_the_answer_by_positive_pushes():
     model = small_model("relu")
-    grid, columns = explain.neuron_grid(model)
-    rows = -(-12 // columns)
-    assert grid.shape == (rows * 29 - 1, columns * 29 - 1, 3) and grid.dtype == np.uint8
-    cell = grid[:28, :28]
-    w = explain.neuron_weights(model)[0]
-    assert (cell[w > 0][:, 0] >= cell[w > 0][:, 2]).all()  # positive weights red
+    image = np.random.default_rng(4).random(784)
+    outputs, links = explain.network_path(model, image, 6, top=4, fan=2)
+    assert [len(o) for o in outputs] == [784, 12, 7, 10]
+    assert all(value > 0 for *_, value in links)
+    last = [(i, j) for layer, i, j, _ in links if layer == 3]
+    assert {j for _, j in last} == {6} and len(last) <= 4
+    for layer in (2, 1):  # every push feeds a neuron that pushed the layer above
+        fed = {i for l, i, _, _ in links if l == layer + 1}
+        targets = {j for l, _, j, _ in links if l == layer}
+        assert targets <= fed and all(sum(1 for l, _, j2, _ in links if l == layer and j2 == j) <= 2 for j in targets)
+    i, j = last[0]
+    value = next(v for l, i2, j2, v in links if (l, i2, j2) == (3, i, j))
+    assert value == pytest.approx(model.params["W3"][j, i] * outputs[2][i], rel=1e-5)
 
 
 def test_strongest_digits_are_those_with_the_highest_activation():
@@ -67,13 +115,6 @@ def test_strongest_digits_are_those_with_the_highest_activation():
     first = explain.layer_outputs(model, images)[0][:, 4]
     assert list(top) == list(np.argsort(-first, kind="stable")[:10])
     assert [a.shape for a in explain.layer_outputs(model, images[:2])] == [(2, 12), (2, 7), (2, 10)]
-
-
-def test_an_activation_strip_has_a_square_for_each_neuron():
-    strip = explain.activation_strip(np.arange(45, dtype=float), per_row=10, cell=3)
-    assert strip.shape == (5 * 3, 10 * 3) and strip.dtype == np.uint8
-    assert strip[0, 0] == 0 and strip[4 * 3, 4 * 3] == 255  # the weakest black, the strongest (#45) white
-    assert strip[-1, -1] == 0  # the squares after the last neuron stay dark
 
 
 def test_mistakes_and_confusion_cells():

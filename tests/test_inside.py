@@ -172,3 +172,13 @@ def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
     finally:
         job.stop()
         job.join(30)
+
+
+def test_the_neurons_digit_survives_a_trip_to_another_page(weights_dir):
+    at = inside(weights_dir)
+    at.radio(key="inside_view").set_value("What the neurons look for").run()
+    at.button_group(key="neuron_digit").set_value(7).run()
+    assert "fire most for 7" in texts(at.caption)
+    at.switch_page("pages/draw_page.py").run()
+    at.switch_page("pages/inside_page.py").run()
+    assert not at.exception and at.button_group(key="neuron_digit").value == 7 and "fire most for 7" in texts(at.caption)

@@ -5,6 +5,7 @@ evaluated in batches sized by its widest layer (issue: no visitor can take the s
 import os
 import pickle
 import subprocess
+import tracemalloc
 import sys
 
 import numpy as np
@@ -82,9 +83,14 @@ def test_the_neuron_views_of_a_very_wide_layer_stay_small():
     rng = np.random.default_rng(0)
     model = Model(ld, {"W1": rng.standard_normal((150_000, 784), dtype=np.float32) * 0.01, "b1": np.zeros((150_000, 1), np.float32),
                        "W2": rng.standard_normal((10, 150_000), dtype=np.float32) * 0.01, "b2": np.zeros((10, 1), np.float32)})
-    grid, columns = explain.neuron_grid(model)
-    assert grid.nbytes < 5e6  # the first MAX_GRID neurons, not 150,000 pictures
     images = rng.random((2000, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, 2000)
+    tracemalloc.start()
+    favourite, selectivity = explain.favourite_digits(model, images, labels)  # the gallery's grouping
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(favourite) == len(selectivity) == 150_000 and set(favourite) <= set(range(10))
+    assert peak < 100e6, "%.0f MB" % (peak / 1e6)  # 1,024 neurons at a time, not 2,000 x 150,000 outputs at once
     top = explain.strongest(model, images, 149_999, k=5)
     first = np.maximum(images @ model.params["W1"][149_999], 0)
     assert first[top[0]] == pytest.approx(first.max(), rel=1e-5)

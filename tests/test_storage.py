@@ -155,27 +155,6 @@ def test_saving_without_overwrite_never_replaces(weights_dir):
     assert save_model("other", params, LD, {}, overwrite=False).exists()
 
 
-def test_two_savers_racing_for_one_name_do_not_both_win(weights_dir):
-    import threading
-
-    results = []
-
-    def save(seed):
-        try:
-            save_model("race", init_params(LD, seed=seed), LD, {"seed": seed}, overwrite=False)
-            results.append(seed)
-        except FileExistsError:
-            pass
-
-    threads = [threading.Thread(target=save, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results) == 1
-    assert load_model("race").meta["seed"] == results[0]
-
-
 def npz_with_member(path, name, raw, arrays=None):
     """An .npz holding ``arrays`` (default: a valid model) plus one member written raw."""
     import io

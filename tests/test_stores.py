@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 import pgserver
-from conftest import ROOT, fresh_schema
+from conftest import ROOT, at_once, fresh_schema
 from nn_core import database, runs
 from nn_core.drawings import DrawingsError, DrawingStore
 from nn_core.models import DatabaseModels, FolderModels, ModelsError, model_store
@@ -64,23 +64,10 @@ def test_the_shipped_and_command_line_models_are_offered_first_and_cannot_be_tak
 
 
 def test_eight_people_saving_one_name_at_once_leave_exactly_one_model(models):
-    won, errors = [], []
-
-    def save(seed):
-        try:
-            models.save("race", params(seed), LD, {"owner": "p%d" % seed, "seed": seed})
-            won.append(seed)
-        except FileExistsError:
-            pass
-        except Exception as exc:  # anything else is a failure of the store
-            errors.append(exc)
-
-    threads = [threading.Thread(target=save, args=(seed,)) for seed in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and len(won) == 1
+    results = at_once(lambda seed: models.save("race", params(seed), LD, {"owner": "p%d" % seed, "seed": seed}), 8)
+    won = [seed for seed, result in enumerate(results) if result == "race"]
+    assert len(won) == 1
+    assert all(isinstance(r, FileExistsError) for k, r in enumerate(results) if k != won[0])  # nothing else went wrong
     assert models.load("race").meta["seed"] == won[0]
 
 
@@ -135,22 +122,9 @@ def run_store(backend):
 
 
 def test_two_tabs_starting_a_run_at_once_start_one(run_store):
-    started, refused = [], []
-    barrier = threading.Barrier(6)
-
-    def start(k):
-        barrier.wait()
-        try:
-            started.append(run_store.add(config(), "run %d" % k, owner="alice"))
-        except Busy:
-            refused.append(k)
-
-    threads = [threading.Thread(target=start, args=(k,)) for k in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(started) == 1 and len(refused) == 5
+    results = at_once(lambda k: run_store.add(config(), "run %d" % k, owner="alice"), 6)
+    started = [r for r in results if not isinstance(r, Exception)]
+    assert len(started) == 1 and sum(isinstance(r, Busy) for r in results) == 5
     assert [r.id for r in run_store.runs_of("alice")] == [started[0][0]]
     assert run_store.add(config(), "other", owner="bob")  # another person is not held back
 

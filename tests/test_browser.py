@@ -5,10 +5,13 @@ import re
 import time
 
 import numpy as np
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from conftest import SCREENSHOTS, running_app
 from strokes import DIGITS, INK, SEEN, curly_nine, densify
+
+pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
 
 def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path):

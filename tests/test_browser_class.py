@@ -4,6 +4,7 @@ an app server killed mid-run loses nothing: the run trains on, and the other ser
 its curves, stops it and saves it."""
 
 import numpy as np
+import pytest
 
 from conftest import SERVERS, running_app
 from nn_core.drawings import DrawingStore
@@ -11,6 +12,8 @@ from nn_core.models import model_store
 from nn_core.runs import RunStore
 from test_browser import idle
 from test_browser_people import person, start_a_long_run, trains_on_and_stops
+
+pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
 
 def test_two_app_servers_are_one_app_and_one_of_them_dying_loses_no_run(browser, tmp_path, scheduler, pg_url):

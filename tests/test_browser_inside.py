@@ -4,6 +4,7 @@ drawn over the digit, and the Draw and Train pages on a phone's screen (390x844)
 
 import re
 
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from conftest import SCREENSHOTS
@@ -11,6 +12,8 @@ from nn_core.network import N_CLASSES
 from pages import _network
 from strokes import DIGITS
 from test_browser import clear, draw, idle, prediction
+
+pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
 
 def network_chart(page):

@@ -6,6 +6,7 @@ import re
 import time
 
 import numpy as np
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from conftest import open_app, running_app
@@ -13,6 +14,8 @@ from nn_core.drawings import DrawingStore
 from nn_core.network import dense_layers, init_params
 from nn_core.storage import save_model
 from test_browser import idle
+
+pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
 COOKIE = "digit_studio_visitor"
 

@@ -225,6 +225,7 @@ def train_run(store_path, run_id, spec, params, limits):
     if not store.begin(run_id):
         return "not started"
     worker.lower_priority()
+    ceiling = worker.limit_memory(MAX_RUN_MB)  # a wrong estimate fails this run, not the machine
     task = _Task(store, run_id, spec, limits)
     alive = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(store, run_id, alive), name="run-heartbeat", daemon=True)
@@ -236,6 +237,8 @@ def train_run(store_path, run_id, spec, params, limits):
             data = build_training_set(spec, pen_images=lambda *drawn: pendigits.cached_for_training(spec.data.data_dir, *drawn))
             task.trainer = Trainer(spec.config, data.images, data.labels, params=params, groups=data.groups)
             del data.images, data.labels, data.groups, params  # the trainer has its own split copies
+        except MemoryError:
+            raise
         except Exception as exc:  # shown to the person rather than lost in a worker's log
             task.flush(status="failed", message="Could not build the training data: %s" % exc, ended=time.time())
             return "failed"
@@ -252,6 +255,14 @@ def train_run(store_path, run_id, spec, params, limits):
                    result=result, ended=time.time(), held=0, paused_seconds=task.paused_seconds, paused_since=None,
                    seconds_left=None)
         return trainer.status
+    except MemoryError:  # its own ceiling: the arrays go, the limit is lifted, and the person is told in words
+        worker.lift_memory_limit(ceiling)
+        ceiling = task.trainer = None
+        try:
+            task.flush(status="failed", message=worker.out_of_memory(MAX_RUN_MB), ended=time.time())
+        except Exception:  # the store itself is unusable: readers mark the run lost once its heartbeat stops
+            pass
+        return "failed"
     except Exception as exc:  # shown to the person rather than lost in a worker's log
         try:
             task.flush(status="failed", message="Training failed: %s: %s" % (type(exc).__name__, exc), ended=time.time())
@@ -260,6 +271,7 @@ def train_run(store_path, run_id, spec, params, limits):
         return "failed"
     finally:
         alive.set()
+        worker.lift_memory_limit(ceiling)
 
 
 def _heartbeat(store, run_id, done):

@@ -4,17 +4,100 @@ The page scripts that answer every stroke on the Draw page run in the web server
 training beside them would share both cores with them, and a stroke would wait for the training's
 arithmetic. So runs train in processes of their own (Dask workers), every thread of them, BLAS
 threads too, at a lower CPU priority (``NICENESS``), with as many BLAS threads as the cores they
-may use.
+may use, and each run under a ceiling of its own address space (``limit_memory``): a run whose
+estimate was wrong fails with a message in words instead of taking the machine's memory from the
+server and the other runs.
 """
 
 import multiprocessing.spawn
 import os
+import resource
 import threading
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
 NICENESS = 10  # the operating system runs the page scripts first when both want a core
 _patched = threading.Lock()
+_limits = threading.Lock()
+_held = {"runs": 0, "base": 0, "previous": None}  # runs under the ceiling in this process, and what to restore
+
+
+def out_of_memory(megabytes):
+    """What a person is told when a run reached its ceiling (``limit_memory``)."""
+    return ("Stopped: this run needed more memory than one run may use here (%.1f GB). Smaller layers, a smaller "
+            "mini_batch or fewer training images need less." % (megabytes / 1024))
+
+
+def address_space():
+    """This process's virtual address space now (``VmSize``), in bytes; None where /proc is not."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def limit_memory(megabytes):
+    """Hold this process to the address space it has now plus ``megabytes`` for each run training
+    in it (``RLIMIT_AS``): beyond it an allocation fails with ``MemoryError`` in the run that asked,
+    and the worker, the server and the other runs go on. The address space, not the resident
+    memory, is what the system can limit; what a process has before a run (the interpreter, NumPy,
+    Dask, thread stacks and BLAS buffers reserved but mostly unused: 370 MB for a Dask worker) is
+    measured here rather than assumed, and a run's arrays are in it as soon as they are made.
+    Returns a token for ``lift_memory_limit``, or None where the system does not allow it."""
+    with _limits:
+        try:
+            if _held["runs"] == 0:
+                _reserve_blas_buffers()
+                base = address_space()
+                if base is None:
+                    return None
+                _held.update(base=base, previous=resource.getrlimit(resource.RLIMIT_AS))
+            soft, hard = _held["previous"]
+            ceiling = _held["base"] + (_held["runs"] + 1) * megabytes * 2**20
+            if soft != resource.RLIM_INFINITY:
+                ceiling = min(ceiling, soft)
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+        except (OSError, ValueError):  # not allowed here: the run's estimate is then its only ceiling
+            return None
+        _held["runs"] += 1
+        return ceiling
+
+
+def _reserve_blas_buffers():
+    """OpenBLAS reserves its work buffers (37 MB here) at its first multiplication, and ends the
+    whole process, not with an exception, when it cannot: so they are reserved before the ceiling
+    is set, with every thread it may use. Once per process; they stay reserved."""
+    if _held.get("blas"):
+        return
+    import numpy as np
+
+    most = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with threadpool_limits(most, user_api="blas"):
+        for dtype in (np.float32, np.float64):
+            square = np.ones((512, 512), dtype)
+            square @ square
+    _held["blas"] = True
+
+
+def lift_memory_limit(token):
+    """Give back what ``limit_memory`` took (its ``token``; None does nothing), so that the worker
+    is free again between runs. Lifting a limit that is already lifted does nothing."""
+    if token is None:
+        return
+    with _limits:
+        if _held["runs"] == 0:
+            return
+        _held["runs"] -= 1
+        soft, hard = _held["previous"]
+        try:
+            if _held["runs"] == 0:
+                resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        except (OSError, ValueError):
+            pass
 
 
 def lower_priority():

@@ -54,7 +54,7 @@ def results(job):
         except (ValueError, OSError) as exc:
             st.error(plain("Not saved: %s" % exc))
         else:
-            st.success("Saved as %s. Pick it on the Draw page." % saved)
+            st.success("Saved as %s. Pick it on the Draw page." % plain(saved))
     b.download_button("Download .npz", lambda: model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name,
                       key="download_model", help="the model file, built when clicked")
 

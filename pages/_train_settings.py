@@ -131,7 +131,7 @@ def start_from(locked):
     except (ModelFileError, OSError) as exc:
         st.error(plain("Could not load %s: %s" % (name, exc)))
         return None, None
-    st.caption("Fine-tuning %s: %s. Its layers are kept." % (name, describe_layers(model.layer_data)))
+    st.caption("Fine-tuning %s: %s. Its layers are kept." % (plain(name), describe_layers(model.layer_data)))
     if st.session_state.pop("preset_note", False):
         st.info("Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like." % FINE_TUNE)
     return model, name

@@ -43,10 +43,30 @@ def keep(keys):
             st.session_state[KEPT + key] = st.session_state[key]
 
 
+# What Markdown (CommonMark, and Streamlit's own additions) may act on in a visitor's words:
+# every ASCII punctuation character can be escaped with a backslash.
+_PUNCTUATION = set("!\"#$%&'()*+,-./;<=>?@[\\]^_`{|}~")
+# U+2060 WORD JOINER: invisible, not a line break. Streamlit turns ":smile:" into an emoji,
+# ":material/home:" into an icon and ":red[...]" into coloured text in the browser, after the
+# Markdown is parsed, so a backslash before the colon does not keep them as typed; a joiner
+# after a colon that something follows does (none of those patterns allows it there).
+_JOINER = "\u2060"
+_ARROWS = "<>-=~"  # Streamlit draws "->" as an arrow, ">=" as a sign ... : a joiner keeps them apart
+
+
 def plain(text):
-    """``text`` as it is when shown with Markdown (st.error, st.warning ...): underscores, stars and
-    the like are escaped, so that a name such as ``__meta__`` is not turned into bold."""
-    return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in str(text))
+    """``text`` shown exactly as typed where Streamlit renders Markdown (st.error, st.caption,
+    st.success, labels ...): Markdown's punctuation escaped, so that a name such as ``__meta__``
+    is not bold; Streamlit's directives (``:smile:``, ``:material/home:``, ``:red[R]``,
+    ``:blue-background[x]``, ``$x$``) kept as text; line breaks shown as spaces (a name with a
+    blank line and ``# x`` would start a heading). The one place the pages make visitors' words safe."""
+    text = " ".join(str(text).split()) if any(c in str(text) for c in "\r\n\x0b\x0c") else str(text)
+    out = []
+    for c, after in zip(text, text[1:] + " "):
+        out.append("\\" + c if c in _PUNCTUATION else c)
+        if (c == ":" and not after.isspace()) or (c in _ARROWS and after in _ARROWS):
+            out.append(_JOINER)  # ("Not saved: x" keeps its colon as it is)
+    return "".join(out)
 
 
 def seconds(value):

@@ -84,7 +84,7 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
                          "ten, not a guarantee that it is right")
         second, p = prediction.runner_up
         if p >= CLOSE:
-            left.caption("Or perhaps a %d (%.0f%%)" % (second, 100 * p))
+            left.caption("Or perhaps %s (%.0f%%)" % (explain.a_digit(second), 100 * p))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(seen, caption="What the network sees (28x28)")
         correction(prediction, picture, source)
@@ -148,7 +148,7 @@ def correction(prediction, picture, source):
     kept = st.session_state.setdefault("kept", {})
     if tag in kept:
         drawing_id, label = kept[tag]
-        st.success("Kept as a %d, with what the network answered: see My drawings. Train on it on the Train page." % label,
+        st.success("Kept as %s, with what the network answered: see My drawings. Train on it on the Train page." % explain.a_digit(label),
                    icon=":material/bookmark_added:")
         if st.button("Undo", key="undo-" + tag, icon=":material/undo:", help="forget this drawing (delete it from My drawings)"):
             try:
@@ -161,7 +161,7 @@ def correction(prediction, picture, source):
                 st.rerun()
         return
     st.markdown("**Is it right?** Your answer keeps the drawing, so that the network can learn from it.")
-    st.button("Yes, it is a %d" % prediction.digit, key="right-" + tag, icon=":material/check:",
+    st.button("Yes, it is %s" % explain.a_digit(prediction.digit), key="right-" + tag, icon=":material/check:",
               on_click=keep_drawing, args=(tag, prediction.digit, prediction, picture, source),
               help="keep the drawing with this label")
     st.pills("No, it is a", list(range(10)), key="fix-" + tag,
@@ -267,6 +267,6 @@ with st.expander("Import weights saved by the original NumPy design"):
             st.session_state.imported = saved
             st.rerun()  # so that the Model list above offers it
     if "imported" in st.session_state:
-        st.success("Imported as %s: pick it in the Model list above." % st.session_state.pop("imported"))
+        st.success("Imported as %s: pick it in the Model list above." % plain(st.session_state.pop("imported")))
 
 st.html(TOOLBAR, unsafe_allow_javascript=True)

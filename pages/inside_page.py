@@ -37,7 +37,7 @@ def pick():
     if name == TRAINING_NOW:
         job = current_job()
         return model, "%s-%d-%d" % (id(job), len(job.history), job.running)
-    st.caption("%s: %s." % (name, describe_layers(model.layer_data)))
+    st.caption("%s: %s." % (plain(name), describe_layers(model.layer_data)))
     return model, version(name)
 
 
@@ -313,11 +313,11 @@ def models_view():
     if "deleted" in st.session_state:
         name = st.session_state.deleted
         note, undo = st.columns([4, 1], vertical_alignment="center")
-        note.success("Deleted %s. It waits in the bin for %d days: Undo brings it back." % (name, BIN_DAYS))
+        note.success("Deleted %s. It waits in the bin for %d days: Undo brings it back." % (plain(name), BIN_DAYS))
         undo.button("Undo", key="undo_delete", icon=":material/undo:", on_click=undo_delete, args=(name,),
                     help="bring the model back, as it was")
     if "restored" in st.session_state:
-        st.success("%s is back." % st.session_state.pop("restored"))
+        st.success("%s is back." % plain(st.session_state.pop("restored")))
     names = saved_names()
     measure = pendigits.pendigits_available() and st.toggle(
         "Measure on pen-drawn digits", key="measure_pen",

@@ -1,12 +1,34 @@
 """Writing files so that a crash, a full disk or a failed check never leaves half a file."""
 
+import contextlib
 import errno
+import fcntl
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
+
+LOCK_NAME = ".lock"  # the file in a folder that ``folder_lock`` locks
 
 
-def atomic_write(path, write, replace=True):
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``folder``'s lock for the ``with`` block: one writer of the folder at a time, across
+    threads and processes (an exclusive ``flock`` on a file of its own in it), so that a check made
+    before writing (a person's count of models) still holds when the write is made, as a
+    database's transaction does."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # each open() is its own description: threads exclude each other too
+        yield
+    finally:
+        os.close(fd)  # (closing lets the lock go)
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any], replace: bool = True) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     If ``write`` raises, or the disk fills up, the temporary file is removed and whatever was at

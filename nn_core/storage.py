@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
+from .files import atomic_write, folder_lock
 from .model import Model
 from .network import DTYPE, N_CLASSES, N_PIXELS, LayerDataError, check_layer_data
 
@@ -133,10 +133,11 @@ def restore_model(name, owner):
         if not isinstance(meta, dict) or meta.get("owner") != owner:
             continue
         target = weights_dir() / (name + ".npz")
-        if target.exists() or target.with_suffix(".json").exists():
-            raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
-        os.replace(readable, target.with_suffix(".json"))
-        os.replace(binned, target)
+        with folder_lock(weights_dir()):  # not between another's check and write of the same name
+            if target.exists() or target.with_suffix(".json").exists():
+                raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
+            os.replace(readable, target.with_suffix(".json"))
+            os.replace(binned, target)
         return target
     raise FileNotFoundError("there is no deleted model called %s to bring back" % name)
 
@@ -169,20 +170,21 @@ def save_model(name, params, layer_data, meta=None, overwrite=True):
     is refused (``QuotaError``). Returns the path of the ``.npz``."""
     path = weights_dir() / (check_name(name) + ".npz")
     owner = (meta or {}).get("owner")
-    if owner is not None and len(models_of(owner)) >= MAX_MODELS_PER_PERSON:
-        raise quota_error()
-    arrays, meta_text = _payload(params, layer_data, meta, name)
-    readable = path.with_suffix(".json")
-    if not overwrite and readable.exists():
-        raise FileExistsError("a model named %r exists already; choose another name" % name)
-    try:
-        atomic_write(path, lambda f: np.savez(f, **arrays), replace=overwrite)
-    except FileExistsError:
-        raise FileExistsError("a model named %r exists already; choose another name" % name) from None
-    try:
-        atomic_write(readable, lambda f: f.write((meta_text + "\n").encode()), replace=overwrite)
-    except FileExistsError:  # someone's NAME.json appeared in between: keep theirs and this .npz
-        pass
+    arrays, meta_text = _payload(params, layer_data, meta, name)  # checked before the folder is locked
+    with folder_lock(weights_dir()):  # the count below still holds when the files are written
+        if owner is not None and len(models_of(owner)) >= MAX_MODELS_PER_PERSON:
+            raise quota_error()
+        readable = path.with_suffix(".json")
+        if not overwrite and readable.exists():
+            raise FileExistsError("a model named %r exists already; choose another name" % name)
+        try:
+            atomic_write(path, lambda f: np.savez(f, **arrays), replace=overwrite)
+        except FileExistsError:
+            raise FileExistsError("a model named %r exists already; choose another name" % name) from None
+        try:
+            atomic_write(readable, lambda f: f.write((meta_text + "\n").encode()), replace=overwrite)
+        except FileExistsError:  # someone's NAME.json appeared in between: keep theirs and this .npz
+            pass
     return path
 
 

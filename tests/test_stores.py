@@ -11,8 +11,6 @@ import numpy as np
 import psycopg
 import pytest
 
-import pgserver
-from conftest import ROOT, at_once, fresh_schema
 from nn_core import database, runs
 from nn_core.drawings import DrawingsError, DrawingStore
 from nn_core.models import DatabaseModels, FolderModels, ModelsError, model_store
@@ -20,6 +18,9 @@ from nn_core.network import init_params
 from nn_core.runs import Busy, RunStore
 from nn_core.storage import ModelFileError, QuotaError, save_model
 from nn_core.training import TrainConfig
+
+import pgserver
+from conftest import ROOT, at_once, fresh_schema
 
 LD = {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}
 
@@ -101,6 +102,20 @@ def test_a_person_keeps_at_most_so_many_models(models, monkeypatch):
         models.save("a3", params(), LD, {"owner": "alice"})
     assert "a3" not in models.names()
     models.save("b1", params(), LD, {"owner": "bob"})  # others are not held back
+
+
+@pytest.mark.parametrize("saved_before, tabs", [(5, 30), (15, 12)])
+def test_many_tabs_saving_at_once_never_take_a_person_past_the_quota(models, saved_before, tabs):
+    """Counted, then written, as one step on every back end: 30 tabs saving different names at
+    once after 5 saved leave 20 models, not 22."""
+    from nn_core import storage
+    for k in range(saved_before):
+        models.save("before%d" % k, params(k), LD, {"owner": "alice"})
+    results = at_once(lambda k: models.save("tab%d" % k, params(k), LD, {"owner": "alice"}), tabs)
+    saved = [r for r in results if not isinstance(r, Exception)]
+    assert all(isinstance(r, QuotaError) for r in results if isinstance(r, Exception)), results
+    assert len(models.models_of("alice")) == storage.MAX_MODELS_PER_PERSON
+    assert len(saved) == storage.MAX_MODELS_PER_PERSON - saved_before
 
 
 def test_a_network_that_does_not_fit_its_layers_is_refused_before_anything_is_written(models):

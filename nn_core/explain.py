@@ -241,3 +241,47 @@ def robustness(model, images, labels, kinds=tuple(ROBUSTNESS)):
             predicted = model.predict_proba(distorted(images, kind, level)).argmax(axis=1)
             rows.append({"kind": kind, "level": level, "accuracy": float((predicted == labels).mean())})
     return rows
+
+
+def a_digit(digit):
+    """A digit with its article, as it is read aloud: "a 3", but "an 8" (an eight)."""
+    return ("an %d" if int(digit) == 8 else "a %d") % int(digit)
+
+
+SILENT = 0.005  # an output that shows as 0.00: the neuron is silent for this digit
+
+
+def ordinal(n):
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
+    return "%d%s" % (n, "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th"))
+
+
+def neuron_reading(values, i, layer, pushes, into_answers):
+    """What neuron ``i`` of hidden ``layer`` did for one digit, in two lines of Markdown: its
+    output among the layer's ``values``, then where it pushed next (``pushes``: its weights out
+    times its output; ``into_answers``: the next layer is the answers). A silent neuron says so,
+    with how many of the layer are silent too: no rank among hundreds of tied zeros, and no list
+    of pushes of 0.00. Numbers are rounded to two decimals, and pushes that round to 0 are left out."""
+    values, pushes = np.asarray(values, dtype=np.float64), np.asarray(pushes, dtype=np.float64)
+    value, n = float(values[i]), len(values)
+    silent = int((np.abs(values) < SILENT).sum())
+    name = "**Neuron %d of hidden layer %d**" % (i + 1, layer)
+    if abs(value) < SILENT:
+        return ("%s is silent for this digit (it outputs 0), as are %d of the %d neurons of this layer." % (name, silent, n),
+                "Silent, it pushes nothing further: it adds nothing to the %s." % ("answers" if into_answers else "next layer"))
+    rank = int((values > value).sum()) + 1
+    headline = "%s outputs %.2f for this digit: the %s strongest of the %d (%d of them are silent)." % (
+        name, value, ordinal(rank), n, silent)
+    shown = np.abs(pushes) >= SILENT
+    if into_answers:
+        order = np.argsort(-pushes, kind="stable")
+        up = [d for d in order if pushes[d] > 0 and shown[d]][:2]
+        down = [d for d in order[::-1] if pushes[d] < 0 and shown[d]][:2]
+        listed = lambda ds: " and ".join("%d (%+.2f)" % (d, pushes[d]) for d in ds)
+        parts = (["towards " + listed(up)] if up else []) + (["away from " + listed(down)] if down else [])
+        line = "It pushes the answer %s." % ", and ".join(parts) if parts else "Its pushes on the answers all round to 0."
+    else:
+        j = int(np.argmax(np.abs(pushes)))
+        line = ("It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (layer + 1, pushes[j], j + 1)
+                if shown[j] else "Its pushes on hidden layer %d all round to 0." % (layer + 1))
+    return headline, line

@@ -56,7 +56,7 @@ def spec(outputs, links, answer):
         "l": np.repeat(np.arange(len(shown), dtype=np.int16), sizes),
         "i": np.concatenate([np.arange(n, dtype=np.int16) for n in sizes]),
         "a": np.concatenate([np.round(np.maximum(v, 0) / (float(np.abs(v).max()) or 1.0), 2) for v in shown]),
-        "v": np.concatenate([np.round(v, 2) for v in shown])})
+        "v": np.concatenate([np.round(v.astype(np.float64), 2) for v in shown])})  # (float32's 3.98 reads 3.9800000190734863)
     lefts, columns, sides = ([round(place[k], 5) for place in places] for k in range(3))
     fills = [1.0] + [0.85] * last  # pixels touch, as in the picture; neurons stand apart
     where = [
@@ -97,7 +97,7 @@ def spec(outputs, links, answer):
                           "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
                           "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
                           "strokeWidth": {"value": 2},
-                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output"}]}},
+                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}]}},
             {"data": {"name": "lines"}, "mark": {"type": "rule", "color": "#e4572e"},
              "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
                           "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 2.5]}, "legend": None},
@@ -135,7 +135,6 @@ def neuron_detail(model, outputs, layer, i):
     if layer == last:
         st.markdown("**Digit %d**: the network gives it %.1f%%." % (i, 100 * value))
         return
-    rank = int((outputs[layer] > value).sum()) + 1
     left, right = st.columns([1, 2])
     weights = np.asarray(model.params["W%d" % layer][i], dtype=np.float32)
     before = "pixel" if layer == 1 else "neuron of hidden layer %d" % (layer - 1)
@@ -149,21 +148,8 @@ def neuron_detail(model, outputs, layer, i):
     left.image(Image.fromarray(picture).resize((140, 140), Image.NEAREST), caption="its weights, laid out as %s"
                % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)))
     pushes = np.asarray(model.params["W%d" % (layer + 1)])[:, i] * value
+    headline, further = explain.neuron_reading(outputs[layer], i, layer, pushes, into_answers=layer + 1 == last)
     with right:
-        st.markdown("**Neuron %d of hidden layer %d** outputs %.2f for this digit: the %s strongest of %d." % (
-            i + 1, layer, value, ordinal(rank), len(outputs[layer])))
+        st.markdown(headline)
         st.caption("Red: a %s that is on makes it fire; blue: holds it back." % before)
-        if layer + 1 == last:
-            order = np.argsort(-pushes, kind="stable")
-            st.markdown("It pushes the answer towards %s, and away from %s." % (
-                ", ".join("%d (%+.2f)" % (d, pushes[d]) for d in order[:2]),
-                ", ".join("%d (%+.2f)" % (d, pushes[d]) for d in order[::-1][:2])))
-        elif value > 0:
-            st.markdown("It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (
-                layer + 1, float(pushes.max()), int(pushes.argmax()) + 1))
-        else:
-            st.markdown("It gives 0 for this digit, so it pushes nothing further.")
-
-
-def ordinal(n):
-    return "%d%s" % (n, "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th"))
+        st.markdown(further)

@@ -6,6 +6,7 @@ import streamlit as st
 from nn_core import drawings
 from nn_core.data import DataError
 from nn_core.drawings import DrawingsError
+from nn_core.explain import a_digit
 from pages._charts import digit_bars
 from pages._people import drawing_store, visitor
 from pages._widgets import plain
@@ -67,7 +68,7 @@ def notices():
     if "deleted_drawing" in st.session_state:
         d = st.session_state.deleted_drawing
         note, undo = st.columns([4, 1], vertical_alignment="center")
-        note.info("Deleted a drawing of a %d." % d.label, icon=":material/delete:")
+        note.info("Deleted a drawing of %s." % a_digit(d.label), icon=":material/delete:")
         undo.button("Undo", key="undo_delete_drawing", icon=":material/undo:", on_click=undo_delete, help="keep it again")
     if "imported_drawings" in st.session_state:
         added, skipped = st.session_state.pop("imported_drawings")

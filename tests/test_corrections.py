@@ -62,7 +62,7 @@ def test_yes_keeps_the_drawing_with_the_networks_answer(weights_dir):
     shipped(weights_dir)
     at = draw_page_with_an_upload()
     answer = int(next(m for m in at.metric if m.label == "Prediction").value)
-    next(b for b in at.button if b.label.startswith("Yes, it is a")).click().run()
+    next(b for b in at.button if b.label.startswith("Yes, it is ")).click().run()
     assert [d.label for d in DrawingStore().drawings()] == [answer]
 
 
@@ -143,7 +143,7 @@ def test_a_deleted_drawing_can_be_brought_back(weights_dir):
     at = page("pages/drawings_page.py")
     next(b for b in at.button if b.label == "Delete").click().run()
     assert next(m for m in at.metric if m.label == "Drawings").value == "1"
-    assert "Deleted a drawing of a 8." in texts(at.info)
+    assert "Deleted a drawing of an 8." in texts(at.info)  # (not "a 8")
     at.button(key="undo_delete_drawing").click().run()
     assert next(m for m in at.metric if m.label == "Drawings").value == "2"
     assert sorted(d.label for d in DrawingStore().drawings(session="visitor-a")) == [3, 8]

@@ -142,6 +142,11 @@ def neurons_view(model, key, digits):
     group = group[np.argsort(-selectivity[group], kind="stable")]
     shown = group[:GALLERY_SHOWN]
     left, right = st.columns([1, 1])
+    # The large neuron follows the chosen digit (the group's most selective), unless the person
+    # typed a neuron's number: that one stays whatever the digit.
+    if st.session_state.get("neuron_for_digit") != digit and not st.session_state.get("neuron_typed") and len(shown):
+        st.session_state.neuron = int(shown[0]) + 1
+    st.session_state.neuron_for_digit = digit
     with left:
         if not len(shown):
             st.caption("None of the %d neurons fires most for %d." % (n, digit))
@@ -151,6 +156,7 @@ def neurons_view(model, key, digits):
             if picked is not None and st.session_state.get("neuron_picked") != (digit, picked):
                 st.session_state.neuron_picked = (digit, picked)
                 st.session_state.neuron = int(picked)  # the number box follows the click
+                st.session_state.neuron_typed = False
             current = st.session_state.get("neuron", int(shown[0]) + 1)
             st.vega_lite_chart(gallery_spec(key, model, tuple(int(i) for i in shown), int(current)), on_select="rerun",
                                selection_mode="pick", key="neuron_gallery_%d" % digit, width="content")
@@ -160,7 +166,8 @@ def neurons_view(model, key, digits):
         if not 1 <= st.session_state.get("neuron", 1) <= n:  # another model, with fewer neurons
             del st.session_state["neuron"]
         first = {} if "neuron" in st.session_state else {"value": int(shown[0]) + 1 if len(shown) else 1}
-        neuron = st.number_input("Neuron", 1, n, key="neuron", help="or type a neuron's number (1 to %d)" % n, **first)
+        neuron = st.number_input("Neuron", 1, n, key="neuron", help="or type a neuron's number (1 to %d)" % n, **first,
+                                 on_change=lambda: st.session_state.update(neuron_typed=True))
         weights = explain.neuron_weights(model)[neuron - 1]
         st.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168)
     top = explain.strongest(model, digits.x_test, neuron - 1, k=12)

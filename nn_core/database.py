@@ -24,15 +24,22 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 ENV_VAR = "NN_CORE_DATABASE_URL"
 BUSY_SECONDS = 10.0  # how long a write waits for another one before giving up
 CONNECT_SECONDS = 5.0  # how long a page waits for a database server that does not answer
 POOL_SIZE = 8  # connections one process keeps to a PostgreSQL server at most
+DOWN_SECONDS = 5.0  # how long a server found unreachable is taken as down before it is tried again
+PROBE_SECONDS = 2  # how long one attempt to reach a server taken as down may wait
 
 _setting_up = threading.Lock()
-_set_up = set()  # the SQLite files and PostgreSQL stores this process has opened (and migrated) once
+_set_up: set[str] = set()  # the SQLite files and PostgreSQL stores this process has opened (and migrated) once
 
 
 def database_url():
@@ -77,7 +84,7 @@ class Store:
     method opens (or borrows) its own connection, so one store may be used from many threads and
     sessions at once."""
 
-    SCHEMA = None
+    SCHEMA: Schema | None = None
 
     def __init__(self, where):
         self.backend = (Postgres if is_url(where) else Sqlite)(where, self.SCHEMA)
@@ -208,7 +215,7 @@ class Sqlite:
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
 MIGRATION_LOCK = 7300  # advisory lock key of migrations (the stores' own keys follow it)
-_pools = {}
+_pools: dict[str, "ConnectionPool"] = {}
 
 
 def _pool(url):
@@ -230,6 +237,35 @@ def _pool(url):
         return pool
 
 
+# A server that cannot be reached is remembered as down for ``DOWN_SECONDS`` (a circuit breaker):
+# a page run reads its stores several times, and each read would otherwise wait ``CONNECT_SECONDS``
+# for the pool (a Draw page stroke took half a minute while the server was stopped). While it is
+# down, reads fail at once; a write (someone clicked to keep something) and the first read after
+# the pause try one direct connection first, refused at once by a stopped server.
+_down: dict[str, float] = {}  # URL -> when it may be tried again (time.monotonic())
+
+
+class Unreachable(Exception):
+    """The database server was found down a moment ago, or just now."""
+
+
+def _check_reachable(url, write):
+    """``Unreachable`` if ``url``'s server is taken as down (reads) or does not answer a probe."""
+    until = _down.get(url)
+    if until is None:
+        return
+    if not write and time.monotonic() < until:
+        raise Unreachable()
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=PROBE_SECONDS).close()
+    except psycopg.Error as exc:
+        _down[url] = time.monotonic() + DOWN_SECONDS
+        raise Unreachable() from exc
+    _down.pop(url, None)
+
+
 def _discard(url):
     """Forget this process's pool to ``url`` after a failure to reach the server: the pool would
     retry with growing pauses (a server down for a minute would stay unusable for about as long
@@ -245,6 +281,7 @@ def close_pools():
     with _setting_up:
         pools = list(_pools.values())
         _pools.clear()
+        _down.clear()
         _set_up.difference_update({k for k in _set_up if is_url(k.split(" ", 1)[0])})
     for pool in pools:
         pool.close(timeout=1)
@@ -264,7 +301,7 @@ def explain_postgres(exc, doing, what, error):
         why = "the database does not have the layout of %s (%s)" % (what, str(exc).splitlines()[0])
     elif isinstance(exc, (errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction)):
         why = "the database cannot be written to by this app's user"
-    elif isinstance(exc, (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)):
+    elif isinstance(exc, (Unreachable, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)):
         why = "the database server cannot be reached (it may be restarting); try again in a moment"
     else:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -328,6 +365,7 @@ class Postgres:
 
         key = "%s %s" % (self.url, self.schema.name)
         try:
+            _check_reachable(self.url, write)
             with _pool(self.url).connection() as conn:
                 if key not in _set_up:
                     self._migrate(conn)
@@ -336,7 +374,9 @@ class Postgres:
                     if write:
                         conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.schema.lock,))
                     return work(_Connection(conn))
-        except (psycopg.Error, PoolTimeout) as exc:  # what ``work`` raises itself (a refusal) goes through as it is
-            if isinstance(exc, (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)):
+        except (Unreachable, psycopg.Error, PoolTimeout) as exc:  # what ``work`` raises itself (a refusal) goes through as it is
+            if isinstance(exc, PoolTimeout) or type(exc) in (psycopg.OperationalError, psycopg.InterfaceError):
+                # the server, not the query (a lock that timed out is a subclass: the server is up)
+                _down[self.url] = time.monotonic() + DOWN_SECONDS
                 _discard(self.url)
             raise explain_postgres(exc, doing, self.schema.what, self.schema.error) from exc

@@ -11,6 +11,8 @@ should own what the whole process shares. So a thread of the server's own does i
   system (``malloc_trim``: without it the server's memory never shrinks, whatever it freed).
   Streamlit's own collection after every page run is turned off (.streamlit/config.toml,
   runner.postScriptGC): on every stroke of every visitor it took a third of the server's CPU.
+- A page that fails shows no error's insides (.streamlit/config.toml, client.showErrorDetails);
+  the general message Streamlit shows instead is put in this app's words (``FAILED``).
 """
 
 import ctypes
@@ -22,6 +24,8 @@ import time
 from threadpoolctl import threadpool_limits
 
 COLLECT_EVERY = 60.0  # seconds between two garbage collections
+FAILED = ("Something went wrong on this page, and what it was is kept in the server's log. Reload the page to "
+          "go on: your drawings, runs and models are kept.")
 
 _lock = threading.Lock()
 _ready = threading.Event()
@@ -33,9 +37,20 @@ def start():
     global _thread
     with _lock:
         if _thread is None:
+            _say_failures_in_our_words()
             _thread = threading.Thread(target=_housekeeping, name="digit-studio-housekeeping", daemon=True)
             _thread.start()
     _ready.wait(10)
+
+
+def _say_failures_in_our_words():
+    """Streamlit's general message for a failed page, when details are hidden, speaks of its cloud
+    ("click on 'Manage app'"); a student needs to know what to do here. (A private name of
+    Streamlit's: if a later version has no such name, its own message stays.)"""
+    from streamlit.elements import exception
+
+    if isinstance(getattr(exception, "_GENERIC_UNCAUGHT_EXCEPTION_TEXT", None), str):
+        exception._GENERIC_UNCAUGHT_EXCEPTION_TEXT = FAILED
 
 
 def _housekeeping():

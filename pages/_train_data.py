@@ -9,7 +9,7 @@ from nn_core import data, runspec
 from nn_core.download import download_mnist
 from nn_core.drawings import DrawingsError
 from nn_core.runspec import DataRecipe, RunSpec
-from pages._widgets import once_per_upload, plain
+from pages._widgets import once_per_upload, plain, upload_box
 
 @dataclasses.dataclass
 class DataChoice:
@@ -48,7 +48,7 @@ def training_data():
             + "\n\nOffline? Copy the four MNIST files into that folder (or set NN_CORE\\_DATA\\_DIR "
             "before starting the app), or upload Kaggle's train.csv below."
         )
-    upload = st.file_uploader("Or train on Kaggle's digit-recognizer train.csv", type=["csv"], key="kaggle_csv")
+    upload = upload_box("Or train on Kaggle's digit-recognizer train.csv", ["csv"], key="kaggle_csv")
     if upload is None:
         return None
     # Checked once per upload, in a process of its own: pandas takes a gigabyte and more for a

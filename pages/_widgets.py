@@ -2,6 +2,22 @@
 another page is visited, work done once per uploaded file, and text shown as typed."""
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+
+def upload_box(label, types, key, **kwargs):
+    """``st.file_uploader`` for files of ``types`` ("png", "csv" ...). A browser offers only such
+    files, but a script can send any: Streamlit then raises while drawing the box, and the page
+    says in its own words which files it takes (the upload is ignored) instead of failing."""
+    try:
+        return st.file_uploader(label, type=types, key=key, **kwargs)
+    except StreamlitAPIException as exc:
+        if getattr(exc, "error_id", None) != "file-uploader-invalid-extension" and "extension" not in str(exc):
+            raise
+        kinds = [t.upper() for t in types]
+        st.error("That file was not read: only %s files are taken here." % (
+            kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]))
+        return None
 
 
 def once_per_upload(upload, key, work, errors):

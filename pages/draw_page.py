@@ -20,7 +20,7 @@ from pages._charts import digit_bars
 from pages._models import choose_model, model_options, TRAINING_NOW
 from pages._network import network_view
 from pages._people import drawing_store, visitor
-from pages._widgets import keep, once_per_upload, plain, remember
+from pages._widgets import keep, once_per_upload, plain, remember, upload_box
 
 DRAW, UPLOAD = "Draw", "Upload a picture"
 # The canvas's toolbar lives in the component's shadow root, out of reach of the page's CSS. This
@@ -209,7 +209,7 @@ def canvas_input():
 
 def upload_input():
     """A picture to upload, shown where the canvas is; returns it (a PIL image) or None."""
-    upload = st.file_uploader("A photo or scan of one digit (PNG or JPG)", type=["png", "jpg", "jpeg"], key="upload")
+    upload = upload_box("A photo or scan of one digit (PNG or JPG)", ["png", "jpg", "jpeg"], key="upload")
     if upload is None:
         return None
     image = once_per_upload(upload, "decoded_upload", lambda u: open_image(u.getvalue()), ImageError)
@@ -255,7 +255,7 @@ keep(["model_name", "stroke_width", "input_mode"])
 with st.expander("Import weights saved by the original NumPy design"):
     st.caption("The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "
                "read from it; a file that asks for anything else is refused.")
-    seed_file = st.file_uploader("Pickled weights", type=["json", "pkl", "pickle"], key="seed_file")
+    seed_file = upload_box("Pickled weights", ["json", "pkl", "pickle"], key="seed_file")
     seed_name = st.text_input("Save as", value="original-design", key="seed_name")
     if st.button("Import", key="seed_import", disabled=seed_file is None):
         try:

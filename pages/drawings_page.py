@@ -9,7 +9,7 @@ from nn_core.drawings import DrawingsError
 from nn_core.explain import a_digit
 from pages._charts import digit_bars
 from pages._people import drawing_store, visitor
-from pages._widgets import plain
+from pages._widgets import plain, upload_box
 
 MINE = "mine"
 EVERYONE = "everyone's on this server"
@@ -94,7 +94,7 @@ def import_form():
                    "drawings: all rows or none." % drawings.MAX_IMPORT_ROWS)
         # A new key after each import clears the file, so that a second click cannot import it again.
         key = "import_csv_%d" % st.session_state.get("imports", 0)
-        upload = st.file_uploader("CSV file", type=["csv"], key=key)
+        upload = upload_box("CSV file", ["csv"], key=key)
         if st.button("Import", key="import", disabled=upload is None, icon=":material/upload:",
                      help="drawings you keep already (the same digit, the same picture) are skipped"):
             try:

@@ -15,10 +15,11 @@ from pages._widgets import plain
 
 VISITOR_COOKIE = "digit_studio_visitor"
 VISITOR_PATTERN = re.compile(r"[0-9a-f]{32}")
-# Sets the cookie from the browser's side (Streamlit reads cookies but has no way to set one):
-# a year long, for this site only, never sent to another site, and never part of the address.
+# Sets the cookie from the browser's side (Streamlit reads cookies but has no way to set one, so
+# it cannot be HttpOnly): a year long, for this site only, never sent to another site, never part
+# of the address, and over HTTPS (a class behind its proxy: docs/class.md) sent only over HTTPS.
 STORE_VISITOR = """<script>
-document.cookie = "%s=%s; path=/; max-age=31536000; SameSite=Strict";
+document.cookie = "%s=%s; path=/; max-age=31536000; SameSite=Strict" + (location.protocol === "https:" ? "; Secure" : "");
 </script>"""
 
 

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import data
+from . import csv_import, data
 from .network import N_CLASSES, N_PIXELS
 from .database import Schema, Store, database_url, is_url
 
 ENV_VAR = "NN_CORE_DRAWINGS_DB"
 SHARE_ENV_VAR = "NN_CORE_SHARE_DRAWINGS"  # "1": everyone on the server may see and train on everyone's drawings
-MAX_IMPORT_ROWS = 5000  # larger sets are training data: the Train page takes Kaggle CSVs directly
+MAX_IMPORT_ROWS = csv_import.MAX_IMPORT_ROWS  # larger sets are training data: the Train page takes Kaggle CSVs directly
 MAX_PER_PERSON = 10_000  # drawings one person may keep (two full imports; thousands of corrections)
 DRAWINGS_WEIGHT = 20  # each kept drawing counts as this many training images, unless told otherwise
 GROUP_BASE = 1_000_000  # Trainer groups of drawings start here (pen-drawn digits use writer numbers)
@@ -141,15 +141,20 @@ class DrawingStore(Store):
     def import_csv(self, source, session):
         """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``session``'s drawings, all
         rows or none, skipping those that are kept already; returns ``(added, skipped)``. Raises
-        ``data.DataError`` for a file that is not one."""
-        if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
-            raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
-                                 "whole data set, upload it on the Train page instead). Nothing was imported."
-                                 % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
-        images, labels = data.load_kaggle_csv(source, max_rows=MAX_IMPORT_ROWS)
-        if labels is None:
-            raise data.DataError("the CSV has no label column: each drawing needs the digit it shows")
-        return self.add_many(session, images, labels, skip_kept=True)
+        ``data.DataError`` for a file that is not one (too large, too long: before it is parsed;
+        see ``csv_import``), ``DrawingsError`` while another import of the person's runs, or while
+        the server's places for imports stay taken."""
+        try:
+            with csv_import.import_slot(session):
+                csv_import.check_size(source)
+                if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
+                    raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train "
+                                         "on a whole data set, upload it on the Train page instead). Nothing was imported."
+                                         % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
+                images, labels = csv_import.read_drawings_csv(source)
+                return self.add_many(session, images, labels, skip_kept=True)
+        except csv_import.ImportBusy as exc:
+            raise DrawingsError(str(exc)) from exc
 
     # -- reading ------------------------------------------------------------------------------
     def drawings(self, session=None, with_pictures=False):

@@ -215,11 +215,53 @@ def test_a_bad_import_says_why_and_stores_nothing(store, content, message):
 
 
 def test_ten_thousand_rows_are_refused_at_once(store):
-    rows = np.random.default_rng(0).integers(0, 256, (10_000, 785))
-    rows[:, 0] %= 10
+    rows = np.random.default_rng(0).integers(0, 10, (10_000, 785))  # one digit a cell: within the size of 5,000 drawings
     with pytest.raises(DataError, match="more than 5000 rows; at most 5000"):
         store.import_csv(io.BytesIO(csv_text(rows.tolist())), "s")
     assert store.drawings() == []
+
+
+class Unread(io.BytesIO):
+    """A file that fails if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the file was read")
+
+    readline = readinto = read
+
+
+def test_a_file_larger_than_5000_drawings_can_be_is_refused_unread(store):
+    from nn_core import csv_import
+
+    worst = csv_text([[9] + [255] * 784] * 5000)  # the longest rows there can be
+    assert len(worst) <= csv_import.MAX_IMPORT_BYTES
+    assert store.import_csv(io.BytesIO(worst), "s") == (5000, 0)
+    with pytest.raises(DataError, match=r"the file is 28\.0 MB, and a CSV of 5000 drawings is at most 16\.0 MB.*Nothing was imported"):
+        store.import_csv(Unread(b"0" * 28_000_000), "t")
+    assert store.count("t") == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"label,pixel0\n", "columns pixel0..pixel783"),
+    (csv_text([[1] + [0] * 784]).replace(b"\n1,", b"\n1,0,", 1), "row 2 has 786 values; a drawing is a label and 784 pixels"),
+    (csv_text([[1] + [0] * 784], header=["label"] + ["pixel%d" % i for i in range(784)] + ["extra"]), "785 columns"),
+    (csv_text([[1] + [0] * 783 + [10**23]]), "line 2 is longer|pixel values must be whole numbers"),
+    (csv_text([[1] + [0] * 783 + [256]]), "pixel values must be whole numbers from 0 to 255; row 2, column pixel783 has '256'"),
+    (csv_text([[1] + [0] * 783 + ["1.5"]]), "pixel values must be whole numbers from 0 to 255; row 2, column pixel783"),
+    (b"", "empty"),
+])
+def test_every_row_is_checked_for_its_785_whole_numbers(store, content, message):
+    with pytest.raises(DataError, match=message):
+        store.import_csv(io.BytesIO(content), "s")
+    assert store.count() == 0
+
+
+def test_columns_in_another_order_are_read_by_their_names(store):
+    header = ["pixel%d" % i for i in range(784)] + ["label"]
+    image = np.arange(784) % 256
+    assert store.import_csv(io.BytesIO(csv_text([image.tolist() + [7]], header=header)), "s") == (1, 0)
+    (kept,) = store.drawings()
+    assert kept.label == 7 and np.array_equal(kept.image.reshape(-1), image)
 
 
 def test_a_long_csv_is_refused_by_its_row_count_before_it_is_parsed(store):

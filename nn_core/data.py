@@ -17,6 +17,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from .network import N_PIXELS
 ENV_VAR = "NN_CORE_DATA_DIR"
 DEFAULT_DIR_TEXT = "~/.cache/nn_core/data"
 COMPRESSED = (".gz", ".Z")
+PathText = str | os.PathLike[str]  # a path, as text or as a Path
 
 # SHA-256 of the decompressed IDX files.
 MNIST_FILES = {
@@ -49,7 +51,7 @@ class DataError(Exception):
     """The data set is missing or unreadable; the message says what to do."""
 
 
-def data_dir(path=None):
+def data_dir(path: PathText | None = None) -> Path:
     """The folder that holds (or will hold) the MNIST files."""
     if path is not None:
         return Path(path).expanduser()
@@ -58,7 +60,7 @@ def data_dir(path=None):
     return Path(DEFAULT_DIR_TEXT).expanduser()
 
 
-def find_file(folder, name):
+def find_file(folder: Path, name: str) -> Path | None:
     """The path of ``name``, ``name.gz`` or ``name.Z`` in ``folder``, or None."""
     for candidate in [Path(folder) / name] + [Path(folder) / (name + ext) for ext in COMPRESSED]:
         if candidate.is_file():
@@ -66,7 +68,7 @@ def find_file(folder, name):
     return None
 
 
-def read_bytes(path, limit=None):
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
     """A file's content, decompressed if it is gzipped or Unix-compressed (recognised by its
     magic bytes, whatever its name). With ``limit``, a content longer than ``limit`` bytes is a
     ``DataError``, found without decompressing more than that."""
@@ -92,7 +94,7 @@ def read_bytes(path, limit=None):
     return content
 
 
-def unlzw(raw, limit=None):
+def unlzw(raw: bytes, limit: int | None = None) -> bytes:
     """Decompress the Unix ``compress`` format (``.Z``): LZW with codes of 9 up to 16 bits.
 
     Codes are packed little-endian, in blocks of 8 codes (``n_bits`` bytes). Each time the code
@@ -138,7 +140,7 @@ def unlzw(raw, limit=None):
     return bytes(out)
 
 
-def parse_idx(raw, source="IDX data"):
+def parse_idx(raw: bytes, source: str = "IDX data") -> np.ndarray:
     """Parse the IDX format (big-endian header of dimensions, then unsigned bytes)."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError("%s is not an IDX file of unsigned bytes" % source)
@@ -153,7 +155,7 @@ def parse_idx(raw, source="IDX data"):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def missing_message(folder):
+def missing_message(folder: Path) -> str:
     return (
         "MNIST was not found in %s. Run `python -m nn_core download` to fetch it, or put these four "
         "files there (gzipped or not): %s. To use another folder, set %s or pass its path."
@@ -161,7 +163,7 @@ def missing_message(folder):
     )
 
 
-def read_mnist_file(folder, name, verify=True):
+def read_mnist_file(folder: Path, name: str, verify: bool = True) -> np.ndarray:
     path = find_file(folder, name)
     if path is None:
         raise DataError(missing_message(folder))
@@ -186,7 +188,7 @@ class Digits:
     name: str = "MNIST"
 
 
-def to_unit(pixels):
+def to_unit(pixels: Any) -> np.ndarray:
     """uint8 pixels (any shape) -> float32 rows of pixels in [0, 1]."""
     pixels = np.asarray(pixels)
     x = pixels.reshape(pixels.shape[0], -1).astype(np.float32)
@@ -194,7 +196,7 @@ def to_unit(pixels):
     return x
 
 
-def load_mnist(path=None, verify=True):
+def load_mnist(path: PathText | None = None, verify: bool = True) -> Digits:
     """The 60,000 training and 10,000 test images of MNIST; raises ``DataError`` if missing."""
     folder = data_dir(path)
     parts = {name: read_mnist_file(folder, name, verify) for name in MNIST_FILES}
@@ -206,7 +208,7 @@ def load_mnist(path=None, verify=True):
     )
 
 
-def mnist_available(path=None):
+def mnist_available(path: PathText | None = None) -> bool:
     folder = data_dir(path)
     return all(find_file(folder, name) is not None for name in MNIST_FILES)
 
@@ -214,13 +216,13 @@ def mnist_available(path=None):
 MAX_CSV_ROWS = 100_000  # Kaggle's train.csv has 42,000; all of MNIST as a CSV 70,000
 
 
-def count_rows(path_or_buffer, limit):
+def count_rows(path_or_buffer: PathText | IO[Any], limit: int) -> int:
     """The lines of a file after its header, counted while reading it in blocks, up to ``limit``
     + 1 (past that it stops reading); a buffer is left where it was."""
     opened = isinstance(path_or_buffer, (str, os.PathLike))
-    f = open(path_or_buffer, "rb") if opened else path_or_buffer
+    f: IO[Any] = open(path_or_buffer, "rb") if isinstance(path_or_buffer, (str, os.PathLike)) else path_or_buffer
     try:
-        start = None if opened else f.tell()
+        start = 0 if opened else f.tell()
         lines, last = 0, b""
         while lines <= limit + 1:
             block = f.read(1 << 20)
@@ -232,15 +234,23 @@ def count_rows(path_or_buffer, limit):
             lines += 1  # a last line without its newline
         return max(lines - 1, 0)
     finally:
-        f.close() if opened else f.seek(start)
+        if opened:
+            f.close()
+        else:
+            f.seek(start)
+
+
+CSV_CHUNK_ROWS = 1000  # rows parsed at a time: about 50 MB of pandas' text cells, whatever the file's length
 
 
 def load_kaggle_csv(path_or_buffer, max_rows=MAX_CSV_ROWS):
     """A Kaggle digit-recognizer CSV: ``train.csv`` (``label,pixel0..pixel783``) gives
     ``(images, labels)``; ``test.csv`` (pixels only) gives ``(images, None)``. Anything else is a
     ``DataError`` that says what is wrong and where (row numbers count the header as row 1).
-    A file of more than ``max_rows`` rows is refused before it is parsed (parsing takes about
-    30 times the file's size in memory)."""
+    A file of more than ``max_rows`` rows is refused before it is parsed. It is parsed
+    ``CSV_CHUNK_ROWS`` rows at a time into bytes: pandas holds each cell as a Python string (about
+    30 times the file's size for the whole file at once: 1.2 GB for Kaggle's 99 MB), so only a
+    chunk's worth is held, beside the digits as bytes and then as float32 (5 bytes a pixel)."""
     import pandas as pd
 
     try:
@@ -249,30 +259,37 @@ def load_kaggle_csv(path_or_buffer, max_rows=MAX_CSV_ROWS):
         raise DataError("could not read the CSV file (%s)" % exc) from exc
     if rows > max_rows:
         raise DataError("the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ",")))
-    try:
-        frame = pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False)
-    except Exception as exc:  # pandas raises many types for malformed files
-        raise DataError("could not read the CSV file (%s)" % type(exc).__name__) from exc
     pixel_cols = ["pixel%d" % i for i in range(N_PIXELS)]
-    missing = [c for c in pixel_cols if c not in frame.columns]
-    if missing:
-        raise DataError(
-            "the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
-            "the first is %s" % (len(missing), missing[0])
-        )
-    if len(frame) == 0:
+    pixels, labels, done = [], [], 0
+    try:
+        for frame in pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False, chunksize=CSV_CHUNK_ROWS):
+            if done == 0:
+                missing = [c for c in pixel_cols if c not in frame.columns]
+                if missing:
+                    raise DataError(
+                        "the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
+                        "the first is %s" % (len(missing), missing[0]))
+            if done + len(frame) > max_rows:  # lines ended otherwise than counted (a lone carriage return)
+                raise DataError("the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ",")))
+            pixels.append(_whole_numbers(frame[pixel_cols], 0, 255, "pixel values", done).astype(np.uint8))
+            if "label" in frame.columns:
+                labels.append(_whole_numbers(frame[["label"]], 0, 9, "labels", done)[:, 0].astype(np.uint8))
+            done += len(frame)
+    except (DataError, MemoryError):
+        raise
+    except Exception as exc:  # pandas raises many types for malformed files
+        if "out of memory" in str(exc):  # its C parser's way of saying it
+            raise MemoryError(str(exc)) from exc
+        raise DataError("could not read the CSV file (%s)" % type(exc).__name__) from exc
+    if done == 0:
         raise DataError("the CSV has a header but no rows of digits")
-    values = _whole_numbers(frame[pixel_cols], 0, 255, "pixel values")
-    images = to_unit(values.astype(np.uint8))
-    labels = None
-    if "label" in frame.columns:
-        labels = _whole_numbers(frame[["label"]], 0, 9, "labels")[:, 0].astype(np.uint8)
-    return images, labels
+    images = to_unit(np.concatenate(pixels))
+    return images, np.concatenate(labels) if labels else None
 
 
-def _whole_numbers(frame, low, high, what):
+def _whole_numbers(frame, low, high, what, first_row=0):
     """The cells of ``frame`` (text) as whole numbers from ``low`` to ``high``, or a ``DataError``
-    naming the first cell that is not one."""
+    naming the first cell that is not one (``frame`` begins at data row ``first_row`` of its file)."""
     import pandas as pd
 
     numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -280,14 +297,14 @@ def _whole_numbers(frame, low, high, what):
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError("%s must be whole numbers from %d to %d; row %d, column %s has %r"
-                        % (what, low, high, row + 2, frame.columns[col], frame.iat[row, col][:20]))
+                        % (what, low, high, first_row + row + 2, frame.columns[col], frame.iat[row, col][:20]))
     return numbers.astype(np.int64)
 
 
 MIN_LABELLED = 20  # fewer digits cannot be split into a training and a test set worth the name
 
 
-def hold_out(images, labels, fraction=0.1, name="uploaded digits"):
+def hold_out(images: np.ndarray, labels: np.ndarray, fraction: float = 0.1, name: str = "uploaded digits") -> Digits:
     """Labelled data as ``Digits`` whose test set is the last ``fraction`` of it (for data such
     as Kaggle's train.csv that comes without one)."""
     if not 0 < fraction < 1:

@@ -119,6 +119,22 @@ def weights_dir(tmp_path, monkeypatch):
     return folder
 
 
+SHIPPED = ("default.npz", "default.json")  # the model the app ships, and its description
+
+
+def copy_shipped_weights(folder):
+    """Put a copy of the shipped model in ``folder`` (a test's own weights folder)."""
+    for name in SHIPPED:
+        shutil.copy(ROOT / "weights" / name, folder)
+    return folder
+
+
+@pytest.fixture
+def shipped_weights(weights_dir):
+    """A private weights folder (``weights_dir``) holding a copy of the shipped model."""
+    return copy_shipped_weights(weights_dir)
+
+
 def at_once(work, n):
     """``work(k)`` for k in 0..n-1, each in a thread of its own, all let go at the same moment
     (many tabs or servers at once); returns what each returned, or the exception it raised."""
@@ -179,8 +195,7 @@ def running_app(folder, **env):
     once ``/_stcore/health`` answers."""
     weights = folder / "weights"
     weights.mkdir(exist_ok=True)
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights)
+    copy_shipped_weights(weights)
     port = free_port()
     log = open(folder / "streamlit.log", "w")
     proc = subprocess.Popen(

@@ -8,10 +8,9 @@ import uuid
 
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT
 from nn_core.runner import Runner
 from nn_core.runspec import DataRecipe, RunSpec
-
-from conftest import ROOT
 
 
 def app():

@@ -2,23 +2,16 @@
 drawings from the Train page, headless with AppTest (the canvas itself: test_browser.py)."""
 
 import io
-import shutil
 
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT
+from headless import app, latest_run, texts, upload_picture, wait_until
 from nn_core import drawings
 from nn_core.drawings import DrawingStore
+from nn_core.runner import Runner
 from nn_core.storage import load_model
 from strokes import one_png
-from nn_core.runner import Runner
-from test_pages import app, latest_run, texts, upload_picture, wait_until
-
-
-def shipped(weights_dir):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
 
 
 def draw_page_with_an_upload(visitor="visitor-a"):
@@ -39,8 +32,7 @@ def page(path, visitor="visitor-a"):
     return at
 
 
-def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it(weights_dir):
-    shipped(weights_dir)
+def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it(shipped_weights):
     at = draw_page_with_an_upload()
     answer = next(m for m in at.metric if m.label == "Prediction").value
     fix = at.get("button_group")[0]
@@ -58,16 +50,14 @@ def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it
     assert "Is it right?" in texts(at.markdown)
 
 
-def test_yes_keeps_the_drawing_with_the_networks_answer(weights_dir):
-    shipped(weights_dir)
+def test_yes_keeps_the_drawing_with_the_networks_answer(shipped_weights):
     at = draw_page_with_an_upload()
     answer = int(next(m for m in at.metric if m.label == "Prediction").value)
     next(b for b in at.button if b.label.startswith("Yes, it is ")).click().run()
     assert [d.label for d in DrawingStore().drawings()] == [answer]
 
 
-def test_a_database_that_cannot_be_written_loses_nothing_and_says_so(weights_dir, drawings_db):
-    shipped(weights_dir)
+def test_a_database_that_cannot_be_written_loses_nothing_and_says_so(shipped_weights, drawings_db):
     drawings_db.write_bytes(b"this is not a database" * 100)
     at = draw_page_with_an_upload()
     at.get("button_group")[0].set_value(7).run()
@@ -149,8 +139,7 @@ def test_a_deleted_drawing_can_be_brought_back(weights_dir):
     assert sorted(d.label for d in DrawingStore().drawings(session="visitor-a")) == [3, 8]
 
 
-def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(weights_dir):
-    shipped(weights_dir)
+def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(shipped_weights):
     keep_some("visitor-a", [9] * 4)
     keep_some("visitor-b", [4] * 3)
     at = page("pages/train_page.py")
@@ -188,14 +177,13 @@ def test_training_on_drawings_when_there_are_none_says_so(weights_dir):
     assert Runner.shared().runs_of(at.session_state["visitor"]) == []
 
 
-def test_a_database_server_that_stops_for_a_while_loses_nothing_and_needs_no_restart(weights_dir, own_postgres, monkeypatch):
+def test_a_database_server_that_stops_for_a_while_loses_nothing_and_needs_no_restart(shipped_weights, own_postgres, monkeypatch):
     """A class's PostgreSQL stops for a few seconds: the correction says so and can be clicked
     again, the Model list falls back to this server's folder with a warning, and once the server
     is back the same page keeps the drawing."""
     from nn_core import database
     from nn_core.models import model_store
     from nn_core.network import dense_layers, init_params
-    shipped(weights_dir)
     monkeypatch.setenv(database.ENV_VAR, own_postgres.url)
     monkeypatch.setattr(database, "CONNECT_SECONDS", 2.0)
     ld = dense_layers([8])

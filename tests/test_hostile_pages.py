@@ -2,16 +2,13 @@
 they type is shown as plain text (headless, with AppTest)."""
 
 import io
-import shutil
 
 import numpy as np
 from PIL import Image
 
+from headless import app, inside, latest_run, texts, train_page, upload_picture, wait_until
 from nn_core.network import dense_layers, init_params
 from nn_core.storage import save_model
-from conftest import ROOT
-from test_inside import inside
-from test_pages import app, latest_run, texts, train_page, upload_picture, wait_until
 
 
 def png(width, height):
@@ -20,9 +17,7 @@ def png(width, height):
     return buffer.getvalue()
 
 
-def test_a_picture_one_pixel_high_is_shown_not_a_traceback(weights_dir):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
+def test_a_picture_one_pixel_high_is_shown_not_a_traceback(shipped_weights):
     at = app()
     at.run()
     for width, height in ((281, 1), (1, 281), (5000, 3)):
@@ -43,11 +38,11 @@ def test_seeds_in_the_address_that_are_not_plain_numbers_are_refused_not_a_trace
             assert "seed" in texts(at.warning)
 
 
-def test_a_model_whose_arithmetic_overflows_gets_a_message_on_every_inside_view(weights_dir):
+def test_a_model_whose_arithmetic_overflows_gets_a_message_on_every_inside_view(shipped_weights):
     ld = dense_layers([16])
     params = init_params(ld, seed=0)
     params["W1"] = np.full_like(params["W1"], 3e38)  # finite, but every forward pass overflows
-    at = inside(weights_dir)
+    at = inside()
     save_model("overflowing", params, ld, {})
     at.run()
     at.selectbox(key="inside_model").set_value("overflowing").run()

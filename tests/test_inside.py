@@ -1,29 +1,16 @@
 """The Inside page's views and the Draw page's "Why this answer?", headless with AppTest, for the
 shipped model and for a small network trained in the session."""
 
-import shutil
-
 import pytest
 
-from conftest import ROOT
+from headless import app, as_owner, inside, submit, texts, upload_picture, wait_until
 from nn_core import runs
 from nn_core.network import init_params
 from nn_core.storage import delete_model, load_model, save_model
 from nn_core.training import TrainConfig
 from strokes import one_png
-from test_pages import app, as_owner, submit, texts, upload_picture
 
 VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
-
-
-def inside(weights_dir, job=None):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
-    at = app() if job is None else as_owner(app(), job)
-    at.run()
-    at.switch_page("pages/inside_page.py").run()
-    assert not at.exception
-    return at
 
 
 def captions(at):
@@ -44,9 +31,9 @@ def small_job(mnist, tmp_path_factory):
 
 
 @pytest.mark.parametrize("trained", [False, True], ids=["shipped model", "a small network trained now"])
-def test_every_view_renders(weights_dir, trained, request):
+def test_every_view_renders(shipped_weights, trained, request):
     job = request.getfixturevalue("small_job") if trained else None
-    at = inside(weights_dir, job)
+    at = inside(job)
     if trained:
         at.selectbox(key="inside_model").set_value("The network training now").run()
     for view in VIEWS:
@@ -57,16 +44,16 @@ def test_every_view_renders(weights_dir, trained, request):
     assert "of the %d neurons fire most for" % (32 if trained else 800) in texts(at.caption)
 
 
-def test_choosing_a_neuron_shows_the_digits_that_make_it_fire(weights_dir):
-    at = inside(weights_dir)
+def test_choosing_a_neuron_shows_the_digits_that_make_it_fire(shipped_weights):
+    at = inside()
     before = captions(at)
     at.number_input(key="neuron").set_value(17).run()
     after = captions(at)
     assert "neuron 17's weights" in after and after != before
 
 
-def test_where_it_fails_shows_the_biggest_confusion_and_the_surest_mistakes(weights_dir):
-    at = inside(weights_dir)
+def test_where_it_fails_shows_the_biggest_confusion_and_the_surest_mistakes(shipped_weights):
+    at = inside()
     at.radio(key="inside_view").set_value("Where it fails").run()
     heading = texts(at.markdown)
     assert "read as" in heading and "most confident mistakes" in heading
@@ -76,17 +63,17 @@ def test_where_it_fails_shows_the_biggest_confusion_and_the_surest_mistakes(weig
     assert confidences == sorted(confidences, reverse=True)
 
 
-def test_trust_and_robustness(weights_dir):
-    at = inside(weights_dir)
+def test_trust_and_robustness(shipped_weights):
+    at = inside()
     at.radio(key="inside_view").set_value("How far to trust it").run()
     assert "Calibration error" in [m.label for m in at.metric]
     at.radio(key="inside_view").set_value("How robust it is").run()
     assert len(at.get("vega_lite_chart")) == 5
 
 
-def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(weights_dir):
+def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(weights_dir, shipped_weights):
     ld = {"Dim": [784, 8, 10], "Activs": ["tanh", "softmax"]}
-    at = inside(weights_dir)
+    at = inside()
     at.session_state["visitor"] = "a" * 32
     save_model("small", init_params(ld, seed=0), ld, {"test_accuracy": 0.5, "owner": "a" * 32})
     save_model("theirs", init_params(ld, seed=1), ld, {"test_accuracy": 0.5, "owner": "b" * 32})
@@ -112,9 +99,7 @@ def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(w
         delete_model("default", "a" * 32)
 
 
-def test_why_this_answer_explains_the_drawing(weights_dir):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
+def test_why_this_answer_explains_the_drawing(shipped_weights):
     at = app()
     at.run()
     upload_picture(at, "one.png", one_png())
@@ -128,11 +113,9 @@ def test_why_this_answer_explains_the_drawing(weights_dir):
     assert any("lowers (blue) 7" in c for c in captions(at)) and "towards 7." in texts(at.markdown)
 
 
-def test_the_network_view_follows_each_drawing_for_any_model(weights_dir):
+def test_the_network_view_follows_each_drawing_for_any_model(shipped_weights):
     """Under the answer: the layers named with their sizes, for the shipped model and for a
     network of other layers; turned off, nothing of it is computed."""
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
     ld = {"Dim": [784, 30, 20, 10], "Activs": ["tanh", "relu", "softmax"]}
     save_model("deep", init_params(ld, seed=0), ld, {})
     at = app()
@@ -147,9 +130,7 @@ def test_the_network_view_follows_each_drawing_for_any_model(weights_dir):
     assert "Your digit through the network" not in texts(at.markdown) and len(at.get("vega_lite_chart")) == 1
 
 
-def test_the_network_view_shows_the_network_of_ones_run(weights_dir, small_job):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
+def test_the_network_view_shows_the_network_of_ones_run(shipped_weights, small_job):
     at = as_owner(app(), small_job)
     at.run()
     upload_picture(at, "one.png", one_png())
@@ -158,14 +139,12 @@ def test_the_network_view_shows_the_network_of_ones_run(weights_dir, small_job):
     assert "then hidden layer 1 (32 neurons), then the answers" in texts(at.markdown)
 
 
-def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
+def test_the_neurons_of_the_network_training_now(shipped_weights, mnist):
     config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
     job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)
     try:
-        from test_pages import wait_until
-
         wait_until(lambda: len(job.history) >= 1)
-        at = inside(weights_dir, job)
+        at = inside(job)
         at.selectbox(key="inside_model").set_value("The network training now").run()
         assert not at.exception
         assert "(still training)" in texts(at.caption) and "of the 16 neurons" in texts(at.caption)
@@ -174,8 +153,8 @@ def test_the_neurons_of_the_network_training_now(weights_dir, mnist):
         job.join(30)
 
 
-def test_the_neurons_digit_survives_a_trip_to_another_page(weights_dir):
-    at = inside(weights_dir)
+def test_the_neurons_digit_survives_a_trip_to_another_page(shipped_weights):
+    at = inside()
     at.radio(key="inside_view").set_value("What the neurons look for").run()
     at.button_group(key="neuron_digit").set_value(7).run()
     assert "fire most for 7" in texts(at.caption)

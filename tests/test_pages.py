@@ -2,70 +2,22 @@
 settings, and a tiny training run produces curves and a saved model that the Draw page offers."""
 
 import re
-
-import pytest
-import shutil
-import time
 import uuid
 
-from streamlit.testing.v1 import AppTest
+import pytest
 
-from conftest import ROOT, blobs, closed_port_url
-from strokes import one_png
+from conftest import blobs, closed_port_url
+from headless import app, as_owner, latest_run, submit, texts, train_page, upload_picture, wait_until  # noqa: F401 (other test files import these from here too)
 from nn_core.data import MNIST_FILES
+from nn_core.network import init_params
 from nn_core.runner import Runner
 from nn_core.runspec import DataRecipe, RunSpec
-from nn_core.network import init_params
 from nn_core.storage import save_model
 from nn_core.training import TrainConfig
+from strokes import one_png
 
 
-def app():
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def train_page():
-    at = app()
-    at.run()
-    at.switch_page("pages/train_page.py").run()
-    assert not at.exception
-    return at
-
-
-def texts(elements):
-    """The text of every element of one kind (``at.error``, ``at.caption``, ...), in one string,
-    so that a test asks what the page says, not where (Markdown escapes removed, as displayed)."""
-    return "\n".join(re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements)
-
-
-def submit(config, images, labels, test_images=None, test_labels=None, owner=None, label="run 1", source="test"):
-    """A run on arrays, sent as the app sends its runs; ``owner`` is a person's id (a new one if None)."""
-    spec = RunSpec(config, DataRecipe(arrays=(images, labels, None, test_images, test_labels, source)),
-                   owner=owner or uuid.uuid4().hex, label=label)
-    return Runner.shared().submit(spec)
-
-
-def as_owner(at, run):
-    """Open ``at`` as the person who started ``run``."""
-    at.session_state["visitor"] = run.owner
-    return at
-
-
-def latest_run(at):
-    """The latest run of the person using ``at``."""
-    return Runner.shared().runs_of(at.session_state["visitor"])[-1]
-
-
-def wait_until(condition, timeout=60):
-    deadline = time.time() + timeout
-    while not condition():
-        assert time.time() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
-def test_draw_page_shows_a_prompt_and_the_shipped_model(weights_dir):
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
+def test_draw_page_shows_a_prompt_and_the_shipped_model(shipped_weights):
     at = app()
     at.run()
     assert not at.exception
@@ -291,11 +243,9 @@ def test_a_model_file_without_metadata_is_named_as_it_is(weights_dir):
     assert r"\_\_meta\_\_" in "".join(e.value for e in at.error)
 
 
-def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
+def test_an_upload_is_decoded_once_not_on_every_rerun(shipped_weights, monkeypatch):
     import nn_core.preprocess as preprocess
 
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
     calls = []
     original = preprocess.open_image
     monkeypatch.setattr(preprocess, "open_image", lambda raw: calls.append(1) or original(raw))
@@ -306,12 +256,6 @@ def test_an_upload_is_decoded_once_not_on_every_rerun(weights_dir, monkeypatch):
         at.run()
     assert not at.exception and len(calls) == 1
     assert any(m.label == "Prediction" for m in at.metric)
-
-
-def upload_picture(at, name, content):
-    """On the Draw page: choose to upload a picture, and upload ``content``."""
-    at.radio(key="input_mode").set_value("Upload a picture").run()
-    next(u for u in at.get("file_uploader") if u.key == "upload").upload(name, content, "image/png").run()
 
 
 @pytest.mark.parametrize("content,message", [
@@ -368,7 +312,7 @@ def test_a_training_csv_is_checked_once_per_upload_outside_the_server(weights_di
     assert job.source == "train.csv" and job.result["n"] == 5
 
 
-def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploits_refused(weights_dir, tmp_path):
+def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploits_refused(shipped_weights, tmp_path):
     import os
     import pickle
 
@@ -378,8 +322,6 @@ def test_the_original_designs_weights_are_imported_from_the_draw_page_and_exploi
         def __reduce__(self):
             return (os.system, ("touch %s" % (tmp_path / "pwned"),))
 
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
     at = app()
     at.run()
     uploader = next(u for u in at.get("file_uploader") if u.label == "Pickled weights")
@@ -402,8 +344,7 @@ def test_every_train_page_control_says_what_it_does(weights_dir):
     assert all(c.help for c in controls), [c.label for c in controls if not c.help]
 
 
-def test_the_first_page_says_in_two_sentences_what_the_app_is_and_points_to_the_others(weights_dir):
-    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+def test_the_first_page_says_in_two_sentences_what_the_app_is_and_points_to_the_others(shipped_weights):
     at = app()
     at.run()
     intro = at.caption[0].value  # a caption: on a phone the canvas starts on the first screen
@@ -411,8 +352,7 @@ def test_the_first_page_says_in_two_sentences_what_the_app_is_and_points_to_the_
     assert len([s for s in intro.split(". ") if s.strip()]) == 2
 
 
-def test_the_draw_pages_choices_survive_a_trip_to_another_page(weights_dir):
-    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+def test_the_draw_pages_choices_survive_a_trip_to_another_page(shipped_weights):
     save_model("other", init_params({"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]}, seed=0), {"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]})
     at = app()
     at.run()
@@ -424,8 +364,7 @@ def test_the_draw_pages_choices_survive_a_trip_to_another_page(weights_dir):
     assert at.selectbox(key="model_name").value == "other" and at.slider(key="stroke_width").value == 32
 
 
-def test_an_uploads_answer_is_the_one_answer_on_the_page(weights_dir):
-    shutil.copy(ROOT / "weights" / "default.npz", weights_dir)
+def test_an_uploads_answer_is_the_one_answer_on_the_page(shipped_weights):
     at = app()
     at.run()
     assert "Draw a digit in the box" in texts(at.info)
@@ -450,7 +389,7 @@ def test_the_servers_numpy_runs_single_threaded():
 def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_dir):
     """With sign-in configured (st.login), the id is the sign-in's: the same provider and subject
     give the same id (on any server, in any browser), anyone else another; signed out, none."""
-    from pages._people import signed_in_id, VISITOR_PATTERN
+    from pages._people import VISITOR_PATTERN, signed_in_id
 
     ann = {"is_logged_in": True, "iss": "https://accounts.example.org", "sub": "1234", "email": "ann@example.org", "name": "Ann"}
     assert VISITOR_PATTERN.fullmatch(signed_in_id(ann))
@@ -465,14 +404,12 @@ def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_di
     assert not [b for b in at.button if b.label in ("Sign in", "Sign out")]  # not configured: not offered
 
 
-def test_the_draw_page_offers_the_network_training_now_a_few_mini_batches_in(weights_dir):
+def test_the_draw_page_offers_the_network_training_now_a_few_mini_batches_in(shipped_weights):
     """Long before its first epoch ends (tens of seconds here), a run's network can be drawn on."""
     from nn_core.data import data_dir
     from nn_core.network import dense_layers
     from pages._models import TRAINING_NOW
 
-    for name in ("default.npz", "default.json"):
-        shutil.copy(ROOT / "weights" / name, weights_dir)
     config = TrainConfig(layer_data=dense_layers([1024, 1024]), epochs=1, mini_batch=8, n_train=20_000)
     run = Runner.shared().submit(RunSpec(config, DataRecipe(data_dir=str(data_dir())), owner=uuid.uuid4().hex))
     try:

@@ -54,6 +54,7 @@ async def record_student(url):
     """A Chromium page draws the 10 digits, corrects 3, then starts the short run; returns the
     messages it sent to the server on the Draw page and on the Train page."""
     from playwright.async_api import async_playwright
+
     from load import drawer, recording
 
     draw_sent, train_sent = [], []

@@ -44,7 +44,7 @@ def round_of_views():
     at.switch_page("pages/inside_page.py").run()  # loads the model and MNIST once, as any first visit does
     times = {}
     for view in VIEWS:
-        first = timed(lambda: at.radio(key="inside_view").set_value(view).run())
+        first = timed(lambda: at.radio(key="inside_view").set_value(view).run())  # noqa: B023 (timed at once)
         again = timed(lambda: at.run())
         assert not at.exception, view
         times[view] = (first, again)
@@ -75,7 +75,7 @@ def network_view_times(repeat=20):
     times = {}
     for name, model in models.items():
         def once():
-            outputs, links = explain.network_path(model, image, 3)
+            outputs, links = explain.network_path(model, image, 3)  # noqa: B023 (timed in this iteration)
             _network.spec(outputs, links, 3)
         once()
         times[name] = statistics.median(timed(once) for _ in range(repeat))

@@ -82,7 +82,7 @@ async def drawer(browser, url, n_digits, times, lost, sent=None, after_digit=Non
         await page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
         for stroke in DIGITS[digit]:
             points = [list(p) for p in densify(stroke)]
-            for attempt in range(5):
+            for _attempt in range(5):
                 canvas = page.locator("canvas").last
                 await canvas.wait_for(timeout=60_000)
                 box = await canvas.bounding_box()
@@ -264,7 +264,7 @@ async def visitor_draws(url, messages, times, lost, cookie=None):
 async def visitor_trains(url, messages, epochs, cookie=None):
     """Replay a recorded Train page up to its Start click; its seconds per epoch once it is done."""
     async with Visitor(url, cookie) as page:
-        for raw, pause, drawing in messages:
+        for raw, _pause, _drawing in messages:
             await page.send(raw)
         deadline = time.monotonic() + TIMEOUT
         while "Training time" not in page.metrics:

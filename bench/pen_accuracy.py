@@ -24,6 +24,7 @@ from nn_core.model import Model
 from nn_core.storage import load_model
 from nn_core.training import TrainConfig, Trainer
 
+
 def measure(model, digits, writers):
     images, labels, _ = pendigits.measuring_set(digits, writers)
     return evaluate(model, images, labels)

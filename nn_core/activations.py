@@ -10,50 +10,55 @@ page, the run tables).
 gradient simplifies to ``A - Y`` (see ``network.back_prop``), so it needs no derivative here.
 """
 
-from collections import namedtuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
-Activation = namedtuple("Activation", "function derivative label")
+
+class Activation(NamedTuple):
+    function: Callable[[np.ndarray], np.ndarray]  # Z -> A
+    derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None  # (dA, Z, A) -> dZ
+    label: str
 
 
-def sigmoid(Z):
+def sigmoid(Z: np.ndarray) -> np.ndarray:
     # exp of a large positive number overflows; clipping keeps the result exact to float32 precision.
     return 1.0 / (1.0 + np.exp(-np.clip(Z, -60, 60)))
 
 
-def sigmoid_back(dA, Z, A):
+def sigmoid_back(dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA * A * (1 - A)
 
 
-def relu(Z):
+def relu(Z: np.ndarray) -> np.ndarray:
     return np.maximum(Z, 0)
 
 
-def relu_back(dA, Z, A):
+def relu_back(dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     return np.multiply(dA, Z > 0, out=dA)  # dA is a fresh array: reuse its memory
 
 
 LEAKY_SLOPE = 0.01
 
 
-def leaky_relu(Z):
+def leaky_relu(Z: np.ndarray) -> np.ndarray:
     return np.where(Z > 0, Z, Z * Z.dtype.type(LEAKY_SLOPE))
 
 
-def leaky_relu_back(dA, Z, A):
+def leaky_relu_back(dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     return np.where(Z > 0, dA, dA * dA.dtype.type(LEAKY_SLOPE))
 
 
-def tanh(Z):
+def tanh(Z: np.ndarray) -> np.ndarray:
     return np.tanh(Z)
 
 
-def tanh_back(dA, Z, A):
+def tanh_back(dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA * (1 - A * A)
 
 
-def softmax(Z):
+def softmax(Z: np.ndarray) -> np.ndarray:
     """Column-wise softmax. Subtracting each column's maximum before ``exp`` leaves the result
     unchanged (it cancels in the ratio) but keeps ``exp`` from overflowing to infinity."""
     E = np.exp(Z - Z.max(axis=0, keepdims=True))

@@ -63,7 +63,8 @@ def _thickness(images, amount):
     return np.where(a > 0, images + a * (dilated - images), images + (-a) * (eroded - images))
 
 
-def distort(images, rng, rotate=12.0, scale=0.12, shear=0.25, shift=2.5, elastic=1.5, thickness=0.6):
+def distort(images: np.ndarray, rng: np.random.Generator, rotate: float = 12.0, scale: float = 0.12, shear: float = 0.25,
+            shift: float = 2.5, elastic: float = 1.5, thickness: float = 0.6) -> np.ndarray:
     """Randomly distorted copies of ``images`` (rows ``(B, 784)`` or ``(B, 28, 28)``, values in
     [0, 1]); returns the same shape and dtype. Arguments are the largest rotation (degrees),
     relative scale change, shear, shift (pixels), elastic displacement (pixels) and stroke
@@ -95,7 +96,7 @@ def distort(images, rng, rotate=12.0, scale=0.12, shear=0.25, shift=2.5, elastic
     return np.clip(out, 0, 1).astype(images.dtype, copy=False).reshape(shape)
 
 
-def transform(images, rotate=0.0, scale=1.0, shift=0.0, thickness=0):
+def transform(images: np.ndarray, rotate: float = 0.0, scale: float = 1.0, shift: float = 0.0, thickness: int = 0) -> np.ndarray:
     """The same distortion applied to every image (rows or (B, 28, 28), values in [0, 1]): turned
     by ``rotate`` degrees, scaled by ``scale`` about the centre, moved ``shift`` pixels right and
     down, and thickened (``thickness`` > 0) or thinned (< 0) by that many pixel steps."""

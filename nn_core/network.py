@@ -11,6 +11,9 @@ vectorised over the batch; there is no Python loop over samples. Images elsewher
 are rows (``(m, 784)``); ``predict_proba`` takes rows and transposes for you.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -19,6 +22,11 @@ DTYPE = np.float32
 # A digit is a 28x28 picture read as 784 inputs, and the answer is one of 10 classes.
 N_PIXELS = 28 * 28
 N_CLASSES = 10
+
+# What the functions below pass around (the names of the original design, see above).
+LayerData = dict[str, Any]  # {"Dim": [784, ..., 10], "Activs": ["relu", ..., "softmax"]}
+Params = dict[str, np.ndarray]  # {"W1": ..., "b1": ..., "WL": ..., "bL": ...}; gradients likewise, as "dW1", ...
+Cache = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]  # one layer's, kept for back_prop
 
 
 # The largest network this project builds: the Train page's widest (4 x 1024) has 4.2 million
@@ -31,7 +39,7 @@ class LayerDataError(ValueError):
     """``layer_data`` does not describe a network this module can build."""
 
 
-def check_layer_data(layer_data):
+def check_layer_data(layer_data: Any) -> LayerData:
     """Validate ``layer_data`` and return it as plain lists; raise ``LayerDataError`` naming the
     problem otherwise."""
     try:
@@ -64,7 +72,8 @@ def check_layer_data(layer_data):
     return {"Dim": dims, "Activs": activs}
 
 
-def dense_layers(hidden, activation="relu", output="softmax", n_in=N_PIXELS, n_out=N_CLASSES):
+def dense_layers(hidden: Iterable[int], activation: str = "relu", output: str = "softmax", n_in: int = N_PIXELS,
+                 n_out: int = N_CLASSES) -> LayerData:
     """``layer_data`` for a digit classifier with the given hidden layer sizes, all with one
     activation: ``dense_layers([512, 256])`` is ``{"Dim": [784, 512, 256, 10], "Activs": ["relu",
     "relu", "softmax"]}``."""
@@ -72,7 +81,7 @@ def dense_layers(hidden, activation="relu", output="softmax", n_in=N_PIXELS, n_o
     return {"Dim": [n_in, *hidden, n_out], "Activs": [activation] * len(hidden) + [output]}
 
 
-def describe_layers(layer_data):
+def describe_layers(layer_data: LayerData) -> str:
     """The architecture in words: "two hidden layers of 800 neurons (relu)"."""
     hidden, activs = layer_data["Dim"][1:-1], layer_data["Activs"]
     if not hidden:
@@ -88,7 +97,7 @@ def describe_layers(layer_data):
 INITS = {"scaled": "scaled to each layer (He / LeCun)", "standard_normal": "standard normal (the original design)"}
 
 
-def init_params(layer_data, seed=None, dtype=DTYPE, init="scaled"):
+def init_params(layer_data: LayerData, seed: int | None = None, dtype: Any = DTYPE, init: str = "scaled") -> Params:
     """Random weights scaled for each layer's activation, zero biases.
 
     The original design drew weights from a standard normal distribution (still available as
@@ -103,7 +112,7 @@ def init_params(layer_data, seed=None, dtype=DTYPE, init="scaled"):
         raise ValueError("init must be one of %s, got %r" % (", ".join(INITS), init))
     rng = np.random.default_rng(seed)
     dims, activs = layer_data["Dim"], layer_data["Activs"]
-    params = {}
+    params: Params = {}
     for l in range(1, len(dims)):
         gain = 2.0 if activs[l - 1] in ("relu", "leaky_relu") else 1.0
         scale = np.sqrt(gain / dims[l - 1]) if init == "scaled" else 1.0
@@ -112,19 +121,20 @@ def init_params(layer_data, seed=None, dtype=DTYPE, init="scaled"):
     return params
 
 
-def flatten(arrays):
+def flatten(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One contiguous buffer holding every array of ``arrays``, and a dict of views into it with
     the same keys and shapes. Training keeps parameters and gradients this way, so that an
     optimizer step is a few operations on one long vector rather than a few per array."""
     flat = np.concatenate([a.ravel() for a in arrays.values()])
-    views, start = {}, 0
+    views: dict[str, np.ndarray] = {}
+    start = 0
     for key, a in arrays.items():
         views[key] = flat[start : start + a.size].reshape(a.shape)
         start += a.size
     return flat, views
 
 
-def one_hot(y, n_classes=N_CLASSES, dtype=DTYPE):
+def one_hot(y: Any, n_classes: int = N_CLASSES, dtype: Any = DTYPE) -> np.ndarray:
     """Integer labels of shape ``(m,)`` -> one-hot matrix of shape ``(n_classes, m)``."""
     y = np.asarray(y, dtype=np.int64)
     Y = np.zeros((n_classes, y.size), dtype=dtype)
@@ -132,7 +142,8 @@ def one_hot(y, n_classes=N_CLASSES, dtype=DTYPE):
     return Y
 
 
-def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
+def forw_prop(X: np.ndarray, params: Params, layer_data: LayerData, dropout: float = 0.0,
+              rng: np.random.Generator | None = None) -> tuple[np.ndarray, list[Cache]]:
     """Forward propagation through every layer.
 
     Takes ``X`` of shape ``(Dim[0], m)``; returns the output ``AL`` of shape ``(Dim[-1], m)`` and
@@ -142,7 +153,7 @@ def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
     """
     activs = layer_data["Activs"]
     A = X
-    caches = []
+    caches: list[Cache] = []
     L = len(activs)
     for l in range(1, L + 1):
         W, b = params["W%d" % l], params["b%d" % l]
@@ -152,6 +163,8 @@ def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
         A = activated = ACTIVATIONS[activs[l - 1]].function(Z)
         mask = None
         if dropout > 0 and l < L:
+            if rng is None:
+                raise ValueError("dropout needs a random generator (rng) to draw its masks")
             keep = 1.0 - dropout
             mask = (rng.random(A.shape, dtype=np.float32) < keep) * A.dtype.type(1.0 / keep)
             A = activated * mask
@@ -160,7 +173,7 @@ def forw_prop(X, params, layer_data, dropout=0.0, rng=None):
     return A, caches
 
 
-def l2_penalty(params, lamda, m):
+def l2_penalty(params: Params, lamda: float, m: int) -> float:
     """The L2 term of the cost, ``lamda/(2m) * sum over layers of sum(W**2)``, where ``m`` is the
     number of training samples."""
     if lamda == 0:
@@ -169,7 +182,7 @@ def l2_penalty(params, lamda, m):
     return lamda / (2.0 * m) * total
 
 
-def cross_entropy(AL, Y, output="softmax"):
+def cross_entropy(AL: np.ndarray, Y: np.ndarray, output: str = "softmax") -> float:
     """Mean cross-entropy of predictions ``AL`` against one-hot ``Y`` (both ``(classes, m)``)."""
     m = Y.shape[1]
     tiny = np.finfo(AL.dtype).tiny
@@ -182,7 +195,7 @@ def cross_entropy(AL, Y, output="softmax"):
     )
 
 
-def cost(AL, Y, params, lamda, layer_data, m=None):
+def cost(AL: np.ndarray, Y: np.ndarray, params: Params, lamda: float, layer_data: LayerData, m: int | None = None) -> float:
     """Cross-entropy plus L2 regularisation: ``J = CE(AL, Y) + lamda/(2m) * sum(W**2)``.
 
     ``m`` defaults to the number of samples in ``Y``. Training passes the size of the whole
@@ -193,7 +206,8 @@ def cost(AL, Y, params, lamda, layer_data, m=None):
     return cross_entropy(AL, Y, layer_data["Activs"][-1]) + l2_penalty(params, lamda, m)
 
 
-def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
+def back_prop(AL: np.ndarray, Y: np.ndarray, caches: list[Cache], params: Params, layer_data: LayerData, lamda: float,
+              m_reg: int | None = None, out: Params | None = None) -> Params:
     """Gradients of ``cost`` with respect to every parameter, as ``{"dW1", "db1", ...}``.
 
     For a softmax output with cross-entropy (and likewise a sigmoid output with binary
@@ -206,7 +220,7 @@ def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
     m = Y.shape[1]
     m_reg = m if m_reg is None else m_reg
     L = len(activs)
-    grads = {} if out is None else out
+    grads: Params = {} if out is None else out
     dZ = AL - Y
     dZ *= AL.dtype.type(1.0 / m)
     for l in range(L, 0, -1):
@@ -222,7 +236,10 @@ def back_prop(AL, Y, caches, params, layer_data, lamda, m_reg=None, out=None):
             _, Z_prev, A_prev_out, mask = caches[l - 2]
             if mask is not None:
                 dA *= mask
-            dZ = ACTIVATIONS[activs[l - 2]].derivative(dA, Z_prev, A_prev_out)
+            derivative = ACTIVATIONS[activs[l - 2]].derivative
+            if derivative is None:  # softmax: an output layer only (check_layer_data)
+                raise LayerDataError("%s cannot be a hidden layer's activation" % activs[l - 2])
+            dZ = derivative(dA, Z_prev, A_prev_out)
     return grads
 
 
@@ -232,14 +249,14 @@ FORWARD_BUDGET_BYTES = 64 * 2**20
 MAX_BATCH = 4096
 
 
-def batch_for(layer_data, itemsize=4):
+def batch_for(layer_data: LayerData, itemsize: int = 4) -> int:
     """How many images one forward pass takes at a time, so that the two widest layers' outputs
     for the batch stay within ``FORWARD_BUDGET_BYTES``."""
     widest = sorted(layer_data["Dim"])[-2:]
     return int(max(1, min(MAX_BATCH, FORWARD_BUDGET_BYTES // (itemsize * 2 * sum(widest)))))
 
 
-def forward(X, params, layer_data):
+def forward(X: np.ndarray, params: Params, layer_data: LayerData) -> np.ndarray:
     """The output of the network for ``X`` (``(Dim[0], m)``), keeping nothing of the layers
     between (``forw_prop`` keeps them all, for ``back_prop``)."""
     A = X
@@ -250,7 +267,7 @@ def forward(X, params, layer_data):
     return A
 
 
-def predict_proba(params, layer_data, images, batch_size=None):
+def predict_proba(params: Params, layer_data: LayerData, images: Any, batch_size: int | None = None) -> np.ndarray:
     """Class probabilities for images given as rows (``(m, 784)`` or ``(m, 28, 28)``), returned
     as rows of shape ``(m, classes)``. Works through large sets in batches (``batch_for`` by
     default) to bound memory, whatever the width of the layers."""
@@ -265,7 +282,7 @@ def predict_proba(params, layer_data, images, batch_size=None):
     return out
 
 
-def acc(AL, y):
+def acc(AL: np.ndarray, y: Any) -> float:
     """Accuracy of outputs ``AL`` (``(classes, m)``) against integer labels ``y`` (``(m,)``).
     As in the original design, pass categorical labels, not one-hot vectors."""
     return float(np.mean(np.argmax(AL, axis=0) == np.asarray(y)))

@@ -5,15 +5,20 @@ Each optimizer keeps whatever state it needs (velocities, moment estimates) and 
 learning-rate schedule can change it between epochs.
 """
 
+from typing import ClassVar
+
 import numpy as np
+
+Arrays = dict[str, np.ndarray]  # parameters by name ("W1", "b1", ...), or gradients ("dW1", "db1", ...)
 
 
 class GradientDescent:
     """Plain mini-batch gradient descent, as in the original design: ``W -= rate * dW``."""
 
-    name, label = "gd", "gradient descent"
+    name: ClassVar[str] = "gd"
+    label: ClassVar[str] = "gradient descent"
 
-    def step(self, params, grads, rate):
+    def step(self, params: Arrays, grads: Arrays, rate: float) -> None:
         for key, value in params.items():
             g = grads["d" + key]
             g *= value.dtype.type(rate)  # in place: the gradients are not needed after the step
@@ -24,13 +29,14 @@ class Momentum:
     """Gradient descent with (heavy-ball) momentum: a velocity that remembers a fraction ``beta``
     of the previous steps, which damps zig-zags across narrow valleys of the cost."""
 
-    name, label = "momentum", "momentum"
+    name: ClassVar[str] = "momentum"
+    label: ClassVar[str] = "momentum"
 
-    def __init__(self, beta=0.9):
+    def __init__(self, beta: float = 0.9) -> None:
         self.beta = beta
-        self.velocity = {}
+        self.velocity: Arrays = {}
 
-    def step(self, params, grads, rate):
+    def step(self, params: Arrays, grads: Arrays, rate: float) -> None:
         for key, value in params.items():
             v = self.velocity.get(key)
             if v is None:
@@ -44,13 +50,16 @@ class Adam:
     """Adam (Kingma and Ba, 2015): per-parameter steps scaled by running estimates of the
     gradient's mean and variance, with bias correction for the first steps."""
 
-    name, label = "adam", "Adam"
+    name: ClassVar[str] = "adam"
+    label: ClassVar[str] = "Adam"
 
-    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m, self.v, self.t = {}, {}, 0
+        self.m: Arrays = {}
+        self.v: Arrays = {}
+        self.t = 0
 
-    def step(self, params, grads, rate):
+    def step(self, params: Arrays, grads: Arrays, rate: float) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         # Fold both bias corrections into the step size (same result, fewer array operations).
@@ -70,10 +79,11 @@ class Adam:
             value -= t(step) * m / (np.sqrt(v) + t(self.eps))
 
 
-OPTIMIZERS = {cls.name: cls for cls in (GradientDescent, Momentum, Adam)}
+Optimizer = GradientDescent | Momentum | Adam
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (GradientDescent, Momentum, Adam)}
 
 
-def make_optimizer(name):
+def make_optimizer(name: str) -> Optimizer:
     """A fresh optimizer (no state yet) by its name in ``OPTIMIZERS``."""
     try:
         return OPTIMIZERS[name]()

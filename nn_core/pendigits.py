@@ -22,6 +22,7 @@ is held out by *writer* (``writer_folds``), never by sample.
 import dataclasses
 import hashlib
 import os
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ FILE = "pendigits-orig.tra"
 SHA256 = "a66225d68d7d68591e62944df1ad33b3f5aa608e2df2505844b41f5568a80da4"
 SIZE = 3_641_673  # bytes, decompressed
 CANVAS = 280
+PenSet = tuple[np.ndarray, np.ndarray, np.ndarray]  # images (n, 784) in [0, 1], labels (n,), writers (n,)
+PathText = str | os.PathLike[str]
 # How people draw on the canvas: brush width in pixels, digit height as a share of the canvas.
 BRUSH = (10.0, 30.0)
 HEIGHT = (0.45, 0.85)
@@ -55,9 +58,11 @@ class PenDigit:
     sample: int | None = None
 
 
-def parse_unipen(text, source="the file"):
+def parse_unipen(text: str, source: str = "the file") -> list[PenDigit]:
     """The digits of a UNIPEN text; ``DataError`` naming the line of the first problem."""
-    digits, strokes, stroke = [], None, None
+    digits: list[PenDigit] = []
+    strokes: list[list[tuple[float, float]]] | None = None  # of the digit being read
+    stroke: list[tuple[float, float]] | None = None  # of the stroke being read
     label = writer = sample = None
 
     def finish():
@@ -94,6 +99,7 @@ def parse_unipen(text, source="the file"):
                 raise DataError("%s, line %d: .PEN_UP without .PEN_DOWN" % (source, lineno))
             if not stroke:
                 raise DataError("%s, line %d: a stroke with no points" % (source, lineno))
+            assert strokes is not None  # .PEN_DOWN has checked that a digit is open
             strokes.append(stroke)
             stroke = None
         elif keyword.startswith("."):
@@ -115,7 +121,7 @@ def parse_unipen(text, source="the file"):
     return digits
 
 
-def load_pendigits(path=None, verify=True):
+def load_pendigits(path: PathText | None = None, verify: bool = True) -> list[PenDigit]:
     """The pen-drawn digits in the data folder (found as MNIST is, see ``data.data_dir``);
     ``DataError`` saying what to do when the file is missing or corrupt."""
     folder = data_dir(path)
@@ -131,18 +137,19 @@ def load_pendigits(path=None, verify=True):
     return parse_unipen(raw.decode("latin-1"), found.name)
 
 
-def pendigits_available(path=None):
+def pendigits_available(path: PathText | None = None) -> bool:
     return find_file(data_dir(path), FILE) is not None
 
 
-def missing_message(folder):
+def missing_message(folder: Path) -> str:
     return (
         "The pen-drawn digits were not found in the data folder %s. Run `python -m nn_core download "
         "--pendigits`, or put %s (gzipped or not) there." % (folder, FILE)
     )
 
 
-def canvas_strokes(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
+def canvas_strokes(digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5),
+                   canvas: int = CANVAS) -> list[np.ndarray]:
     """The strokes of ``digit`` in canvas pixels (y growing downwards, as on a screen): the digit
     ``height`` (a share of the canvas) tall, or less if it would otherwise not fit across, its
     middle at ``centre`` (shares of the canvas), moved as little as needed to keep a brush
@@ -162,7 +169,8 @@ def canvas_strokes(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CAN
     return [np.column_stack([cx + (s[:, 0] - middle[0]) * scale, cy - (s[:, 1] - middle[1]) * scale]) for s in digit.strokes]
 
 
-def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
+def render(digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5),
+           canvas: int = CANVAS) -> np.ndarray:
     """Draw ``digit`` as on the canvas: a white ``canvas`` x ``canvas`` uint8 picture with round
     black strokes ``brush`` pixels wide, placed as ``canvas_strokes`` says."""
     picture = Image.new("L", (canvas, canvas), 255)
@@ -177,7 +185,7 @@ def render(digit, brush=20.0, height=0.65, centre=(0.5, 0.5), canvas=CANVAS):
     return np.asarray(picture)
 
 
-def slanted(digit, shear):
+def slanted(digit: PenDigit, shear: float) -> PenDigit:
     """``digit`` with its strokes slanted: x moves by ``shear`` times the height above the middle
     (positive leans the top to the right, as in most right-handed writing)."""
     points = np.concatenate(digit.strokes)
@@ -186,7 +194,8 @@ def slanted(digit, shear):
     return dataclasses.replace(digit, strokes=strokes)
 
 
-def random_render(digit, rng, brush=BRUSH, height=HEIGHT, canvas=CANVAS, slant=0.0):
+def random_render(digit: PenDigit, rng: np.random.Generator, brush: tuple[float, float] = BRUSH,
+                  height: tuple[float, float] = HEIGHT, canvas: int = CANVAS, slant: float = 0.0) -> np.ndarray:
     """``render`` at a brush width and a height drawn uniformly from the given ranges, anywhere
     on the canvas; with ``slant``, first slanted by a shear drawn from [-slant, slant]."""
     if slant:
@@ -194,7 +203,8 @@ def random_render(digit, rng, brush=BRUSH, height=HEIGHT, canvas=CANVAS, slant=0
     return render(digit, rng.uniform(*brush), rng.uniform(*height), tuple(rng.uniform(0, 1, 2)), canvas)
 
 
-def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT, slant=0.0):
+def pen_images(digits: list[PenDigit], seed: int = 0, variants: int = 1, brush: tuple[float, float] = BRUSH,
+               height: tuple[float, float] = HEIGHT, slant: float = 0.0) -> PenSet:
     """Every digit drawn ``variants`` times at random (reproducibly per ``seed``; see
     ``random_render``) and preprocessed as the Draw page does: ``(images (n, 784) float32,
     labels (n,) uint8, writers (n,) int)``."""
@@ -213,11 +223,11 @@ def pen_images(digits, seed=0, variants=1, brush=BRUSH, height=HEIGHT, slant=0.0
     return np.stack(images).astype(np.float32), np.array(labels, np.uint8), np.array(writers, np.int64)
 
 
-def writers_of(digits):
+def writers_of(digits: Iterable[PenDigit]) -> list[int]:
     return sorted({d.writer for d in digits if d.writer is not None})
 
 
-def writer_folds(writers, k=5):
+def writer_folds(writers: list[int], k: int = 5) -> list[list[int]]:
     """Split the writer numbers into ``k`` folds of (nearly) equal size, in order: fold ``i`` is
     the ``i``-th slice of the sorted numbers. Train on the others, measure on the fold."""
     writers = sorted(writers)
@@ -226,14 +236,15 @@ def writer_folds(writers, k=5):
     return [[int(w) for w in part] for part in np.array_split(writers, k)]
 
 
-def select(digits, writers=None, exclude=None):
+def select(digits: Iterable[PenDigit], writers: Collection[int] | None = None,
+           exclude: Collection[int] | None = None) -> list[PenDigit]:
     """The digits by the given writers, or by all but the excluded ones."""
     writers = None if writers is None else set(writers)
     exclude = set(exclude or ())
     return [d for d in digits if (writers is None or d.writer in writers) and d.writer not in exclude]
 
 
-def for_training(digits, drawings, seed, holdout=()):
+def for_training(digits: list[PenDigit], drawings: int, seed: int, holdout: Collection[int] = ()) -> PenSet:
     """The pen-drawn images a run trains on (see ``TrainConfig.pen_digits``): every digit by a
     writer not in ``holdout``, drawn ``drawings`` times, reproducibly per ``seed``, each drawing
     slanted at random (``TRAINING_SLANT``)."""
@@ -244,12 +255,12 @@ RENDER_VERSION = 1  # raise when the drawing of the digits changes, so that olde
 CACHED_SETS = 4  # drawn training sets kept on disk at most
 
 
-def cache_dir():
+def cache_dir() -> Path:
     """Where drawn training sets are kept between runs: ``NN_CORE_CACHE_DIR``, else ~/.cache/nn_core/drawn."""
     return Path(os.environ.get("NN_CORE_CACHE_DIR") or Path.home() / ".cache" / "nn_core" / "drawn")
 
 
-def cached_for_training(folder, drawings, seed, holdout=()):
+def cached_for_training(folder: Path, drawings: int, seed: int, holdout: Collection[int] = ()) -> PenSet:
     """``for_training`` of the data folder's digits, drawn once and then read from a file (drawing
     four of each takes about half a minute, reading them back a fraction of a second). A cache that
     cannot be written or read is simply drawn again."""
@@ -270,7 +281,7 @@ def cached_for_training(folder, drawings, seed, holdout=()):
     return pen
 
 
-def mix(images, labels, pen):
+def mix(images: np.ndarray, labels: np.ndarray, pen: PenSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``images`` and ``labels`` (MNIST) followed by ``pen`` (``pen_images``'s triple), and the
     groups for ``Trainer``: each pen digit's writer, -1 for the others, so that a validation set
     holds out whole writers."""
@@ -287,7 +298,7 @@ MEASURE_SEED = 2024
 UNSEEN_WRITERS = (27, 28, 29, 30)  # the shipped model never trained on these
 
 
-def measuring_set(digits, writers):
+def measuring_set(digits: list[PenDigit], writers: Collection[int]) -> PenSet:
     """The digits of ``writers`` drawn as people draw on the canvas, for measuring a model:
     ``pen_images``'s triple, the same every time."""
     return pen_images(select(digits, writers=writers), MEASURE_SEED, MEASURE_DRAWINGS, brush=MEASURE_BRUSH)

@@ -1,10 +1,15 @@
 """One picture in, one answer out: the path shared by the Draw page, uploads and the command line."""
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from .preprocess import to_mnist
+
+if TYPE_CHECKING:
+    from .model import Model
 
 
 @dataclasses.dataclass
@@ -14,12 +19,12 @@ class Prediction:
     image: np.ndarray  # the 28x28 input the network saw
 
     @property
-    def confidence(self):
+    def confidence(self) -> float:
         """The network's output for its answer (a softmax probability, not a guarantee)."""
         return float(self.probabilities[self.digit])
 
     @property
-    def runner_up(self):
+    def runner_up(self) -> tuple[int, float]:
         """``(digit, probability)`` of the second most probable answer."""
         second = int(np.argsort(self.probabilities)[-2])
         return second, float(self.probabilities[second])
@@ -29,7 +34,7 @@ class ModelOutputError(ValueError):
     """The network's answer is not a set of probabilities (its weights overflow)."""
 
 
-def classify(model, picture):
+def classify(model: "Model", picture: Image.Image | np.ndarray) -> Prediction | None:
     """Preprocess ``picture`` MNIST-style and run the forward pass; ``None`` if it holds no digit.
     Raises ``ModelOutputError`` when the network's outputs are not numbers."""
     x = to_mnist(picture)

@@ -8,7 +8,9 @@ them exactly as it saw its training data.
 """
 
 import io
+from pathlib import Path
 from struct import error as struct_error
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,14 +32,14 @@ class ImageError(ValueError):
     """The file is not an image that can be read."""
 
 
-def open_image(source):
+def open_image(source: bytes | bytearray | str | Path | IO[bytes]) -> Image.Image:
     """Open a path, file-like object or bytes as a PIL image in a mode any display can show
     (grayscale or colour, 8 bits); raise ``ImageError`` if it is not a picture that can be read,
     or is too large to be a picture of a digit (more than ``MAX_PIXELS``)."""
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     try:
-        image = Image.open(source)  # reads the header only
+        image: Image.Image = Image.open(source)  # reads the header only
         if image.width * image.height > MAX_PIXELS:
             raise ImageError("the picture is %d x %d pixels; a picture of a digit needs at most %d pixels in all"
                              % (image.width, image.height, MAX_PIXELS))
@@ -52,10 +54,10 @@ def open_image(source):
         raise ImageError("not a picture in a format this app reads (PNG, JPEG, GIF, BMP, TIFF, WebP)") from None
     except Image.DecompressionBombError:
         raise ImageError("the picture has far more pixels than a picture of a digit needs (at most %d)" % MAX_PIXELS) from None
-    except (OSError, SyntaxError, ValueError, TypeError, Image.DecompressionBombError, EOFError, struct_error) as exc:
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError, struct_error) as exc:
         raise ImageError("not a readable picture (%s)" % (str(exc).split(" <")[0] or type(exc).__name__)) from exc
     if max(image.size) > MAX_SIDE:
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return image
 
 
@@ -73,7 +75,7 @@ def _eight_bit(image):
     return image.convert("RGBA" if "A" in image.getbands() else "RGB")
 
 
-def ink_map(image):
+def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
     """Ink intensity in [0, 1] (float32, H x W) for a PIL image or array.
 
     A picture with real transparency (a canvas stroke layer) takes its ink from the alpha channel.
@@ -114,7 +116,7 @@ def _border(a):
     return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
 
 
-def to_mnist(image):
+def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray | None:
     """A picture (PIL image, path-opened image or array) -> a (28, 28) float32 array in [0, 1],
     light ink on dark, MNIST-style; or ``None`` when there is no digit (blank or near-blank)."""
     ink = ink_map(image)
@@ -128,15 +130,15 @@ def to_mnist(image):
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
     # Pillow's resampling filters average over the whole footprint when shrinking: anti-aliased.
-    small = Image.fromarray((crop * 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
-    small = np.asarray(small, dtype=np.float32) / 255.0
+    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize((new_w, new_h), Image.Resampling.LANCZOS)
+    small = np.asarray(resized, dtype=np.float32) / 255.0
     canvas = np.zeros((SIZE, SIZE), dtype=np.float32)
     y0, x0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
     canvas[y0 : y0 + new_h, x0 : x0 + new_w] = small
     return center_of_mass_shift(canvas)
 
 
-def center_of_mass_shift(img):
+def center_of_mass_shift(img: np.ndarray) -> np.ndarray:
     """Shift ``img`` by whole pixels so that its centre of mass is at the centre of the field,
     as far as the digit's box can move without leaving the field."""
     total = img.sum()

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from .network import N_CLASSES, N_PIXELS, LayerDataError, check_layer_data, dense_layers
+from .network import N_CLASSES, N_PIXELS, LayerData, LayerDataError, Params, check_layer_data, dense_layers
 from .storage import ModelFileError, validate_params
 
 MAX_BYTES = 100 * 2**20
@@ -77,7 +77,7 @@ class _ArraysOnly(pickle.Unpickler):
         return found
 
 
-def read_seed_weights(raw, activation="relu"):
+def read_seed_weights(raw: bytes, activation: str = "relu") -> tuple[Params, LayerData]:
     """``(params, layer_data)`` from the bytes of a pickled ``params`` dict. The layer sizes come
     from the arrays' shapes; the hidden layers get ``activation`` (the original design used relu)
     and the output softmax. ``ModelFileError`` says what is wrong with anything else."""

@@ -60,7 +60,7 @@ def draw(page, strokes):
     app has read it. A stroke the canvas did not take (made while it was still being put up) is
     drawn again."""
     for stroke in strokes:
-        for attempt in range(5):
+        for _attempt in range(5):
             canvas = page.locator("canvas").last
             box = canvas.bounding_box()
             points = densify(stroke)

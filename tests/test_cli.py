@@ -1,9 +1,9 @@
 """The command line, end to end: train, evaluate, predict, kaggle, and --help everywhere."""
 
 import json
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -10,10 +10,11 @@ import tarfile
 
 import pytest
 
+from conftest import MirrorHandler as Handler
+from conftest import closed_port_url, source_bytes
 from nn_core import data
 from nn_core.data import MNIST_FILES, DataError, load_mnist
 from nn_core.download import download_mnist
-from conftest import MirrorHandler as Handler, closed_port_url, source_bytes
 
 
 def test_good_mirror_downloads_and_verifies(tmp_path, mnist_mirror):

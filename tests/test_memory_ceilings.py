@@ -2,11 +2,12 @@
 importer never builds more than its file could hold, and a network of any allowed width is
 evaluated in batches sized by its widest layer (issue: no visitor can take the server down)."""
 
+import json
 import os
 import pickle
 import subprocess
-import tracemalloc
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from nn_core.model import Model
 from nn_core.network import batch_for, dense_layers, predict_proba
 from nn_core.seed import read_seed_weights
 from nn_core.storage import ModelFileError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LIMIT_MB = 1500  # no single action may take a process above this
 
@@ -124,3 +127,138 @@ def test_import_seed_and_evaluate_of_hostile_files_stay_under_the_ceiling(tmp_pa
     code, out, peak = peak_mb(["import-seed", str(objects), "objects"], env)
     assert code != 0 and "Python objects" in out, out
     assert peak < 300, "refusing a 50-byte pickle peaked at %.0f MB" % peak
+
+
+# -- imports, runs and uploads measured in processes of their own (issue: no visitor can take the server down)
+def in_fresh_process(code, timeout=900):
+    """Run ``code`` (which sets ``result``, a dict) in a new Python process; ``result`` with the
+    process's peak resident memory (``peak_mb``, VmHWM: the most it ever held)."""
+    probe = code + (
+        "\nimport json\n"
+        "result['peak_mb'] = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024\n"
+        "print('RESULT', json.dumps(result))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert done.returncode == 0 and "RESULT" in done.stdout, done.stdout + done.stderr
+    return json.loads(done.stdout.rsplit("RESULT", 1)[1])
+
+
+# A server's process imports a file it holds in memory (Streamlit keeps an upload as bytes), counting
+# what is read of it and how long it takes.
+IMPORT = """
+import io, time, threading
+from nn_core import drawings
+from nn_core.drawings import DrawingStore, DrawingsError
+from nn_core.data import DataError
+
+class Upload(io.BytesIO):
+    read_bytes = 0
+    def read(self, *args):
+        chunk = super().read(*args)
+        Upload.read_bytes += len(chunk)
+        return chunk
+    def readinto(self, b):
+        n = super().readinto(b)
+        Upload.read_bytes += n
+        return n
+
+def attempt(raw, person):
+    began = time.perf_counter()
+    try:
+        return ("imported", DrawingStore().import_csv(Upload(raw), person), time.perf_counter() - began)
+    except (DataError, DrawingsError) as exc:
+        return ("refused", str(exc), time.perf_counter() - began)
+"""
+
+
+def header():
+    return "label," + ",".join("pixel%d" % i for i in range(784))
+
+
+def write_csv(path, rows):
+    """A CSV of a header and ``rows`` (lines of text), written a line at a time."""
+    with open(path, "w") as f:
+        f.write(header() + "\n")
+        for row in rows:
+            f.write(row + "\n")
+    return path
+
+
+def import_alone(path, person):
+    """Import the file at ``path`` in a fresh process that holds it in memory first, as a server
+    holds an upload: ``(outcome, message or counts, seconds, bytes read, the process's peak in MB
+    before the import and after it, drawings kept)``."""
+    result = in_fresh_process(IMPORT + """
+raw = open(%r, "rb").read()
+before = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024
+result = {"attempt": attempt(raw, %r) + (Upload.read_bytes, before), "kept": DrawingStore().count()}
+""" % (str(path), person))
+    return tuple(result["attempt"]) + (result["peak_mb"], result["kept"])
+
+
+def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
+    """The issue's file: 5,000 rows, each with 9,000 extra "0" columns (99 MB): the server went from
+    81 to 1,763 MB for 79 s. And a file of unique 24-digit cells (1,335 MB before it was refused):
+    at 99 MB unread, and at 12 MB (within the size) at its first line."""
+    extra = write_csv(tmp_path / "extra.csv", ("%d,%s" % (i % 10, ",".join(["0"] * (784 + 9000))) for i in range(5000)))
+    cells = iter(range(10**23, 10**24))
+    unique_big = write_csv(tmp_path / "unique.csv", (",".join(str(next(cells)) for _ in range(785)) for _ in range(5000)))
+    unique_small = write_csv(tmp_path / "unique_small.csv", (",".join(str(next(cells)) for _ in range(785)) for _ in range(600)))
+    assert extra.stat().st_size > 95e6 and unique_big.stat().st_size > 95e6 and 10e6 < unique_small.stat().st_size < 16e6
+    for path in (extra, unique_big):
+        outcome, message, seconds, read, before, peak, kept = import_alone(path, "a")
+        print("%s (%.0f MB): %s in %.3f s; the process's peak %.0f MB with the file read, %.0f MB after the import"
+              % (path.name, path.stat().st_size / 1e6, outcome, seconds, before, peak))
+        assert outcome == "refused" and "a CSV of 5000 drawings is at most 16.0 MB" in message, message
+        assert read == 0, "%d bytes of the file were read before it was refused" % read
+        assert peak < 300 and peak - before < 20, (before, peak)  # reading the file, and nothing for refusing it
+        assert kept == 0
+    outcome, message, seconds, read, before, peak, kept = import_alone(unique_small, "a")
+    print("%s: %s in %.3f s, %.0f -> %.0f MB" % (unique_small.name, outcome, seconds, before, peak))
+    assert outcome == "refused" and "line 2 is longer than any row of drawings can be" in message, message
+    assert peak - before < 20 and kept == 0
+
+
+def test_four_imports_at_once_stay_small_and_one_person_imports_one_file_at_a_time():
+    """Four tabs of one person importing the largest file 5,000 drawings can be, then four people
+    at once: one import per person at a time, two on the server, the others told in words, nothing
+    imported twice, and the process stays small."""
+    result = in_fresh_process(IMPORT + """
+import numpy as np
+rng = np.random.default_rng(0)
+def largest(seed):
+    rows = np.random.default_rng(seed).integers(100, 256, (5000, 785))
+    rows[:, 0] = 9
+    return ("%s\\n" % HEADER + "\\n".join(",".join(map(str, r)) for r in rows.tolist())).encode()
+files = [largest(k) for k in range(4)]
+result = {"size": len(files[0])}
+def together(people):
+    answers, threads = [None] * 4, []
+    for k in range(4):
+        threads.append(threading.Thread(target=lambda k=k: answers.__setitem__(k, attempt(files[k], people[k]))))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+result["one_person"] = together(["p"] * 4)
+result["p_kept"] = DrawingStore().count("p")
+result["four_people"] = together(["q", "r", "s", "t"])
+result["others_kept"] = [DrawingStore().count(p) for p in "qrst"]
+""".replace("HEADER", repr(header())))
+    from nn_core import csv_import
+
+    assert result["size"] > 15e6  # the largest accepted: 5,000 rows of three-digit numbers
+    one = result["one_person"]
+    done = [a for a in one if a[0] == "imported"]
+    busy = [a for a in one if a[0] == "refused"]
+    assert len(done) >= 1 and all(a[1] == [5000, 0] for a in done)
+    assert all("an import of yours is already running" in a[1] and "try again in a moment" in a[1] for a in busy), busy
+    assert result["p_kept"] == 5000 * len(done)
+    four = result["four_people"]
+    for answer, kept in zip(four, result["others_kept"]):
+        assert (answer[0] == "imported" and kept == 5000) or (
+            answer[0] == "refused" and "an import is already running on this server" in answer[1] and kept == 0), answer
+    assert sum(a[0] == "imported" for a in four) >= csv_import.IMPORTS_AT_ONCE
+    print("four at once: %s; peak of the process %.0f MB" % ([a[0] for a in four], result["peak_mb"]))
+    # Four files of 15.7 MB held (as a server holds uploads), two parsed at a time into 4 MB each.
+    assert result["peak_mb"] < 400, "%.0f MB" % result["peak_mb"]

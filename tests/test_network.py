@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from nn_core.network import INITS, N_CLASSES, N_PIXELS, describe_layers, dense_layers, init_params
+from nn_core.network import INITS, N_CLASSES, N_PIXELS, dense_layers, describe_layers, init_params
 from nn_core.optimizers import OPTIMIZERS, make_optimizer
 from nn_core.training import SCHEDULES
 

@@ -11,6 +11,8 @@ import numpy as np
 import psycopg
 import pytest
 
+import pgserver
+from conftest import ROOT, at_once, fresh_schema
 from nn_core import database, runs
 from nn_core.drawings import DrawingsError, DrawingStore
 from nn_core.models import DatabaseModels, FolderModels, ModelsError, model_store
@@ -18,9 +20,6 @@ from nn_core.network import init_params
 from nn_core.runs import Busy, RunStore
 from nn_core.storage import ModelFileError, QuotaError, save_model
 from nn_core.training import TrainConfig
-
-import pgserver
-from conftest import ROOT, at_once, fresh_schema
 
 LD = {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}
 

@@ -38,7 +38,7 @@ IMPORTS_AT_ONCE = 2  # files imported at the same time on one server
 IMPORT_WAIT = 5.0  # seconds an import waits for a place before it is refused
 
 _slots = threading.BoundedSemaphore(IMPORTS_AT_ONCE)
-_importing = set()  # the people importing a file right now
+_importing: set[str] = set()  # the people importing a file right now
 _importing_lock = threading.Lock()
 
 

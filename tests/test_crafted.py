@@ -6,7 +6,7 @@ reaches a page (an upload box drawn anew), the page says which files it takes.""
 
 import pytest
 
-from headless import app, inside, texts, train_page, upload_picture
+from headless import app, inside, train_page, upload_picture
 from pages._server import FAILED
 
 

@@ -4,13 +4,11 @@ a neuron's number."""
 
 import re
 
-import numpy as np
 import pytest
 
+from headless import inside, texts
 from nn_core import explain
 from nn_core.storage import WEIGHTS_DIR, load_model
-
-from headless import inside, texts
 
 pytestmark = pytest.mark.slow  # reads the test set and measures 800 neurons on it
 

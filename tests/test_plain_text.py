@@ -110,7 +110,6 @@ def test_streamlit_renders_every_directive_as_typed(tmp_path):
 def test_a_model_name_is_shown_as_typed_in_the_inside_caption_and_its_delete_note(shipped_weights):
     """Model names are seen by everyone: ``x.__bold__.y`` is no bold "bold" in the Inside page."""
     from headless import inside, texts
-
     from nn_core.network import init_params
     from nn_core.storage import save_model
 

@@ -26,6 +26,20 @@ from nn_core.storage import WEIGHTS_DIR, load_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What makes a test slow wherever it is (seconds each): a PostgreSQL server or a Dask cluster of its
+# own. Such tests are marked ``slow`` here, so that the quick check (``-m "not browser and not
+# slow"``) leaves them out; other slow tests carry the marker themselves.
+SLOW_FIXTURES = {"postgres_server", "own_postgres", "pg_url", "scheduler"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and any(isinstance(v, str) and v == "postgres" for v in params.params.values())
+        if on_postgres or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     return data.load_mnist()
@@ -240,7 +254,7 @@ def dask_scheduler(folder, workers=1):
     yields the scheduler's address."""
     port = free_port()
     address = "tcp://127.0.0.1:%d" % port
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))  # the README's settings
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))  # the settings docs/class.md gives a class
     log = open(folder / "dask.log", "w")
     # `dask scheduler` and `dask worker`, from this interpreter (its scripts' folder need not be on PATH)
     processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),

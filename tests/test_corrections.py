@@ -4,6 +4,7 @@ drawings from the Train page, headless with AppTest (the canvas itself: test_bro
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from headless import app, latest_run, texts, upload_picture, wait_until
@@ -139,6 +140,7 @@ def test_a_deleted_drawing_can_be_brought_back(weights_dir):
     assert sorted(d.label for d in DrawingStore().drawings(session="visitor-a")) == [3, 8]
 
 
+@pytest.mark.slow
 def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(shipped_weights):
     keep_some("visitor-a", [9] * 4)
     keep_some("visitor-b", [4] * 3)

@@ -26,6 +26,7 @@ def test_good_mirror_downloads_and_verifies(tmp_path, mnist_mirror):
     assert progress and progress[-1][1] == progress[-1][2] > 0
 
 
+@pytest.mark.slow
 def test_corrupt_mirror_is_rejected_and_next_one_used(tmp_path, mnist_mirror):
     server = mnist_mirror
     lines = []

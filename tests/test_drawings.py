@@ -289,6 +289,7 @@ def test_every_copy_of_a_drawing_is_on_one_side_of_the_validation_split(store):
     assert (groups[np.concatenate([val, train])] < 0).sum() == 10
 
 
+@pytest.mark.slow
 def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp_path, weights_dir, mnist, capsys):
     """30 curly-tailed 9s the shipped model misreads, kept with their right label, then
     ``train --from default --drawings DB`` for 3 epochs: they and 30 new ones are read right,

@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,7 @@ def test_a_model_archive_with_odd_members(tmp_path, names, raw):
         pass
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=20)  # each example parses a 785-column table
 @given(st.one_of(st.text(max_size=500),
                  st.lists(st.text(alphabet="0123456789.-x ,", max_size=6), min_size=1, max_size=6).map(

@@ -81,6 +81,7 @@ def test_a_forward_pass_batch_shrinks_with_the_widest_layer():
     np.testing.assert_allclose(predict_proba(params, ld, x, batch_size=7), predict_proba(params, ld, x), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_the_neuron_views_of_a_very_wide_layer_stay_small():
     ld = {"Dim": [784, 150_000, 10], "Activs": ["relu", "softmax"]}
     rng = np.random.default_rng(0)
@@ -113,6 +114,7 @@ def peak_mb(args, env):
     return done.returncode, done.stdout + done.stderr, peak
 
 
+@pytest.mark.slow
 def test_import_seed_and_evaluate_of_hostile_files_stay_under_the_ceiling(tmp_path, weights_dir, mnist):
     env = dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights_dir))
     tall = tall_seed_file(tmp_path / "tall.json")

@@ -78,6 +78,7 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     assert "exists already" in texts(at.error)
 
 
+@pytest.mark.slow
 def test_start_is_disabled_while_a_run_goes_and_stop_ends_it(weights_dir):
     at = train_page()
     at.slider(key="epochs").set_value(50).run()
@@ -151,6 +152,7 @@ def chart_runs(at):
     return found
 
 
+@pytest.mark.slow
 def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
     """Every run on both charts, each in its own colour, named in the legend; the table puts
     status, test accuracy and time first, and shows the mini-batch each run really used: 4096
@@ -190,6 +192,7 @@ def test_runs_are_overlaid_and_tabled_with_the_batch_size_used(weights_dir):
     assert chart_runs(at)[0][0] == ["baseline", "run 2", "run 3"]
 
 
+@pytest.mark.slow
 def test_draw_page_offers_the_network_training_now(weights_dir):
     at = train_page()
     at.slider(key="epochs").set_value(50).run()
@@ -209,6 +212,7 @@ def test_draw_page_offers_the_network_training_now(weights_dir):
         job.join(30)
 
 
+@pytest.mark.slow
 def test_pen_digits_checkbox_mixes_them_in_and_validates_by_writer(weights_dir):
     at = train_page()
     at.select_slider(key="n_train").set_value(5000)
@@ -271,6 +275,7 @@ def test_a_bad_kaggle_csv_gets_a_message_not_a_traceback(weights_dir, tmp_path, 
     assert "0x" not in texts(at.error) and str(tmp_path) not in texts(at.error)
 
 
+@pytest.mark.slow
 def test_kaggle_csv_with_a_word_for_a_label_and_too_few_rows(weights_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))
     header = "label," + ",".join("pixel%d" % i for i in range(784))
@@ -284,6 +289,7 @@ def test_kaggle_csv_with_a_word_for_a_label_and_too_few_rows(weights_dir, tmp_pa
     assert at.button(key="start").disabled
 
 
+@pytest.mark.slow
 def test_a_training_csv_is_checked_once_per_upload_outside_the_server(weights_dir, tmp_path, monkeypatch):
     import os
 
@@ -404,6 +410,7 @@ def test_a_signed_in_person_is_one_id_on_every_server_and_no_one_else(weights_di
     assert not [b for b in at.button if b.label in ("Sign in", "Sign out")]  # not configured: not offered
 
 
+@pytest.mark.slow
 def test_the_draw_page_offers_the_network_training_now_a_few_mini_batches_in(shipped_weights):
     """Long before its first epoch ends (tens of seconds here), a run's network can be drawn on."""
     from nn_core.data import data_dir

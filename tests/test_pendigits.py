@@ -181,6 +181,7 @@ def test_offline_download_says_which_file_to_put_where(tmp_path):
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
 
 
+@pytest.mark.slow
 def test_training_mixes_pen_digits_in_and_records_it(weights_dir, capsys):
     code = main(["train", "--hidden", "32", "--epochs", "1", "--n-train", "4000", "--pen-digits", "1",
                  "--pen-holdout", "29,30", "--val-fraction", "0.2", "--name", "pen"])

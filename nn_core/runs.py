@@ -3,20 +3,21 @@
 A run is a row (``runs``): its owner, name, settings (``TrainConfig`` as JSON), data in words,
 status, times, progress, the network at the end of its last epoch (``snapshot``) and, once it has
 ended, its final network with metadata and test result. What it reported along the way is a list
-of events (``run_events``: ``batch`` points of the smoothed cost, ``epoch`` records, ``change``s
-of rate or lamda, ``notice``s), and what people asked of it a list of commands (``run_commands``:
-pause, resume, change, stop) that the run's process reads between mini-batches.
+of events (``run_events``: ``started``, ``batch`` points of the smoothed cost, ``epoch`` records,
+``change``s of rate or lamda, ``paused``, ``resumed``, ``ended``), and what people asked of it a
+list of requests (``run_commands``: pause, resume, change, stop) that the run's process reads
+between mini-batches and acknowledges with the events that answer them.
 
-The process training a run writes its own record (see ``runner``), so any process that can open
-the store can show any run, a reload, a restarted app server or another app server included. The
+The run has one author: the process training it (see ``runtask``), and before that the runner that
+recorded it. The row's ``status`` is the state its events add up to (``runstate``), written with
+them in the same transaction; the row is the summary that lists runs quickly. Any process that
+can open the store can show any run: a reload, a restarted app server or another app server. The
 store is the class's PostgreSQL database when ``NN_CORE_DATABASE_URL`` is set, else the file
 ``NN_CORE_RUNS_DB``, else ``runs.sqlite`` beside the drawings database (see ``database`` for how
-many writers share it). A run whose process has stopped answering (no ``heartbeat`` for
-``lost_after()`` seconds: its machine or the app server that held it went away) is marked
-failed by the first reader that notices, with its curves and last network kept.
+many writers share it). A run that will never end by itself (``runlost.lost``) is ended by the
+first reader that notices, with its curves and last network kept.
 """
 
-import io
 import json
 import os
 import socket
@@ -25,80 +26,13 @@ import uuid
 
 import numpy as np
 
-from . import drawings
+from . import drawings, runstate
 from .database import Schema, Store, database_url, is_url
-from .training import EpochRecord, TrainConfig
+from .runlost import LOST_ENV, lost, lost_after  # noqa: F401 (LOST_ENV: where tests set it)
+from .runrecord import MIGRATIONS, SUMMARY, RunRecord, config_from, params_bytes, params_from, plain_json  # noqa: F401
+from .runstate import ACTIVE
 
 ENV_VAR = "NN_CORE_RUNS_DB"
-LOST_ENV = "NN_CORE_RUN_LOST_SECONDS"
-DEFAULT_LOST_SECONDS = 30.0  # a run's process writes a heartbeat every few seconds, even while it builds its data
-ACTIVE = ("queued", "running", "paused")  # a run that has not ended
-RESTARTED_MESSAGE = ("Stopped: the app server restarted while it trained (on this machine runs train beside it). Its curves "
-                     "and its network at the end of its last epoch are kept.")
-LOST_MESSAGE = ("The training stopped answering: the process training it ended (the app server restarted, or the machine "
-                "training it went away). Its curves and its network at the end of its last epoch are kept.")
-
-MIGRATIONS = [
-    """
-    CREATE TABLE runs (
-        seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        owner TEXT,
-        label TEXT NOT NULL,
-        config TEXT NOT NULL,
-        data TEXT NOT NULL DEFAULT '',
-        started_from TEXT,
-        engine TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        message TEXT NOT NULL DEFAULT '',
-        notice TEXT,
-        n_train INTEGER,
-        estimate REAL,
-        host TEXT,
-        submitted REAL NOT NULL,
-        started REAL,
-        ended REAL,
-        heartbeat REAL,
-        paused_seconds REAL NOT NULL DEFAULT 0,
-        paused_since REAL,
-        held INTEGER NOT NULL DEFAULT 0,
-        epoch INTEGER NOT NULL DEFAULT 0,
-        batch INTEGER NOT NULL DEFAULT 0,
-        n_batches INTEGER NOT NULL DEFAULT 1,
-        seconds_left REAL,
-        threads INTEGER,
-        pid INTEGER,
-        snapshot_epoch INTEGER,
-        meta TEXT,
-        result TEXT,
-        began REAL,
-        trained REAL
-    );
-    CREATE INDEX runs_by_owner ON runs (owner);
-    CREATE INDEX runs_by_status ON runs (status);
-    CREATE TABLE run_events (
-        id INTEGER PRIMARY KEY,
-        run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX run_events_by_run ON run_events (run, id);
-    CREATE TABLE run_commands (
-        id INTEGER PRIMARY KEY,
-        run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        body TEXT NOT NULL,
-        done INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX run_commands_by_run ON run_commands (run, done);
-    CREATE TABLE run_networks (
-        run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-        final INTEGER NOT NULL,
-        npz BLOB NOT NULL,
-        PRIMARY KEY (run, final)
-    )
-    """,
-]
 
 
 class RunsError(Exception):
@@ -121,50 +55,6 @@ def database_path(path=None):
     return drawings.database_path().with_name("runs.sqlite")
 
 
-def lost_after():
-    """Seconds without a heartbeat after which a run counts as lost (``NN_CORE_RUN_LOST_SECONDS``)."""
-    try:
-        value = float(os.environ.get(LOST_ENV, DEFAULT_LOST_SECONDS))
-    except ValueError:
-        return DEFAULT_LOST_SECONDS
-    return value if value > 0 else DEFAULT_LOST_SECONDS
-
-
-def params_bytes(params, dtype=np.float64):
-    """Parameters as the bytes of an ``.npz`` (no pickles: ``params_from`` reads them back with
-    ``allow_pickle=False``)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v, dtype=dtype) for k, v in params.items()})
-    return buffer.getvalue()
-
-
-def params_from(blob):
-    if blob is None:
-        return None
-    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-        return {k: archive[k] for k in archive.files}
-
-
-def _config_from(text):
-    return TrainConfig(**json.loads(text))
-
-
-class RunRecord:
-    """One run as read from the store: every column of ``runs`` as an attribute (``config`` a
-    ``TrainConfig``, ``result`` and ``meta`` dicts), without the networks."""
-
-    def __init__(self, row, columns):
-        self.__dict__.update(zip(columns, row))
-        self.config = _config_from(self.config)
-        self.result = None if self.result is None else json.loads(self.result)
-        self.meta = None if self.meta is None else json.loads(self.meta)
-
-
-SUMMARY = ("seq, id, owner, label, config, data, started_from, engine, status, message, notice, n_train, estimate, host, "
-           "submitted, started, ended, heartbeat, paused_seconds, paused_since, held, epoch, batch, n_batches, "
-           "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained")
-
-
 class RunStore(Store):
     """The runs database (see the module's description)."""
 
@@ -184,7 +74,7 @@ class RunStore(Store):
             self._mark_lost(conn)
             if owner is not None and conn.execute("SELECT 1 FROM runs WHERE owner = ? AND status IN (?, ?, ?)",
                                                   (owner,) + ACTIVE).fetchone():
-                raise Busy("you have a run training or waiting already (in this tab or another). Stop it, or wait until "
+                raise Busy("you have a run training or waiting already (perhaps in another window). Stop it, or wait until "
                            "it ends, before starting another")
             cursor = conn.execute(
                 "INSERT INTO runs (id, owner, label, config, data, started_from, engine, status, n_train, estimate, submitted) "
@@ -195,21 +85,15 @@ class RunStore(Store):
         return self._run("record the run", add)
 
     def command(self, run_id, kind, body=None):
-        """Ask the run's process for something (read between two mini-batches). A pause or a
-        resume shows at once in the run's status; ``held`` says when the process has obeyed."""
-        def send(conn):
-            conn.execute("INSERT INTO run_commands (run, kind, body) VALUES (?, ?, ?)", (run_id, kind, json.dumps(body)))
-            if kind in ("pause", "resume"):
-                conn.execute("UPDATE runs SET status = ? WHERE id = ? AND status IN ('running', 'paused')",
-                             ("paused" if kind == "pause" else "running", run_id))
-
-        self._run("send the command", send)
+        """Ask the run's process for something: a request, read between two mini-batches. The
+        run's state moves only when its process acknowledges it (``report(done=...)``); until then
+        the record's ``pending`` lists it."""
+        self._run("send the request", lambda conn: conn.execute(
+            "INSERT INTO run_commands (run, kind, body) VALUES (?, ?, ?)", (run_id, kind, json.dumps(body))))
 
     def cancel(self, run_id, message):
         """End a run that has not started; True if it was still waiting."""
-        return self._run("cancel the run", lambda conn: conn.execute(
-            "UPDATE runs SET status = 'cancelled', message = ?, ended = ? WHERE id = ? AND status = 'queued'",
-            (message, time.time(), run_id)).rowcount) == 1
+        return self._run("cancel the run", lambda conn: _end(conn, run_id, "cancelled", message, ("queued",))) == 1
 
     def rename(self, run_id, label):
         self._run("rename the run", lambda conn: conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, run_id)))
@@ -221,22 +105,30 @@ class RunStore(Store):
 
     def fail(self, run_id, message):
         """Mark a run that has not ended as failed (its process is known to be gone)."""
-        self._run("mark the run failed", lambda conn: conn.execute(
-            "UPDATE runs SET status = 'failed', message = ?, ended = coalesce(ended, ?) WHERE id = ? AND status IN (?, ?, ?)",
-            (message, time.time(), run_id) + ACTIVE))
+        self._run("mark the run failed", lambda conn: _end(conn, run_id, "failed", message, ACTIVE))
 
     # -- by the run's process -----------------------------------------------------------------
     def begin(self, run_id, n_train=None):
         """The run's process takes the run: True if it was waiting (a run is trained once: a
         cancelled one, or one a worker took before, is not started again)."""
         now = time.time()
-        return self._run("start the run", lambda conn: conn.execute(
-            "UPDATE runs SET status = 'running', began = ?, started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
-            (now, now, now, socket.gethostname(), run_id)).rowcount) == 1
 
-    def report(self, run_id, events=(), **columns):
-        """Write what the run's process reports: ``events`` (``(kind, body)`` pairs) and new values
-        of columns (``snapshot`` and ``params`` as dicts of arrays); the heartbeat too."""
+        def begin(conn):
+            taken = conn.execute(
+                "UPDATE runs SET status = 'running', began = ?, started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
+                (now, now, now, socket.gethostname(), run_id)).rowcount
+            if taken:
+                conn.execute("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)", (run_id, runstate.STARTED, "null"))
+            return taken
+
+        return self._run("start the run", begin) == 1
+
+    def report(self, run_id, events=(), done=(), **columns):
+        """Write what the run's process reports: ``events`` (``(kind, body)`` pairs), the requests
+        it has acknowledged (``done``: their ids) and new values of columns (``snapshot`` and
+        ``params`` as dicts of arrays); the heartbeat too. The row's ``status`` is the state the
+        events add up to (``runstate``), written in the same transaction: a ``status`` given as a
+        column is recorded as the event that leads there."""
         # The networks have a table of their own: in the run's row, every progress report would
         # rewrite their megabytes (SQLite writes a row whole).
         networks = []
@@ -246,12 +138,26 @@ class RunStore(Store):
             networks.append((1, params_bytes(columns.pop("params"))))
         for key in ("meta", "result", "config"):
             if key in columns:
-                columns[key] = json.dumps(columns[key] if key != "config" else columns[key].to_dict(), default=_plain)
+                columns[key] = json.dumps(columns[key] if key != "config" else columns[key].to_dict(), default=plain_json)
         columns["heartbeat"] = time.time()
+        events = list(events)
+        if "status" in columns:
+            status = columns.pop("status")
+            move = {"running": runstate.RESUMED, "paused": runstate.PAUSED_EVENT}.get(status)
+            events.append((move, None) if move else (runstate.ENDED_EVENT, {"status": status, "message": columns.get("message", "")}))
 
         def write(conn):
+            if any(kind in runstate.MOVES for kind, _ in events):
+                was = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+                state = runstate.state_of(events, was[0] if was else runstate.QUEUED)
+                if was and state != was[0]:
+                    columns["status"] = state
+                    columns["held"] = int(state == runstate.PAUSED)
+                elif was and was[0] in runstate.ENDED:
+                    columns.pop("message", None)  # ended already (counted as lost meanwhile): its reason stays
             conn.executemany("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
-                             [(run_id, kind, json.dumps(body, default=_plain)) for kind, body in events])
+                             [(run_id, kind, json.dumps(body, default=plain_json)) for kind, body in events])
+            conn.executemany("UPDATE run_commands SET done = 1 WHERE id = ?", [(i,) for i in done])
             conn.execute("UPDATE runs SET %s WHERE id = ?" % ", ".join("%s = ?" % k for k in columns),
                          list(columns.values()) + [run_id])
             conn.executemany("INSERT INTO run_networks (run, final, npz) VALUES (?, ?, ?) "
@@ -261,14 +167,11 @@ class RunStore(Store):
         self._run("record the run's progress", write)
 
     def commands(self, run_id):
-        """The commands not read yet, oldest first, as ``(kind, body)``; they are marked read."""
-        def take(conn):
-            rows = conn.execute("SELECT id, kind, body FROM run_commands WHERE run = ? AND done = 0 ORDER BY id",
-                                (run_id,)).fetchall()
-            conn.executemany("UPDATE run_commands SET done = 1 WHERE id = ?", [(row[0],) for row in rows])
-            return [(kind, json.loads(body)) for _, kind, body in rows]
-
-        return self._run("read the run's commands", take)
+        """The requests not acknowledged yet, oldest first, as ``(id, kind, body)`` (the run
+        acknowledges them with ``report(done=...)``, with the events that answer them)."""
+        rows = self._run("read the run's requests", lambda conn: conn.execute(
+            "SELECT id, kind, body FROM run_commands WHERE run = ? AND done = 0 ORDER BY id", (run_id,)).fetchall(), write=False)
+        return [(i, kind, json.loads(body)) for i, kind, body in rows]
 
     def busy_here(self, host):
         """How many runs train on ``host`` now (to share its cores)."""
@@ -292,7 +195,7 @@ class RunStore(Store):
             return [RunRecord(row, [c[0] for c in cursor.description]) for row in cursor.fetchall()]
 
         records = self._run("read the runs", read, write=False)
-        if any(_lost(r) is not None for r in records):  # rare: then once more, after marking them in a writing transaction
+        if any(lost(r) is not None for r in records):  # rare: then once more, after marking them in a writing transaction
             self._run("mark lost runs", self._mark_lost)
             records = self._run("read the runs", read, write=False)
         return records
@@ -321,13 +224,15 @@ class RunStore(Store):
             "SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()[0], write=False)
 
     def timings(self, last=10):
-        """The parts of the last runs that finished, each ``(startup, training, estimate, test)``
-        in seconds: from a worker's taking the run to its first mini-batch (the data built), the
-        training itself (pauses left out), what it had been estimated at, and the test set."""
-        return self._run("read the runs", lambda conn: conn.execute(
-            "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained FROM runs "
+        """The parts of the last runs that finished, each ``(startup, training, estimate, test,
+        share)``: in seconds, from a worker's taking the run to its first mini-batch (the data
+        built), the training itself (pauses left out), what it had been estimated at, and the test
+        set; and the share of its machine's cores it had (``meta["machine_share"]``, else 1)."""
+        rows = self._run("read the runs", lambda conn: conn.execute(
+            "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained, meta FROM runs "
             "WHERE status = 'finished' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
             "ORDER BY seq DESC LIMIT ?", (last,)).fetchall(), write=False)
+        return [tuple(row[:4]) + ((json.loads(row[4] or "{}").get("machine_share") or 1.0),) for row in rows]
 
     def busy(self):
         """``(training, waiting)``: how many runs train now and how many wait, and the time left
@@ -341,50 +246,25 @@ class RunStore(Store):
 
     @staticmethod
     def _mark_lost(conn):
-        """End the runs that will never end by themselves (see ``_lost``), inside a writing
+        """End the runs that will never end by themselves (``runlost.lost``), inside a writing
         transaction, saying why."""
         cursor = conn.execute("SELECT %s FROM runs WHERE status IN (?, ?, ?)" % SUMMARY, ACTIVE)
         for record in [RunRecord(row, [c[0] for c in cursor.description]) for row in cursor.fetchall()]:
-            why = _lost(record)
+            why = lost(record)
             if why is not None:
                 status, message = why
-                conn.execute("UPDATE runs SET status = ?, message = ?, ended = coalesce(heartbeat, ?), held = 0, seconds_left = NULL "
-                             "WHERE id = ? AND status IN (?, ?, ?)", (status, message, time.time(), record.id) + ACTIVE)
+                if _end(conn, record.id, status, message, ACTIVE, ended=record.heartbeat):
+                    conn.execute("UPDATE runs SET held = 0, seconds_left = NULL WHERE id = ?", (record.id,))
 
 
-def _lost(record):
-    """Why a run that has not ended never will, as ``(status, message)``, or None if it may:
-    its embedded cluster's server process has ended (a restart), or its process has written no
-    heartbeat for ``lost_after()`` seconds (its machine went away)."""
-    if record.status not in ACTIVE:
-        return None
-    if record.engine.startswith("embedded:"):
-        _, host, pid = record.engine.split(":")
-        if host == socket.gethostname() and not _alive(int(pid)):
-            if record.status == "queued":
-                return "cancelled", "Not started: the app server restarted while it waited. Start it again."
-            return "stopped", RESTARTED_MESSAGE
-    if record.status != "queued" and (record.heartbeat or 0) < time.time() - lost_after():
-        return "failed", LOST_MESSAGE
-    return None
+def _end(conn, run_id, status, message, was, ended=None):
+    """End a run that is in one of the states ``was``, with its ``ended`` event in the same
+    transaction; the number of runs ended (0 or 1)."""
+    done = conn.execute("UPDATE runs SET status = ?, message = ?, ended = coalesce(ended, ?) WHERE id = ? AND status IN (%s)"
+                        % ", ".join("?" * len(was)), (status, message, ended or time.time(), run_id) + tuple(was)).rowcount
+    if done:
+        conn.execute("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
+                     (run_id, runstate.ENDED_EVENT, json.dumps({"status": status, "message": message})))
+    return done
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _plain(value):
-    """JSON for NumPy numbers and arrays and for records."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, EpochRecord):
-        return vars(value)
-    raise TypeError("cannot store %r" % type(value))

@@ -25,6 +25,7 @@ import numpy as np
 from . import data, drawings, pendigits
 from .files import atomic_write
 from .network import N_PIXELS
+from .training import TrainConfig
 
 EVERYONE = "everyone"  # ``DataRecipe.drawings_of`` for every person's kept drawings
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
@@ -58,7 +59,7 @@ class RunSpec:
     """One run: its settings, its data, the saved model it starts from (None: random weights),
     whose it is, and its name for people."""
 
-    config: object  # a TrainConfig
+    config: TrainConfig
     data: DataRecipe = dataclasses.field(default_factory=DataRecipe)
     started_from: str | None = None
     owner: str | None = None
@@ -171,7 +172,7 @@ def build_training_set(spec, pen_images=None):
         store = drawings.DrawingStore(recipe.drawings_db)
         kept = store.drawings(session=None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
         if not kept:
-            raise ValueError("there are no kept drawings to train on: correct a few on the Draw page first")
+            raise ValueError("there are no kept drawings to train on: correct a few drawings first")
         images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))
         source += " and %d kept drawings (each %d times)" % (len(kept), recipe.drawings_weight)
     return TrainingSet(images, labels, groups, digits.x_test, digits.y_test, source)

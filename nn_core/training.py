@@ -2,11 +2,11 @@
 
 ``TrainConfig`` holds every hyperparameter and checks them up front. ``Trainer.run`` trains with
 mini-batch gradient descent and yields one ``EpochRecord`` per epoch, so a caller can print it,
-plot it or stop listening; the trainer never prints. It can be asked to stop between
-mini-batches (``stop``, a ``threading.Event``), reports each mini-batch through ``on_batch`` if
-given, lets ``control`` pause it or ``change`` its rate and lamda between mini-batches, and stops
-at once when the cost stops being a finite number, keeping the last parameters whose cost was
-finite. The same seed gives the same curves.
+plot it or stop listening; the trainer never prints. A ``Callback`` (Keras style) hears every
+mini-batch and epoch, may hold the run between two mini-batches (a pause), hands it changes of
+rate and lamda, and stops it with its ``stop_training`` flag. Training stops at once when the cost
+stops being a finite number, keeping the last parameters whose cost was finite. The same seed
+gives the same curves.
 """
 
 import copy
@@ -45,6 +45,42 @@ def check_live(**settings):
             raise ValueError("%s must be %s, got %r" % (name, allowed, value))
         checked[name] = float(value)
     return checked
+
+
+def batch_size(mini_batch: int | None, n: int) -> int:
+    """The mini-batch size used on ``n`` images: ``mini_batch``, at most ``n`` (None: all of them)."""
+    return n if mini_batch is None else min(mini_batch, n)
+
+
+def n_params(layer_data: dict) -> int:
+    """How many weights and biases a network of ``layer_data`` has."""
+    dims = layer_data["Dim"]
+    return sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+
+
+class Callback:
+    """What a ``Trainer.run`` reports to and is steered by, between two mini-batches.
+
+    ``pending``: settings (rate, lamda) to change from the next mini-batch on; the trainer takes
+    them and empties it, then calls ``on_change`` with what it changed. ``stop_training``: set it
+    to stop before the next mini-batch. ``before_batch`` may wait (a pause). The methods do nothing
+    here: a caller overrides those it needs."""
+
+    def __init__(self) -> None:
+        self.pending: dict = {}
+        self.stop_training = False
+
+    def before_batch(self) -> None:
+        """Called before every mini-batch (it may wait there, or fill ``pending``)."""
+
+    def on_batch(self, epoch: int, batch: int, n_batches: int, cost: float, size: int) -> None:
+        """After every mini-batch: its 1-based epoch and number, its cost and its size in images."""
+
+    def on_change(self, made: list) -> None:
+        """``pending`` was applied: the changes made (see ``Trainer.change``)."""
+
+    def on_epoch_end(self, record: "EpochRecord") -> None:
+        """After every epoch, before the trainer yields its record."""
 
 
 def _quiet():
@@ -200,8 +236,7 @@ class Trainer:
     @property
     def batch_size(self):
         """The mini-batch size actually used: ``mini_batch``, at most the training-set size."""
-        mb = self.config.mini_batch
-        return self.n_train if mb is None else min(mb, self.n_train)
+        return batch_size(self.config.mini_batch, self.n_train)
 
     def rate_at(self, epoch):
         """Learning rate for a 0-based epoch under the configured schedule."""
@@ -236,14 +271,10 @@ class Trainer:
         self.status = "diverged"
         self.message = "Training diverged: %s. Kept the parameters from the end of epoch %d. Try a smaller rate." % (what, epoch)
 
-    def run(self, stop=None, on_batch=None, control=None):
-        """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each.
-
-        ``stop``: an object with ``is_set()`` (e.g. ``threading.Event``), checked before every
-        mini-batch. ``on_batch(epoch, batch, n_batches, cost)``: called after every mini-batch.
-        ``control()``: called before every mini-batch; it may call ``change`` (taking effect
-        with that mini-batch) or wait (a pause).
-        """
+    def run(self, callback: Callback | None = None):
+        """Train for ``config.epochs`` epochs, yielding an ``EpochRecord`` after each, reporting
+        to and steered by ``callback`` (see ``Callback``)."""
+        callback = callback if callback is not None else Callback()
         c = self.config
         ld = c.layer_data
         n = self.n_train
@@ -266,9 +297,11 @@ class Trainer:
             cost_sum, correct = 0.0, 0.0
             for b in range(n_batches):
                 self.position = epoch + b / n_batches
-                if control is not None:
-                    control()
-                if stop is not None and stop.is_set():
+                callback.before_batch()
+                if callback.pending:
+                    pending, callback.pending = callback.pending, {}
+                    callback.on_change(self.change(**pending))
+                if callback.stop_training:
                     self.status = "stopped"
                     self.message = "Stopped after %d complete epoch(s)." % epoch
                     return
@@ -298,8 +331,7 @@ class Trainer:
                 # Let go of this step's layer outputs now: kept until the next step had made its own,
                 # they were two steps' worth at once (a full batch of 18,000 on 4 x 1024: 2.6 GB, not 1.4).
                 del AL, caches, Xb, Yb, before
-                if on_batch is not None:
-                    on_batch(epoch + 1, b + 1, n_batches, J)
+                callback.on_batch(epoch + 1, b + 1, n_batches, J, len(idx))
             val_cost = val_acc = None
             if len(self.y_val):
                 with _quiet():
@@ -323,6 +355,7 @@ class Trainer:
                 health=health.figures(),
             )
             self.history.append(record)
+            callback.on_epoch_end(record)
             yield record
         self.status = "finished"
         self.message = "Finished %d epoch(s)." % c.epochs
@@ -342,10 +375,9 @@ def estimated_seconds(config, n_train):
     """Roughly how long ``config`` takes to train on ``n_train`` images here (within a factor
     of two or so): forward and backward passes cost about 6 operations per parameter per image."""
     dims = config.layer_data["Dim"]
-    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
+    batch = batch_size(config.mini_batch, n_train)
     rate = FLOPS_PER_SECOND * batch / (batch + SMALL_BATCH)
-    seconds = 6.0 * n_params * n_train * config.epochs / rate
+    seconds = 6.0 * n_params(config.layer_data) * n_train * config.epochs / rate
     # Reading the images costs too: what a small network (softmax regression) spends its time on;
     # and every step its fixed share (Python, the optimizer, the progress): what small batches spend theirs on.
     seconds += 4.0 * dims[0] * n_train * config.epochs / IMAGE_BYTES_PER_SECOND
@@ -362,7 +394,7 @@ def slow_choices(config, n_train):
     """The settings that make a run slow, each in words with what to try instead (for a run
     expected to take over ``SLOW_SECONDS``)."""
     reasons = []
-    batch = n_train if config.mini_batch is None else min(config.mini_batch, n_train)
+    batch = batch_size(config.mini_batch, n_train)
     if batch <= 8 and n_train >= 5000:
         reasons.append("mini_batch %d makes %s weight updates per epoch, one small step each: try 32-512"
                        % (batch, format(-(-n_train // batch), ",")))
@@ -396,7 +428,7 @@ def traps(config):
     if config.optimizer in ("adam", "momentum") and config.rate >= 0.1:
         found.append("rate %g with %s: steps this large overshoot, and the cost jumps about or diverges. Try %g"
                      % (config.rate, config.optimizer if config.optimizer != "adam" else "Adam", 0.001 if config.optimizer == "adam" else 0.01))
-    elif config.optimizer == "gd" and (config.rate > high or (config.rate >= 0.3 and (config.mini_batch or 10**9) <= 8)):
+    elif config.optimizer == "gd" and (config.rate > high or (config.rate >= 0.3 and config.mini_batch is not None and config.mini_batch <= 8)):
         found.append("rate %g with gradient descent on mini-batches of %s: steps this large usually diverge. Try 0.1"
                      % (config.rate, config.mini_batch or "the whole set"))
     elif config.rate > 3 * high:

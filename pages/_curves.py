@@ -33,14 +33,40 @@ def log_scale_helps(runs):
     return len(costs) > 1 and max(costs) > 10 * min(costs)
 
 
+CHANGE_ROWS = 6  # change labels are stacked one per row (then the rows start again at the top)
+ROW_HEIGHT = 14  # pixels between two stacked labels
+
+
+def changes_of(shown):
+    """Every change of rate or lamda of the ``shown`` runs, in the order they were made, numbered."""
+    made = sorted(((float(c["epoch"]), job.label, c) for job in shown for c in job.changes), key=lambda t: t[0])
+    return [{"run": label, "epoch": epoch, "n": i + 1, "row": i % CHANGE_ROWS,
+             "change": "%d: %s %g → %g" % (i + 1, c["setting"], c["old"], c["new"])} for i, (epoch, label, c) in enumerate(made)]
+
+
+def change_list(shown):
+    """The changes in words, for under the charts (the chart marks them by number): "" if none."""
+    made = changes_of(shown)
+    if not made:
+        return ""
+    return "Changes: " + "; ".join("%s at epoch %.2f (%s)" % (c["change"], c["epoch"], c["run"]) for c in made) + "."
+
+
+def epochs_axis(shown):
+    """Where the epoch axis ends: at the epochs a run training or waiting will reach, and at those
+    the others did reach (never past them, as a rounded-up axis did)."""
+    ends = [job.config.epochs if job.running else max(len(job.history), 1) for job in shown]
+    return max(ends + [1])
+
+
 def overlay(runs, shown, live=None, log=False):
     """Two Vega-Lite charts (cost, accuracy) of the ``shown`` runs (``runs`` fixes their colours):
     solid lines for training, dashed for validation, a thin line for the ``live`` run's cost
     mini-batch by mini-batch, and a dotted rule where a run's rate or lamda was changed. ``log``:
     cost on a logarithmic axis."""
     color = field("run", "nominal", scale={"domain": [job.label for job in shown], "range": [colour(runs, job) for job in shown]})
-    changes = [{"run": job.label, "epoch": float(c["epoch"]), "change": "%s %g → %g" % (c["setting"], c["old"], c["new"])}
-               for job in shown for c in job.changes]
+    changes = changes_of(shown)
+    x_scale = {"domain": [0, epochs_axis(shown)], "nice": False}
     charts = []
     for what, keys in (("cost", ["train_cost", "val_cost"]), ("accuracy", ["train_acc", "val_acc"])):
         names = [COLUMNS[key] for key in keys]
@@ -51,7 +77,7 @@ def overlay(runs, shown, live=None, log=False):
             "data": {"values": points},
             "mark": {"type": "line", "point": True},
             "encoding": {
-                "x": field("epoch", axis={"tickMinStep": 1}, scale={"domainMin": 0}),
+                "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
                 "y": field(what, scale={"type": "log"} if log and what == "cost" else {"zero": False},
                            title="cost (log scale)" if log and what == "cost" else what),
                 "color": {**color, "legend": dict(LEGEND, title="run")},
@@ -64,31 +90,43 @@ def overlay(runs, shown, live=None, log=False):
                 "data": {"values": [{"run": live.label, "curve": SMOOTHED, "epoch": float(e), "cost": float(c)}
                                     for e, c in live.batch_costs]},
                 "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7},
-                "encoding": {"x": field("epoch"), "y": field("cost", scale={"type": "log"} if log else {"zero": False}), "color": color,
+                "encoding": {"x": field("epoch", scale=x_scale), "y": field("cost", scale={"type": "log"} if log else {"zero": False}), "color": color,
                              "tooltip": [field("run", "nominal"), field("epoch", format=".2f"), field("cost", format=".4f")]},
             })
         if changes:
             layers.append({
                 "data": {"values": changes},
                 "mark": {"type": "rule", "strokeDash": [2, 3]},
-                "encoding": {"x": field("epoch"), "color": color,
+                "encoding": {"x": field("epoch", scale=x_scale), "color": color,
                              "tooltip": [field("run", "nominal"), field("change", "nominal"), field("epoch", format=".2f")]},
             })
+            # Each label on a row of its own: two changes a few mini-batches apart never print over each other.
             layers.append({
-                "data": {"values": changes},
-                "mark": {"type": "text", "align": "left", "dx": 3, "dy": -4, "baseline": "bottom", "fontSize": 11},
-                "encoding": {"x": field("epoch"), "y": {"value": 12}, "text": field("change", "nominal"), "color": color},
+                "data": {"values": [dict(c, y=12 + ROW_HEIGHT * c["row"]) for c in changes]},
+                "mark": {"type": "text", "align": "left", "dx": 3, "baseline": "middle", "fontSize": 11},
+                "encoding": {"x": field("epoch", scale=x_scale), "y": {"field": "y", "type": "quantitative", "scale": None},
+                             "text": field("change", "nominal"), "color": color},
             })
         charts.append({"height": CHART_HEIGHT, "layer": layers})
     return charts
 
 
 HEALTH_HEIGHT = 160
+# What each measure is; whether a run is in trouble is said by its own verdict (``health.diagnose``).
 HEALTH = [
-    ("grad", "gradient size", "how strongly each layer's weights are pushed; far smaller in the first layers than the last: vanishing gradients"),
-    ("update", "step / weights", "how much one step changes the weights, relative to their size: about 0.001 is healthy"),
-    ("stuck", "stuck neurons", "the share of neurons that no longer learn: saturated (sigmoid, tanh) or dead (relu)"),
+    ("grad", "gradient size", "how strongly each layer's weights are pushed at each step (log scale); the lines side by side "
+                              "show how the push changes on its way back from the last layer to the first"),
+    ("update", "step / weights", "how much one step changes each layer's weights, relative to their size (log scale); "
+                                 "steps of about a thousandth are usual"),
+    ("stuck", "stuck neurons", "the share of each layer's neurons that no longer change their output: saturated "
+                               "(sigmoid, tanh: pinned at their limits) or dead (relu: 0 for every image)"),
 ]
+HEALTH_NOTE = "These charts measure; whether the run has a problem is said under its results when it ends."
+
+
+def layer_name(number, run):
+    """A layer's name in the health charts: "layer 2", and "layer 5 (output)" for the last."""
+    return "layer %d%s" % (number, " (output)" if number == len(run.config.layer_data["Dim"]) - 1 else "")
 
 
 def health_charts(run):
@@ -101,11 +139,12 @@ def health_charts(run):
             values = {"grad": h["grad"], "update": h["update"], "stuck": stuck}
             for key, value in values.items():
                 if value is not None and math.isfinite(value):
-                    points.append({"epoch": record.epoch, "layer": "layer %d" % h["layer"], "what": key, "value": value})
+                    points.append({"epoch": record.epoch, "layer": layer_name(h["layer"], run), "what": key, "value": value})
     if not points:
         return None
     layers = sorted({p["layer"] for p in points}, key=lambda name: int(name.split()[1]))
     charts = []
+    x_scale = {"domain": [1, max(run.config.epochs if run.running else len(run.history), 1)], "nice": False}
     for key, title, _ in HEALTH:
         log = key != "stuck"
         charts.append({  # (its title is written above it by the page: a title inside the spec flattened the plot)
@@ -114,10 +153,12 @@ def health_charts(run):
                 "data": {"values": [p for p in points if p["what"] == key and (not log or p["value"] > 0)]},
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "x": field("epoch", axis={"tickMinStep": 1}),
+                    "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
                     "y": field("value", scale={"type": "log"} if log else {"domain": [0, 1]},
                                axis={"format": "%"} if not log else {"format": ".0e"}, title=None),
-                    "color": field("layer", "nominal", sort=layers, scale={"scheme": "viridis"}, legend=dict(LEGEND, title=None)),
+                    # Every layer in the legend: in a row, a third of the page cut the last ones off (the brightest lines).
+                    "color": field("layer", "nominal", sort=layers, scale={"scheme": "viridis"},
+                                   legend=dict(LEGEND, title=None, columns=3, symbolLimit=0)),
                     "tooltip": [field("layer", "nominal"), field("epoch"), field("value", format=".2%" if not log else ".2e")],
                 },
             }],

@@ -45,20 +45,36 @@ def saved_names():
 
 
 TRAINING_NOW = "The network training now"
+OWN_RUN = "Your run: "  # a finished run is offered under its own name, after this (saved models' names have no spaces)
+
+
+def own_run_option(job):
+    """The picker's entry for the person's latest run: ``TRAINING_NOW`` while it trains or waits,
+    its own name once it has ended, None while it has no network to show."""
+    if job is None or not job.has_network:
+        return None
+    return TRAINING_NOW if job.running else OWN_RUN + job.label
+
+
+def is_own_run(name):
+    """Whether the picked ``name`` is the person's run rather than a saved model."""
+    return name == TRAINING_NOW or (isinstance(name, str) and name.startswith(OWN_RUN))
 
 
 def model_options():
-    """The models a visitor can pick: the saved ones, and their own run once it has an epoch."""
-    job = current_job()
-    return saved_names() + ([TRAINING_NOW] if job is not None and job.has_network else [])
+    """The models a visitor can pick: the saved ones, and their own latest run once it has a network."""
+    option = own_run_option(current_job())
+    return saved_names() + ([option] if option else [])
 
 
 def choose_model(key, help):
     """A "Model" picker of ``model_options``; returns ``(name, model)``, the model being this
-    visitor's run (as it is now) for ``TRAINING_NOW``. Says so and stops the page when there is
+    visitor's run (as it is now) for ``is_own_run`` names. Says so and stops the page when there is
     none or it cannot be read."""
-    options = model_options()
     job = current_job()
+    options = model_options()
+    if st.session_state.get(key) == TRAINING_NOW and job is not None and not job.running and TRAINING_NOW not in options:
+        st.session_state[key] = own_run_option(job)  # the run picked while it trained has ended: the same network, by its name
     if job is not None and job.running and TRAINING_NOW not in options:
         st.caption("Your run %s: the network training now will be in this list after its first mini-batches."
                    % ("waits for a free place" if job.queued else "is starting"))
@@ -66,11 +82,13 @@ def choose_model(key, help):
         st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
         st.stop()
     name = st.selectbox("Model", options, key=key, help=help)
-    if name == TRAINING_NOW:
-        job = current_job()
+    if is_own_run(name):
         done = len(job.history)
-        st.caption("%s, as it was %s%s; its answers improve as it learns." % (
-            plain(job.label), "after epoch %d" % done if done else "a few mini-batches in", " (still training)" if job.running else ""))
+        if job.running:
+            st.caption("%s, as it was %s (still training); its answers improve as it learns." % (
+                plain(job.label), "after epoch %d" % done if done else "a few mini-batches in"))
+        else:
+            st.caption("%s, your run that %s after %d epoch(s)." % (plain(job.label), job.status, done))
         return name, job.model()
     try:
         return name, get_model(name)

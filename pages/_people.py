@@ -96,20 +96,42 @@ def runner():
     return Runner.shared()
 
 
+def _this_page_run():
+    """Something that is the same object for the whole of one run of a page (or of a fragment)
+    and another for the next: Streamlit gives each run fresh cursors."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.cursors
+
+
 def my_runs():
     """This person's latest runs (waiting, training, ended), oldest first. They are read from the
     run store (a millisecond), so they come back after a reload, in a new tab, and after a restart
-    of the server. Each ``Run`` handle is kept in the session, so that a refresh reads only its
-    new events."""
+    of the server; once per run of a page (``forget_runs`` after a change). Each ``Run`` handle is
+    kept in the session, so that a refresh reads only its new events. A store that cannot be read
+    is said in words (once per page run), and the runs are then none."""
+    person, now = visitor(), _this_page_run()
+    cached = st.session_state.get("my_runs")
+    if cached is not None and now is not None and cached[0] == person and cached[1] is now:
+        return cached[2]
     try:
-        records = runner().store.runs_of(visitor())[-SHOWN_RUNS:]
+        records = runner().store.runs_of(person)[-SHOWN_RUNS:]
     except RunsError as exc:
-        st.error(plain(str(exc)))
+        st.session_state.my_runs = (person, now, [])
+        st.error(plain(str(exc)), icon=":material/database:")
         return []
     handles = st.session_state.setdefault("run_handles", {})
     for record in records:
         handles.setdefault(record.id, Run(runner(), record.id)).refresh(record)
-    return [handles[record.id] for record in records]
+    runs = [handles[record.id] for record in records]
+    st.session_state.my_runs = (person, now, runs)
+    return runs
+
+
+def forget_runs():
+    """Read the person's runs again at the next ``my_runs`` (a run was started or asked something)."""
+    st.session_state.pop("my_runs", None)
 
 
 def current_job():

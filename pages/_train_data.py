@@ -65,10 +65,15 @@ def training_data():
 
 
 
+def recipe_of(plan, choice):
+    """The data recipe Start would train on: the data chosen here, with the sidebar's drawings."""
+    return dataclasses.replace(choice.recipe, drawings_of=plan.drawings_of, drawings_weight=plan.weight)
+
+
 def planned_images(plan, choice):
     """How many images the run would train on, and the caption that says so."""
     c = plan.config
-    recipe = dataclasses.replace(choice.recipe, drawings_of=plan.drawings_of, drawings_weight=plan.weight)
+    recipe = recipe_of(plan, choice)
     try:
         n = runspec.planned_images(RunSpec(c, recipe))
     except (DrawingsError, data.DataError):

@@ -36,9 +36,17 @@ def results(job):
     text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black")))
     st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
     st.altair_chart(heat + text, width="content")
+    save(job)
 
-    finished = {r.label: r for r in my_runs() if r.result is not None}
-    if len(finished) > 1:  # any of the person's runs can be saved, not only the latest
+
+def save(job):
+    """Save or download the network of one of the person's runs that has a trained one."""
+    if not job.trained:
+        st.caption("%s ended before its first epoch: there is no trained network to save." % plain(job.label))
+    finished = {r.label: r for r in my_runs() if r.trained}
+    if not finished:
+        return
+    if len(finished) > 1 or job.label not in finished:  # any of the person's runs can be saved, not only the latest
         labels = list(finished)
         chosen = st.selectbox("Run to save", labels, index=labels.index(job.label) if job.label in finished else len(labels) - 1,
                               key="save_which", format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),

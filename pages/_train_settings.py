@@ -14,7 +14,8 @@ from nn_core.optimizers import OPTIMIZERS
 from nn_core.storage import ModelFileError
 from nn_core.training import SCHEDULES, TrainConfig
 from pages._models import get_model, saved_names
-from pages._people import current_job, drawing_store, visitor
+from nn_core.runs import RunsError
+from pages._people import current_job, drawing_store, forget_runs, visitor
 from pages._widgets import plain
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
@@ -159,17 +160,47 @@ def drawings_choice(locked):
 
 
 def live_change(key):
-    """A rate or lamda moved while a run trains: the run takes it from its next mini-batch."""
+    """A rate or lamda moved while a run trains: the run takes it from its next mini-batch. One
+    note says so (the sidebar already shows the new value)."""
     job = current_job()
     if job is not None and job.running:
         old = getattr(job.config, key)
         try:
             applied = job.change(**{key: st.session_state[key]})
-        except ValueError as exc:
-            st.session_state.live_note = "Not changed: %s" % exc
+        except (ValueError, RunsError) as exc:
+            st.session_state.live_note = plain("Not changed: %s" % exc)
         else:
             st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, plain(job.label), old, st.session_state[key])
                                           if applied else "%s has ended: the new %s is for the next run." % (plain(job.label), key))
+        forget_runs()
+
+
+def settings_of(config, started_from=None):
+    """The sidebar's widget values that describe ``config`` (a run's), by widget key; a value no
+    widget can show (a rate set from Python) is left out."""
+    hidden = config.layer_data["Dim"][1:-1]
+    values = {
+        "start_from": started_from or NEW, "activation": config.layer_data["Activs"][0], "init": config.init,
+        "epochs": config.epochs, "mini_batch": FULL_BATCH if config.mini_batch is None else config.mini_batch,
+        "rate": config.rate, "lamda": config.lamda, "optimizer": config.optimizer, "schedule": config.schedule,
+        "dropout": config.dropout, "augment": config.augment, "n_train": ALL if config.n_train is None else config.n_train,
+        "pen_digits": config.pen_digits > 0, "val_fraction": config.val_fraction, "seed": config.seed,
+    }
+    if started_from is None:
+        values["n_hidden"] = len(hidden)
+        values.update({"neurons_%d" % (i + 1): width for i, width in enumerate(hidden)})
+    choices = allowed()
+    return {k: v for k, v in values.items() if k in choices and v in choices[k]}
+
+
+def follow(job):
+    """Show the person's run that trains or waits in the sidebar, as it was started: the first
+    time this session draws it (a reload, a new tab, another computer of the same person)."""
+    if job is None or not job.running or st.session_state.get("followed_run") == job.id:
+        return
+    st.session_state.followed_run = job.id
+    st.session_state.pop("before_fine_tune", None)
+    st.session_state.update(settings_of(job.config, job.started_from))
 
 
 def layer_settings(locked):

@@ -17,7 +17,7 @@ from nn_core.seed import read_seed_weights
 from nn_core.models import model_store
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
-from pages._models import choose_model, model_options, TRAINING_NOW
+from pages._models import choose_model, is_own_run, model_options
 from pages._network import network_view
 from pages._people import drawing_store, visitor
 from pages._widgets import keep, once_per_upload, plain, remember, upload_box
@@ -58,7 +58,7 @@ def pick_model():
     """The model picker (saved models and the network this visitor is training), with what the
     model is in words."""
     name, model = choose_model("model_name", "Models saved from the Train page appear here, and the network you are training.")
-    if name == TRAINING_NOW:
+    if is_own_run(name):
         return model
     acc = model.meta.get("test_accuracy")
     arch = "-".join(map(str, model.layer_data["Dim"]))

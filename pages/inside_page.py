@@ -18,7 +18,7 @@ from nn_core.report import COLUMNS
 from nn_core.models import model_store
 from nn_core.storage import BIN_DAYS, ModelFileError
 from pages._charts import digit_bars
-from pages._models import choose_model, get_model, mnist, model_options, model_version as version, saved_names, TRAINING_NOW
+from pages._models import choose_model, get_model, is_own_run, mnist, model_options, model_version as version, saved_names, TRAINING_NOW
 from pages._people import current_job, visitor
 from pages._widgets import keep, plain, remember
 
@@ -34,7 +34,7 @@ CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 def pick():
     """The model to look inside; returns ``(model, key)``, the key naming that version of it for caching."""
     name, model = choose_model("inside_model", "a saved model, or the network you are training")
-    if name == TRAINING_NOW:
+    if is_own_run(name):
         job = current_job()
         return model, "%s-%d-%d" % (id(job), len(job.history), job.running)
     st.caption("%s: %s." % (plain(name), describe_layers(model.layer_data)))

@@ -158,8 +158,9 @@ def test_a_reader_following_a_run_misses_no_event_while_writers_race(run_store):
     def read():
         nonlocal since
         while not done.is_set() or since < 40:
-            for event_id, _, body in run_store.events(ids[0], since):
-                seen.append(body["i"])
+            for event_id, kind, body in run_store.events(ids[0], since):
+                if kind == "batch":
+                    seen.append(body["i"])
                 since = event_id
             if done.is_set() and len(seen) >= 40:
                 break
@@ -187,9 +188,15 @@ def test_a_run_record_round_trips_its_networks_commands_and_order(run_store):
                      result={"accuracy": 0.5}, status="finished", ended=time.time(), trained=time.time())
     assert run_store.network(first, final=False)["W1"][0, 0] == 2.0 and run_store.network(first)["W1"][0, 0] == 3.0
     record = run_store.get(first)
-    assert record.status == "finished" and record.result == {"accuracy": 0.5} and record.held == 1
+    assert record.status == "finished" and record.result == {"accuracy": 0.5} and record.held == 0
+    assert [kind for _, kind, _ in run_store.events(first)] == ["started", "epoch", "ended"]
     run_store.command(second, "change", {"rate": 0.1})
-    assert run_store.commands(second) == [("change", {"rate": 0.1})] and run_store.commands(second) == []
+    run_store.command(second, "pause")
+    (change, kind, body), (pause, _, _) = run_store.commands(second)
+    assert (kind, body) == ("change", {"rate": 0.1})
+    assert run_store.get(second).pending == ["pause"]  # a request until the run acknowledges it
+    run_store.report(second, done=[change, pause])
+    assert run_store.commands(second) == [] and run_store.get(second).pending == []
     assert [r.id for r in run_store.runs_of(None)] == [third]
     assert run_store.cancel(second, "not wanted") and not run_store.cancel(first, "too late")
     assert run_store.get("no such run") is None
@@ -203,7 +210,8 @@ def test_a_run_that_stops_answering_is_failed_with_its_curves_kept(run_store, mo
     time.sleep(0.6)
     record = run_store.get(run_id)
     assert record.status == "failed" and "stopped answering" in record.message
-    assert run_store.events(run_id)[0][2] == {"epoch": 1} and run_store.network(run_id, final=False) is not None
+    assert [(k, b) for _, k, b in run_store.events(run_id)][1:] == [("epoch", {"epoch": 1}), ("ended", {"status": "failed", "message": record.message})]
+    assert run_store.network(run_id, final=False) is not None
     run_store.add(config(), "run 2", owner="alice")  # its place is free
 
 

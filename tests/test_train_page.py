@@ -5,6 +5,9 @@ captions that say what is really used. Headless with AppTest."""
 import json
 from types import SimpleNamespace
 
+import numpy as np
+import pytest
+
 from test_pages import app, latest_run, texts, train_page, wait_until
 from nn_core.network import init_params
 from nn_core.storage import save_model
@@ -94,10 +97,13 @@ def test_pause_holds_the_run_and_resume_carries_on(weights_dir):
         wait_until(lambda: job.progress > 0)
         at.run()
         at.button(key="pause").click().run()
-        assert latest_run(at).status == "paused"  # at once (read afresh), so that the page shows Resume
+        if latest_run(at).status == "pausing":  # a request, until the run acknowledges it
+            assert "pausing" in at.get("progress")[0].proto.text
+            assert at.button(key="resume").disabled and at.button(key="resume").label == "Pausing ..."
         wait_until(lambda: job.held)
         held = job.progress
         at.run()
+        assert not at.button(key="resume").disabled and at.button(key="resume").label == "Resume"
         assert "paused at epoch" in at.get("progress")[0].proto.text
         assert at.button(key="start").disabled and not at.button(key="stop").disabled
         assert job.progress == held
@@ -130,7 +136,8 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     def run(label, epochs, val=True, changes=(), batch_costs=()):
         history = [EpochRecord(epoch=e, train_cost=1.0 / e, val_cost=1.5 / e if val else None, train_acc=0.9, val_acc=0.8 if val else None,
                                seconds=1.0, rate=0.001) for e in range(1, epochs + 1)]
-        return SimpleNamespace(label=label, history=history, changes=list(changes), batch_costs=list(batch_costs))
+        return SimpleNamespace(label=label, history=history, changes=list(changes), batch_costs=list(batch_costs), running=False,
+                               config=SimpleNamespace(epochs=epochs))
 
     a = run("a", 3, changes=[{"epoch": 1.5, "setting": "rate", "old": 0.001, "new": 0.01}])
     b = run("b", 2, val=False, batch_costs=[(0.5, 2.0), (1.0, 1.5)])
@@ -143,7 +150,8 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert len(lines["data"]["values"]) == 3 + 3 + 2
     assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
     assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
-    assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "change": "rate 0.001 → 0.01"}]
+    assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "change": "1: rate 0.001 → 0.01"}]
+    assert lines["encoding"]["x"]["scale"] == {"domain": [0, 3], "nice": False}  # the axis ends at the runs' last epoch
     assert lines["encoding"]["color"]["legend"]["labelLimit"] == 0  # no run's name cut short
     assert lines["encoding"]["strokeDash"]["legend"] is None  # which line is which is said in words (CURVES)
     assert lines["encoding"]["y"]["scale"] == {"zero": False} and not log_scale_helps([a, b])
@@ -153,13 +161,41 @@ def test_the_cost_axis_turns_logarithmic_when_runs_are_a_hundred_times_apart():
     def run(label, cost):
         history = [EpochRecord(epoch=e, train_cost=cost / e, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1)
                    for e in range(1, 4)]
-        return SimpleNamespace(label=label, history=history, changes=[], batch_costs=[])
+        return SimpleNamespace(label=label, history=history, changes=[], batch_costs=[], running=False, config=SimpleNamespace(epochs=3))
 
     sigmoid, relu = run("sigmoid", 30.0), run("relu", 0.3)
     assert log_scale_helps([sigmoid, relu])
     cost, _ = overlay([sigmoid, relu], [sigmoid, relu], log=True)
     assert cost["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
     assert "log scale" in cost["layer"][0]["encoding"]["y"]["title"]
+
+
+def test_two_changes_a_few_mini_batches_apart_print_on_rows_of_their_own_and_are_listed():
+    from pages._curves import change_list
+
+    changes = [{"epoch": 1.02, "setting": "rate", "old": 0.001, "new": 0.003}, {"epoch": 1.03, "setting": "lamda", "old": 0.0, "new": 1.0}]
+    history = [EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1) for e in (1, 2)]
+    live = SimpleNamespace(label="run 1", history=history, changes=changes, batch_costs=[], running=True, config=SimpleNamespace(epochs=15))
+    cost, _ = overlay([live], [live], live=live)
+    labels = cost["layer"][-1]["data"]["values"]
+    assert len({label["y"] for label in labels}) == 2  # stacked: never printed over each other
+    assert cost["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 15]  # a running run's axis ends at its epochs, not 16
+    assert change_list([live]) == ("Changes: 1: rate 0.001 → 0.003 at epoch 1.02 (run 1); 2: lamda 0 → 1 at epoch 1.03 (run 1).")
+
+
+def test_the_health_legend_names_every_layer_it_draws():
+    from pages._curves import HEALTH, health_charts
+
+    layers = [{"layer": l, "grad": 10.0 ** -l, "update": 1e-3, "saturated": 0.1, "dead": None} for l in range(1, 6)]
+    history = [EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1, health=layers)
+               for e in (1, 2, 3)]
+    run = SimpleNamespace(history=history, running=False, config=SimpleNamespace(epochs=3, layer_data={"Dim": [784, 8, 8, 8, 8, 10]}))
+    for chart in health_charts(run):
+        color = chart["layer"][0]["encoding"]["color"]
+        assert color["sort"] == ["layer 1", "layer 2", "layer 3", "layer 4", "layer 5 (output)"]
+        assert color["legend"]["columns"] == 3  # in rows under the chart, not one row cut off at its edge
+        assert chart["layer"][0]["encoding"]["x"]["scale"]["domain"] == [1, 3]
+    assert not any("vanishing" in meaning for _, _, meaning in HEALTH)  # the captions explain; the verdict diagnoses
 
 
 def deep_sigmoid(at, neurons, epochs):
@@ -251,3 +287,44 @@ def test_a_run_that_does_not_learn_says_why_with_its_health_figures(weights_dir)
     at.run()
     said = texts(at.warning)
     assert "has not learned" in said and "vanishing gradients" in said and "relu" in said.lower(), said
+
+
+def test_a_runs_store_of_random_bytes_is_said_in_words_on_the_train_page(weights_dir, tmp_path, monkeypatch):
+    broken = tmp_path / "runs.sqlite"
+    broken.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 64 * 1024, dtype=np.uint8)))
+    monkeypatch.setenv("NN_CORE_RUNS_DB", str(broken))
+    at = train_page()
+    assert not at.exception  # no red box with a stack of file names
+    assert "runs database" in texts(at.error)
+    at.button(key="start").click().run()
+    assert not at.exception and "Not started" in texts(at.error)
+
+
+@pytest.mark.slow
+def test_a_stopped_database_server_is_said_in_words_on_the_train_page(weights_dir, own_postgres, monkeypatch):
+    from nn_core import database
+
+    monkeypatch.setattr(database, "CONNECT_SECONDS", 2.0)
+    monkeypatch.setenv("NN_CORE_DATABASE_URL", own_postgres.url)
+    at = train_page()
+    own_postgres.stop()
+    at.run()
+    assert not at.exception
+    assert "cannot be reached" in texts(at.error)
+    at.button(key="start").click().run()
+    assert not at.exception and "Not started" in texts(at.error)
+
+
+def test_a_run_stopped_before_its_first_epoch_offers_nothing_to_save(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(20000)
+    at.select_slider(key="mini_batch").set_value(1).run()  # a first epoch of minutes
+    at.button(key="start").click().run()
+    job = latest_run(at)
+    wait_until(lambda: job.progress > 0)
+    at.button(key="stop").click().run()
+    assert job.join(60) and job.status == "stopped" and not job.history
+    at.run()
+    assert not at.exception
+    assert "no trained network to save" in texts(at.caption)
+    assert not [b for b in at.button if b.key == "save"]

@@ -2,7 +2,6 @@
 and it refuses absurd hyperparameters with a message naming them."""
 
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from conftest import blobs
 from nn_core.network import predict_proba
 from nn_core.optimizers import OPTIMIZERS
-from nn_core.training import TrainConfig, Trainer
+from nn_core.training import Callback, TrainConfig, Trainer
 
 SMALL = {"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}
 
@@ -77,18 +76,24 @@ def test_no_validation_set_gives_none():
 
 def test_stop_between_mini_batches():
     X, y = blobs()
-    stop = threading.Event()
-    seen = []
+    seen, ends, sizes = [], [], []
 
-    def on_batch(epoch, batch, n_batches, cost):
-        seen.append((epoch, batch))
-        if epoch == 2 and batch == 3:
-            stop.set()
+    class Stopper(Callback):
+        def on_batch(self, epoch, batch, n_batches, cost, size):
+            seen.append((epoch, batch))
+            sizes.append(size)
+            if epoch == 2 and batch == 3:
+                self.stop_training = True
+
+        def on_epoch_end(self, record):
+            ends.append(record.epoch)
 
     trainer = Trainer(small_config(), X, y)
-    records = list(trainer.run(stop=stop, on_batch=on_batch))
-    assert len(records) == 1
+    records = list(trainer.run(Stopper()))
+    assert len(records) == 1 and ends == [1]
     assert seen[-1] == (2, 3)
+    n_batches = seen.index((2, 1))  # the mini-batches of epoch 1
+    assert sum(sizes[:n_batches]) == trainer.n_train  # each mini-batch reported with its own size
     assert trainer.status == "stopped"
     assert all(np.all(np.isfinite(p)) for p in trainer.params.values())
 
@@ -199,3 +204,21 @@ def test_known_traps_are_named_before_a_run_and_good_settings_are_left_alone():
     assert "overshoot" in traps(TrainConfig(optimizer="adam", rate=1.0))[0]
     assert "diverge" in traps(TrainConfig(optimizer="gd", rate=0.3, mini_batch=1))[0]
     assert "far below" in traps(TrainConfig(optimizer="gd", rate=1e-4))[0]
+
+
+def test_pending_changes_apply_from_the_next_mini_batch_and_are_reported():
+    X, y = blobs()
+    made = []
+
+    class Changer(Callback):
+        def on_batch(self, epoch, batch, n_batches, cost, size):
+            if epoch == 1 and batch == 2:
+                self.pending = {"rate": 0.02, "lamda": 1.0}
+
+        def on_change(self, changes):
+            made.extend(changes)
+
+    trainer = Trainer(small_config(epochs=2), X, y)
+    list(trainer.run(Changer()))
+    assert [(c["setting"], c["new"]) for c in made] == [("rate", 0.02), ("lamda", 1.0)]
+    assert 0 < made[0]["epoch"] < 1 and trainer.config.rate == 0.02 and trainer.changes == made

@@ -1,0 +1,180 @@
+"""How long a run takes, said before Start as a range and during the run from its own pace.
+
+Before Start: the arithmetic of the run (``training.estimated_seconds``, at this code's nominal
+speed) times this server's *pace*: how many seconds recent runs really took per second of that
+arithmetic. The pace is a weighted median, so that one run slowed tenfold moves it little, and
+each run is first corrected for the share of the machine it had (``machine_share``: when other
+processes or other runs kept the cores busy, a run had half of them, and its pace is halved and
+counts half). The range is the spread of those paces (at least ``BAND``), plus the wait for a
+free place. During the run, the time left comes from its own pace (``count_down``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+from .training import estimated_seconds
+
+# Without finished runs to go by (bench/estimate.py measures them on this machine):
+STARTUP_SECONDS = 1.0  # a worker building the run's data (MNIST read, the pen-drawn digits from their cache)
+CLUSTER_SECONDS = 1.0  # the embedded cluster starting, the first time a server sends a run
+TEST_SECONDS = 0.5  # measuring the network on the 10,000 test images
+PACE = 1.2  # training time over ``estimated_seconds``: per-step costs the arithmetic leaves out
+BAND = (0.75, 1.5)  # the range around the estimate, at its narrowest
+PRIOR_WEIGHT = 1.0  # the built-in pace counts as one run among the recent ones
+LEFT_SMOOTHING = 0.1  # weight of each new reading in the time left
+MOST_UP = 0.1  # the time left grows by at most this share per report (4 a second): under half per refresh
+
+
+@dataclasses.dataclass
+class Expected:
+    """A run's expected time from Start to its results (``seconds``, between ``low`` and
+    ``high``), and what the server is doing meanwhile."""
+
+    seconds: float
+    low: float
+    high: float
+    training: int  # runs training now
+    waiting: int  # runs waiting for a place
+    wait: float  # of ``seconds``, the wait for a free place
+
+    def __str__(self) -> str:
+        span = duration_range(self.low, self.high)
+        if self.wait > 0:
+            return "%d run%s training, %d waiting: %s, about %s of it waiting for a place" % (
+                self.training, "s are" if self.training != 1 else " is", self.waiting, span, duration(self.wait))
+        if self.training:
+            return "%d run%s training: %s" % (self.training, "s are" if self.training != 1 else " is", span)
+        return span[0].upper() + span[1:]
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The value below which half the weight lies."""
+    pairs = sorted(zip(values, weights))
+    half, seen = sum(w for _, w in pairs) / 2, 0.0
+    for value, weight in pairs:
+        seen += weight
+        if seen >= half:
+            return value
+    return pairs[-1][0]
+
+
+def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
+    """This server's pace from recent runs' ``(startup, training, estimate, test, share)``:
+    ``(median, low, high)`` seconds of training per second of arithmetic, each run corrected for
+    the share of the machine it had and weighed by it; the built-in ``PACE`` counts as one run."""
+    values, weights = [PACE], [PRIOR_WEIGHT]
+    for t in timings:
+        if t[1] and t[2] and t[1] > 0 and t[2] > 0:
+            share = min(1.0, max(0.1, t[4] if len(t) > 4 and t[4] else 1.0))
+            values.append(t[1] / t[2] * share)
+            weights.append(share)
+    middle = weighted_median(values, weights)
+    spread = sorted(values)
+    low = min(BAND[0], spread[len(spread) // 5] / middle)
+    high = max(BAND[1], spread[-1 - len(spread) // 5] / middle)
+    return middle, low, high
+
+
+def expected(config, n_train: int, timings: Sequence[tuple], busy: tuple[list, list], workers: int, cores: int,
+             cluster_started: bool) -> Expected:
+    """How long ``config`` on ``n_train`` images should take from Start to its results: the wait
+    for a free worker, building the data, training at this server's pace (slowed by the runs it
+    would share its machine with), and the test set."""
+    startup = _median([t[0] for t in timings if t[0] is not None], STARTUP_SECONDS) + (0.0 if cluster_started else CLUSTER_SECONDS)
+    test = _median([t[3] for t in timings if t[3] is not None], TEST_SECONDS)
+    middle, low, high = pace(timings)
+    training_now, waiting = busy
+    sharing = min(len(training_now), workers - 1) if len(training_now) < workers else 0
+    slowed = max(1, cores) / max(1, cores // (sharing + 1))  # its cores shared with the runs beside it
+    training = estimated_seconds(config, n_train) * middle * slowed
+    wait = 0.0
+    if len(training_now) + len(waiting) >= workers:  # every worker busy: a place frees as runs end
+        wait = min(training_now, default=0.0) + sum(waiting) * middle / workers
+    fixed = startup + test + wait
+    return Expected(fixed + training, fixed + training * low, fixed + training * high, len(training_now), len(waiting), wait)
+
+
+def _median(values: Sequence[float], default: float) -> float:
+    values = sorted(values)
+    return values[len(values) // 2] if values else default
+
+
+def machine_busy() -> float | None:
+    """Seconds of CPU the whole machine has spent busy since it started (all cores, all
+    processes), or None where that cannot be read (only Linux says)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class ShareMeter:
+    """The share of its machine's cores a training process had, from its start to ``share()``:
+    what was not taken by other processes (other runs, or anything else busy there)."""
+
+    def __init__(self, cores: int) -> None:
+        self.cores = cores
+        self.start()
+
+    def start(self) -> None:
+        self.busy, self.own, self.wall = machine_busy(), _own_cpu(), _wall()
+
+    def share(self) -> float | None:
+        busy = machine_busy()
+        wall = _wall() - self.wall
+        if busy is None or self.busy is None or wall <= 0:
+            return None
+        others = max(0.0, (busy - self.busy) - (_own_cpu() - self.own))
+        return max(0.05, min(1.0, 1.0 - others / (wall * self.cores)))
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _wall() -> float:
+    return os.times().elapsed
+
+
+def count_down(previous: tuple | None, raw: float, now: float) -> tuple[float, float]:
+    """The time left, steady: ``previous`` is the last ``(seconds left, when)`` or None, ``raw``
+    the new reading from the run's pace at time ``now``. The last figure is counted down by the
+    time gone by, then moved a little (``LEFT_SMOOTHING``) towards the reading, upwards by at most
+    ``MOST_UP`` of itself: the figure never jumps up (a cause that changes the pace, a pause or a
+    run starting beside it, starts the count again from a new reading). Returns ``(left, now)``."""
+    if previous is None:
+        return raw, now
+    left, then = previous
+    counted = max(0.0, left - (now - then))
+    if raw < counted / 2:  # far faster (a larger share of the cores): taken at once, good news may jump
+        return raw, now
+    moved = counted + LEFT_SMOOTHING * (raw - counted)
+    return min(moved, counted * (1 + MOST_UP) + 0.5), now
+
+
+def duration(seconds: float) -> str:
+    """A length of time in words: "40 seconds", "25 minutes", "2.5 hours"."""
+    if seconds < 90:
+        return "%.0f seconds" % max(seconds, 1)
+    if seconds < 5400:
+        return "%.0f minutes" % (seconds / 60)
+    return "%.1f hours" % (seconds / 3600)
+
+
+def duration_range(low: float, high: float) -> str:
+    """A range of time in words, in one unit: "about 40-70 seconds", "about 2-4 minutes"."""
+    if high < 90:
+        a, b, unit = max(low, 1), max(high, 1), "seconds"
+    elif high < 5400:
+        a, b, unit = low / 60, high / 60, "minutes"
+    else:
+        return "about %.1f-%.1f hours" % (low / 3600, high / 3600)
+    a, b = round(a), round(b)
+    return "about %d %s" % (a, unit) if a >= b else "about %d-%d %s" % (max(a, 1), b, unit)

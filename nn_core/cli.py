@@ -24,7 +24,7 @@ from .optimizers import OPTIMIZERS
 from .predict import ModelOutputError, classify
 from .preprocess import ImageError, open_image
 from .runspec import EVERYONE, DataRecipe, RunSpec, build_training_set
-from .storage import ModelFileError, check_name, load_model, save_model, weights_dir
+from .storage import ModelFileError, check_name, load_model, model_path, save_model, weights_dir
 from .training import SCHEDULES, TrainConfig, Trainer
 
 
@@ -129,6 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
     base = load_model(args.base) if args.base else None
+    base_name = model_path(args.base).stem if args.base else None  # the name, also when given as a path
     recipe = DataRecipe(data_dir=args.data)
     if args.drawings:
         if not 1 <= args.drawings_weight <= 1000:
@@ -150,7 +151,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     images, labels, groups, source = built.images, built.labels, built.groups, built.source
     trainer = Trainer(config, images, labels, params=base.params if base else None, groups=groups)
     print("%s %s on %d images of %s (%d held out), %d epochs" % (
-        "fine-tuning %s," % base.path.stem if base else "training", "-".join(map(str, config.layer_data["Dim"])),
+        "fine-tuning %s," % base_name if base else "training", "-".join(map(str, config.layer_data["Dim"])),
         trainer.n_train, source, len(trainer.y_val), config.epochs), flush=True)
     start = time.perf_counter()
     try:
@@ -163,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(trainer.message, file=sys.stderr)
     command = "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv)  # runs anywhere the package does
     model, result = from_run(trainer, time.perf_counter() - start, built.test_images, built.test_labels, command=command, data=source,
-                             started_from=base.path.stem if base else None)
+                             started_from=base_name)
     model.meta["name"] = args.name
     try:
         path = save_model(args.name, model.params, model.layer_data, model.meta, overwrite=args.force)

@@ -21,12 +21,13 @@ import re
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .files import atomic_write, folder_lock
 from .model import Model
-from .network import DTYPE, N_CLASSES, N_PIXELS, LayerDataError, check_layer_data
+from .network import DTYPE, N_CLASSES, N_PIXELS, LayerData, LayerDataError, Params, check_layer_data
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_MODEL = "default"
@@ -39,12 +40,12 @@ class ModelFileError(Exception):
     """A model file could not be read, or is not a valid model; the message names the problem."""
 
 
-def weights_dir():
+def weights_dir() -> Path:
     """The folder of saved models: ``NN_CORE_WEIGHTS_DIR`` if set, else ``weights/`` in the project."""
     return Path(os.environ["NN_CORE_WEIGHTS_DIR"]) if os.environ.get("NN_CORE_WEIGHTS_DIR") else WEIGHTS_DIR
 
 
-def model_path(name_or_path):
+def model_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A model name (``"default"``) or a path -> the ``.npz`` path."""
     text = str(name_or_path)
     if os.sep in text or "/" in text or text.endswith(".npz"):
@@ -52,7 +53,7 @@ def model_path(name_or_path):
     return weights_dir() / (text + ".npz")
 
 
-def check_name(name):
+def check_name(name: str) -> str:
     """Raise ``ValueError`` unless ``name`` is usable as a model name (a name, never a path)."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name) or name.lower().endswith((".npz", ".json")):
         raise ValueError(
@@ -62,7 +63,7 @@ def check_name(name):
     return name
 
 
-def list_models(folder=None):
+def list_models(folder: Path | None = None) -> list[str]:
     """Names of the models in ``folder`` (default: the weights folder), the default one first."""
     folder = Path(folder) if folder else weights_dir()
     names = sorted(p.stem for p in folder.glob("*.npz")) if folder.is_dir() else []
@@ -81,7 +82,7 @@ BIN_DAYS = 7
 MAX_MODELS_PER_PERSON = 20
 
 
-def owner_of(name):
+def owner_of(name: str) -> str | None:
     """The id of the person who saved model ``name`` (from its readable metadata), or None."""
     try:
         meta = json.loads((weights_dir() / (check_name(name) + ".json")).read_text())
@@ -91,12 +92,12 @@ def owner_of(name):
     return owner if isinstance(owner, str) else None
 
 
-def models_of(owner):
+def models_of(owner: str | None) -> list[str]:
     """The names of the saved models that belong to ``owner``."""
     return [name for name in list_models() if owner is not None and owner_of(name) == owner]
 
 
-def delete_model(name, owner):
+def delete_model(name: str, owner: str | None) -> None:
     """Move the saved model ``name`` (its ``.npz`` and ``.json``) into the bin, where ``restore_model``
     finds it for ``BIN_DAYS``. Only its owner may: ``PermissionError`` for anyone else and for the
     models that belong to nobody (the shipped one, those made on the command line);
@@ -117,7 +118,7 @@ def delete_model(name, owner):
     _empty_bin(bin_dir)
 
 
-def restore_model(name, owner):
+def restore_model(name: str, owner: str | None) -> Path:
     """Bring ``owner``'s latest deleted model ``name`` back from the bin. ``FileNotFoundError``
     if there is none, ``FileExistsError`` if another model has taken the name since."""
     check_name(name)
@@ -157,12 +158,13 @@ class QuotaError(ValueError):
     """Refused: the person has saved as many models as one person may."""
 
 
-def quota_error():
+def quota_error() -> QuotaError:
     return QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
                       "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
 
 
-def save_model(name, params, layer_data, meta=None, overwrite=True):
+def save_model(name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None,
+               overwrite: bool = True) -> Path:
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never
     replaced (``FileExistsError``), even when two users save under the same name at the same
@@ -188,7 +190,7 @@ def save_model(name, params, layer_data, meta=None, overwrite=True):
     return path
 
 
-def model_bytes(params, layer_data, meta=None):
+def model_bytes(params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> bytes:
     """The ``.npz`` file ``save_model`` would write, as bytes (for a download button)."""
     arrays, _ = _payload(params, layer_data, meta, "the model")
     buf = io.BytesIO()
@@ -207,7 +209,7 @@ def _payload(params, layer_data, meta, source):
     return arrays, meta_text
 
 
-def validate_params(params, layer_data, source="the model"):
+def validate_params(params: Params, layer_data: LayerData, source: str = "the model") -> None:
     """Check that ``params`` has exactly W1, b1, ..., WL, bL with the shapes ``layer_data`` implies,
     a floating dtype and only finite values. Raise ``ModelFileError`` naming the first problem."""
     expected = _shapes(layer_data)
@@ -224,7 +226,7 @@ def validate_params(params, layer_data, source="the model"):
             raise ModelFileError("%s: %s contains NaN or infinite values" % (source, key))
 
 
-def load_model(name_or_path):
+def load_model(name_or_path: str | os.PathLike[str]) -> Model:
     """Read a model by name or path; raise ``ModelFileError`` with a clear reason if it is not a
     valid digit classifier (784 inputs, 10 outputs). Nothing is read that was not checked first."""
     path = model_path(name_or_path)
@@ -244,7 +246,7 @@ def load_model(name_or_path):
         raise ModelFileError("%s is not a readable .npz model file (%s)" % (path.name, type(exc).__name__)) from exc
 
 
-def read_model_bytes(blob, name):
+def read_model_bytes(blob: bytes, name: str) -> Model:
     """A model from the bytes of its ``.npz`` (kept in a database), with every check of ``load_model``."""
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:

@@ -13,13 +13,14 @@ from .network import forw_prop
 
 SIDE = 28
 
-# The distortions of the robustness curves: name -> (levels, what a level means).
+# The distortions of the robustness curves: name -> (levels, what a level means). The meanings
+# are axis titles under a chart a third of a page wide: short enough to be read whole.
 ROBUSTNESS = {
-    "rotation": ([-40, -30, -20, -10, 0, 10, 20, 30, 40], "degrees"),
+    "rotation": ([-40, -30, -20, -10, 0, 10, 20, 30, 40], "degrees turned"),
     "shift": ([0, 1, 2, 3, 4, 5, 6], "pixels right and down"),
     "scale": ([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], "times the size"),
-    "thickness": ([-2, -1, 0, 1, 2], "pixel steps thinner (-) or thicker (+)"),
-    "noise": ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "standard deviation of random noise added"),
+    "thickness": ([-2, -1, 0, 1, 2], "pixels thinner (−) or thicker"),
+    "noise": ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "noise (standard deviation)"),
 }
 
 
@@ -285,3 +286,28 @@ def neuron_reading(values, i, layer, pushes, into_answers):
         line = ("It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (layer + 1, pushes[j], j + 1)
                 if shown[j] else "Its pushes on hidden layer %d all round to 0." % (layer + 1))
     return headline, line
+
+
+def picture_in_words(image):
+    """A 28x28 picture described for someone who cannot see it: how wide and high its ink is, and
+    where most of it lies ("ink 12 pixels wide and 20 high, most of it in the middle")."""
+    ink = np.asarray(image, dtype=np.float64).reshape(SIDE, SIDE)
+    rows, columns = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
+    if not len(rows):
+        return "no ink"
+    thirds = np.array_split(np.arange(SIDE), 3)
+    sums = np.array([[ink[np.ix_(r, c)].sum() for c in thirds] for r in thirds])
+    r, c = np.unravel_index(sums.argmax(), sums.shape)
+    return "ink %d pixels wide and %d high, most of it %s" % (
+        columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1, "in the middle" if (r, c) == (1, 1) else "at the " + REGIONS[r][c])
+
+
+def network_in_words(outputs):
+    """What the network view draws, in words: how many neurons of each hidden layer fire (the
+    bright squares) for the digit, and the answer's probability."""
+    hidden = outputs[1:-1]
+    layers = "; ".join("in hidden layer %d, %d of the %d neurons fire" % (l, int((np.abs(np.asarray(o)) >= SILENT).sum()), len(o))
+                       for l, o in enumerate(hidden, 1))
+    answers = np.asarray(outputs[-1])
+    best = int(answers.argmax())
+    return "%s; the answers give %d %.0f%%." % (layers[:1].upper() + layers[1:], best, 100 * answers[best])

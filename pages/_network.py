@@ -115,8 +115,10 @@ def network_view(model, prediction):
     names = ["the input (28x28)"] + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)] + ["the answers"]
     st.markdown("**Your digit through the network**: %s. Brighter squares output more for this digit; the red lines "
                 "are the strongest pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit))
+    words = explain.network_in_words(outputs)
     event = st.vega_lite_chart(spec(outputs, links, prediction.digit), width="stretch", on_select="rerun",
-                               selection_mode="neuron", key="network_view")
+                               selection_mode="neuron", key="network_view", alt="The network view, layer by layer. " + words)
+    st.caption(words)  # what the picture shows, in words too
     chosen = (event.selection.get("neuron") or [{}])[0] if event is not None else {}
     layer, i = chosen.get("l"), chosen.get("i")
     if layer is None or not 0 <= layer < len(outputs) or not 0 <= i < len(outputs[layer]):
@@ -146,7 +148,9 @@ def neuron_detail(model, outputs, layer, i):
         padded[: len(weights)] = weights
         picture = explain.diverging(padded.reshape(-1, columns))
     left.image(Image.fromarray(picture).resize((140, 140), Image.NEAREST), caption="its weights, laid out as %s"
-               % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)))
+               % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)),
+               alt="The weights of neuron %d of hidden layer %d: red where a %s that is on makes it fire, blue where it holds "
+                   "it back" % (i + 1, layer, before))
     pushes = np.asarray(model.params["W%d" % (layer + 1)])[:, i] * value
     headline, further = explain.neuron_reading(outputs[layer], i, layer, pushes, into_answers=layer + 1 == last)
     with right:

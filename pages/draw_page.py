@@ -86,9 +86,13 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
         if p >= CLOSE:
             left.caption("Or perhaps %s (%.0f%%)" % (explain.a_digit(second), 100 * p))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
-        right.image(seen, caption="What the network sees (28x28)")
+        right.image(seen, caption="What the network sees (28x28)",
+                    alt="The 28x28 picture the network reads, %s: %s." % (explain.a_digit(prediction.digit), explain.picture_in_words(prediction.image)))
         correction(prediction, picture, source)
-        st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220))
+        order = np.argsort(-prediction.probabilities)[:3]
+        st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220),
+                           alt="Bar chart of the network's probability for each digit: %s." % ", ".join(
+                               "%d %.0f%%" % (d, 100 * prediction.probabilities[d]) for d in order))
         # A toggle, not an expander: an expander's contents are computed on every stroke even
         # when it is closed; this is computed only when asked for.
         if st.toggle("Why this answer?", key="why", help="which parts of the drawing pushed the network to this answer"):
@@ -104,9 +108,10 @@ def why(model, prediction):
     grad = explain.smooth_saliency(model, prediction.image, digit)
     left, right = st.columns(2)
     left.image(Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST), caption="the input",
-               width=140)
+               width=140, alt="The 28x28 input: %s." % explain.picture_in_words(prediction.image))
     right.image(explain.evidence_overlay(prediction.image, grad), caption="over it: ink here raises (red) or lowers (blue) %d" % digit,
-                width=140)
+                width=140, alt="The input coloured by what raises (red) or lowers (blue) the score of %d: %s"
+                % (digit, explain.reading(prediction.image, grad, digit)))
     st.markdown(explain.reading(prediction.image, grad, digit))
     st.caption("The colours are how the network's score for %d changes with the ink of each part of the picture (its "
                "gradient, averaged over slightly noisy copies of the drawing so that regions show, not single pixels). "
@@ -216,7 +221,7 @@ def upload_input():
     if isinstance(image, ImageError):
         st.error(plain("%s could not be read: %s" % (upload.name, image)))
         return None
-    st.image(fitted(image), caption=plain(upload.name))
+    st.image(fitted(image), caption=plain(upload.name), alt="The uploaded picture, %s" % upload.name)
     return image
 
 

@@ -35,7 +35,7 @@ def gallery(kept, mine):
                 said = "read right"
             else:
                 said = "read as %d" % d.answer
-            column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112)
+            column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112, alt="A drawing of %s, %s" % (a_digit(d.label), said))
             if d.session == mine:
                 column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:", on_click=delete, args=(d, mine),
                               help="delete this drawing (Undo brings it back)")
@@ -130,7 +130,9 @@ else:
     a, b = st.columns(2)
     a.metric("Drawings", len(kept))
     b.metric("Read wrong by the network", wrong, help="drawings whose answer, when they were drawn, was not their label")
-    st.vega_lite_chart(spec=digit_bars(drawings.counts(kept), "drawings", height=180))
+    counts = drawings.counts(kept)
+    st.vega_lite_chart(spec=digit_bars(counts, "drawings", height=180),
+                       alt="Bar chart of the drawings kept per digit: %s." % ", ".join("%d: %d" % (d, c) for d, c in enumerate(counts)))
     export(kept)
     gallery(kept, visitor())
 import_form()

@@ -27,7 +27,8 @@ VIEWS = [NEURONS, FAILS, TRUST, ROBUST, MODELS]
 ROBUSTNESS_IMAGES = 300  # test digits distorted for the robustness curves (enough for a curve, quick to redo)
 SHOWN = 24  # digits in a gallery
 FAVOURITE_IMAGES = 2000  # test digits that say which digit each neuron fires most for
-ROBUST_HEIGHT = 320  # pixels of each robustness chart, its title and legend included
+ROBUST_HEIGHT = 320  # pixels of each robustness chart, its title and legend included (one more line per model compared)
+LABEL_LIMIT = 220  # pixels of a model's name in a legend: whole in a chart a third of a 1280-pixel page wide
 CELLS = 300  # the confusion matrix's size in pixels (without its axes)
 
 
@@ -75,9 +76,11 @@ def answers(key, model, images):
     return np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def gallery(images, captions, width=56):
+def gallery(images, captions, width=56, alt=None):
+    """Test digits in a row, with their captions; ``alt``: what each shows, for a screen reader."""
     if len(images):
-        st.image([np.asarray(i).reshape(28, 28) for i in images], caption=captions, width=width, clamp=True)
+        st.image([np.asarray(i).reshape(28, 28) for i in images], caption=captions, width=width, clamp=True,
+                 alt=alt or ["a test digit: %s" % c for c in captions])
     else:
         st.caption("None.")
 
@@ -159,7 +162,9 @@ def neurons_view(model, key, digits):
                 st.session_state.neuron_typed = False
             current = st.session_state.get("neuron", int(shown[0]) + 1)
             st.vega_lite_chart(gallery_spec(key, model, tuple(int(i) for i in shown), int(current)), on_select="rerun",
-                               selection_mode="pick", key="neuron_gallery_%d" % digit, width="content")
+                               selection_mode="pick", key="neuron_gallery_%d" % digit, width="content",
+                               alt="The weights of the %d neurons that fire most for %d, each as a small picture: neurons %s."
+                                   % (len(shown), digit, ", ".join(str(int(i) + 1) for i in shown)))
         st.caption("%d of the %d neurons fire most for %d%s; click one to see it large and the test digits that make it "
                    "fire." % (len(group), n, digit, "; the %d most selective are shown" % len(shown) if len(group) > len(shown) else ""))
     with right:
@@ -169,10 +174,13 @@ def neurons_view(model, key, digits):
         neuron = st.number_input("Neuron", 1, n, key="neuron", help="or type a neuron's number (1 to %d)" % n, **first,
                                  on_change=lambda: st.session_state.update(neuron_typed=True))
         weights = explain.neuron_weights(model)[neuron - 1]
-        st.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168)
+        st.image(explain.diverging(weights), caption="neuron %d's weights" % neuron, width=168,
+                 alt="The 784 weights of neuron %d drawn where their pixels are: red where ink makes it fire, blue where "
+                     "ink holds it back; it fires most for %d." % (neuron, favourite[neuron - 1]))
     top = explain.strongest(model, digits.x_test, neuron - 1, k=12)
     st.markdown("**The test digits that make neuron %d fire most**" % neuron)
-    gallery(digits.x_test[top], [str(int(digits.y_test[i])) for i in top])
+    gallery(digits.x_test[top], [str(int(digits.y_test[i])) for i in top],
+            alt=["a test digit %s that makes neuron %d fire" % (explain.a_digit(digits.y_test[i]), neuron) for i in top])
 
 
 def fails_view(model, key, digits):
@@ -181,7 +189,8 @@ def fails_view(model, key, digits):
     cm = confusion_matrix(digits.y_test, predicted)
     per_digit = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
     floor = max(0.0, min(0.95, np.floor((per_digit.min() - 1e-9) * 20) / 20))  # the 5% step below the weakest digit
-    st.vega_lite_chart(spec=digit_bars(per_digit, "accuracy", percent=True, height=180, floor=floor))
+    st.vega_lite_chart(spec=digit_bars(per_digit, "accuracy", percent=True, height=180, floor=floor),
+                       alt="Bar chart of the accuracy for each digit: %s." % ", ".join("%d %.1f%%" % (d, 100 * a) for d, a in enumerate(per_digit)))
     st.caption("Accuracy per digit on the %s test digits: %.2f%% in all. The axis starts at %.0f%%, so that the "
                "differences show." % (format(len(predicted), ","), 100 * (predicted == digits.y_test).mean(), 100 * floor))
     off = cm - np.diag(np.diag(cm))
@@ -198,16 +207,20 @@ def fails_view(model, key, digits):
         st.markdown("**Confusion matrix**: click a cell to see its digits")
         # A fixed plot of CELLS x CELLS pixels, its axes added around it ("pad"), never squeezed.
         chart = (heat + text).properties(width=CELLS, height=CELLS, autosize=alt.AutoSizeParams(type="pad"))
-        event = st.altair_chart(chart, on_select="rerun", key="confusion", width="content")
+        event = st.altair_chart(chart, on_select="rerun", key="confusion", width="content",
+                                alt="Confusion matrix: for each true digit (rows), how many test digits were answered as each digit "
+                                    "(columns); the most frequent mistake: %d read as %d, %d times." % (default[0], default[1], off.max()))
     chosen = (event.selection.get("cell") or [{}])[0] if event is not None else {}
     true, said = int(chosen.get("true digit", default[0])), int(chosen.get("answered", default[1]))
     with right:
         st.markdown("**%s %d read as %d** (%d)" % ("Digits" if true != said else "Right answers:", true, said, cm[true, said]))
         shown = explain.confusion_examples(predicted, digits.y_test, true, said, k=SHOWN)
-        gallery(digits.x_test[shown], ["%.0f%%" % (100 * p[i, said]) for i in shown])
+        gallery(digits.x_test[shown], ["%.0f%%" % (100 * p[i, said]) for i in shown],
+                alt=["%s read as %d, with %.0f%%" % (explain.a_digit(true), said, 100 * p[i, said]) for i in shown])
     st.markdown("**Its most confident mistakes** (true digit → answer, with the probability it gave)")
     worst = explain.confident_mistakes(p, digits.y_test, k=SHOWN)
-    gallery(digits.x_test[worst], ["%d→%d %.0f%%" % (digits.y_test[i], predicted[i], 100 * p[i, predicted[i]]) for i in worst], width=64)
+    gallery(digits.x_test[worst], ["%d→%d %.0f%%" % (digits.y_test[i], predicted[i], 100 * p[i, predicted[i]]) for i in worst], width=64,
+            alt=["%s read as %d, with %.0f%%" % (explain.a_digit(digits.y_test[i]), predicted[i], 100 * p[i, predicted[i]]) for i in worst])
 
 
 def trust_view(model, key, digits):
@@ -223,7 +236,9 @@ def trust_view(model, key, digits):
     counts = alt.Chart(frame.assign(middle=(frame["from"] + frame["to"]) / 2)).mark_text(dy=-7, fontSize=11).encode(
         x="middle:Q", y="accuracy:Q", text=alt.Text("count:Q", format=","))
     ideal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
-    st.altair_chart(bars + counts + ideal, height=340)
+    st.altair_chart(bars + counts + ideal, height=340, alt="Bar chart: for each range of probability the network gave, the share "
+                    "of its answers that were right: %s." % "; ".join("%.0f-%.0f%%: %.1f%% right of %d" % (
+                        100 * r["from"], 100 * r["to"], 100 * r["accuracy"], r["count"]) for r in rows))
     a, b = st.columns(2)
     a.metric("Calibration error", "%.2f points" % (100 * gap),
              help="the average gap between the probability given and the share right, weighted by how many answers "
@@ -252,9 +267,14 @@ def robustness_rows(key, _model, _images, _labels):
 
 def robust_view(model, key, digits):
     images, labels = digits.x_test[:ROBUSTNESS_IMAGES], digits.y_test[:ROBUSTNESS_IMAGES]
-    others = st.multiselect("Compare with", [n for n in saved_names() if n != st.session_state.get("inside_model")],
-                            key="robust_others", help="other saved models to draw on the same charts")
-    rows = [dict(r, model="this model") for r in robustness_rows(key, model, images, labels)]
+    choices = [n for n in saved_names() if n != st.session_state.get("inside_model")]
+    if choices:
+        others = st.multiselect("Compare with", choices, key="robust_others", help="other saved models to draw on the same charts")
+    else:  # (an empty, greyed list said nothing, and in too faint a grey)
+        others = []
+        st.caption("Save another model on the Train page to compare it here.")
+    me = st.session_state.get("inside_model") or "this model"
+    rows = [dict(r, model=me) for r in robustness_rows(key, model, images, labels)]
     for name in others:
         try:
             other = get_model(name)
@@ -263,17 +283,22 @@ def robust_view(model, key, digits):
             continue
         rows += [dict(r, model=name) for r in robustness_rows(version(name), other, images, labels)]
     frame = pd.DataFrame(rows)
+    named = [me] + [name for name in others if name in set(frame["model"])]
+    # The model looked at is named, and first in the colour scale: the same blue alone or compared.
+    colours = alt.Color("model:N", scale=alt.Scale(domain=named, scheme="category10"),
+                        legend=alt.Legend(orient="bottom", direction="vertical", title=None, labelLimit=LABEL_LIMIT))
     st.markdown("Accuracy on %d test digits as they are turned, moved, resized, thickened or thinned, and sprinkled with "
                 "noise. A steep fall means the network learned where the ink is, not what the digit is." % ROBUSTNESS_IMAGES)
     columns = st.columns(3)
     for i, (kind, (levels, meaning)) in enumerate(explain.ROBUSTNESS.items()):
         chart = alt.Chart(frame[frame["kind"] == kind]).mark_line(point=True).encode(
             x=alt.X("level:Q", title=meaning), y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"), legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["model:N", "level:Q", alt.Tooltip("accuracy:Q", format=".1%")]).properties(title=kind)
+            color=colours, tooltip=["model:N", alt.Tooltip("level:Q", title=meaning), alt.Tooltip("accuracy:Q", format=".1%")]
+        ).properties(title=kind)
         # The height given to Streamlit, not in the chart: Streamlit fits the whole chart (title and
         # legend too) into a chart's own height, which left a flat line with no y axis at 200 pixels.
-        columns[i % 3].altair_chart(chart, height=ROBUST_HEIGHT)
+        columns[i % 3].altair_chart(chart, height=ROBUST_HEIGHT + 18 * (len(named) - 1),
+                                    alt="Line chart: accuracy of %s against %s (%s)" % (", ".join(named), kind, meaning))
 
 
 @st.cache_resource(show_spinner="Drawing the pen-drawn digits of writers 27-30 as on the canvas ...")
@@ -362,9 +387,10 @@ def models_view():
         st.markdown("**Their training curves** (validation accuracy where they kept a validation set, else training accuracy)")
         st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"), legend=alt.Legend(orient="bottom", title=None)),
+            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"),
+                            legend=alt.Legend(orient="bottom", direction="vertical", title=None, labelLimit=LABEL_LIMIT)),
             strokeDash=alt.StrokeDash("curve:N", legend=None),
-            tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".4f")]).properties(height=300))
+            tooltip=["model:N", "curve:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".2%")]).properties(height=300 + 18 * len(curves)))
     with st.expander("Delete a model you saved"):
         try:
             deletable = model_store().models_of(visitor())

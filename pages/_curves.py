@@ -156,9 +156,10 @@ def health_charts(run):
                     "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
                     "y": field("value", scale={"type": "log"} if log else {"domain": [0, 1]},
                                axis={"format": "%"} if not log else {"format": ".0e"}, title=None),
-                    # Every layer in the legend: in a row, a third of the page cut the last ones off (the brightest lines).
+                    # Every layer in the legend: in one row, a third of the page cut the last ones off (the brightest
+                    # lines); in three columns "layer 3" lost its label beside "layer 5 (output)".
                     "color": field("layer", "nominal", sort=layers, scale={"scheme": "viridis"},
-                                   legend=dict(LEGEND, title=None, columns=3, symbolLimit=0)),
+                                   legend=dict(LEGEND, title=None, columns=2, symbolLimit=0)),
                     "tooltip": [field("layer", "nominal"), field("epoch"), field("value", format=".2%" if not log else ".2e")],
                 },
             }],

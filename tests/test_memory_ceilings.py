@@ -197,6 +197,7 @@ result = {"attempt": attempt(raw, %r) + (Upload.read_bytes, before), "kept": Dra
     return tuple(result["attempt"]) + (result["peak_mb"], result["kept"])
 
 
+@pytest.mark.slow
 def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
     """The issue's file: 5,000 rows, each with 9,000 extra "0" columns (99 MB): the server went from
     81 to 1,763 MB for 79 s. And a file of unique 24-digit cells (1,335 MB before it was refused):
@@ -220,6 +221,7 @@ def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
     assert peak - before < 20 and kept == 0
 
 
+@pytest.mark.slow
 def test_four_imports_at_once_stay_small_and_one_person_imports_one_file_at_a_time():
     """Four tabs of one person importing the largest file 5,000 drawings can be, then four people
     at once: one import per person at a time, two on the server, the others told in words, nothing

@@ -435,3 +435,36 @@ def test_the_run_layer_is_split_by_concern_and_no_file_is_long():
     folder = Path(__file__).resolve().parent.parent / "nn_core"
     for name in ("runner", "runtask", "runhandle", "runstate", "estimate", "runlost", "runlimits"):
         assert len((folder / ("%s.py" % name)).read_text().splitlines()) <= 300, name
+
+
+def test_a_run_whose_database_goes_away_trains_on_keeps_its_reports_and_says_so(monkeypatch):
+    """Issue: a database outage during a run ended it "failed", blaming a restart. Now its reports
+    wait, are written when the database is back, and a notice says what happened."""
+    from nn_core import runtask
+    from nn_core.runs import RunsError
+
+    class Store:
+        down = False
+        written = []
+
+        def report(self, run_id, events=(), done=(), **columns):
+            if self.down:
+                raise RunsError("The runs database cannot be reached")
+            self.written.append((list(events), dict(columns)))
+
+    store = Store()
+    task = runtask.RunCallback(store, "r1", (3600.0, 180.0))
+    store.down = True
+    task.events.append(("batch", [0.1, 2.0]))
+    assert task.flush(epoch=1) is False and not task.stop_training  # it goes on
+    task.events.append(("batch", [0.2, 1.9]))
+    store.down = False
+    assert task.flush(epoch=1)
+    (events, columns), (_, notice) = store.written
+    assert events == [("batch", [0.1, 2.0]), ("batch", [0.2, 1.9])]  # nothing lost
+    assert "database could not be reached" in notice["notice"] and "went on training" in notice["notice"]
+    store.down = True
+    monkeypatch.setattr(runtask, "STORE_OUTAGE_SECONDS", 0.0)
+    task.flush()
+    task.flush()
+    assert task.stop_training and "database could not be reached" in task.ended_early  # a long outage ends it, in words

@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # What makes a test slow wherever it is (seconds each): a PostgreSQL server or a Dask cluster of its
-# own. Such tests are marked ``slow`` here, so that the quick check (``-m "not browser and not
-# slow"``) leaves them out; other slow tests carry the marker themselves.
-SLOW_FIXTURES = {"postgres_server", "own_postgres", "pg_url", "scheduler"}
+# own, or runs trained on the embedded cluster (test_runner.py's ``runner`` fixtures). Such tests
+# are marked ``slow`` here, so that the quick check (``-m "not browser and not slow"``) leaves them
+# out; other slow tests carry the marker themselves.
+SLOW_FIXTURES = {"postgres_server", "own_postgres", "pg_url", "scheduler", "runner", "any_runner"}
 
 
 def pytest_collection_modifyitems(items):

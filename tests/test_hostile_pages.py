@@ -4,6 +4,7 @@ they type is shown as plain text (headless, with AppTest)."""
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from headless import app, inside, latest_run, texts, train_page, upload_picture, wait_until
@@ -53,6 +54,7 @@ def test_a_model_whose_arithmetic_overflows_gets_a_message_on_every_inside_view(
             assert "overflows" in texts(at.error), view
 
 
+@pytest.mark.slow
 def test_a_run_named_in_markdown_is_shown_as_its_plain_text(weights_dir):
     at = train_page()
     at.select_slider(key="n_train").set_value(1000)

@@ -30,7 +30,7 @@ def small_job(mnist, tmp_path_factory):
         yield job
 
 
-@pytest.mark.parametrize("trained", [False, True], ids=["shipped model", "a small network trained now"])
+@pytest.mark.parametrize("trained", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["shipped model", "a small network trained now"])
 def test_every_view_renders(shipped_weights, trained, request):
     job = request.getfixturevalue("small_job") if trained else None
     at = inside(job)
@@ -71,6 +71,7 @@ def test_trust_and_robustness(shipped_weights):
     assert len(at.get("vega_lite_chart")) == 5
 
 
+@pytest.mark.slow
 def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(weights_dir, shipped_weights):
     ld = {"Dim": [784, 8, 10], "Activs": ["tanh", "softmax"]}
     at = inside()
@@ -130,6 +131,7 @@ def test_the_network_view_follows_each_drawing_for_any_model(shipped_weights):
     assert "Your digit through the network" not in texts(at.markdown) and len(at.get("vega_lite_chart")) == 1
 
 
+@pytest.mark.slow
 def test_the_network_view_shows_the_network_of_ones_run(shipped_weights, small_job):
     at = as_owner(app(), small_job)
     at.run()
@@ -139,6 +141,7 @@ def test_the_network_view_shows_the_network_of_ones_run(shipped_weights, small_j
     assert "then hidden layer 1 (32 neurons), then the answers" in texts(at.markdown)
 
 
+@pytest.mark.slow
 def test_the_neurons_of_the_network_training_now(shipped_weights, mnist):
     config = TrainConfig(layer_data={"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}, epochs=500, n_train=2000)
     job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)

@@ -43,6 +43,7 @@ def test_draw_page_offers_saved_models_and_reports_a_broken_one(weights_dir):
     assert "not a readable .npz" in texts(at.error)
 
 
+@pytest.mark.slow
 def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_dir):
     at = train_page()
     at.slider(key="n_hidden").set_value(1).run()

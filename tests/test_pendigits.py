@@ -194,6 +194,7 @@ def test_training_mixes_pen_digits_in_and_records_it(weights_dir, capsys):
     assert "pen-drawn" in model.meta["data"] and "--pen-digits 1" in model.meta["command"]
 
 
+@pytest.mark.slow
 def test_the_shipped_model_reads_writers_it_never_saw(shipped_model, pen_digits):
     """The writers kept out of the shipped model's training, drawn as people draw on the canvas
     (brush 12-28 px, 45-85% of the canvas tall, anywhere): at least 97.5% right, and every digit at

@@ -74,6 +74,7 @@ def test_corrupt_image_is_refused_without_python_internals_in_the_message():
         open_image(io.BytesIO(png.getvalue()[:200]))
 
 
+@pytest.mark.slow
 def test_mnist_digits_drawn_large_keep_their_accuracy(mnist, shipped_model):
     """MNIST test digits upscaled to a 280x280 canvas, placed off-centre, then preprocessed, are
     recognised within one point of the originals (on 2,000 digits)."""

@@ -24,6 +24,7 @@ def test_shipped_model_records_how_it_was_made(shipped_model):
     assert meta["status"] == "finished" and len(meta["history"]) == meta["hyperparameters"]["epochs"]
 
 
+@pytest.mark.slow
 def test_shipped_model_reads_canvas_style_drawings(shipped_model, mnist):
     """MNIST test digits redrawn as people draw on the canvas (thick brush, any size, place and
     slant) go through the Draw page's preprocessing and are still read correctly."""

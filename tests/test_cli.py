@@ -32,6 +32,7 @@ def test_train_writes_a_model_with_its_command_and_accuracy(tiny_model):
     assert len(model.meta["history"]) == 3 and model.meta["hyperparameters"]["n_train"] == 3000
 
 
+@pytest.mark.slow
 def test_train_refuses_to_overwrite(tiny_model, capsys):
     with pytest.raises(SystemExit, match="--force"):
         main(["train", "--epochs", "1", "--n-train", "500", "--name", "tiny"])
@@ -52,6 +53,7 @@ def test_evaluate_json(tiny_model, capsys):
     assert np.trace(matrix) / 10000 == pytest.approx(result["accuracy"])
 
 
+@pytest.mark.slow
 def test_predict_json_on_drawing_blank_and_corrupt(tiny_model, mnist, tmp_path, capsys):
     files = []
     for i in range(5):
@@ -73,6 +75,7 @@ def test_predict_json_on_drawing_blank_and_corrupt(tiny_model, mnist, tmp_path, 
     assert "not a picture in a format" in results[6]["error"]
 
 
+@pytest.mark.slow
 def test_kaggle_submission(tiny_model, mnist, tmp_path, capsys):
     frame = pd.DataFrame((mnist.x_test[:50] * 255).round().astype(int), columns=["pixel%d" % i for i in range(784)])
     frame.to_csv(tmp_path / "test.csv", index=False)

@@ -101,6 +101,7 @@ def load_model_meta(path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_a_diverged_run_is_reported_with_advice(weights_dir):
     X, y = blobs()
     config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)

@@ -345,6 +345,7 @@ def test_every_thread_of_a_run_trains_below_the_servers_priority(runner):
         run.join(30)
 
 
+@pytest.mark.slow
 def test_the_workers_do_not_run_the_servers_main_script(tmp_path, monkeypatch):
     """Streamlit makes the page script last run the process's ``__main__``; a worker started by
     "spawn" would run that script first (at the cluster's start, or when a worker is restarted)."""

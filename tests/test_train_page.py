@@ -319,6 +319,7 @@ def test_a_stopped_database_server_is_said_in_words_on_the_train_page(weights_di
     assert not at.exception and "Not started" in texts(at.error)
 
 
+@pytest.mark.slow
 def test_a_run_stopped_before_its_first_epoch_offers_nothing_to_save(weights_dir):
     at = train_page()
     at.select_slider(key="n_train").set_value(20000)

@@ -17,6 +17,8 @@ import csv
 import io
 import os
 import threading
+from collections.abc import Generator, Iterator
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -47,7 +49,7 @@ class ImportBusy(Exception):
 
 
 @contextlib.contextmanager
-def import_slot(person):
+def import_slot(person: str) -> Iterator[None]:
     """Hold one of the server's ``IMPORTS_AT_ONCE`` places for ``person``'s import; ``ImportBusy``
     if the person has an import running (another tab), or if the server's places stay taken for
     ``IMPORT_WAIT`` seconds. Nothing is read before a place is held."""
@@ -68,7 +70,7 @@ def import_slot(person):
             _importing.discard(person)
 
 
-def byte_size(source):
+def byte_size(source: Any) -> int | None:
     """The size in bytes of ``source`` (a path, an uploaded file or a binary or text buffer),
     without reading it; None if it cannot be told."""
     if isinstance(source, (str, os.PathLike)):
@@ -85,11 +87,11 @@ def byte_size(source):
         return None
 
 
-def _megabytes(size):
+def _megabytes(size: int) -> str:
     return "%.1f MB" % (size / 1e6)
 
 
-def check_size(source):
+def check_size(source: Any) -> None:
     """``DataError`` in words if ``source`` is larger than any file of ``MAX_IMPORT_ROWS``
     drawings can be; nothing of it is read."""
     size = byte_size(source)
@@ -99,12 +101,12 @@ def check_size(source):
                         "Nothing was imported." % (_megabytes(size), MAX_IMPORT_ROWS, _megabytes(MAX_IMPORT_BYTES)))
 
 
-def _lines(source):
+def _lines(source: Any) -> Generator[str, None, None]:
     """The lines of ``source`` as text, each checked for its length before it is parsed."""
     opened = isinstance(source, (str, os.PathLike))
-    f = open(source, "rb") if opened else source
-    start = None if opened else f.tell()
-    text = f if isinstance(f.read(0), str) else io.TextIOWrapper(f, encoding="utf-8-sig", errors="replace", newline="")
+    f: Any = open(source, "rb") if opened else source
+    start = 0 if opened else f.tell()
+    text: Any = f if isinstance(f.read(0), str) else io.TextIOWrapper(f, encoding="utf-8-sig", errors="replace", newline="")
     try:
         number = 0
         while True:
@@ -123,7 +125,7 @@ def _lines(source):
         f.close() if opened else f.seek(start)
 
 
-def _header(names):
+def _header(names: list[str]) -> np.ndarray:
     """Where the label and each pixel are in a row, from the CSV's header."""
     names = [n.strip() for n in names]
     missing = [c for c in HEADER[1:] if c not in names]
@@ -138,7 +140,7 @@ def _header(names):
     return np.array([names.index(c) for c in HEADER])
 
 
-def _bad_cell(row, where, number, header):
+def _bad_cell(row: list[str], where: np.ndarray, number: int, header: list[str]) -> NoReturn:
     """The ``DataError`` naming the first cell of ``row`` that is not what its column needs."""
     for column, index in enumerate(where):
         cell = row[index]
@@ -153,7 +155,7 @@ def _bad_cell(row, where, number, header):
     raise DataError("row %d could not be read" % number)  # not reached: some cell was wrong
 
 
-def read_drawings_csv(source):
+def read_drawings_csv(source: Any) -> tuple[np.ndarray, np.ndarray]:
     """The drawings of a Kaggle-format CSV (``label,pixel0..pixel783``, one drawing a row): their
     pixels as ``uint8`` rows of 784 and their labels. ``DataError`` in words for a file that is
     not one, found before the file is parsed (its size, its number of rows) or at its first wrong

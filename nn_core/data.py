@@ -292,7 +292,10 @@ def _whole_numbers(frame, low, high, what, first_row=0):
     naming the first cell that is not one (``frame`` begins at data row ``first_row`` of its file)."""
     import pandas as pd
 
-    numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    try:  # each cell read by float() at once; pandas' to_numeric, column by column, only to find a bad one
+        numbers = frame.to_numpy().astype(np.float64)
+    except (ValueError, TypeError):
+        numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < low) | (numbers > high)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -312,4 +315,5 @@ def hold_out(images: np.ndarray, labels: np.ndarray, fraction: float = 0.1, name
     if len(labels) < MIN_LABELLED:
         raise DataError("%s has %d labelled digits; training and testing need at least %d" % (name, len(labels), MIN_LABELLED))
     cut = int(round(len(labels) * (1 - fraction)))
-    return Digits(images[:cut], labels[:cut], images[cut:], labels[cut:], name)
+    # The test set copied: a view would keep all the images alive for as long as the test set is.
+    return Digits(images[:cut], labels[:cut], images[cut:].copy(), labels[cut:].copy(), name)

@@ -108,29 +108,88 @@ def planned_images(spec):
     if recipe.arrays is not None:
         base += len(recipe.arrays[1]) - base_total  # grouped images are all used
     total = base + pen_digits * c.pen_digits + kept * recipe.drawings_weight
+    # The test images (MNIST's, the CSV's last tenth, or those given) and the CSV's rows, for ``memory_needed``.
+    tested, csv_rows = MNIST_TEST, 0
+    if recipe.arrays is not None:
+        tested = 0 if recipe.arrays[4] is None else len(recipe.arrays[4])
+    elif recipe.kaggle_csv is not None:
+        csv_rows = recipe.kaggle_rows or 0
+        tested = csv_rows - base_total
     return {"base": base, "base_total": base_total, "pen_digits": pen_digits, "pen": pen_digits * c.pen_digits,
             "drawings": kept, "drawn": kept * recipe.drawings_weight, "total": total,
-            "trained": max(1, round(total * (1 - c.val_fraction)))}
+            "trained": max(1, round(total * (1 - c.val_fraction))),
+            "tested": tested, "csv_rows": csv_rows, "from_files": recipe.arrays is None}
 
 
-def memory_needed(config, n_images):
-    """Roughly the bytes a run of ``config`` on ``n_images`` images holds at its peak: the images
-    (float32) twice (assembled, then split), the parameters five times (themselves, gradients,
-    two optimizer moments, the last epoch's copy), and each layer's outputs for one mini-batch
-    three times (output, derivative, dropout mask), plus validation in batches."""
-    dims = config.layer_data["Dim"]
+# What a run's process holds, measured (tests/test_memory_ceilings.py runs the widest accepted
+# settings in a fresh process and compares its peak, VmHWM, with ``memory_needed``):
+MAX_RUN_MB = 1500  # what one run's process may hold (the runner refuses a run above it, its worker stops one)
+BASELINE_BYTES = 110 * 2**20  # the interpreter, NumPy, Dask's worker, the store, BLAS's buffers (a fresh worker: 72 MB)
+IMAGE_BYTES = 4 * N_PIXELS  # one image as float32
+MNIST_RAW_BYTES = 55 * 2**20  # MNIST's files decompressed, held while they become float32
+CSV_CHUNK_BYTES = 80 * 2**20  # pandas' text cells for one chunk of ``data.CSV_CHUNK_ROWS`` rows, and their numbers
+CSV_LIBRARY_BYTES = 75 * 2**20  # pandas, imported to read a CSV (69 MB measured)
+AUGMENT_BYTES = 72_000  # distorting one image: its sampling grids and displacement fields (float64)
+# Per layer of a mini-batch, in float32 values per neuron and image, beyond what every layer keeps
+# (Z and its activation; with dropout also the mask and the dropped-out output): what computing a
+# layer's gradient holds at once (the gradient reaching it and leaving it, the activation's slope).
+BACKWARD = {"relu": 2.5, "leaky_relu": 3.5, "tanh": 4.5, "sigmoid": 4.5}
+
+
+def memory_needed(config, n_images, planned=None):
+    """The bytes a run of ``config`` on ``n_images`` images holds at its peak, counted array by
+    array: the larger of building its data and training on it, plus the process's baseline.
+
+    Building: the base images decoded as float32 beside what they were read from (MNIST's files, or
+    a CSV's chunks and its bytes), the added pen-drawn digits and kept drawings with their mixed
+    copy, and the trainer's own training and validation copies. Training: those copies and the test
+    set; the parameters four times over (themselves, their gradients, the last epoch's copy, and
+    the weights before a measured step or the copy reported to the store) plus the optimizer's
+    state (Adam two copies, momentum one); and one mini-batch: its images (and their
+    augmentation), every layer's outputs kept for back propagation (with dropout, their masks and
+    dropped-out outputs too) and what the backward pass holds for the widest layer. ``planned``
+    (``planned_images``) says what the data is made of; without it, MNIST and nothing added."""
+    dims, activs = config.layer_data["Dim"], config.layer_data["Activs"]
+    planned = planned or {}
+    base, tested = planned.get("base_total", MNIST_TRAIN), planned.get("tested", MNIST_TEST)
+    extra = planned.get("pen", 0) + planned.get("drawn", 0)
+    csv_rows = planned.get("csv_rows", 0)
+    raw = copied = library = 0  # arrays given from Python arrive whole
+    if planned.get("from_files", True):
+        raw = MNIST_RAW_BYTES
+        if csv_rows:  # its chunks as bytes, joined; its test tenth copied out (``data.hold_out``)
+            raw, copied, library = csv_rows * 2 * N_PIXELS + CSV_CHUNK_BYTES, tested, CSV_LIBRARY_BYTES
+    # Decoded beside what they were read from; then mixed with what is added (the base kept beside
+    # its mixed copy), and copied by the trainer into its training and validation sets.
+    mixed = base + extra if extra else 0
+    building = IMAGE_BYTES * (base + tested) + max(raw, IMAGE_BYTES * (copied + extra + mixed + n_images))
+
+    trained = max(1, round(n_images * (1 - config.val_fraction)))
+    batch = trained if config.mini_batch is None else min(config.mini_batch, trained)
     n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    batch = n_images if config.mini_batch is None else min(config.mini_batch, n_images)
-    return 4 * (2 * n_images * N_PIXELS + 5 * n_params + 3 * batch * sum(dims))
+    state = {"adam": 2, "momentum": 1}.get(config.optimizer, 0)
+    kept = 2 * sum(dims[1:]) + (2 * sum(dims[1:-1]) if config.dropout > 0 else 0)
+    backward = max((BACKWARD.get(a, 4.5) * d for a, d in zip(activs[:-1], dims[1:-1])), default=0.0) + dims[-1]
+    step = 4 * batch * (N_PIXELS + 3 * dims[-1] + kept + backward)
+    if config.augment:
+        step = max(step, batch * (AUGMENT_BYTES + IMAGE_BYTES))
+    training = IMAGE_BYTES * (n_images + tested) + 4 * n_params * (4 + state) + step
+    return int(BASELINE_BYTES + library + max(building, training))
 
 
 def check_size(spec, planned):
-    """``ValueError`` in words when a run would train on more images than ``MAX_TRAINING_IMAGES``."""
+    """``ValueError`` in words when a run would train on more images than ``MAX_TRAINING_IMAGES``,
+    or hold more memory than ``MAX_RUN_MB`` (``memory_needed``, with everything its data is made of)."""
     if planned["total"] > MAX_TRAINING_IMAGES:
         raise ValueError(
             "this run would train on %s images (%s), more than the %s a run may use here. Lower the drawings' weight, "
             "use fewer MNIST images or leave out the pen-drawn digits." % (
                 format(planned["total"], ","), describe_counts(spec, planned), format(MAX_TRAINING_IMAGES, ",")))
+    need = memory_needed(spec.config, planned["total"], planned)
+    if need > MAX_RUN_MB * 2**20:
+        raise ValueError("this run would need about %.1f GB of memory, more than the %.1f GB a run may use here. "
+                         "Smaller layers, a smaller mini_batch or fewer training images need less."
+                         % (need / 2**30, MAX_RUN_MB / 1024))
 
 
 def describe_counts(spec, planned):
@@ -185,8 +244,15 @@ def uploads_dir():
 
 
 def labelled_rows(path):
-    """How many labelled digits a training CSV holds, or the ``DataError`` that says what is wrong."""
-    images, labels = data.load_kaggle_csv(path)
+    """How many labelled digits a training CSV holds, or the ``DataError`` that says what is wrong.
+    Run in a process of its own (``take_upload``), held to ``MAX_RUN_MB`` like a run."""
+    from .worker import limit_memory
+
+    limit_memory(MAX_RUN_MB)
+    try:
+        images, labels = data.load_kaggle_csv(path)
+    except MemoryError:
+        raise data.DataError("checking it needed more memory than one file may use here (%.1f GB)" % (MAX_RUN_MB / 1024)) from None
     if labels is None:
         raise data.DataError("it has no label column: it is a test file, not training data")
     if len(labels) < data.MIN_LABELLED:

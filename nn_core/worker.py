@@ -12,23 +12,25 @@ server and the other runs.
 import multiprocessing.spawn
 import os
 import resource
+import sys
 import threading
+from typing import Any
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
 NICENESS = 10  # the operating system runs the page scripts first when both want a core
 _patched = threading.Lock()
 _limits = threading.Lock()
-_held = {"runs": 0, "base": 0, "previous": None}  # runs under the ceiling in this process, and what to restore
+_held: dict[str, Any] = {"runs": 0, "base": 0, "previous": None}  # runs under the ceiling in this process, and what to restore
 
 
-def out_of_memory(megabytes):
+def out_of_memory(megabytes: float) -> str:
     """What a person is told when a run reached its ceiling (``limit_memory``)."""
     return ("Stopped: this run needed more memory than one run may use here (%.1f GB). Smaller layers, a smaller "
             "mini_batch or fewer training images need less." % (megabytes / 1024))
 
 
-def address_space():
+def address_space() -> int | None:
     """This process's virtual address space now (``VmSize``), in bytes; None where /proc is not."""
     try:
         with open("/proc/self/status") as status:
@@ -40,7 +42,7 @@ def address_space():
     return None
 
 
-def limit_memory(megabytes):
+def limit_memory(megabytes: float) -> int | None:
     """Hold this process to the address space it has now plus ``megabytes`` for each run training
     in it (``RLIMIT_AS``): beyond it an allocation fails with ``MemoryError`` in the run that asked,
     and the worker, the server and the other runs go on. The address space, not the resident
@@ -51,13 +53,14 @@ def limit_memory(megabytes):
     with _limits:
         try:
             if _held["runs"] == 0:
+                _system_allocator_for_arrow()
                 _reserve_blas_buffers()
                 base = address_space()
                 if base is None:
                     return None
                 _held.update(base=base, previous=resource.getrlimit(resource.RLIMIT_AS))
             soft, hard = _held["previous"]
-            ceiling = _held["base"] + (_held["runs"] + 1) * megabytes * 2**20
+            ceiling = int(_held["base"] + (_held["runs"] + 1) * megabytes * 2**20)
             if soft != resource.RLIM_INFINITY:
                 ceiling = min(ceiling, soft)
             resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
@@ -67,7 +70,17 @@ def limit_memory(megabytes):
         return ceiling
 
 
-def _reserve_blas_buffers():
+def _system_allocator_for_arrow() -> None:
+    """pandas reads text through Arrow, whose own allocator reserves 1 GB of address space at its
+    first use (of which reading a 98 MB CSV used 17 MB): under a ceiling of address space, that
+    reservation alone would fail a run. Arrow then uses the system's allocator."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # read when Arrow is loaded
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:  # loaded already: told directly
+        arrow.set_memory_pool(arrow.system_memory_pool())
+
+
+def _reserve_blas_buffers() -> None:
     """OpenBLAS reserves its work buffers (37 MB here) at its first multiplication, and ends the
     whole process, not with an exception, when it cannot: so they are reserved before the ceiling
     is set, with every thread it may use. Once per process; they stay reserved."""
@@ -83,7 +96,7 @@ def _reserve_blas_buffers():
     _held["blas"] = True
 
 
-def lift_memory_limit(token):
+def lift_memory_limit(token: int | None) -> None:
     """Give back what ``limit_memory`` took (its ``token``; None does nothing), so that the worker
     is free again between runs. Lifting a limit that is already lifted does nothing."""
     if token is None:

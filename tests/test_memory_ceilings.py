@@ -385,3 +385,28 @@ result = {"rows": runspec.labelled_rows(%r)}
     assert check["peak_mb"] < LIMIT_MB / 2
     assert run["status"] == "finished", run["message"]
     assert run["peak_mb"] <= run["need_mb"] <= LIMIT_MB
+
+
+def test_on_my_drawings_a_second_import_is_told_to_wait_and_loses_nothing(weights_dir):
+    """The page as one person sees it while an import of theirs runs in another tab: the message in
+    words, nothing imported, the file still chosen; Import again once it is done."""
+    from headless import app, texts
+    from nn_core import csv_import
+    from nn_core.drawings import DrawingStore
+
+    at = app()
+    at.session_state["visitor"] = "visitor-a"
+    at.run()
+    at.switch_page("pages/drawings_page.py").run()
+    good = "\n".join([header()] + ["%d," % (i % 10) + ",".join(["128"] * 784) for i in range(12)]).encode()
+    next(u for u in at.get("file_uploader") if u.label == "CSV file").upload("good.csv", good, "text/csv").run()
+    with csv_import.import_slot("visitor-a"):  # the same person's import, running in another tab
+        next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert "good.csv was not imported: an import of yours is already running" in texts(at.error)
+    assert "try again in a moment" in texts(at.error)
+    assert DrawingStore().count() == 0
+    assert next(u for u in at.get("file_uploader") if u.label == "CSV file").value is not None  # the file is kept
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "Imported 12 drawings" in texts(at.success)
+    assert DrawingStore().count("visitor-a") == 12

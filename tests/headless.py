@@ -1,6 +1,6 @@
 """Helpers for tests that run the pages headless with Streamlit's AppTest: open the app or a page,
-read what a page says, send a run as the app does, and wait for it. Shared by test_pages.py and
-the other page tests (they import from here rather than from one another)."""
+read what a page says, send a run as the app does, and wait for it. Shared by every page test
+(they import from here rather than from one another)."""
 
 import re
 import time
@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from nn_core.runner import Runner
 from nn_core.runspec import DataRecipe, RunSpec
+from strokes import one_png
 
 
 def app():
@@ -71,3 +72,13 @@ def upload_picture(at, name, content):
     """On the Draw page: choose to upload a picture, and upload ``content``."""
     at.radio(key="input_mode").set_value("Upload a picture").run()
     next(u for u in at.get("file_uploader") if u.key == "upload").upload(name, content, "image/png").run()
+
+
+def draw_page_with_an_upload(visitor="visitor-a"):
+    """The Draw page of ``visitor`` with a picture of a one uploaded and answered."""
+    at = app()
+    at.session_state["visitor"] = visitor
+    at.run()
+    upload_picture(at, "one.png", one_png())
+    assert not at.exception
+    return at

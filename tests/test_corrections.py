@@ -7,21 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from headless import app, latest_run, texts, upload_picture, wait_until
+from headless import app, draw_page_with_an_upload, latest_run, texts, wait_until
 from nn_core import drawings
 from nn_core.drawings import DrawingStore
 from nn_core.runner import Runner
 from nn_core.storage import load_model
-from strokes import one_png
-
-
-def draw_page_with_an_upload(visitor="visitor-a"):
-    at = app()
-    at.session_state["visitor"] = visitor
-    at.run()
-    upload_picture(at, "one.png", one_png())
-    assert not at.exception
-    return at
 
 
 def page(path, visitor="visitor-a"):

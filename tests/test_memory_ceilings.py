@@ -198,6 +198,7 @@ result = {"attempt": attempt(raw, %r) + (Upload.read_bytes, before), "kept": Dra
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
     """The issue's file: 5,000 rows, each with 9,000 extra "0" columns (99 MB): the server went from
     81 to 1,763 MB for 79 s. And a file of unique 24-digit cells (1,335 MB before it was refused):
@@ -221,6 +222,7 @@ def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
     assert peak - before < 20 and kept == 0
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_four_imports_at_once_stay_small_and_one_person_imports_one_file_at_a_time():
     """Four tabs of one person importing the largest file 5,000 drawings can be, then four people
@@ -387,6 +389,7 @@ result = {"rows": runspec.labelled_rows(%r)}
     assert run["peak_mb"] <= run["need_mb"] <= LIMIT_MB
 
 
+@pytest.mark.slow
 def test_on_my_drawings_a_second_import_is_told_to_wait_and_loses_nothing(weights_dir):
     """The page as one person sees it while an import of theirs runs in another tab: the message in
     words, nothing imported, the file still chosen; Import again once it is done."""

@@ -8,10 +8,9 @@ import psycopg
 import pytest
 
 from conftest import free_port
-from headless import texts
+from headless import draw_page_with_an_upload, texts
 from nn_core import database
 from nn_core.drawings import DrawingsError, DrawingStore
-from test_corrections import draw_page_with_an_upload
 
 pytestmark = pytest.mark.slow
 

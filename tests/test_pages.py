@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from conftest import blobs, closed_port_url
-from headless import app, as_owner, latest_run, submit, texts, train_page, upload_picture, wait_until  # noqa: F401 (other test files import these from here too)
+from headless import app, as_owner, latest_run, submit, texts, train_page, upload_picture, wait_until
 from nn_core.data import MNIST_FILES
 from nn_core.network import init_params
 from nn_core.runner import Runner

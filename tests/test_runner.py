@@ -21,7 +21,7 @@ from nn_core.runner import Runner, TooLong, blas_threads, count_down
 from nn_core.runs import Busy, RunStore
 from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.training import TrainConfig
-from test_pages import wait_until
+from headless import wait_until
 
 LD = {"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from test_pages import app, latest_run, texts, train_page, wait_until
+from headless import app, latest_run, texts, train_page, wait_until
 from nn_core.network import init_params
 from nn_core.storage import save_model
 from nn_core.training import EpochRecord

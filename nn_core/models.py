@@ -16,9 +16,12 @@ checks as reading a file (``storage.read_model_bytes``).
 import json
 import math
 import time
+from typing import Any, Protocol
 
 from . import storage
 from .database import Schema, Store, database_url
+from .model import Model
+from .network import LayerData, Params
 from .storage import BIN_DAYS, DEFAULT_MODEL, ModelFileError, check_name
 
 
@@ -26,7 +29,22 @@ class ModelsError(OSError):
     """The models database could not be used; the message says why and what was (not) changed."""
 
 
-def model_store(where=None):
+class ModelStore(Protocol):
+    """What the pages and the command line ask of the saved models, wherever they are kept
+    (``FolderModels`` on a laptop, ``DatabaseModels`` for a class)."""
+
+    def describe(self) -> str: ...
+    def names(self) -> list[str]: ...
+    def load(self, name: str) -> Model: ...
+    def version(self, name: str) -> str: ...
+    def save(self, name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> str: ...
+    def owner_of(self, name: str) -> str | None: ...
+    def models_of(self, owner: str | None) -> list[str]: ...
+    def delete(self, name: str, owner: str | None) -> None: ...
+    def restore(self, name: str, owner: str | None) -> None: ...
+
+
+def model_store(where: str | None = None) -> ModelStore:
     """The models the app offers: those of the database ``where`` (a PostgreSQL URL; default
     ``NN_CORE_DATABASE_URL``) beside the weights folder's, or the weights folder alone."""
     url = where or database_url()
@@ -52,34 +70,34 @@ def _taken(name):
 class FolderModels:
     """The models of the weights folder (``storage``'s files)."""
 
-    def describe(self):
+    def describe(self) -> str:
         return str(storage.weights_dir())
 
-    def names(self):
+    def names(self) -> list[str]:
         """The models' names, the shipped one first."""
         return storage.list_models()
 
-    def load(self, name):
+    def load(self, name: str) -> Model:
         return storage.load_model(name)
 
-    def version(self, name):
+    def version(self, name: str) -> str:
         """A key that changes whenever the model called ``name`` does."""
         return "file:%s" % storage.model_path(name).stat().st_mtime_ns
 
-    def save(self, name, params, layer_data, meta=None):
+    def save(self, name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> str:
         """Keep a new model; never replaces one (``FileExistsError``). Returns its name."""
         return storage.save_model(name, params, layer_data, meta, overwrite=False).stem
 
-    def owner_of(self, name):
+    def owner_of(self, name: str) -> str | None:
         return storage.owner_of(name)
 
-    def models_of(self, owner):
+    def models_of(self, owner: str | None) -> list[str]:
         return storage.models_of(owner)
 
-    def delete(self, name, owner):
+    def delete(self, name: str, owner: str | None) -> None:
         storage.delete_model(name, owner)
 
-    def restore(self, name, owner):
+    def restore(self, name: str, owner: str | None) -> None:
         storage.restore_model(name, owner)
 
 
@@ -105,11 +123,11 @@ class DatabaseModels(Store):
 
     SCHEMA = Schema("models", "a models database", ModelsError, [], lock=7303, postgres=POSTGRES_MIGRATIONS)
 
-    def __init__(self, url):
+    def __init__(self, url: str) -> None:
         super().__init__(url)
         self.folder = FolderModels()
 
-    def names(self):
+    def names(self) -> list[str]:
         files = self.folder.names()
         saved = self._run("list the models", lambda conn: [row[0] for row in conn.execute(
             "SELECT name FROM models WHERE deleted IS NULL ORDER BY name").fetchall()], write=False)
@@ -119,7 +137,7 @@ class DatabaseModels(Store):
     def _in_folder(self, name):
         return name in self.folder.names()
 
-    def load(self, name):
+    def load(self, name: str) -> Model:
         if self._in_folder(name):
             return self.folder.load(name)
         row = self._run("read the model", lambda conn: conn.execute(
@@ -128,7 +146,7 @@ class DatabaseModels(Store):
             raise ModelFileError("there is no model called %s" % name)
         return storage.read_model_bytes(bytes(row[0]), name)
 
-    def version(self, name):
+    def version(self, name: str) -> str:
         if self._in_folder(name):
             return self.folder.version(name)
         row = self._run("read the model", lambda conn: conn.execute(
@@ -137,7 +155,7 @@ class DatabaseModels(Store):
             raise ModelFileError("there is no model called %s" % name)
         return "db:%d" % row[0]
 
-    def save(self, name, params, layer_data, meta=None):
+    def save(self, name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> str:
         check_name(name)
         if self._in_folder(name):
             raise _taken(name)
@@ -158,20 +176,20 @@ class DatabaseModels(Store):
             raise _taken(name)
         return name
 
-    def owner_of(self, name):
+    def owner_of(self, name: str) -> str | None:
         if self._in_folder(name):
             return self.folder.owner_of(name)
         row = self._run("read the model", lambda conn: conn.execute(
             "SELECT owner FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(), write=False)
         return None if row is None else row[0]
 
-    def models_of(self, owner):
+    def models_of(self, owner: str | None) -> list[str]:
         if owner is None:
             return []
         return self._run("list the models", lambda conn: [row[0] for row in conn.execute(
             "SELECT name FROM models WHERE owner = ? AND deleted IS NULL ORDER BY name", (owner,)).fetchall()], write=False)
 
-    def delete(self, name, owner):
+    def delete(self, name: str, owner: str | None) -> None:
         """Into the bin, for ``BIN_DAYS``; only the owner may (``PermissionError``)."""
         check_name(name)
         if self._in_folder(name):
@@ -190,7 +208,7 @@ class DatabaseModels(Store):
 
         self._run("delete the model", delete)
 
-    def restore(self, name, owner):
+    def restore(self, name: str, owner: str | None) -> None:
         """``owner``'s latest deleted ``name`` back from the bin (``FileNotFoundError`` if none,
         ``FileExistsError`` if another model has taken the name since)."""
         check_name(name)

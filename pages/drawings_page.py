@@ -3,7 +3,7 @@ server shares them), with counts per digit, delete, export (Kaggle CSV, zip of P
 
 import streamlit as st
 
-from nn_core import drawings
+from nn_core import csv_import, drawings
 from nn_core.data import DataError
 from nn_core.drawings import DrawingsError
 from nn_core.explain import a_digit
@@ -90,8 +90,8 @@ def export(kept):
 
 def import_form():
     with st.expander("Import drawings from a CSV"):
-        st.caption("A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows) becomes your "
-                   "drawings: all rows or none." % drawings.MAX_IMPORT_ROWS)
+        st.caption("A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows and %d MB) becomes "
+                   "your drawings: all rows or none." % (drawings.MAX_IMPORT_ROWS, csv_import.MAX_IMPORT_BYTES // 10**6))
         # A new key after each import clears the file, so that a second click cannot import it again.
         key = "import_csv_%d" % st.session_state.get("imports", 0)
         upload = upload_box("CSV file", ["csv"], key=key)

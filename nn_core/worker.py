@@ -83,16 +83,16 @@ def _system_allocator_for_arrow() -> None:
 def _reserve_blas_buffers() -> None:
     """OpenBLAS reserves its work buffers (37 MB here) at its first multiplication, and ends the
     whole process, not with an exception, when it cannot: so they are reserved before the ceiling
-    is set, with every thread it may use. Once per process; they stay reserved."""
+    is set. Once per process, before its first run is told how many threads to use: OpenBLAS then
+    has all it starts with, and the buffers stay reserved. (Not through ``threadpool_limits``:
+    setting BLAS's threads costs a run alone a tenth of its speed, see ``runner``.)"""
     if _held.get("blas"):
         return
     import numpy as np
 
-    most = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with threadpool_limits(most, user_api="blas"):
-        for dtype in (np.float32, np.float64):
-            square = np.ones((512, 512), dtype)
-            square @ square
+    for dtype in (np.float32, np.float64):
+        square = np.ones((512, 512), dtype)
+        square @ square
     _held["blas"] = True
 
 

@@ -2,7 +2,6 @@
 imports and exports, and fine-tuning on kept drawings (the shipped model learns a style it misread)."""
 
 import io
-import shutil
 import sqlite3
 import zipfile
 
@@ -290,7 +289,7 @@ def test_every_copy_of_a_drawing_is_on_one_side_of_the_validation_split(store):
 
 
 @pytest.mark.slow
-def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp_path, weights_dir, mnist, capsys):
+def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp_path, shipped_weights, mnist, capsys):
     """30 curly-tailed 9s the shipped model misreads, kept with their right label, then
     ``train --from default --drawings DB`` for 3 epochs: they and 30 new ones are read right,
     and MNIST test accuracy drops by no more than half a point."""
@@ -302,7 +301,6 @@ def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp
     store = DrawingStore(tmp_path / "drawings.sqlite")
     for image, answer in zip(seen, before):
         store.add("teacher", 9, image, answer=int(answer), model="default")
-    shutil.copy(WEIGHTS_DIR / "default.npz", weights_dir)
     assert cli.main(["train", "--from", "default", "--drawings", store.where, "--epochs", "3", "--rate", "1e-4",
                      "--schedule", "constant", "--n-train", "10000", "--val-fraction", "0", "--name", "tuned"]) == 0
     assert "fine-tuning default" in capsys.readouterr().out

@@ -4,6 +4,9 @@ its neurons lit by what they output for this digit, the ten answers, and the str
 weights and what it does for this digit. Drawn on the Draw page with every stroke, for any saved
 model and for the network training now."""
 
+import base64
+import io
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -109,23 +112,162 @@ def spec(outputs, links, answer):
     }
 
 
-def network_view(model, prediction):
-    """The view, and what the clicked square does."""
-    outputs, links = explain.network_path(model, prediction.image, prediction.digit)
-    names = ["the input (28x28)"] + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)] + ["the answers"]
-    st.markdown("**Your digit through the network**: %s. Brighter squares output more for this digit; the red lines "
-                "are the strongest pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit))
-    words = explain.network_in_words(outputs)
-    event = st.vega_lite_chart(spec(outputs, links, prediction.digit), width="stretch", on_select="rerun",
-                               selection_mode="neuron", key="network_view", alt="The network view, layer by layer. " + words)
-    st.caption(words)  # what the picture shows, in words too
+# The compact view: the most active neurons of each hidden layer, in a chart of fixed size that
+# fits a phone (and the answer's column on a wide screen), every square drawn square: the input and
+# the hidden layers in a row, the ten answers in a row under them.
+COMPACT_WIDTH = 320  # pixels: a 360-pixel-wide phone's page, less its margins
+COMPACT_GAP = 0.3  # between two layers, as a share of a layer's side
+ANSWER_CELL = COMPACT_WIDTH / N_CLASSES  # pixels of an answer's place in its row
+ANSWERS_TOP = 26  # pixels between the layers and the answers
+MIN_SQUARE = 11  # pixels of a neuron's place in its grid (its square, 85% of it, stays at 9 or more)
+WIDE_ONLY = """<style>
+/* Streamlit stacks columns under 640 pixels: there the compact view follows the answer, and the
+   view of every neuron, which needs a wide screen, is left out; above, the compact view fills the
+   space under the canvas. */
+@media (max-width: 640px) { .st-key-network_every, .st-key-network_wide { display: none; } }
+@media (min-width: 641px) { .st-key-network_narrow { display: none; } }
+</style>"""
+
+
+def compact_layout(outputs):
+    """``(side, per_row, height)``: a layer's side in pixels, the neurons in a row of a hidden
+    layer's grid, and the chart's height, for the compact view of a network with these layers."""
+    hidden = len(outputs) - 2
+    side = COMPACT_WIDTH / (hidden + 1 + hidden * COMPACT_GAP)
+    per_row = int(max(2, min(8, side // MIN_SQUARE)))
+    return side, per_row, side + ANSWERS_TOP + ANSWER_CELL * 0.85 + 30
+
+
+def picture_url(pixels):
+    """The 28x28 input as a PNG (a data: address), in the view's colours: dark where there is no
+    ink, yellow where it is full."""
+    ink = np.clip(np.asarray(pixels, dtype=np.float32).reshape(28, 28), 0, 1)[..., None]
+    off, on = (np.array([int(c[k:k + 2], 16) for k in (1, 3, 5)], np.float32) for c in (OFF, ON))
+    buffer = io.BytesIO()
+    Image.fromarray((off + ink * (on - off)).astype(np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def most_active(values, n):
+    """The ``n`` neurons of a layer that output most for this digit, most active first."""
+    return np.argsort(-np.asarray(values), kind="stable")[:n]
+
+
+def compact_spec(outputs, links, answer):
+    """The compact network view as a Vega-Lite spec: the input, the most active neurons of each
+    hidden layer (most active first, in a small square grid), the answers in a row with their
+    probabilities under them, and the strongest pushes between the squares shown. Squares carry
+    the layer and the neuron's index, as in the full view, so that a tap shows the neuron. Pixels
+    throughout."""
+    side, per_row, height = compact_layout(outputs)
+    last = len(outputs) - 1
+    rows, where, sizes = [], {}, [0.0] * (last + 1)  # sizes: a square's side in each layer
+    for p in range(28 * 28):  # the input is sent as one picture; its pixels' centres are for the lines
+        r, c = divmod(p, 28)
+        where[0, p] = (round((c + 0.5) * side / 28, 2), round((r + 0.5) * side / 28, 2))
+    for layer, values in enumerate(outputs[1:], 1):
+        values = np.asarray(values, dtype=np.float64)
+        if layer == last:
+            order, columns, fill, cell = np.arange(N_CLASSES), N_CLASSES, 0.85, ANSWER_CELL
+        else:
+            order, columns, fill, cell = most_active(values, per_row * per_row), per_row, 0.85, side / per_row
+        left, top = (0.0, side + ANSWERS_TOP) if layer == last else (layer * side * (1 + COMPACT_GAP), 0.0)
+        brightest = float(np.abs(values).max()) or 1.0
+        for p, i in enumerate(order):
+            r, c = divmod(p, columns)
+            x, y = left + c * cell, top + r * cell
+            where[layer, int(i)] = (round(x + cell * fill / 2, 1), round(y + cell * fill / 2, 1))
+            rows.append({"l": layer, "i": int(i), "x": round(x, 1), "y": round(y, 1),
+                         "a": round(max(float(values[i]), 0.0) / brightest, 2), "v": round(float(values[i]), 2)})
+        sizes[layer] = round(cell * fill, 2)
+    lines = [{"x": where[layer - 1, i][0], "y": where[layer - 1, i][1], "x2": where[layer, j][0], "y2": where[layer, j][1],
+              "w": value} for layer, i, j, value in links if (layer - 1, i) in where and (layer, j) in where]
+    strongest = max([line["w"] for line in lines], default=1.0)
+    for line in lines:
+        line["w"] = round(line["w"] / strongest, 2)
+    under = side + ANSWERS_TOP + ANSWER_CELL * 0.85 + 4
+    labels = [{"x": where[last, d][0], "y": under, "t": ["%d" % d, "%.0f%%" % (100 * outputs[-1][d])], "answer": d == answer}
+              for d in range(N_CLASSES)]
+    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, COMPACT_WIDTH], "range": [0, COMPACT_WIDTH]}, "axis": None}
+    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, height], "range": [0, height]}, "axis": None}
+    return {
+        "width": COMPACT_WIDTH, "height": round(height), "padding": 0, "autosize": {"type": "none"},
+        "config": {"view": {"stroke": None}},
+        "layer": [
+            {"data": {"values": [{"x": 0, "y": 0, "url": picture_url(outputs[0])}]},
+             "mark": {"type": "image", "width": side, "height": side, "align": "left", "baseline": "top", "smooth": False, "aspect": False},
+             "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}}},
+            {"data": {"values": rows}, "mark": {"type": "rect", "cursor": "pointer"},
+             "transform": [  # (worked out in the browser: fewer bytes a stroke)
+                 {"calculate": "datum.x + %s[datum.l]" % sizes, "as": "x2"}, {"calculate": "datum.y + %s[datum.l]" % sizes, "as": "y2"},
+                 {"calculate": "datum.l == %d ? 'the answers, digit ' + datum.i : 'hidden layer ' + datum.l + ', neuron ' + (datum.i + 1)"
+                  % last, "as": "name"}],
+             "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
+                          "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
+                          "strokeWidth": {"value": 2},
+                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}]}},
+            {"data": {"values": lines}, "mark": {"type": "rule", "color": "#e4572e"},
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.5, 2.5]}, "legend": None},
+                          "opacity": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 0.8]}, "legend": None}}},
+            {"data": {"values": labels}, "mark": {"type": "text", "align": "center", "baseline": "top", "fontSize": 11, "lineHeight": 13},
+             "encoding": {"x": x, "y": y, "text": {"field": "t"},
+                          "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"}}},
+        ],
+    }
+
+
+def chosen_square(event, outputs):
+    """The ``(layer, index)`` of the square last clicked in a view, or None."""
     chosen = (event.selection.get("neuron") or [{}])[0] if event is not None else {}
     layer, i = chosen.get("l"), chosen.get("i")
     if layer is None or not 0 <= layer < len(outputs) or not 0 <= i < len(outputs[layer]):
-        st.caption("Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
-                   % (explain.MAX_SHOWN, explain.MAX_SHOWN))
-        return
-    neuron_detail(model, outputs, int(layer), int(i))
+        return None
+    return int(layer), int(i)
+
+
+def compact_view(model, prediction, path, where):
+    """The most active neurons of each layer, and what a tapped square does; ``path`` is
+    ``explain.network_path``'s for this digit. The page draws it twice: under the canvas
+    (``where`` "wide": shown on wide screens, in the space the canvas leaves) and under the
+    answer ("narrow": shown on phones, where the columns stack and the answer must follow the
+    canvas); CSS shows one."""
+    with st.container(key="network_%s" % where):
+        compact_chart(model, prediction, path, where)
+
+
+def compact_chart(model, prediction, path, where):
+    outputs, links = path
+    _, per_row, _ = compact_layout(outputs)
+    words = explain.network_in_words(outputs)
+    st.markdown("**Your digit through the network**: its %d most active neurons in each layer, brightest first; in red, the "
+                "strongest pushes to %d." % (per_row * per_row, prediction.digit))
+    event = st.vega_lite_chart(compact_spec(outputs, links, prediction.digit), on_select="rerun", selection_mode="neuron",
+                               key="network_compact_" + where, width="content", alt="The network view, most active neurons. " + words)
+    st.caption(words + " Tap or click a square to see what it does.")
+    square = chosen_square(event, outputs)
+    if square is not None:
+        neuron_detail(model, outputs, *square)
+
+
+def network_view(model, prediction, path=None):
+    """The view of every neuron (on a wide screen), and what the clicked square does."""
+    outputs, links = path or explain.network_path(model, prediction.image, prediction.digit)
+    with st.container(key="network_every"):
+        names = ["the input (28x28)"] + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)] + ["the answers"]
+        st.markdown("**Every neuron**: %s. Brighter squares output more for this digit; the red lines are the strongest "
+                    "pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit))
+        words = explain.network_in_words(outputs)
+        event = st.vega_lite_chart(spec(outputs, links, prediction.digit), width="stretch", on_select="rerun",
+                                   selection_mode="neuron", key="network_view", alt="The network view, every neuron. " + words)
+        square = chosen_square(event, outputs)
+        if square is None:
+            st.caption("Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
+                       % (explain.MAX_SHOWN, explain.MAX_SHOWN))
+            return
+        neuron_detail(model, outputs, *square)
 
 
 def neuron_detail(model, outputs, layer, i):

@@ -50,6 +50,13 @@ TOOLBAR = """<script>
   patch();
 })();
 </script>"""
+# The answer's buttons are touch targets of 44x44 pixels at least (the usual size for a finger),
+# and the ten digits sit in two rows of five rather than nine and one alone.
+TOUCH = """<style>
+[class*="st-key-fix-"] [role="radiogroup"] { display: grid; grid-template-columns: repeat(5, 52px); gap: 8px; }
+[class*="st-key-fix-"] [role="radiogroup"] button, [class*="st-key-right-"] button, [class*="st-key-undo-"] button {
+  min-width: 44px; min-height: 44px; justify-content: center; }
+</style>"""
 CLOSE = 0.15  # a second answer this probable is shown too
 CANVAS = 280
 
@@ -89,6 +96,8 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
         right.image(seen, caption="What the network sees (28x28)",
                     alt="The 28x28 picture the network reads, %s: %s." % (explain.a_digit(prediction.digit), explain.picture_in_words(prediction.image)))
         correction(prediction, picture, source)
+        if st.session_state.get("network", True):  # (on a phone; on a wide screen it is under the canvas)
+            compact_view(model, prediction, network_path(model, prediction), "narrow")
         order = np.argsort(-prediction.probabilities)[:3]
         st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220),
                            alt="Bar chart of the network's probability for each digit: %s." % ", ".join(
@@ -97,6 +106,15 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
         # when it is closed; this is computed only when asked for.
         if st.toggle("Why this answer?", key="why", help="which parts of the drawing pushed the network to this answer"):
             why(model, prediction)
+
+
+def network_path(model, prediction):
+    """``explain.network_path`` for this drawing, once per page run (the two network views share it)."""
+    cache = st.session_state.get("network_path")
+    if cache is None or cache[0] is not prediction:
+        cache = (prediction, explain.network_path(model, prediction.image, prediction.digit))
+        st.session_state.network_path = cache
+    return cache[1]
 
 
 def why(model, prediction):
@@ -239,7 +257,7 @@ remember({"model_name": model_options(), "stroke_width": None, "input_mode": Non
 
 # On a phone the columns stack: the canvas comes first, then the answer right under it, then the
 # model picker (filled first, as the answer needs the model, but shown after it).
-canvas_col, answer_col = st.columns([1, 1], gap="large")
+canvas_col, answer_col = st.columns([1, 1], gap="small")  # (small: on a phone, where they stack, the answer stays close to the canvas)
 answer_area, model_area = answer_col.container(), answer_col.container()
 with model_area:
     model = pick_model()
@@ -248,13 +266,20 @@ with canvas_col:
                     help="draw with the mouse (or a finger), or upload a picture of a digit")
     picture = upload_input() if mode == UPLOAD else canvas_input()
 prediction = answer(model, picture) if picture is not None else None
+if prediction is not None:
+    with canvas_col:
+        # The compact network view fills the space under the canvas on a wide screen, so that it
+        # starts on the first screen (a phone shows its copy under the answer: _network.WIDE_ONLY).
+        if st.toggle("Your digit through the network", value=True, key="network",
+                     help="the most active neurons of each layer, lit by this digit and updated with every stroke (on a wide "
+                          "screen, every neuron further down)"):
+            compact_view(model, prediction, network_path(model, prediction), "wide")
 if mode == UPLOAD and picture is not None and prediction is None:
     answer_area.warning("No digit found in this picture: it looks blank.")
 else:
     show_prediction(model, prediction, answer_area, picture, "uploaded" if mode == UPLOAD else "drawn")
-if prediction is not None and st.toggle("Your digit through the network", value=True, key="network",
-                                        help="each layer's neurons lit by this digit, updated with every stroke"):
-    network_view(model, prediction)
+if prediction is not None and st.session_state.get("network", True):
+    network_view(model, prediction, network_path(model, prediction))
 keep(["model_name", "stroke_width", "input_mode"])
 
 with st.expander("Import weights saved by the original NumPy design"):
@@ -275,3 +300,5 @@ with st.expander("Import weights saved by the original NumPy design"):
         st.success("Imported as %s: pick it in the Model list above." % plain(st.session_state.pop("imported")))
 
 st.html(TOOLBAR, unsafe_allow_javascript=True)
+st.html(TOUCH)
+st.html(WIDE_ONLY)

@@ -56,8 +56,9 @@ def places(page, url):
     yield "Draw, empty"
     draw(page, DIGITS[3])
     prediction(page)
-    page.get_by_text("Your digit through the network:").wait_for()
-    page.get_by_test_id("stVegaLiteChart").last.locator("canvas, svg").first.wait_for()
+    page.get_by_text("Your digit through the network:").filter(visible=True).wait_for()
+    page.locator(".st-key-network_wide, .st-key-network_narrow").filter(visible=True).get_by_test_id(
+        "stVegaLiteChart").locator("canvas, svg.marks").first.wait_for()
     yield "Draw, a digit drawn (network view)"
     page.get_by_text("Why this answer?").click()
     page.get_by_text(re.compile(r"pushed most towards \d\.|Nothing in the picture")).wait_for()
@@ -158,10 +159,10 @@ def test_every_control_of_the_draw_page_is_reached_with_tab(page):
     buttons, the "why" switch, the network view's switch and the model picker."""
     draw(page, DIGITS[4])
     prediction(page)
-    page.get_by_text("Your digit through the network:").wait_for()
+    page.get_by_text("Your digit through the network:").filter(visible=True).wait_for()
     wanted = {"Draw": False, "Clear": False, "Brush": False, "Yes, it is": False, "Why this answer?": False,
               "Your digit through the network": False, "Model": False, "No, it is": False}
-    page.locator("body").click(position={"x": 5, "y": 5})
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # Tab from the top of the page
     for _ in range(120):
         page.keyboard.press("Tab")
         label = page.evaluate("""() => { const e = document.activeElement; if (!e) return "";

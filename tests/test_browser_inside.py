@@ -17,8 +17,10 @@ pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quic
 
 
 def network_chart(page):
-    chart = page.get_by_test_id("stVegaLiteChart").filter(has=page.locator("canvas, svg")).last
-    page.get_by_text("Your digit through the network:").wait_for()
+    """The view of every neuron (on a wide screen, under the compact view of the most active)."""
+    every = page.locator(".st-key-network_every")
+    chart = every.get_by_test_id("stVegaLiteChart").filter(has=page.locator("canvas, svg")).last
+    every.get_by_text("Every neuron:").wait_for()
     chart.scroll_into_view_if_needed()
     chart.locator("canvas, svg").first.wait_for()
     page.wait_for_timeout(500)  # Vega draws into its canvas after the element is there

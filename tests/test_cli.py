@@ -43,6 +43,7 @@ def test_absurd_hyperparameter_gives_a_message(weights_dir, capsys):
     assert "rate must be" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_json(tiny_model, capsys):
     assert main(["evaluate", str(tiny_model), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

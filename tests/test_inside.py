@@ -123,7 +123,9 @@ def test_the_network_view_follows_each_drawing_for_any_model(shipped_weights):
     at.run()
     upload_picture(at, "one.png", one_png())
     assert "hidden layer 1 (800 neurons), then hidden layer 2 (800 neurons)" in texts(at.markdown)
-    assert len(at.get("vega_lite_chart")) == 2  # the probabilities and the network
+    # the probabilities, the most active neurons (twice: under the canvas for wide screens, under
+    # the answer for phones; the page's CSS shows one) and every neuron
+    assert len(at.get("vega_lite_chart")) == 4
     at.selectbox(key="model_name").set_value("deep").run()
     assert not at.exception
     assert "hidden layer 1 (30 neurons), then hidden layer 2 (20 neurons)" in texts(at.markdown)

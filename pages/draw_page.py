@@ -18,7 +18,7 @@ from nn_core.models import model_store
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
 from pages._models import choose_model, is_own_run, model_options
-from pages._network import network_view
+from pages._network import WIDE_ONLY, compact_view, network_view
 from pages._people import drawing_store, visitor
 from pages._widgets import keep, once_per_upload, plain, remember, upload_box
 

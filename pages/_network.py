@@ -1,8 +1,14 @@
-"""Your digit through the network (not a page): the 28x28 input, each hidden layer as a grid of
-its neurons lit by what they output for this digit, the ten answers, and the strongest pushes
-(weight x activation) that led to the answer as lines between them. A click on a neuron shows its
-weights and what it does for this digit. Drawn on the Draw page with every stroke, for any saved
-model and for the network training now."""
+"""Your digit through the network (not a page), in two views drawn with every stroke, for any
+saved model and for the network training now:
+
+- the compact view: the 28x28 input, the most active neurons of each hidden layer (brightest
+  first, in a small square grid) and the ten answers, in a chart of fixed size whose squares are
+  square, so that it reads on a phone and a finger can tap a neuron; the Draw page puts it under
+  the canvas on a wide screen and under the answer on a phone (``WIDE_ONLY`` shows one);
+- the view of every neuron (wide screens): each hidden layer as a grid of all its neurons.
+
+Both draw the strongest pushes (weight x activation) that led to the answer as lines between the
+squares; a click or tap on a neuron shows its weights and what it does for this digit."""
 
 import base64
 import io

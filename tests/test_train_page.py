@@ -333,3 +333,17 @@ def test_a_run_stopped_before_its_first_epoch_offers_nothing_to_save(weights_dir
     assert not at.exception
     assert "no trained network to save" in texts(at.caption)
     assert not [b for b in at.button if b.key == "save"]
+
+
+def test_a_finished_run_is_offered_on_the_draw_page_under_its_own_name(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(1000)
+    at.slider(key="epochs").set_value(1).run()
+    at.button(key="start").click().run()
+    job = latest_run(at)
+    assert job.join(120) and job.status == "finished"
+    at.switch_page("pages/draw_page.py").run()
+    options = at.selectbox(key="model_name").options
+    assert "The network training now" not in options and "Your run: run 1" in options
+    at.selectbox(key="model_name").set_value("Your run: run 1").run()
+    assert not at.exception and "run 1, your run that finished after 1 epoch(s)" in texts(at.caption)

@@ -10,12 +10,15 @@ import re
 import pytest
 
 from conftest import running_app
+from nn_core.network import init_params
+from nn_core.storage import save_model
 from strokes import DIGITS
 from test_browser import draw, idle, prediction
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
 SEVERE = ("critical", "serious")
+OTHER, SMALL = "my-drawings-fine-tuned", {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}  # a second model to compare
 INSIDE_VIEWS = {"What the neurons look for": "incoming weights, one per pixel", "Where it fails": "Accuracy per digit",
                 "How far to trust it": "Calibration error", "How robust it is": "A steep fall",
                 "Models side by side": "Delete a model you saved"}
@@ -82,7 +85,15 @@ def places(page, url):
         idle(page)
         if view == "How robust it is":
             page.get_by_test_id("stVegaLiteChart").nth(4).locator("canvas, svg").first.wait_for()
-        yield "Inside: " + view
+            yield "Inside: " + view
+            page.get_by_test_id("stMultiSelect").filter(has_text="Compare with").click()
+            page.get_by_role("option", name=OTHER).click()
+            page.keyboard.press("Escape")
+            page.get_by_test_id("stVegaLiteChart").nth(4).get_by_text(OTHER).wait_for()  # its legend names both
+            idle(page)
+            yield "Inside: " + view + ", compared with another model"
+        else:
+            yield "Inside: " + view
 
 
 # Text cut where it can be read from the page: Vega's own ellipsis in a chart drawn as SVG (a
@@ -127,7 +138,11 @@ def walk(request, browser, tmp_path_factory):
     """Every page and view visited as a new person at one screen size: for each, axe-core's
     critical and serious violations and the text found cut."""
     width, height = SIZES[request.param]
-    with running_app(tmp_path_factory.mktemp("a11y")) as url:
+    folder = tmp_path_factory.mktemp("a11y")
+    with running_app(folder) as url:
+        with pytest.MonkeyPatch.context() as patch:  # into the server's weights folder
+            patch.setenv("NN_CORE_WEIGHTS_DIR", str(folder / "weights"))
+            save_model(OTHER, init_params(SMALL, seed=0), SMALL, {})
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -137,7 +152,7 @@ def walk(request, browser, tmp_path_factory):
             found[place] = (audit(page), page.evaluate(CUT))
         context.close()
     for place, (violations, cut) in found.items():  # the counts, for the README (pytest -s shows them)
-        print("%s %-38s critical %d, serious %d (elements); text cut: %d" % (
+        print("%s %-52s critical %d, serious %d (elements); text cut: %d" % (
             request.param, place, *(sum(v[2] for v in violations if v[0] == kind) for kind in SEVERE), len(cut)))
         for c in cut:
             print("    " + c)

@@ -372,7 +372,8 @@ def models_view():
                 st.warning(plain("The pen-drawn digits cannot be read: %s" % exc))
                 measure = False
             row["saw writers 27-30"] = seen_unseen_writers(meta)
-        rows.append(dict(row, **{"training time (s)": meta.get("train_seconds"), "network": describe_layers(m.layer_data),
+        seconds = meta.get("train_seconds")
+        rows.append(dict(row, **{"training time (s)": round(seconds, 1) if isinstance(seconds, (int, float)) else None, "network": describe_layers(m.layer_data),
                      "epochs": len(meta.get("history", [])) or None, "mini_batch": hp.get("mini_batch"), "rate": hp.get("rate"),
                      "lamda": hp.get("lamda"), "optimizer": hp.get("optimizer"), "dropout": hp.get("dropout"),
                      "augment": hp.get("augment"), "data": meta.get("data"), "fine-tuned from": meta.get("started_from")}))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
+from .runspec import MAX_RUN_MB  # noqa: F401 (what one run's process may hold: one home, beside memory_needed)
+
 MAX_MINUTES_ENV = "NN_CORE_MAX_RUN_MINUTES"
 DEFAULT_MAX_MINUTES = 120
 MAX_PAUSE_ENV = "NN_CORE_MAX_PAUSE_MINUTES"
 DEFAULT_MAX_PAUSE_MINUTES = 3
-MAX_RUN_MB = 1500  # what one run's process may hold (``runspec.memory_needed``)
 
 
 def _minutes(name: str, default: float) -> float:

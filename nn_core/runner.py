@@ -40,7 +40,7 @@ from .estimate import Expected, count_down, duration  # noqa: F401 (the pages' a
 from .runhandle import Run
 from .runlimits import MAX_MINUTES_ENV, MAX_RUN_MB, blas_threads, cores, max_minutes, max_pause_seconds  # noqa: F401
 from .runs import RunStore
-from .runspec import RunSpec, check_size, memory_needed, planned_images
+from .runspec import RunSpec, check_size, planned_images
 from .runtask import train_run
 from .training import check_live, estimated_seconds
 
@@ -146,12 +146,7 @@ class Runner:
         config = spec.config
         planned = planned_images(spec)
         config.validate(n_available=planned["base_total"])
-        check_size(spec, planned)
-        need = memory_needed(config, planned["total"])
-        if need > MAX_RUN_MB * 2**20:
-            raise ValueError("this run would need about %.1f GB of memory, more than the %.1f GB a run may use here. "
-                             "Smaller layers, a smaller mini_batch or fewer training images need less."
-                             % (need / 2**30, MAX_RUN_MB / 1024))
+        check_size(spec, planned)  # its images and its memory (``runspec.memory_needed``)
         seconds = estimated_seconds(config, planned["trained"])
         if seconds > 60 * max_minutes():
             raise TooLong(

@@ -70,6 +70,12 @@ def test_pause_resume_and_stop_are_live_and_a_new_tab_shows_the_running_settings
         assert thumb.get_attribute("aria-valuetext") == "1024" and thumb.is_disabled()
     assert slider_thumb(tab, "epochs").get_attribute("aria-valuetext") == "5"
     tab.close()
+    page.reload()  # a reload mid-run: the same run, paused, its settings greyed, Resume offered
+    page.get_by_test_id("stProgress").filter(has_text="paused at epoch").wait_for()
+    assert slider_thumb(page, "Neurons in layer 1").get_attribute("aria-valuetext") == "1024"
+    assert slider_thumb(page, "Neurons in layer 1").is_disabled()
+    expect(button(page, "Resume")).to_be_enabled()
+    print("Pause usable %.1f s after the first progress line" % pause_after)
 
     button(page, "Resume").click()
     page.wait_for_function("() => !document.querySelector('[data-testid=stProgress]').innerText.includes('paus')")

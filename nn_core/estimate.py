@@ -23,6 +23,7 @@ CLUSTER_SECONDS = 1.0  # the embedded cluster starting, the first time a server 
 TEST_SECONDS = 0.5  # measuring the network on the 10,000 test images
 PACE = 1.2  # training time over ``estimated_seconds``: per-step costs the arithmetic leaves out
 BAND = (0.75, 1.5)  # the range around the estimate, at its narrowest
+FRESH_BAND = (0.6, 1.6)  # with fewer than 3 runs to go by: the built-in figures' spread (bench/estimate.py --fresh)
 PRIOR_WEIGHT = 1.0  # the built-in pace counts as one run among the recent ones
 LEFT_SMOOTHING = 0.1  # weight of each new reading in the time left
 MOST_UP = 0.1  # the time left grows by at most this share per report (4 a second): under half per refresh
@@ -73,8 +74,9 @@ def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
             weights.append(share)
     middle = weighted_median(values, weights)
     spread = sorted(values)
-    low = min(BAND[0], spread[len(spread) // 5] / middle)
-    high = max(BAND[1], spread[-1 - len(spread) // 5] / middle)
+    band = BAND if len(values) > 3 else FRESH_BAND
+    low = min(band[0], spread[len(spread) // 5] / middle)
+    high = max(band[1], spread[-1 - len(spread) // 5] / middle)
     return middle, low, high
 
 

@@ -121,7 +121,7 @@ def spec(outputs, links, answer):
 # The compact view: the most active neurons of each hidden layer, in a chart of fixed size that
 # fits a phone (and the answer's column on a wide screen), every square drawn square: the input and
 # the hidden layers in a row, the ten answers in a row under them.
-COMPACT_WIDTH = 320  # pixels: a 360-pixel-wide phone's page, less its margins
+COMPACT_WIDTH = 340  # pixels of the layout: a 390-pixel-wide phone's page, less its margins; drawn smaller in a narrower column
 COMPACT_GAP = 0.3  # between two layers, as a share of a layer's side
 ANSWER_CELL = COMPACT_WIDTH / N_CLASSES  # pixels of an answer's place in its row
 ANSWERS_TOP = 26  # pixels between the layers and the answers
@@ -194,10 +194,15 @@ def compact_spec(outputs, links, answer):
     under = side + ANSWERS_TOP + ANSWER_CELL * 0.85 + 4
     labels = [{"x": where[last, d][0], "y": under, "t": ["%d" % d, "%.0f%%" % (100 * outputs[-1][d])], "answer": d == answer}
               for d in range(N_CLASSES)]
-    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, COMPACT_WIDTH], "range": [0, COMPACT_WIDTH]}, "axis": None}
-    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, height], "range": [0, height]}, "axis": None}
+    # Drawn at the layout's size, or smaller in a narrower column (a laptop's split screen): both
+    # axes shrink together, so that squares stay square and nothing is cut.
+    shrink = "min(width, %d) / %d" % (COMPACT_WIDTH, COMPACT_WIDTH)
+    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, COMPACT_WIDTH], "range": [0, {"expr": shrink + " * %d" % COMPACT_WIDTH}]},
+         "axis": None}
+    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, height], "range": [0, {"expr": shrink + " * %.2f" % height}]},
+         "axis": None}
     return {
-        "width": COMPACT_WIDTH, "height": round(height), "padding": 0, "autosize": {"type": "none"},
+        "width": "container", "height": round(height), "padding": 0, "autosize": {"type": "none"},
         "config": {"view": {"stroke": None}},
         # Tables in Arrow (named datasets), as the full view's: a few KB a stroke
         "datasets": {"squares": pd.DataFrame(rows, columns=["l", "i", "x", "y", "a", "v"]).astype(
@@ -205,7 +210,8 @@ def compact_spec(outputs, links, answer):
                      "pushes": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]).astype(np.float32)},
         "layer": [
             {"data": {"values": [{"x": 0, "y": 0, "url": picture_url(outputs[0])}]},
-             "mark": {"type": "image", "width": side, "height": side, "align": "left", "baseline": "top", "smooth": False, "aspect": False},
+             "mark": {"type": "image", "width": {"expr": "%s * %.2f" % (shrink, side)}, "height": {"expr": "%s * %.2f" % (shrink, side)},
+                      "align": "left", "baseline": "top", "smooth": False, "aspect": False},
              "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}}},
             {"data": {"name": "squares"}, "mark": {"type": "rect", "cursor": "pointer"},
              "transform": [  # (worked out in the browser: fewer bytes a stroke)
@@ -255,7 +261,7 @@ def compact_chart(model, prediction, path, where):
     st.markdown("**Your digit through the network**: its %d most active neurons in each layer, brightest first; in red, the "
                 "strongest pushes to %d." % (per_row * per_row, prediction.digit))
     event = st.vega_lite_chart(compact_spec(outputs, links, prediction.digit), on_select="rerun", selection_mode="neuron",
-                               key="network_compact_" + where, width="content", alt="The network view, most active neurons. " + words)
+                               key="network_compact_" + where, width="stretch", alt="The network view, most active neurons. " + words)
     st.caption(words + " Tap or click a square to see what it does.")
     square = chosen_square(event, outputs)
     if square is not None:

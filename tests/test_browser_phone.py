@@ -61,7 +61,7 @@ def test_the_network_view_on_a_phone_is_square_tappable_and_its_buttons_fit_a_fi
 
     width, height = input_box(picture(chart))
     side, per_row, _ = _network.compact_layout([None] * (SHOWN + 2))
-    scale = box["width"] / _network.COMPACT_WIDTH  # screen pixels per pixel of the layout
+    scale = min(box["width"], _network.COMPACT_WIDTH) / _network.COMPACT_WIDTH  # screen pixels per pixel of the layout
     square = side / per_row * 0.85 * scale
     print("phone: input drawn %dx%d px (ratio %.2f); neuron squares %.1f px" % (width, height, width / height, square))
     assert abs(width / height - 1) <= 0.1 and width >= 60, (width, height)

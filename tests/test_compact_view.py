@@ -38,4 +38,4 @@ def test_the_compact_view_draws_the_most_active_neurons_in_square_places(dims):
 
 def test_the_shipped_models_layers_get_squares_of_nine_pixels_or_more():
     side, per_row, _ = _network.compact_layout([None] * 4)
-    assert side / per_row * 0.85 >= 9 and per_row * per_row == 64
+    assert side / per_row * 0.85 >= 9 and per_row * per_row >= 36

@@ -78,3 +78,20 @@ def test_the_network_views_tooltip_shows_outputs_rounded():
     assert 3.98 in set(cells["v"]) and not any(len(repr(float(v))) > 6 for v in cells["v"])
     tooltip = spec["layer"][0]["encoding"]["tooltip"]
     assert {"field": "v", "title": "output", "format": ".2f"} in tooltip
+
+
+def test_a_picture_in_words_says_how_big_its_ink_is_and_where_it_lies():
+    """The 28x28 input's text alternative, for a screen reader."""
+    image = np.zeros((28, 28))
+    assert explain.picture_in_words(image) == "no ink"
+    image[4:24, 13:15] = 1.0  # a 1: a bar 2 pixels wide, 20 high, in the middle column
+    assert explain.picture_in_words(image) == "ink 2 pixels wide and 20 high, most of it in the middle"
+    corner = np.zeros((28, 28))
+    corner[20:26, 20:26] = 1.0
+    assert explain.picture_in_words(corner).endswith("most of it at the bottom right")
+
+
+def test_the_network_in_words_counts_the_neurons_that_fire():
+    outputs = [np.zeros(784), layer(800), layer(800, firing=(1.0,)), np.eye(10)[3] * 0.97]
+    assert explain.network_in_words(outputs) == (
+        "In hidden layer 1, 3 of the 800 neurons fire; in hidden layer 2, 1 of the 800 neurons fire; the answers give 3 97%.")

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from chromium import clear, idle, seen_picture  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 from strokes import DIGITS, SEEN, densify  # noqa: E402
-from test_browser import clear, idle, seen_picture  # noqa: E402
 
 TOGGLE = "Your digit through the network"
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from chromium import clear, draw, idle, prediction
 from conftest import SCREENSHOTS, running_app
-from strokes import DIGITS, INK, SEEN, curly_nine, densify
+from strokes import DIGITS, curly_nine
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
@@ -27,72 +28,6 @@ def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path):
         assert "shared" not in nav.inner_text() and "page" not in nav.inner_text().lower()
         assert "does not seem to exist" not in page.content()
         context.close()
-
-
-def idle(page):
-    """Wait until the app has no run in progress (its status widget is hidden)."""
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-
-
-def seen_picture(page):
-    """The address of the "what the network sees" picture, or None before there is one; it
-    changes whenever the app has read a new drawing."""
-    image = page.get_by_test_id("stImage").filter(has_text="What the network sees").locator("img")
-    return image.get_attribute("src") if image.count() else None
-
-
-def ink(page, points):
-    return page.locator("canvas").evaluate_all(INK, [list(p) for p in points])
-
-
-def inked(page, points, before, seconds=3.0):
-    """Wait until more of ``points`` show ink than ``before``; False if they do not in time."""
-    deadline = time.time() + seconds
-    while ink(page, points) <= before:
-        if time.time() > deadline:
-            return False
-        page.wait_for_timeout(50)  # a polling interval, not a settle time
-    return True
-
-
-def draw(page, strokes):
-    """Draw stroke by stroke with the mouse, waiting after each until the canvas shows it and the
-    app has read it. A stroke the canvas did not take (made while it was still being put up) is
-    drawn again."""
-    for stroke in strokes:
-        for _attempt in range(5):
-            canvas = page.locator("canvas").last
-            box = canvas.bounding_box()
-            points = densify(stroke)
-            before, ink_before = seen_picture(page), ink(page, points)
-            page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-            page.mouse.down()
-            for x, y in points[1:]:
-                page.mouse.move(box["x"] + x, box["y"] + y)
-            page.mouse.up()
-            if inked(page, points, ink_before):
-                break
-            # else the canvas was not ready for the mouse yet: draw the stroke again
-        page.wait_for_function(SEEN, arg=before, timeout=30_000, polling=50)
-        idle(page)
-
-
-def clear(page):
-    """Press Clear and wait for a new, empty canvas."""
-    old = page.locator("canvas").last.element_handle()
-    page.get_by_role("button", name="Clear").click()
-    page.get_by_text("Draw a digit in the box").wait_for()
-    page.wait_for_function("old => !old.isConnected", arg=old)
-    page.locator("canvas").last.wait_for()
-    idle(page)
-
-
-def prediction(page):
-    """The digit in the Prediction metric (``draw`` has waited for the app's answer)."""
-    metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
-    metric.wait_for()
-    idle(page)
-    return int(metric.get_by_test_id("stMetricValue").inner_text())
 
 
 def test_drawn_digits_are_recognised(page):

@@ -6,12 +6,11 @@ its curves, stops it and saves it."""
 import numpy as np
 import pytest
 
+from chromium import idle, person, start_a_long_run, trains_on_and_stops
 from conftest import SERVERS, running_app
 from nn_core.drawings import DrawingStore
 from nn_core.models import model_store
 from nn_core.runs import RunStore
-from test_browser import idle
-from test_browser_people import person, start_a_long_run, trains_on_and_stops
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 

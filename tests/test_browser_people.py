@@ -9,26 +9,13 @@ import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import open_app, running_app
+from chromium import epoch_shown, idle, person, run_on_the_charts, start_a_long_run, trains_on_and_stops
+from conftest import running_app
 from nn_core.drawings import DrawingStore
 from nn_core.network import dense_layers, init_params
 from nn_core.storage import save_model
-from test_browser import idle
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
-
-COOKIE = "digit_studio_visitor"
-
-
-def person(browser, url):
-    """A new browser (context) that has opened the app once; returns it, its page and its id."""
-    context, page = open_app(browser, url, timeout=60_000)
-    idle(page)
-    page.wait_for_function("name => document.cookie.includes(name + '=')", arg=COOKIE)
-    ids = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
-    assert len(ids) == 1 and re.fullmatch(r"[0-9a-f]{32}", ids[0]), ids
-    return context, page, ids[0]
-
 
 def test_a_persons_work_follows_their_browser_and_no_one_elses(browser, tmp_path, monkeypatch):
     with running_app(tmp_path) as url:
@@ -114,43 +101,6 @@ def test_a_run_named_in_markdown_reads_as_typed_and_fetches_nothing(browser, tmp
         assert page.locator("img[src*='127.0.0.1:1']").count() == 0
         assert not [u for u in asked if "127.0.0.1:1/" in u]
         context.close()
-
-
-def epoch_shown(page, of):
-    """The epoch the progress line says the run is at ("run 1: epoch 7 of 100, ...")."""
-    line = page.get_by_text(re.compile(r"run 1: (paused at )?epoch \d+ of %d" % of))
-    line.wait_for(timeout=90_000)
-    return int(re.search(r"epoch (\d+) of", line.inner_text()).group(1))
-
-
-def run_on_the_charts(page):
-    """The Train page's cost chart shows run 1 (its legend names it)."""
-    chart = page.get_by_test_id("stVegaLiteChart").first
-    chart.wait_for()
-    chart.get_by_text("run 1", exact=True).first.wait_for()
-
-
-def start_a_long_run(page, url):
-    page.goto(url + "/train?epochs=100&n_train=5000")
-    start = page.get_by_role("button", name="Start", exact=True)
-    start.wait_for()
-    idle(page)
-    start.click()
-    return epoch_shown(page, 100)
-
-
-def trains_on_and_stops(page, url, before):
-    """On this server's Train page, the run started elsewhere (at epoch ``before``) trains on,
-    with its curves; its Stop works."""
-    page.goto(url + "/train")
-    deadline = time.time() + 60
-    while epoch_shown(page, 100) <= before + 1:  # training on, on the scheduler's workers
-        assert time.time() < deadline, "the run did not go on without the app server that started it"
-        page.wait_for_timeout(1000)
-    run_on_the_charts(page)
-    idle(page)
-    page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text(re.compile(r"run 1: stopped, \d+ epoch")).wait_for()
 
 
 def test_a_run_goes_on_when_its_tab_closes_and_a_restart_keeps_its_curves(browser, tmp_path):

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
+from chromium import draw, idle, prediction
 from conftest import running_app
 from nn_core.network import init_params
 from nn_core.storage import save_model
 from strokes import DIGITS
-from test_browser import draw, idle, prediction
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 

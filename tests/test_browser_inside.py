@@ -7,11 +7,11 @@ import re
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from chromium import clear, draw, idle, prediction
 from conftest import SCREENSHOTS
 from nn_core.network import N_CLASSES
 from pages import _network
 from strokes import DIGITS
-from test_browser import clear, draw, idle, prediction
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chromium import draw, idle, prediction
 from conftest import SCREENSHOTS
 from pages import _network
 from strokes import DIGITS
-from test_browser import draw, idle, prediction
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 

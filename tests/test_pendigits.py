@@ -18,7 +18,7 @@ from nn_core.cli import main
 from nn_core.data import DataError, read_bytes, unlzw
 from nn_core.download import download_pendigits
 from nn_core.metrics import evaluate
-from nn_core.preprocess import to_mnist
+from nn_core.preprocess import center_of_mass_shift, to_mnist
 from nn_core.storage import load_model
 from unipen import SAMPLE, random_text
 
@@ -85,9 +85,37 @@ def test_drawings_are_reproducible_per_seed_and_read_by_the_draw_page_preprocess
     assert a[0].shape == (40, 784) and a[0].dtype == np.float32
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a[0], c[0])
     assert list(a[1][:20]) == [d.label for d in digits] and set(a[2]) == {1, 2, 3}
+    # Drawn straight at the network's size, each is the canvas picture through the Draw page's
+    # preprocessing to within a few hundredths a pixel (these random scribbles, with long straight
+    # pieces and sharp turns, differ the most; see the next test for real writers).
     rng = np.random.default_rng(3)
-    first = to_mnist(pendigits.random_render(digits[0], rng))
-    np.testing.assert_array_equal(a[0][0], first.reshape(-1))
+    canvas = np.array([to_mnist(pendigits.random_render(d, rng)).reshape(-1) for d in digits])
+    differences = np.abs(a[0][:20] - canvas).mean(axis=1)
+    assert differences.mean() < 0.05 and differences.max() < 0.2, differences
+
+
+def test_drawings_of_real_writers_match_the_canvas_pictures(pen_digits):
+    """``draw_mnist`` against ``to_mnist(render(...))`` on real digits, slanted as for training: the
+    same digits to within a pixel's shift, not merely similar ones."""
+    digits = pen_digits[::75]
+    fast = pendigits.pen_images(digits, seed=7, slant=pendigits.TRAINING_SLANT)[0]
+    rng = np.random.default_rng(7)
+    canvas = np.array([to_mnist(pendigits.random_render(d, rng, slant=pendigits.TRAINING_SLANT)).reshape(-1) for d in digits])
+    differences = np.abs(fast - canvas).mean(axis=1)
+    assert differences.mean() < 0.025 and differences.max() < 0.12, differences
+    # Each drawing is nearest to its own canvas picture among all of them.
+    nearest = np.argmin(((fast[:, None, :] - canvas[None, :, :]) ** 2).sum(axis=2), axis=1)
+    assert np.mean(nearest == np.arange(len(digits))) > 0.95
+
+
+def test_centre_of_mass_shifts_match_the_draw_page_preprocessing():
+    rng = np.random.default_rng(0)
+    fields = (rng.random((40, 28, 28)) * (rng.random((40, 28, 28)) < 0.1)).astype(np.float32)
+    fields[:20, :, 18:] = 0  # ink on one side: a shift to the right
+    fields[20:, :4] = 0
+    fields[5] = 0  # a blank stays blank
+    expected = np.array([center_of_mass_shift(f) for f in fields])
+    np.testing.assert_array_equal(pendigits.centre_of_mass_shifts(fields), expected)
 
 
 def test_writer_folds_cover_every_writer_once():

@@ -166,7 +166,9 @@ def forw_prop(X: np.ndarray, params: Params, layer_data: LayerData, dropout: flo
             if rng is None:
                 raise ValueError("dropout needs a random generator (rng) to draw its masks")
             keep = 1.0 - dropout
-            mask = (rng.random(A.shape, dtype=np.float32) < keep) * A.dtype.type(1.0 / keep)
+            # Drawn, compared and scaled in one array: (random < keep) / keep, then A * mask.
+            mask = rng.random(A.shape, dtype=np.float32)
+            np.multiply(mask < keep, A.dtype.type(1.0 / keep), out=mask)
             A = activated * mask
         # The derivative needs the activation before dropout; the next layer reads the one after.
         caches.append((A_prev, Z, activated, mask))

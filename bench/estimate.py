@@ -54,15 +54,16 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="estimate each run from the defaults alone")
     parser.add_argument("--busy", type=int, default=2, help="processes competing for the cores during the first runs")
     parser.add_argument("--busy-runs", type=int, default=3, help="how many of the first runs have them beside them")
+    parser.add_argument("--runs", type=int, default=len(RUNS), help="how many of the ten runs to make (the first ones)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     runner = Runner(store=RunStore(folder / "runs.sqlite"))
     defaults = TrainConfig()
     n_defaults = planned_images(RunSpec(defaults, DataRecipe(data_dir=str(data_dir()))))["trained"]
     moves = [("fresh", runner.expected_seconds(defaults, n_defaults).seconds)]
-    inside, busy = 0, []
+    inside, done, busy = 0, 0, []
     try:
-        for i, (name, config) in enumerate(RUNS):
+        for i, (name, config) in enumerate(RUNS[:args.runs]):
             if i < args.busy_runs and not busy:
                 busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
             elif i >= args.busy_runs and busy:
@@ -81,18 +82,20 @@ def main():
             record = run.runner.store.get(run.id)
             landed = expected.low <= actual <= expected.high
             inside += landed
+            done += 1
             print("%-58s %s  %-24s actual %7s  %-7s (startup %.1f s, training %.1f s, test %.1f s, machine share %s)" % (
                 name, "busy " if busy else "quiet", str(expected), duration(actual), "inside" if landed else
                 ("longer" if actual > expected.high else "shorter"), record.started - record.began,
                 record.trained - record.started, record.ended - record.trained, (record.meta or {}).get("machine_share")), flush=True)
-    finally:
+    finally:  # (also when interrupted: the runs made so far are reported)
         stop(busy)
-    moves.append(("at the end", runner.expected_seconds(defaults, n_defaults).seconds))
-    print("%d of %d runs took a time inside the range shown before Start" % (inside, len(RUNS)))
-    print("The estimate for the defaults (%d images, %d epochs): %s; after the slowed runs it is %.2fx the fresh one" % (
-        n_defaults, defaults.epochs, ", ".join("%s %s" % (when, duration(s)) for when, s in moves), moves[1][1] / moves[0][1]
-        if len(moves) > 2 else 1.0))
-    runner.close()
+        if len(moves) == 1:
+            moves.append(("after the slowed runs", runner.expected_seconds(defaults, n_defaults).seconds))
+        moves.append(("at the end", runner.expected_seconds(defaults, n_defaults).seconds))
+        print("%d of %d runs took a time inside the range shown before Start" % (inside, done))
+        print("The estimate for the defaults (%d images, %d epochs): %s; after the slowed runs it is %.2fx the fresh one" % (
+            n_defaults, defaults.epochs, ", ".join("%s %s" % (when, duration(s)) for when, s in moves), moves[1][1] / moves[0][1]))
+        runner.close()
 
 
 def stop(processes):

@@ -174,6 +174,8 @@ def duration_range(low: float, high: float) -> str:
     """A range of time in words, in one unit: "about 40-70 seconds", "about 2-4 minutes"."""
     if high < 90:
         a, b, unit = max(low, 1), max(high, 1), "seconds"
+    elif low < 60:
+        return "about %s to %s" % (duration(low), duration(high))
     elif high < 5400:
         a, b, unit = low / 60, high / 60, "minutes"
     else:

@@ -43,7 +43,7 @@ def test_settings_survive_a_trip_to_another_page_and_match_the_running_run(weigh
         assert "only the rate and lamda can change" in texts(at.caption)
     finally:
         job.stop()
-        job.join(30)
+        job.join(120)  # (a stop is taken between two mini-batches: after the data is built, which a loaded machine takes long over)
     at.run()
     assert not at.slider(key="epochs").disabled  # free again for the next run
 

@@ -51,32 +51,44 @@ class Expected:
         return span[0].upper() + span[1:]
 
 
-def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
-    """The value below which half the weight lies."""
+def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:
+    """The value below which the share ``q`` of the weight lies (0.5: the weighted median)."""
     pairs = sorted(zip(values, weights))
-    half, seen = sum(w for _, w in pairs) / 2, 0.0
+    target, seen = q * sum(w for _, w in pairs), 0.0
     for value, weight in pairs:
         seen += weight
-        if seen >= half:
+        if seen >= target:
             return value
     return pairs[-1][0]
+
+
+def _share(t: tuple) -> float:
+    """The share of its machine a recorded run had (1 when it was not measured)."""
+    return min(1.0, max(0.05, t[4] if len(t) > 4 and t[4] else 1.0))
+
+
+def _corrected(timings: Sequence[tuple], seconds, prior: float) -> tuple[list, list]:
+    """``seconds(t)`` of each recorded run as it would have been with the machine to itself, and
+    each run's weight (its share: a run slowed by others counts less); the built-in figure first."""
+    values, weights = [prior], [PRIOR_WEIGHT]
+    for t in timings:
+        value = seconds(t)
+        if value is not None and value >= 0:
+            values.append(value * _share(t))
+            weights.append(_share(t))
+    return values, weights
 
 
 def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
     """This server's pace from recent runs' ``(startup, training, estimate, test, share)``:
     ``(median, low, high)`` seconds of training per second of arithmetic, each run corrected for
-    the share of the machine it had and weighed by it; the built-in ``PACE`` counts as one run."""
-    values, weights = [PACE], [PRIOR_WEIGHT]
-    for t in timings:
-        if t[1] and t[2] and t[1] > 0 and t[2] > 0:
-            share = min(1.0, max(0.1, t[4] if len(t) > 4 and t[4] else 1.0))
-            values.append(t[1] / t[2] * share)
-            weights.append(share)
-    middle = weighted_median(values, weights)
-    spread = sorted(values)
+    the share of the machine it had and weighed by it; the built-in ``PACE`` counts as one run.
+    ``low`` and ``high`` are the weighted 20th and 80th percentiles, as factors of the median."""
+    values, weights = _corrected(timings, lambda t: t[1] / t[2] if t[1] and t[2] and t[1] > 0 and t[2] > 0 else None, PACE)
+    middle = weighted_quantile(values, weights, 0.5)
     band = BAND if len(values) > 3 else FRESH_BAND
-    low = min(band[0], spread[len(spread) // 5] / middle)
-    high = max(band[1], spread[-1 - len(spread) // 5] / middle)
+    low = min(band[0], weighted_quantile(values, weights, 0.2) / middle)
+    high = max(band[1], weighted_quantile(values, weights, 0.8) / middle)
     return middle, low, high
 
 
@@ -85,8 +97,9 @@ def expected(config, n_train: int, timings: Sequence[tuple], busy: tuple[list, l
     """How long ``config`` on ``n_train`` images should take from Start to its results: the wait
     for a free worker, building the data, training at this server's pace (slowed by the runs it
     would share its machine with), and the test set."""
-    startup = _median([t[0] for t in timings if t[0] is not None], STARTUP_SECONDS) + (0.0 if cluster_started else CLUSTER_SECONDS)
-    test = _median([t[3] for t in timings if t[3] is not None], TEST_SECONDS)
+    startup = weighted_quantile(*_corrected(timings, lambda t: t[0], STARTUP_SECONDS), 0.5)
+    startup += 0.0 if cluster_started else CLUSTER_SECONDS
+    test = weighted_quantile(*_corrected(timings, lambda t: t[3], TEST_SECONDS), 0.5)
     middle, low, high = pace(timings)
     training_now, waiting = busy
     sharing = min(len(training_now), workers - 1) if len(training_now) < workers else 0
@@ -97,11 +110,6 @@ def expected(config, n_train: int, timings: Sequence[tuple], busy: tuple[list, l
         wait = min(training_now, default=0.0) + sum(waiting) * middle / workers
     fixed = startup + test + wait
     return Expected(fixed + training, fixed + training * low, fixed + training * high, len(training_now), len(waiting), wait)
-
-
-def _median(values: Sequence[float], default: float) -> float:
-    values = sorted(values)
-    return values[len(values) // 2] if values else default
 
 
 def machine_busy() -> float | None:

@@ -1,7 +1,7 @@
 """Training speed of nn_core against PyTorch on the CPU, and against the machine's own
 float32 matrix-multiply rate; and peak memory of a full-MNIST training run.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/speed.py [--epochs 5] [--threads 1]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/speed.py [--epochs 5] [--threads 1] [--no-memory]
 
 (Those two variables pin OpenBLAS to an older kernel on some machines; unset them for a fair
 measurement of a current NumPy. PyTorch is optional: `pip install torch==2.13.0`.)
@@ -103,6 +103,7 @@ def main():
     parser = argparse.ArgumentParser(description="nn_core training speed and memory")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries (default: all cores)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory run (a whole default training)")
     args = parser.parse_args()
     if args.threads and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         # Thread pools are sized when the libraries load: start again with the variables set.
@@ -147,7 +148,8 @@ def main():
     if theirs is not None:
         print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
         print("ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)" % statistics.median(r["nn_core"] / r["torch"] for r in rounds))
-    print("peak resident memory of a full-MNIST training run (default settings): %.0f MiB" % peak_memory_of_training())
+    if not args.no_memory:
+        print("peak resident memory of a full-MNIST training run (default settings): %.0f MiB" % peak_memory_of_training())
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 float32 matrix-multiply rate; and peak memory of a full-MNIST training run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/speed.py [--epochs 5] [--threads 1] [--no-memory]
+        [--one-thread-too]
 
 (Those two variables pin OpenBLAS to an older kernel on some machines; unset them for a fair
 measurement of a current NumPy. PyTorch is optional: `pip install torch==2.13.0`.)
 
 Prints seconds per epoch on the 60,000 training images for 784-256-128-10 relu, mini_batch 128,
 plain gradient descent, for both libraries (median of the epochs), their ratio, the float32
-GEMM rate of this machine, and the share of it that each library's training reaches.
+GEMM rate of this machine, and the share of it that each library's training reaches. With
+``--one-thread-too``, each round also trains an epoch of nn_core with BLAS held to one thread
+(``threadpoolctl``), beside the epoch with every thread: on a machine shared with other work, the
+products of a mini-batch wait for the slower of two threads at every call.
 """
 
 import argparse
@@ -103,6 +107,7 @@ def main():
     parser = argparse.ArgumentParser(description="nn_core training speed and memory")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries (default: all cores)")
+    parser.add_argument("--one-thread-too", action="store_true", help="also time nn_core with BLAS on one thread, in the same rounds")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory run (a whole default training)")
     args = parser.parse_args()
     if args.threads and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
@@ -131,6 +136,7 @@ def main():
         theirs = None
         print("PyTorch: not installed (pip install torch==2.13.0 to compare)")
     ours = nn_core_epochs(d.x_train, d.y_train, args.epochs)
+    single = nn_core_epochs(d.x_train, d.y_train, args.epochs) if args.one_thread_too else None
     # Timings on a shared machine drift: measure the three side by side, one epoch each per round.
     rounds = []
     for i in range(args.epochs):
@@ -138,13 +144,22 @@ def main():
         row = {"gemm": rate, "nn_core": next(ours)}
         if theirs is not None:
             row["torch"] = next(theirs)
+        if single is not None:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1, user_api="blas"):
+                row["one_thread"] = next(single)
         rounds.append(row)
-        print("round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s" % (
-            i + 1, rate / 1e9, row["nn_core"], "" if theirs is None else ", PyTorch %.3f s" % row["torch"]))
+        print("round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s%s" % (
+            i + 1, rate / 1e9, row["nn_core"], "" if theirs is None else ", PyTorch %.3f s" % row["torch"],
+            "" if single is None else ", nn_core on one BLAS thread %.3f s" % row["one_thread"]))
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     share = lambda k: statistics.median(flops / r[k] / r["gemm"] for r in rounds)  # noqa: E731
     print("float32 matrix multiply (2048x2048): %.1f GFLOP/s (median)" % (med["gemm"] / 1e9))
     print("nn_core: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["nn_core"], 100 * share("nn_core")))
+    if single is not None:
+        print("nn_core on one BLAS thread: %.3f s per epoch, %.2fx the time on every thread (median of the rounds)" % (
+            med["one_thread"], statistics.median(r["one_thread"] / r["nn_core"] for r in rounds)))
     if theirs is not None:
         print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
         print("ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)" % statistics.median(r["nn_core"] / r["torch"] for r in rounds))

@@ -211,23 +211,23 @@ def pen_images(digits: list[PenDigit], seed: int = 0, variants: int = 1, brush: 
     labels (n,) uint8, writers (n,) int)``. The pictures are drawn straight at the size
     ``to_mnist`` brings them to (see ``draw_mnist``), not on a 280-pixel canvas first."""
     rng = np.random.default_rng(seed)
-    jobs, labels, writers = [], [], []
+    drawn, draws = [], []
     for _ in range(variants):
         for d in digits:
-            # The same draws, in the same order, as ``random_render``.
-            if slant:
-                d_slanted = slanted(d, rng.uniform(-slant, slant))
-            else:
-                d_slanted = d
-            pen = rng.uniform(*brush)
-            strokes = canvas_strokes(d_slanted, pen, rng.uniform(*height), tuple(rng.uniform(0, 1, 2)))
-            jobs.append((strokes, pen))
-            labels.append(d.label)
-            writers.append(-1 if d.writer is None else d.writer)
-    if not jobs:
+            # The same draws, in the same order, as ``random_render``: a slant, a brush width, a
+            # height and a place (which changes nothing once ``to_mnist`` has cropped the ink).
+            shear = rng.uniform(-slant, slant) if slant else 0.0
+            draws.append((shear, rng.uniform(*brush), rng.uniform(*height)))
+            rng.uniform(0, 1, 2)
+            drawn.append(d)
+    if not drawn:
         return np.zeros((0, N_PIXELS), np.float32), np.zeros(0, np.uint8), np.zeros(0, np.int64)
-    images = np.concatenate([draw_mnist(jobs[i : i + DRAW_CHUNK]) for i in range(0, len(jobs), DRAW_CHUNK)])
-    return images.reshape(len(jobs), N_PIXELS), np.array(labels, np.uint8), np.array(writers, np.int64)
+    table = np.array(draws)
+    images = np.concatenate([_draw(*pen_geometry(drawn[i : i + DRAW_CHUNK], *table[i : i + DRAW_CHUNK].T))
+                             for i in range(0, len(drawn), DRAW_CHUNK)])
+    labels = np.array([d.label for d in drawn], np.uint8)
+    writers = np.array([-1 if d.writer is None else d.writer for d in drawn], np.int64)
+    return images.reshape(len(drawn), N_PIXELS), labels, writers
 
 
 # ``draw_mnist`` can draw this many times finer than the 20-pixel box and shrink the result as
@@ -266,7 +266,60 @@ def draw_mnist(jobs: list[tuple[list[np.ndarray], float]]) -> np.ndarray:
         starts.append((np.concatenate([st[:-1] if len(st) > 1 else st for st in strokes]) - low) * scale)
         ends.append((np.concatenate([st[1:] if len(st) > 1 else st for st in strokes]) - low) * scale)
     owner = np.repeat(np.arange(n), [len(a) for a in starts])
-    a, b = np.concatenate(starts).astype(np.float32), np.concatenate(ends).astype(np.float32)
+    return _draw(np.concatenate(starts), np.concatenate(ends), owner, radius, boxes)
+
+
+def pen_geometry(digits: list[PenDigit], shear: np.ndarray, brush: np.ndarray, height: np.ndarray):
+    """What ``draw_mnist`` computes from ``canvas_strokes``, for many drawings at once: each of
+    ``digits`` slanted by ``shear`` (see ``slanted``), as tall as ``height`` says on the canvas
+    (or less, see ``canvas_strokes``) and drawn with a brush ``brush`` canvas pixels wide. Returns
+    the pieces' starts and ends in fine pixels, the drawing each belongs to, each drawing's brush
+    radius in fine pixels and its box's width and height in the 28x28 field."""
+    s = SUPERSAMPLE
+    points = [_points(d) for d in digits]
+    counts = np.array([len(p[0]) for p in points])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    xy = np.concatenate([p[0] for p in points])
+    owner = np.repeat(np.arange(len(digits)), counts)
+    y = xy[:, 1]
+    y_low, y_high = np.minimum.reduceat(y, offsets), np.maximum.reduceat(y, offsets)
+    x = xy[:, 0] + shear[owner] * (y - ((y_low + y_high) / 2)[owner])
+    x_low, x_high = np.minimum.reduceat(x, offsets), np.maximum.reduceat(x, offsets)
+    # canvas_strokes's scale: canvas pixels per tablet unit.
+    span_x, span_y = np.maximum(x_high - x_low, 1e-9), np.maximum(y_high - y_low, 1e-9)
+    room = CANVAS - brush - 2
+    scale = np.where(span_y > 1e-6, np.minimum(height * CANVAS, room) / span_y, room / span_x)
+    scale = np.minimum(scale, room / span_x)
+    half = brush / 2
+    width, tall = span_x * scale + brush, span_y * scale + brush  # the ink on the canvas
+    fine = BOX / np.maximum(width, tall) * s  # fine pixels per canvas pixel
+    boxes = np.column_stack([np.maximum(1, np.round(width * BOX / np.maximum(width, tall))),
+                             np.maximum(1, np.round(tall * BOX / np.maximum(width, tall)))]).astype(np.int64)
+    radius = (half * fine).astype(np.float32)
+    unit = (scale * fine)[owner]  # fine pixels per tablet unit
+    # The canvas's y grows downwards, the tablet's upwards.
+    grid = np.column_stack([(x - x_low[owner]) * unit + radius[owner], (y_high[owner] - y) * unit + radius[owner]])
+    pairs = np.concatenate([p[1] + o for p, o in zip(points, offsets)])
+    return grid[pairs[:, 0]], grid[pairs[:, 1]], owner[pairs[:, 0]], radius, boxes
+
+
+def _points(digit: PenDigit) -> tuple[np.ndarray, np.ndarray]:
+    """A digit's points in one array, and the pairs of them that are a piece of stroke (a stroke of
+    one point is a dot: a piece from the point to itself)."""
+    xy = np.concatenate(digit.strokes)
+    pairs, start = [], 0
+    for stroke in digit.strokes:
+        k = np.arange(start, start + len(stroke))
+        pairs.append(np.column_stack([k[:-1], k[1:]]) if len(stroke) > 1 else np.column_stack([k, k]))
+        start += len(stroke)
+    return xy, np.concatenate(pairs)
+
+
+def _draw(a: np.ndarray, b: np.ndarray, owner: np.ndarray, radius: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The drawings of ``draw_mnist``: pieces of stroke from ``a`` to ``b`` (fine pixels), of the
+    drawing ``owner``, with the drawings' brush ``radius`` (fine pixels) and ``boxes``."""
+    n, s = len(radius), SUPERSAMPLE
+    a, b = a.astype(np.float32), b.astype(np.float32)
     # Cut the segments into pieces no longer than PIECE.
     count = np.maximum(1, np.ceil(np.hypot(*(b - a).T) / PIECE)).astype(np.int64)
     segment = np.repeat(np.arange(len(a)), count)
@@ -350,7 +403,7 @@ def for_training(digits: list[PenDigit], drawings: int, seed: int, holdout: Coll
     return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings, slant=TRAINING_SLANT)
 
 
-RENDER_VERSION = 2  # raise when the drawing of the digits changes, so that older cached drawings are not used
+RENDER_VERSION = 3  # raise when the drawing of the digits changes, so that older cached drawings are not used
 CACHED_SETS = 4  # drawn training sets kept on disk at most
 
 

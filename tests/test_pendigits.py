@@ -108,6 +108,25 @@ def test_drawings_of_real_writers_match_the_canvas_pictures(pen_digits):
     assert np.mean(nearest == np.arange(len(digits))) > 0.95
 
 
+def test_many_drawings_at_once_match_one_at_a_time(pen_digits):
+    """``pen_images`` computes the geometry of a chunk of drawings in whole-array operations; the
+    same drawings from ``canvas_strokes`` one by one (``draw_mnist``) differ by rounding only."""
+    digits = [d for d in pen_pick(pen_digits) if len(d.strokes) > 1][:10] + pen_pick(pen_digits)[:30]
+    rng = np.random.default_rng(11)
+    jobs = []
+    for d in digits:
+        slanted = pendigits.slanted(d, rng.uniform(-0.35, 0.35))
+        pen = rng.uniform(*pendigits.BRUSH)
+        jobs.append((pendigits.canvas_strokes(slanted, pen, rng.uniform(*pendigits.HEIGHT), tuple(rng.uniform(0, 1, 2))), pen))
+    one_by_one = pendigits.draw_mnist(jobs).reshape(len(digits), -1)
+    at_once = pendigits.pen_images(digits, seed=11, slant=0.35)[0]
+    assert np.abs(at_once - one_by_one).max() <= 1 / 255 + 1e-6
+
+
+def pen_pick(pen_digits):
+    return pen_digits[::150]
+
+
 def test_centre_of_mass_shifts_match_the_draw_page_preprocessing():
     rng = np.random.default_rng(0)
     fields = (rng.random((40, 28, 28)) * (rng.random((40, 28, 28)) < 0.1)).astype(np.float32)

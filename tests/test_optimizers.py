@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from nn_core import optimizers
 from nn_core.optimizers import make_optimizer
 
 
@@ -25,8 +26,10 @@ def textbook(name, params, gradients, rate, beta1=0.9, beta2=0.999, eps=1e-8, be
     return p
 
 
+@pytest.mark.parametrize("block", [65_536, 64, 7])  # one block; several, the last one short
 @pytest.mark.parametrize("name", ["gd", "momentum", "adam"])
-def test_in_place_steps_follow_the_textbook(name):
+def test_in_place_steps_follow_the_textbook(name, block, monkeypatch):
+    monkeypatch.setattr(optimizers, "BLOCK", block)
     rng = np.random.default_rng(1)
     start = rng.standard_normal(500).astype(np.float32)
     gradients = [rng.standard_normal(500).astype(np.float32) for _ in range(6)]
@@ -40,3 +43,15 @@ def test_in_place_steps_follow_the_textbook(name):
     np.testing.assert_allclose(params["W1"], expected_W, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(params["b1"], expected_b, rtol=1e-5, atol=1e-6)
     assert not np.allclose(params["W1"], start.reshape(20, 25))  # it did move
+
+
+def test_adam_on_arrays_that_are_not_contiguous_updates_them_in_place():
+    rng = np.random.default_rng(2)
+    start = rng.standard_normal((30, 40)).astype(np.float32)
+    g = rng.standard_normal((30, 40)).astype(np.float32)
+    whole = start.copy()
+    params = {"W1": whole[:, ::2]}  # a view with gaps: it cannot be cut into flat blocks
+    make_optimizer("adam").step(params, {"dW1": g[:, ::2].copy()}, 0.01)
+    expected = textbook("adam", start[:, ::2], [g[:, ::2]], 0.01)
+    np.testing.assert_allclose(whole[:, ::2], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(whole[:, 1::2], start[:, 1::2])

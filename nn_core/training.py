@@ -22,7 +22,8 @@ from .health import Health
 from .optimizers import OPTIMIZERS, make_optimizer
 
 # Learning-rate schedules, name -> label (see ``Trainer.rate_at``).
-SCHEDULES = {"constant": "constant rate", "cosine": "cosine: lowered smoothly towards 0 by the last epoch"}
+# Labels short enough for a selector on a phone; what each does is said in its help (the page's).
+SCHEDULES = {"constant": "constant rate", "cosine": "cosine (down to 0)"}
 
 
 # The settings a running network can take from its next mini-batch on (``Trainer.change``), with

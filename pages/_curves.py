@@ -14,7 +14,9 @@ PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
 # The thin line is the mean cost of the epoch's mini-batches so far: it ends on the epoch's point,
 # which is the same mean over all of them, so the two never seem to disagree.
 SMOOTHED = "training cost, the epoch's mini-batches so far"
-LEGEND = {"orient": "bottom", "labelLimit": 0}  # labels never cut
+# Labels never cut; in rows of three at most, so that the runs' names stay whole on a phone's
+# narrow chart (in one row they ran past its edge: "run 5" was cut to "ru").
+LEGEND = {"orient": "bottom", "labelLimit": 0, "columns": 3}
 # Which line is which curve is said in words under the charts (``CURVES``): a legend drew the
 # solid and the dashed line with the same dot, and beside the runs' legend it was cut off.
 CURVES = "Solid lines: training; dashed: validation (images held out). The thin line: the training cost of the epoch's mini-batches so far."

@@ -255,7 +255,9 @@ def settings(locked):
                              help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam")
     schedules = list(SCHEDULES)
     schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULT["schedule"]), format_func=SCHEDULES.get,
-                            key="schedule", disabled=locked, help="how the rate changes from one epoch to the next")
+                            key="schedule", disabled=locked,
+                            help="how the rate changes from one epoch to the next: constant keeps it as set; cosine lowers it "
+                                 "smoothly, fast in the middle of the run and slowly at its ends, to 0 by the last epoch")
     dropout = st.slider("Dropout", 0.0, 0.5, DEFAULT["dropout"], 0.05, key="dropout", disabled=locked,
                                help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
     augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULT["augment"], key="augment",

@@ -7,6 +7,7 @@ writer's digits look alike, so everything here holds out whole writers, never si
     python bench/pen_accuracy.py                       # the shipped model, on its held-out writers
     python bench/pen_accuracy.py --folds 5             # and its recipe, 5 folds by writer
     python bench/pen_accuracy.py --recipe defaults --folds 5   # the Train page defaults + pen digits
+    python bench/pen_accuracy.py --drawing-time        # and how long a run's pen-drawn training set takes to draw
 
 For each fold the recipe is trained again on MNIST and the pen digits of the other writers, then
 measured on the fold's writers (and on the MNIST test set). Prints accuracy per digit.
@@ -17,7 +18,7 @@ import time
 
 import numpy as np
 
-from nn_core import pendigits
+from nn_core import data, pendigits
 from nn_core.data import load_mnist
 from nn_core.metrics import evaluate
 from nn_core.model import Model
@@ -58,9 +59,19 @@ def main():
     parser.add_argument("--recipe", choices=["shipped", "defaults"], default="shipped", help="what the folds train")
     parser.add_argument("--folds", type=int, default=0, help="train the recipe again this many times, folds by writer (0: skip)")
     parser.add_argument("--data", default=None, help="data folder")
+    parser.add_argument("--drawing-time", action="store_true",
+                        help="time the drawing of a training set (4 drawings of each digit, as a first run draws it)")
     args = parser.parse_args()
 
+    start = time.perf_counter()
     digits = pendigits.load_pendigits(args.data)
+    if args.drawing_time:
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        drawn = len(pendigits.for_training(digits, 4, 0)[1])
+        seconds = time.perf_counter() - start
+        print("reading the %d pen-drawn digits: %.1f s; drawing %d of them for training: %.1f s, %.2f ms a drawing"
+              % (len(digits), read, drawn, seconds, 1e3 * seconds / drawn))
     model = load_model(args.model)
     held = model.meta.get("hyperparameters", {}).get("pen_holdout") or []
     print("pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%"
@@ -78,7 +89,7 @@ def main():
     for fold in pendigits.writer_folds(pendigits.writers_of(digits), args.folds):
         config = TrainConfig(**dict(base.to_dict(), pen_holdout=fold))
         pen = pendigits.for_training(digits, config.pen_digits, config.seed, config.pen_holdout)
-        images, labels, groups = pendigits.mix(mnist.x_train, mnist.y_train, pen)
+        images, labels, groups = data.mix(mnist.x_train, mnist.y_train, None, pen)
         trainer = Trainer(config, images, labels, groups=groups)
         start = time.perf_counter()
         for _ in trainer.run():

@@ -307,6 +307,17 @@ def _whole_numbers(frame, low, high, what, first_row=0):
 MIN_LABELLED = 20  # fewer digits cannot be split into a training and a test set worth the name
 
 
+def mix(images: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
+        extra: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A training set with more digits added: ``images`` and ``labels`` followed by ``extra``'s
+    ``(images, labels, groups)`` (pen-drawn digits, kept drawings), with the groups ``Trainer``
+    keeps together when it holds out a validation set (-1 for digits of no group; ``groups`` None:
+    all of ``images`` are of none)."""
+    x, y, g = extra
+    groups = np.full(len(labels), -1, np.int64) if groups is None else np.asarray(groups)
+    return np.concatenate([images, x]), np.concatenate([labels, y]), np.concatenate([groups, g])
+
+
 def hold_out(images: np.ndarray, labels: np.ndarray, fraction: float = 0.1, name: str = "uploaded digits") -> Digits:
     """Labelled data as ``Digits`` whose test set is the last ``fraction`` of it (for data such
     as Kaggle's train.csv that comes without one)."""

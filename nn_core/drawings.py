@@ -295,10 +295,3 @@ def training_set(drawings, copies):
     labels = np.array([d.label for d in drawings], dtype=np.int64)
     groups = GROUP_BASE + np.array([d.id for d in drawings], dtype=np.int64)
     return np.repeat(images, copies, axis=0), np.repeat(labels, copies), np.repeat(groups, copies)
-
-
-def mix(images, labels, groups, extra):
-    """``images``, ``labels`` and ``groups`` (None: all -1) followed by ``extra`` (``training_set``'s triple)."""
-    x, y, g = extra
-    groups = np.full(len(labels), -1, np.int64) if groups is None else np.asarray(groups)
-    return np.concatenate([images, x]), np.concatenate([labels, y]), np.concatenate([groups, g])

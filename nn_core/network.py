@@ -35,6 +35,12 @@ Cache = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]  # one laye
 MAX_PARAMETERS = 20_000_000
 
 
+def n_params(layer_data: LayerData) -> int:
+    """How many weights and biases a network of ``layer_data`` has: ``Dim[l] * (Dim[l-1] + 1)`` for each layer."""
+    dims = layer_data["Dim"]
+    return sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+
+
 class LayerDataError(ValueError):
     """``layer_data`` does not describe a network this module can build."""
 
@@ -53,11 +59,11 @@ def check_layer_data(layer_data: Any) -> LayerData:
         raise LayerDataError("layer_data['Dim'] needs at least an input and an output size, got %r" % dims)
     if any(d < 1 for d in dims):
         raise LayerDataError("every layer size in layer_data['Dim'] must be at least 1, got %r" % dims)
-    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    if n_params > MAX_PARAMETERS:
+    n = n_params({"Dim": dims})
+    if n > MAX_PARAMETERS:
         raise LayerDataError(
             "a network of %s has %s parameters, more than this project's limit of %s"
-            % ("-".join(map(str, dims)), format(n_params, ","), format(MAX_PARAMETERS, ","))
+            % ("-".join(map(str, dims)), format(n, ","), format(MAX_PARAMETERS, ","))
         )
     if len(activs) != len(dims) - 1:
         raise LayerDataError(

@@ -433,15 +433,6 @@ def cached_for_training(folder: Path, drawings: int, seed: int, holdout: Collect
     return pen
 
 
-def mix(images: np.ndarray, labels: np.ndarray, pen: PenSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``images`` and ``labels`` (MNIST) followed by ``pen`` (``pen_images``'s triple), and the
-    groups for ``Trainer``: each pen digit's writer, -1 for the others, so that a validation set
-    holds out whole writers."""
-    pen_x, pen_y, pen_w = pen
-    groups = np.concatenate([np.full(len(labels), -1, np.int64), pen_w])
-    return np.concatenate([images, pen_x]), np.concatenate([labels, pen_y]), groups
-
-
 # How the measuring sets are drawn (bench/pen_accuracy.py, the Inside page): a brush a person
 # picks on the canvas, a little inside the training range; two drawings of each digit.
 MEASURE_BRUSH = (12, 28)

@@ -24,8 +24,8 @@ import numpy as np
 
 from . import data, drawings, pendigits
 from .files import atomic_write
-from .network import N_PIXELS
-from .training import TrainConfig
+from .network import N_PIXELS, n_params
+from .training import TrainConfig, batch_size
 
 EVERYONE = "everyone"  # ``DataRecipe.drawings_of`` for every person's kept drawings
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
@@ -165,15 +165,15 @@ def memory_needed(config, n_images, planned=None):
     building = IMAGE_BYTES * (base + tested) + max(raw, IMAGE_BYTES * (copied + extra + mixed + n_images))
 
     trained = max(1, round(n_images * (1 - config.val_fraction)))
-    batch = trained if config.mini_batch is None else min(config.mini_batch, trained)
-    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    batch = batch_size(config.mini_batch, trained)
+    parameters = n_params(config.layer_data)
     state = {"adam": 2, "momentum": 1}.get(config.optimizer, 0)
     kept = 2 * sum(dims[1:]) + (2 * sum(dims[1:-1]) if config.dropout > 0 else 0)
     backward = max((BACKWARD.get(a, 4.5) * d for a, d in zip(activs[:-1], dims[1:-1])), default=0.0) + dims[-1]
     step = 4 * batch * (N_PIXELS + 3 * dims[-1] + kept + backward)
     if config.augment:
         step = max(step, batch * (AUGMENT_BYTES + IMAGE_BYTES))
-    training = IMAGE_BYTES * (n_images + tested) + 4 * n_params * (4 + state) + step
+    training = IMAGE_BYTES * (n_images + tested) + 4 * parameters * (4 + state) + step
     return int(BASELINE_BYTES + library + max(building, training))
 
 
@@ -225,14 +225,14 @@ def build_training_set(spec, pen_images=None):
             pen = pendigits.for_training(pendigits.load_pendigits(recipe.data_dir), c.pen_digits, c.seed, c.pen_holdout)
         else:
             pen = pen_images(c.pen_digits, c.seed, tuple(c.pen_holdout))
-        images, labels, groups = pendigits.mix(images, labels, pen)
+        images, labels, groups = data.mix(images, labels, None, pen)
         source += " and %d pen-drawn digits" % len(pen[1])
     if recipe.drawings_of is not None:
         store = drawings.DrawingStore(recipe.drawings_db)
         kept = store.drawings(session=None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
         if not kept:
             raise ValueError("there are no kept drawings to train on: correct a few drawings first")
-        images, labels, groups = drawings.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))
+        images, labels, groups = data.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))
         source += " and %d kept drawings (each %d times)" % (len(kept), recipe.drawings_weight)
     return TrainingSet(images, labels, groups, digits.x_test, digits.y_test, source)
 

@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from . import augment as augment_mod
-from .network import DTYPE, INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params, one_hot, predict_proba
+from .network import (DTYPE, INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params,
+                      n_params, one_hot, predict_proba)
 from .health import Health
 from .optimizers import OPTIMIZERS, make_optimizer
 
@@ -51,12 +52,6 @@ def check_live(**settings):
 def batch_size(mini_batch: int | None, n: int) -> int:
     """The mini-batch size used on ``n`` images: ``mini_batch``, at most ``n`` (None: all of them)."""
     return n if mini_batch is None else min(mini_batch, n)
-
-
-def n_params(layer_data: dict) -> int:
-    """How many weights and biases a network of ``layer_data`` has."""
-    dims = layer_data["Dim"]
-    return sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
 
 
 class Callback:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nn_core import cli, drawings
+from nn_core import cli, data, drawings
 from nn_core import database
 from nn_core.data import DataError
 from nn_core.drawings import MIGRATIONS, DrawingsError, DrawingStore
@@ -280,7 +280,7 @@ def test_every_copy_of_a_drawing_is_on_one_side_of_the_validation_split(store):
         store.add("s", i % 10, digit_image(i))
     x, y, g = drawings.training_set(store.drawings(), copies=5)
     assert x.shape == (100, 784) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
-    images, labels, groups = drawings.mix(np.zeros((50, 784), np.float32), np.zeros(50, np.int64), None, (x, y, g))
+    images, labels, groups = data.mix(np.zeros((50, 784), np.float32), np.zeros(50, np.int64), None, (x, y, g))
     val, train = split(len(labels), 10, 0.2, np.random.default_rng(0), groups)
     held = set(groups[val]) - {-1}
     assert held and not held & set(groups[train])

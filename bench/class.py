@@ -140,8 +140,8 @@ def report(title, where_drawings, where_runs, ids, answers, lost, peaks, seconds
     from nn_core.runs import RunStore
 
     median, p95, worst = quantiles(answers)
-    kept = [d for d in DrawingStore(where_drawings).drawings() if d.session in set(ids)]
-    distinct = {(d.session, d.label, d.image.tobytes()) for d in kept}
+    kept = [d for d in DrawingStore(where_drawings).drawings() if d.owner in set(ids)]
+    distinct = {(d.owner, d.label, d.image.tobytes()) for d in kept}
     store = RunStore(where_runs)
     records = sorted((r for me in ids for r in store.runs_of(me)), key=lambda r: r.seq)
     finished = [r for r in records if r.status == "finished"]

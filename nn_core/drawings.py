@@ -2,7 +2,7 @@
 
 Each drawing is a row: the picture as drawn (PNG), the 28x28 input the network saw (784 bytes,
 0-255), the label the person gave, what the model answered and with which probabilities, the
-model's name, the time (UTC) and an anonymous id of the browser session that drew it.
+model's name, the time (UTC) and the id of the person who drew it (its owner).
 
 The database is the class's PostgreSQL database when ``NN_CORE_DATABASE_URL`` is set, else one
 SQLite file (``NN_CORE_DRAWINGS_DB``, else ``drawings.sqlite`` in ``$XDG_DATA_HOME/nn_core`` or
@@ -52,6 +52,12 @@ MIGRATIONS = [
     );
     CREATE INDEX drawings_by_session ON drawings (session);
     """,
+    # A drawing's person is its "owner", as a run's and a saved model's are (it was "session").
+    """
+    ALTER TABLE drawings RENAME COLUMN session TO owner;
+    DROP INDEX drawings_by_session;
+    CREATE INDEX drawings_by_owner ON drawings (owner);
+    """,
 ]
 
 
@@ -88,30 +94,30 @@ class DrawingStore(Store):
         self.damaged = 0  # rows left out by the last ``drawings()`` because they are not valid drawings
 
     # -- writing ------------------------------------------------------------------------------
-    def add(self, session, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
+    def add(self, owner, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
         """Keep one drawing; returns its id. ``image`` is the 28x28 input (floats in [0, 1] or
         uint8), ``picture`` the drawing as PNG bytes (or a PIL image), ``probabilities`` the
         model's ten outputs."""
-        row = _row(session, label, image, picture, answer, probabilities, model, source)
+        row = _row(owner, label, image, picture, answer, probabilities, model, source)
 
         def keep(conn):
-            _within_quota(conn, session, 1)
+            _within_quota(conn, owner, 1)
             return conn.execute(INSERT + " RETURNING id", row).fetchone()[0]
 
         return self._run("keep the drawing", keep)
 
-    def add_many(self, session, images, labels, source="imported", skip_kept=False):
+    def add_many(self, owner, images, labels, source="imported", skip_kept=False):
         """Keep many drawings at once (all or none); returns ``(added, skipped)``. With
-        ``skip_kept``, a drawing identical to one ``session`` keeps already (same digit, same 28x28
+        ``skip_kept``, a drawing identical to one ``owner`` keeps already (same digit, same 28x28
         input) is skipped: importing a file twice adds nothing the second time."""
-        rows = [_row(session, label, image, source=source) for image, label in zip(images, labels)]
+        rows = [_row(owner, label, image, source=source) for image, label in zip(images, labels)]
 
         def keep(conn):
             new = rows
             if skip_kept:
-                kept = set(conn.execute("SELECT label, input FROM drawings WHERE session = ?", (session,)).fetchall())
+                kept = set(conn.execute("SELECT label, input FROM drawings WHERE owner = ?", (owner,)).fetchall())
                 new = [row for row in rows if (row[2], row[7]) not in kept]
-            _within_quota(conn, session, len(new))
+            _within_quota(conn, owner, len(new))
             conn.executemany(INSERT, new)
             return len(new)
 
@@ -121,71 +127,71 @@ class DrawingStore(Store):
     def put_back(self, drawing):
         """Keep again a drawing that was deleted (a ``Drawing`` read before): the same picture,
         answer and date, under a new id. Returns the id."""
-        row = _row(drawing.session, drawing.label, drawing.image, drawing.picture, drawing.answer, drawing.probabilities,
+        row = _row(drawing.owner, drawing.label, drawing.image, drawing.picture, drawing.answer, drawing.probabilities,
                    drawing.model, drawing.source or "drawn")
         row = (drawing.created or row[0],) + row[1:]
 
         def keep(conn):
-            _within_quota(conn, drawing.session, 1)
+            _within_quota(conn, drawing.owner, 1)
             return conn.execute(INSERT + " RETURNING id", row).fetchone()[0]
 
         return self._run("bring the drawing back", keep)
 
-    def delete(self, drawing_id, session=None):
-        """Delete one drawing (only if it is ``session``'s, when given); True if one was deleted."""
+    def delete(self, drawing_id, owner=None):
+        """Delete one drawing (only if it is ``owner``'s, when given); True if one was deleted."""
         where, args = "id = ?", [int(drawing_id)]
-        if session is not None:
-            where, args = where + " AND session = ?", args + [session]
+        if owner is not None:
+            where, args = where + " AND owner = ?", args + [owner]
         return self._run("delete the drawing", lambda conn: conn.execute("DELETE FROM drawings WHERE " + where, args).rowcount) == 1
 
-    def import_csv(self, source, session):
-        """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``session``'s drawings, all
+    def import_csv(self, source, owner):
+        """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``owner``'s drawings, all
         rows or none, skipping those that are kept already; returns ``(added, skipped)``. Raises
         ``data.DataError`` for a file that is not one (too large, too long: before it is parsed;
         see ``csv_import``), ``DrawingsError`` while another import of the person's runs, or while
         the server's places for imports stay taken."""
         try:
-            with csv_import.import_slot(session):
+            with csv_import.import_slot(owner):
                 csv_import.check_size(source)
                 if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
                     raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train "
                                          "on a whole data set, upload it on the Train page instead). Nothing was imported."
                                          % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
                 images, labels = csv_import.read_drawings_csv(source)
-                return self.add_many(session, images, labels, skip_kept=True)
+                return self.add_many(owner, images, labels, skip_kept=True)
         except csv_import.ImportBusy as exc:
             raise DrawingsError(str(exc)) from exc
 
     # -- reading ------------------------------------------------------------------------------
-    def drawings(self, session=None, with_pictures=False):
-        """The drawings (all, or ``session``'s), newest first, as ``Drawing``s. Rows that are not
+    def drawings(self, owner=None, with_pictures=False):
+        """The drawings (all, or ``owner``'s), newest first, as ``Drawing``s. Rows that are not
         valid drawings (a file edited by hand) are left out; ``damaged`` counts them."""
         columns = COLUMNS if with_pictures else [c if c != "picture" else "NULL" for c in COLUMNS]
         query = "SELECT %s FROM drawings" % ", ".join(columns)
         args = []
-        if session is not None:
-            query, args = query + " WHERE session = ?", [session]
+        if owner is not None:
+            query, args = query + " WHERE owner = ?", [owner]
         rows = self._run("read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall(), write=False)
         good = [d for d in map(Drawing.from_row, rows) if d is not None]
         self.damaged = len(rows) - len(good)
         return good
 
-    def count(self, session=None):
-        """How many drawings there are (all, or ``session``'s)."""
+    def count(self, owner=None):
+        """How many drawings there are (all, or ``owner``'s)."""
         query, args = "SELECT count(*) FROM drawings", []
-        if session is not None:
-            query, args = query + " WHERE session = ?", [session]
+        if owner is not None:
+            query, args = query + " WHERE owner = ?", [owner]
         return self._run("count the drawings", lambda conn: conn.execute(query, args).fetchone()[0], write=False)
 
 
-COLUMNS = ["id", "created", "session", "label", "answer", "probabilities", "model", "picture", "input", "source"]
-INSERT = "INSERT INTO drawings (created, session, label, answer, probabilities, model, picture, input, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+COLUMNS = ["id", "created", "owner", "label", "answer", "probabilities", "model", "picture", "input", "source"]
+INSERT = "INSERT INTO drawings (created, owner, label, answer, probabilities, model, picture, input, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def _within_quota(conn, session, adding):
-    """``DrawingsError`` if ``session`` would keep more than ``MAX_PER_PERSON`` drawings (checked in
+def _within_quota(conn, owner, adding):
+    """``DrawingsError`` if ``owner`` would keep more than ``MAX_PER_PERSON`` drawings (checked in
     the writing transaction, so two tabs cannot both slip under it)."""
-    kept = conn.execute("SELECT count(*) FROM drawings WHERE session = ?", (session,)).fetchone()[0]
+    kept = conn.execute("SELECT count(*) FROM drawings WHERE owner = ?", (owner,)).fetchone()[0]
     if kept + adding > MAX_PER_PERSON:
         raise DrawingsError("you keep %s drawings, and one person may keep %s here: delete some on My drawings first. "
                             "Nothing was added." % (format(kept, ","), format(MAX_PER_PERSON, ",")))
@@ -197,7 +203,7 @@ def _digit(value, what):
     return int(value)
 
 
-def _row(session, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
+def _row(owner, label, image, picture=None, answer=None, probabilities=None, model=None, source="drawn"):
     """One row to insert, checked: a ``ValueError`` says which value is wrong before anything is written."""
     label = _digit(label, "the label")
     answer = None if answer is None else _digit(answer, "the model's answer")
@@ -213,11 +219,11 @@ def _row(session, label, image, picture=None, answer=None, probabilities=None, m
     if probabilities is not None:
         probabilities = json.dumps([round(float(p), 6) for p in np.asarray(probabilities).reshape(-1)])
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return (created, str(session), label, answer, probabilities, model, picture, pixels.reshape(-1).tobytes(), source)
+    return (created, str(owner), label, answer, probabilities, model, picture, pixels.reshape(-1).tobytes(), source)
 
 
 class Drawing:
-    """One kept drawing: ``id``, ``created``, ``session``, ``label``, ``answer`` (None when
+    """One kept drawing: ``id``, ``created``, ``owner``, ``label``, ``answer`` (None when
     imported), ``probabilities``, ``model``, ``picture`` (PNG bytes or None), ``source`` and
     ``image`` (28x28 uint8)."""
 
@@ -237,8 +243,8 @@ class Drawing:
             d.probabilities = None if values["probabilities"] is None else np.asarray(json.loads(values["probabilities"]), dtype=float)
         except (TypeError, ValueError):
             return None
-        d.created, d.session, d.model, d.source = (str(values[k]) if values[k] is not None else None
-                                                   for k in ("created", "session", "model", "source"))
+        d.created, d.owner, d.model, d.source = (str(values[k]) if values[k] is not None else None
+                                                   for k in ("created", "owner", "model", "source"))
         d.picture = values["picture"] if isinstance(values["picture"], bytes) else None
         return d
 

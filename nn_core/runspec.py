@@ -229,7 +229,7 @@ def build_training_set(spec, pen_images=None):
         source += " and %d pen-drawn digits" % len(pen[1])
     if recipe.drawings_of is not None:
         store = drawings.DrawingStore(recipe.drawings_db)
-        kept = store.drawings(session=None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
+        kept = store.drawings(owner=None if recipe.drawings_of == EVERYONE else recipe.drawings_of)
         if not kept:
             raise ValueError("there are no kept drawings to train on: correct a few drawings first")
         images, labels, groups = data.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))

@@ -13,7 +13,7 @@ from nn_core.drawings import DrawingsError
 from nn_core.network import describe_layers
 from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
-from nn_core.seed import read_seed_weights
+from nn_core.pickled import read_pickled_weights
 from nn_core.models import model_store
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
@@ -175,7 +175,7 @@ def correction(prediction, picture, source):
                    icon=":material/bookmark_added:")
         if st.button("Undo", key="undo-" + tag, icon=":material/undo:", help="forget this drawing (delete it from My drawings)"):
             try:
-                drawing_store().delete(drawing_id, session=visitor())
+                drawing_store().delete(drawing_id, owner=visitor())
             except DrawingsError as exc:
                 st.error(plain(str(exc)))
             else:
@@ -289,7 +289,7 @@ with st.expander("Import weights saved by the original NumPy design"):
     seed_name = st.text_input("Save as", value="original-design", key="seed_name")
     if st.button("Import", key="seed_import", disabled=seed_file is None):
         try:
-            params, layer_data = read_seed_weights(seed_file.getvalue())
+            params, layer_data = read_pickled_weights(seed_file.getvalue())
             saved = model_store().save(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()})
         except (ModelFileError, ValueError, OSError) as exc:
             st.error(plain("Not imported: %s" % exc))

@@ -36,7 +36,7 @@ def gallery(kept, mine):
             else:
                 said = "read as %d" % d.answer
             column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112, alt="A drawing of %s, %s" % (a_digit(d.label), said))
-            if d.session == mine:
+            if d.owner == mine:
                 column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:", on_click=delete, args=(d, mine),
                               help="delete this drawing (Undo brings it back)")
 
@@ -44,7 +44,7 @@ def gallery(kept, mine):
 def delete(drawing, mine):
     """A Delete button's callback: the drawing goes, and is kept here for Undo."""
     try:
-        drawing_store().delete(drawing.id, session=mine)
+        drawing_store().delete(drawing.id, owner=mine)
     except DrawingsError as exc:
         st.session_state.drawings_error = str(exc)
     else:
@@ -116,7 +116,7 @@ if drawings.sharing():
                                  help="this server shares drawings: a class can collect a data set together") or MINE
 store = drawing_store()
 try:
-    kept = store.drawings(session=visitor() if whose == MINE else None, with_pictures=True)
+    kept = store.drawings(owner=visitor() if whose == MINE else None, with_pictures=True)
 except DrawingsError as exc:
     st.error(plain(str(exc)))
     st.stop()

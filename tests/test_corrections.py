@@ -32,7 +32,7 @@ def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it
     assert not at.exception
     assert "Kept as a 7" in texts(at.success)
     kept, = DrawingStore().drawings(with_pictures=True)
-    assert (kept.label, kept.answer, kept.session, kept.model, kept.source) == (7, int(answer), "visitor-a", "default", "uploaded")
+    assert (kept.label, kept.answer, kept.owner, kept.model, kept.source) == (7, int(answer), "visitor-a", "default", "uploaded")
     assert kept.probabilities.shape == (10,) and abs(kept.probabilities.sum() - 1) < 1e-3
     assert max(Image.open(io.BytesIO(kept.picture)).size) == 200  # the upload, as it was (it fits the canvas's size)
     assert kept.image.max() == 255  # the 28x28 input
@@ -80,7 +80,7 @@ def test_my_drawings_shows_this_sessions_drawings_and_deletes_one(weights_dir):
     assert len(deletes) == 3
     deletes[0].click().run()
     assert not at.exception
-    assert len(DrawingStore().drawings(session="visitor-a")) == 2 and len(DrawingStore().drawings()) == 4
+    assert len(DrawingStore().drawings(owner="visitor-a")) == 2 and len(DrawingStore().drawings()) == 4
     assert {b.label for b in at.get("download_button")} == {"Download as CSV (Kaggle format)", "Download the pictures (.zip of PNGs)"}
 
 
@@ -127,7 +127,7 @@ def test_a_deleted_drawing_can_be_brought_back(weights_dir):
     assert "Deleted a drawing of an 8." in texts(at.info)  # (not "a 8")
     at.button(key="undo_delete_drawing").click().run()
     assert next(m for m in at.metric if m.label == "Drawings").value == "2"
-    assert sorted(d.label for d in DrawingStore().drawings(session="visitor-a")) == [3, 8]
+    assert sorted(d.label for d in DrawingStore().drawings(owner="visitor-a")) == [3, 8]
 
 
 @pytest.mark.slow
@@ -165,7 +165,7 @@ def test_training_on_drawings_when_there_are_none_says_so(weights_dir):
     at.selectbox(key="drawings_of").set_value("mine").run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
-    assert "no kept drawings to train on yet" in texts(at.warning)
+    assert "no kept drawings to train on yet" in texts(at.error)  # (a refusal, in words)
     assert Runner.shared().runs_of(at.session_state["visitor"]) == []
 
 

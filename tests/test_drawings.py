@@ -53,8 +53,8 @@ def test_a_drawing_is_kept_with_everything_the_issue_lists(store):
     first = store.add("visitor-a", 9, image, picture=picture(), answer=3, probabilities=p, model="default")
     second = store.add("visitor-b", 4, digit_image(1))
     assert second > first
-    a, = store.drawings(session="visitor-a", with_pictures=True)
-    assert (a.id, a.session, a.label, a.answer, a.model, a.source) == (first, "visitor-a", 9, 3, "default", "drawn")
+    a, = store.drawings(owner="visitor-a", with_pictures=True)
+    assert (a.id, a.owner, a.label, a.answer, a.model, a.source) == (first, "visitor-a", 9, 3, "default", "drawn")
     assert np.array_equal(a.image, np.round(image * 255).astype(np.uint8))
     assert np.allclose(a.probabilities, p, atol=1e-6)
     assert Image.open(io.BytesIO(a.picture)).size == (280, 280)
@@ -84,6 +84,33 @@ def test_an_older_file_is_migrated_and_keeps_its_drawings(sqlite_store, monkeypa
         assert "note" in [row[1] for row in conn.execute("PRAGMA table_info(drawings)")]
 
 
+def test_a_database_of_the_first_version_keeps_whose_drawings_they_are(backend):
+    """Version 1 called a drawing's person its "session"; version 2 calls it "owner", as runs and
+    models do: each drawing still belongs to the same person after the migration."""
+    from nn_core.database import is_url, postgres_script
+
+    first = [s for s in MIGRATIONS[0].split(";") if s.strip()]
+    insert = "INSERT INTO drawings (created, session, label, input) VALUES ('2026-01-01', 'alice', 7, %s)"
+    if is_url(backend):
+        import psycopg
+        with psycopg.connect(backend, autocommit=True) as conn:
+            for statement in first:
+                conn.execute(postgres_script(statement))
+            conn.execute("CREATE TABLE schema_version (store TEXT NOT NULL, version INTEGER NOT NULL, "
+                         "applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))")
+            conn.execute("INSERT INTO schema_version (store, version) VALUES ('drawings', 1)")
+            conn.execute(insert % "%s", (bytes(784),))
+    else:
+        with sqlite3.connect(backend) as conn:
+            for statement in first:
+                conn.execute(statement)
+            conn.execute(insert % "?", (bytes(784),))
+            conn.execute("PRAGMA user_version = 1")
+    store = DrawingStore(backend)
+    assert [(d.owner, d.label) for d in store.drawings(owner="alice")] == [("alice", 7)]
+    assert store.count("bob") == 0 and store.count("alice") == 1
+
+
 def test_a_file_from_a_newer_version_is_left_alone(sqlite_store):
     store, path = sqlite_store, sqlite_store.backend.path
     store.add("s", 5, digit_image(0))
@@ -103,7 +130,7 @@ def test_eight_sessions_writing_at_once_lose_nothing(store):
     assert at_once(visitor, 8) == [None] * 8  # none raised
     kept = store.drawings()
     assert len(kept) == 200 and len({d.id for d in kept}) == 200
-    assert all(len(store.drawings(session="visitor-%d" % k)) == 25 for k in range(8))
+    assert all(len(store.drawings(owner="visitor-%d" % k)) == 25 for k in range(8))
 
 
 @pytest.mark.parametrize("label", [10, -1, "7", 3.5, True, None])
@@ -349,9 +376,9 @@ def test_importing_ones_own_export_again_adds_nothing(store):
 def test_a_deleted_drawing_comes_back_as_it_was(store):
     store.add("s", 4, digit_image(4), picture=picture(), answer=9, probabilities=np.eye(10)[9], model="default")
     [before] = store.drawings(with_pictures=True)
-    assert store.delete(before.id, session="s")
+    assert store.delete(before.id, owner="s")
     store.put_back(before)
     [after] = store.drawings(with_pictures=True)
-    for name in ("session", "label", "answer", "model", "picture", "created", "source"):
+    for name in ("owner", "label", "answer", "model", "picture", "created", "source"):
         assert getattr(after, name) == getattr(before, name), name
     assert np.array_equal(after.image, before.image) and np.allclose(after.probabilities, before.probabilities)

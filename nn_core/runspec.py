@@ -214,7 +214,8 @@ def base_data(recipe):
 def build_training_set(spec, pen_images=None):
     """The arrays of ``spec``'s recipe, as a ``TrainingSet``. ``pen_images``, if given, is a
     function ``(drawings, seed, holdout) -> pendigits triple`` that may come from a cache; by
-    default the pen-drawn digits are drawn here (about half a minute for four drawings of each)."""
+    default the pen-drawn digits are drawn here (a few seconds for four drawings of each; read back from the
+    cache after that)."""
     c, recipe = spec.config, spec.data
     if recipe.arrays is not None:
         return TrainingSet(*recipe.arrays)

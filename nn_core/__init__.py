@@ -25,8 +25,8 @@ The pieces, one concern per module:
 It is written to be read: clarity comes first, then speed (float32, vectorised over each batch).
 """
 
-from .network import acc, back_prop, cost, forw_prop, init_params, one_hot, predict_proba
 from .model import Model
+from .network import acc, back_prop, cost, forw_prop, init_params, one_hot, predict_proba
 from .storage import ModelFileError, load_model, save_model
 from .training import EpochRecord, TrainConfig, Trainer
 

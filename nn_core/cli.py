@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import data as data_mod
-from . import seed
+from . import pickled
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
 from .drawings import DRAWINGS_WEIGHT, DrawingsError, DrawingStore
@@ -266,8 +266,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_import_seed(args: argparse.Namespace) -> int:
     check_name(args.name)
     with open(args.file, "rb") as f:
-        raw = f.read(seed.MAX_BYTES + 1)
-    params, layer_data = seed.read_seed_weights(raw, args.activation)
+        raw = f.read(pickled.MAX_BYTES + 1)
+    params, layer_data = pickled.read_pickled_weights(raw, args.activation)
     model = Model(layer_data, params)
     result = None
     if data_mod.mnist_available():

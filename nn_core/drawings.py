@@ -24,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 from . import csv_import, data
-from .network import N_CLASSES, N_PIXELS
 from .database import Schema, Store, database_url, is_url
+from .network import N_CLASSES, N_PIXELS
 
 ENV_VAR = "NN_CORE_DRAWINGS_DB"
 SHARE_ENV_VAR = "NN_CORE_SHARE_DRAWINGS"  # "1": everyone on the server may see and train on everyone's drawings
@@ -218,7 +218,7 @@ def _row(owner, label, image, picture=None, answer=None, probabilities=None, mod
         picture = buffer.getvalue()
     if probabilities is not None:
         probabilities = json.dumps([round(float(p), 6) for p in np.asarray(probabilities).reshape(-1)])
-    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return (created, str(owner), label, answer, probabilities, model, picture, pixels.reshape(-1).tobytes(), source)
 
 

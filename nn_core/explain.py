@@ -278,7 +278,8 @@ def neuron_reading(values, i, layer, pushes, into_answers):
         order = np.argsort(-pushes, kind="stable")
         up = [d for d in order if pushes[d] > 0 and shown[d]][:2]
         down = [d for d in order[::-1] if pushes[d] < 0 and shown[d]][:2]
-        listed = lambda ds: " and ".join("%d (%+.2f)" % (d, pushes[d]) for d in ds)
+        def listed(ds):
+            return " and ".join("%d (%+.2f)" % (d, pushes[d]) for d in ds)
         parts = (["towards " + listed(up)] if up else []) + (["away from " + listed(down)] if down else [])
         line = "It pushes the answer %s." % ", and ".join(parts) if parts else "Its pushes on the answers all round to 0."
     else:

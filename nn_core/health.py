@@ -65,9 +65,11 @@ class Health:
 
     def figures(self):
         """Per layer: ``{"layer", "grad", "update", "saturated", "dead"}`` (None where it does not apply)."""
+        def mean(values):
+            return float(np.mean(values)) if values else None
+
         out = []
-        for i, activ in enumerate(self.activs):
-            mean = lambda values: float(np.mean(values)) if values else None  # noqa: E731
+        for i in range(len(self.activs)):
             dead = None if self.fired[i] is None else float(1.0 - self.fired[i].mean())
             out.append({"layer": i + 1, "grad": mean(self.grad[i]), "update": mean(self.update[i]),
                         "saturated": mean(self.saturated[i]), "dead": dead})

@@ -45,7 +45,7 @@ def from_run(trainer, seconds, test_images=None, test_labels=None, command="", d
         "changes": list(trainer.changes),
         "train_seconds": round(seconds, 1),
         "status": trainer.status,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
         "data": data,
         "started_from": started_from,

@@ -77,7 +77,7 @@ class _ArraysOnly(pickle.Unpickler):
         return found
 
 
-def read_seed_weights(raw: bytes, activation: str = "relu") -> tuple[Params, LayerData]:
+def read_pickled_weights(raw: bytes, activation: str = "relu") -> tuple[Params, LayerData]:
     """``(params, layer_data)`` from the bytes of a pickled ``params`` dict. The layer sizes come
     from the arrays' shapes; the hidden layers get ``activation`` (the original design used relu)
     and the output softmax. ``ModelFileError`` says what is wrong with anything else."""

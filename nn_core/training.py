@@ -17,9 +17,22 @@ import time
 import numpy as np
 
 from . import augment as augment_mod
-from .network import (DTYPE, INITS, acc, back_prop, check_layer_data, cost, dense_layers, flatten, forw_prop, init_params,
-                      n_params, one_hot, predict_proba)
 from .health import Health
+from .network import (
+    DTYPE,
+    INITS,
+    acc,
+    back_prop,
+    check_layer_data,
+    cost,
+    dense_layers,
+    flatten,
+    forw_prop,
+    init_params,
+    n_params,
+    one_hot,
+    predict_proba,
+)
 from .optimizers import OPTIMIZERS, make_optimizer
 
 # Learning-rate schedules, name -> label (see ``Trainer.rate_at``).

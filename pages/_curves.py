@@ -147,7 +147,7 @@ def health_charts(run):
     layers = sorted({p["layer"] for p in points}, key=lambda name: int(name.split()[1]))
     charts = []
     x_scale = {"domain": [1, max(run.config.epochs if run.running else len(run.history), 1)], "nice": False}
-    for key, title, _ in HEALTH:
+    for key, _title, _ in HEALTH:
         log = key != "stuck"
         charts.append({  # (its title is written above it by the page: a title inside the spec flattened the plot)
             "height": HEALTH_HEIGHT,

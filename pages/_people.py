@@ -12,7 +12,6 @@ from nn_core.runner import Run, Runner
 from nn_core.runs import RunsError
 from pages._widgets import plain
 
-
 VISITOR_COOKIE = "digit_studio_visitor"
 VISITOR_PATTERN = re.compile(r"[0-9a-f]{32}")
 # Sets the cookie from the browser's side (Streamlit reads cookies but has no way to set one, so

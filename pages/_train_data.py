@@ -11,6 +11,7 @@ from nn_core.drawings import DrawingsError
 from nn_core.runspec import DataRecipe, RunSpec
 from pages._widgets import once_per_upload, plain, upload_box
 
+
 @dataclasses.dataclass
 class DataChoice:
     """What this server can train on now: a recipe (MNIST, or an uploaded CSV by its path), its

@@ -7,12 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from nn_core.health import diagnose
-from nn_core.runs import RunsError
-from nn_core.report import confusion_frame, describe
 from nn_core.models import model_store
+from nn_core.report import confusion_frame, describe
+from nn_core.runs import RunsError
 from nn_core.storage import check_name, model_bytes
 from pages._people import my_runs, visitor
 from pages._widgets import plain, seconds
+
 
 def results(job):
     if job.status == "failed" or job.status == "diverged":

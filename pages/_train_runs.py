@@ -16,7 +16,17 @@ from nn_core.runs import RunsError
 from nn_core.runspec import RunSpec
 from nn_core.storage import ModelFileError
 from nn_core.training import SLOW_SECONDS, slow_choices, traps
-from pages._curves import CHART_HEIGHT, CURVES, HEALTH, HEALTH_HEIGHT, HEALTH_NOTE, change_list, health_charts, log_scale_helps, overlay
+from pages._curves import (
+    CHART_HEIGHT,
+    CURVES,
+    HEALTH,
+    HEALTH_HEIGHT,
+    HEALTH_NOTE,
+    change_list,
+    health_charts,
+    log_scale_helps,
+    overlay,
+)
 from pages._models import get_model
 from pages._people import forget_runs, my_runs, runner, visitor
 from pages._train_data import planned_images, recipe_of

@@ -11,10 +11,10 @@ from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
+from nn_core.runs import RunsError
 from nn_core.storage import ModelFileError
 from nn_core.training import SCHEDULES, TrainConfig
 from pages._models import get_model, saved_names
-from nn_core.runs import RunsError
 from pages._people import current_job, drawing_store, forget_runs, visitor
 from pages._widgets import plain
 

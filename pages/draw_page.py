@@ -10,11 +10,11 @@ from streamlit_drawable_canvas import st_canvas
 
 from nn_core import explain
 from nn_core.drawings import DrawingsError
+from nn_core.models import model_store
 from nn_core.network import describe_layers
+from nn_core.pickled import read_pickled_weights
 from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
-from nn_core.pickled import read_pickled_weights
-from nn_core.models import model_store
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
 from pages._models import choose_model, is_own_run, model_options

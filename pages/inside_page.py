@@ -13,12 +13,13 @@ from PIL import Image
 
 from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
+from nn_core.models import model_store
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS
-from nn_core.models import model_store
 from nn_core.storage import BIN_DAYS, ModelFileError
 from pages._charts import digit_bars
-from pages._models import choose_model, get_model, is_own_run, mnist, model_options, model_version as version, saved_names, TRAINING_NOW
+from pages._models import TRAINING_NOW, choose_model, get_model, is_own_run, mnist, model_options, saved_names
+from pages._models import model_version as version
 from pages._people import current_job, visitor
 from pages._widgets import keep, plain, remember
 
@@ -290,7 +291,7 @@ def robust_view(model, key, digits):
     st.markdown("Accuracy on %d test digits as they are turned, moved, resized, thickened or thinned, and sprinkled with "
                 "noise. A steep fall means the network learned where the ink is, not what the digit is." % ROBUSTNESS_IMAGES)
     columns = st.columns(3)
-    for i, (kind, (levels, meaning)) in enumerate(explain.ROBUSTNESS.items()):
+    for i, (kind, (_levels, meaning)) in enumerate(explain.ROBUSTNESS.items()):
         chart = alt.Chart(frame[frame["kind"] == kind]).mark_line(point=True).encode(
             x=alt.X("level:Q", title=meaning), y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             color=colours, tooltip=["model:N", alt.Tooltip("level:Q", title=meaning), alt.Tooltip("accuracy:Q", format=".1%")]

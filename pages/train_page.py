@@ -11,11 +11,11 @@ import streamlit as st
 
 from pages._models import saved_names
 from pages._people import my_runs
-from pages._widgets import keep, remember
 from pages._train_data import training_data
 from pages._train_results import results, runs_table
 from pages._train_runs import IDLE_EVERY, LIVE_EVERY, live_view
 from pages._train_settings import DEFAULT, NEW, follow, from_address, settings, to_address
+from pages._widgets import keep, remember
 
 st.title("Train a network")
 st.caption("The settings (layers, epochs, rate, ...) are in the sidebar on the left; on a phone, open it with the "

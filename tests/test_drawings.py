@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nn_core import cli, data, drawings
-from nn_core import database
+from conftest import at_once
+from nn_core import cli, data, database, drawings
 from nn_core.data import DataError
 from nn_core.drawings import MIGRATIONS, DrawingsError, DrawingStore
 from nn_core.metrics import evaluate
 from nn_core.preprocess import to_mnist
 from nn_core.storage import WEIGHTS_DIR, load_model
 from nn_core.training import split
-from conftest import at_once
 from strokes import curly_nines
 
 

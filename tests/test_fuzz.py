@@ -144,12 +144,12 @@ class Built:
 def test_a_pickle_that_asks_for_any_array(how, shape, dtype, in_a_dict):
     import pickle
 
-    from nn_core.seed import read_seed_weights
+    from nn_core.pickled import read_pickled_weights
 
     obj = Built(how, shape, dtype)
     raw = pickle.dumps({"W1": obj} if in_a_dict else obj, protocol=4)
     try:
-        read_seed_weights(raw)
+        read_pickled_weights(raw)
     except ModelFileError as exc:
         # refused for what it is, and never after building more than the file could hold
         assert str(exc)

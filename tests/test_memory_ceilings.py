@@ -15,7 +15,7 @@ import pytest
 from nn_core import explain
 from nn_core.model import Model
 from nn_core.network import batch_for, dense_layers, predict_proba
-from nn_core.seed import read_seed_weights
+from nn_core.pickled import read_pickled_weights
 from nn_core.storage import ModelFileError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +55,7 @@ def test_the_importer_refuses_arrays_its_file_cannot_hold(hostile):
     raw = pickle.dumps(hostile, protocol=4)
     assert len(raw) < 200
     with pytest.raises(ModelFileError, match="Python objects|more than its"):
-        read_seed_weights(raw)
+        read_pickled_weights(raw)
 
 
 def test_an_ordinary_pickle_still_imports():
@@ -63,7 +63,7 @@ def test_an_ordinary_pickle_still_imports():
 
     params = {k: v.astype(np.float64) for k, v in init_params(dense_layers([16]), seed=1).items()}
     for protocol in (3, 4, 5):
-        got, layer_data = read_seed_weights(pickle.dumps(params, protocol=protocol))
+        got, layer_data = read_pickled_weights(pickle.dumps(params, protocol=protocol))
         assert layer_data["Dim"] == [784, 16, 10]
         np.testing.assert_allclose(got["W1"], params["W1"], rtol=1e-6)
 

@@ -9,7 +9,7 @@ import pytest
 
 from nn_core.cli import main
 from nn_core.network import dense_layers, init_params
-from nn_core.seed import read_seed_weights
+from nn_core.pickled import read_pickled_weights
 from nn_core.storage import ModelFileError, load_model
 
 
@@ -45,7 +45,7 @@ def test_a_pickle_that_tries_to_run_a_command_is_refused(tmp_path, wrap, capsys)
     evil = tmp_path / "evil.json"
     evil.write_bytes(pickle.dumps(wrap(Exploit(marker))))
     with pytest.raises(ModelFileError, match="refused: the file asks for"):
-        read_seed_weights(evil.read_bytes())
+        read_pickled_weights(evil.read_bytes())
     assert main(["import-seed", str(evil), "evil"]) == 2
     assert "refused" in capsys.readouterr().err
     assert not marker.exists()
@@ -60,9 +60,9 @@ def test_a_pickle_that_tries_to_run_a_command_is_refused(tmp_path, wrap, capsys)
 ])
 def test_pickles_that_are_not_seed_weights_are_refused(obj, message):
     with pytest.raises(ModelFileError, match=message):
-        read_seed_weights(pickle.dumps(obj))
+        read_pickled_weights(pickle.dumps(obj))
 
 
 def test_garbage_is_refused():
     with pytest.raises(ModelFileError, match="not a pickled dict"):
-        read_seed_weights(b"\x80\x04garbage")
+        read_pickled_weights(b"\x80\x04garbage")

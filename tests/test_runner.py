@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, blobs
+from headless import wait_until
 from nn_core import database, runs, worker
 from nn_core.report import confusion_frame, describe, history_frame
 from nn_core.runner import Runner, TooLong, blas_threads, count_down
 from nn_core.runs import Busy, RunStore
 from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.training import TrainConfig
-from headless import wait_until
 
 LD = {"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}
 
@@ -100,7 +100,7 @@ def test_runs_beyond_the_free_workers_wait_and_start_in_the_order_asked(runner):
     waiting = []
     try:
         for run in running:
-            wait_until(lambda: run.status == "running")
+            wait_until(lambda run=run: run.status == "running")
         waiting = [runner.submit(spec(config(epochs=1), X, y)) for _ in range(2)]
         assert [w.status for w in waiting] == ["queued", "queued"] and [w.ahead for w in waiting] == [0, 1]
         wait_until(lambda: running[0].progress > 0 and (running[0].seconds_left or 0) > 0)

@@ -45,9 +45,14 @@ def main():
         times.append(time.perf_counter() - start)
         inputs.append(-1 if prediction is None else prediction.digit)
     canvas_acc = np.mean(np.array(inputs) == labels)
-    print("canvas-style drawings: accuracy %.2f%% (%d drawings of MNIST test digits, seed %d)" % (100 * canvas_acc, len(labels), args.seed))
-    print("one drawing, preprocessing + forward pass: median %.2f ms, 95th percentile %.2f ms" % (
-        1000 * np.median(times), 1000 * np.percentile(times, 95)))
+    print(
+        "canvas-style drawings: accuracy %.2f%% (%d drawings of MNIST test digits, seed %d)"
+        % (100 * canvas_acc, len(labels), args.seed)
+    )
+    print(
+        "one drawing, preprocessing + forward pass: median %.2f ms, 95th percentile %.2f ms"
+        % (1000 * np.median(times), 1000 * np.percentile(times, 95))
+    )
 
 
 if __name__ == "__main__":

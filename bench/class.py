@@ -127,8 +127,9 @@ async def a_class(urls, draws, trains, args):
     peaks = Peaks(urls)
     peaks.start()
     began = time.time()
-    students = [student(urls[k % len(urls)], draws, trains, k * args.arrive / args.students, answers, lost)
-                for k in range(args.students)]
+    students = [
+        student(urls[k % len(urls)], draws, trains, k * args.arrive / args.students, answers, lost) for k in range(args.students)
+    ]
     ids = await asyncio.gather(*students)
     peaks.done.set()
     peaks.join()
@@ -153,21 +154,39 @@ def report(title, where_drawings, where_runs, ids, answers, lost, peaks, seconds
     last = records[-1] if records else None
     waits = [r.began - r.submitted for r in records if r.began is not None]
     print("\n%s (%d students arriving within %d s; %.0f s in all)" % (title, args.students, args.arrive, seconds))
-    print("  the server's part of an answer to a stroke: median %.3f s, 95th percentile %.3f s, max %.3f s; "
-          "%d answered, %d lost" % (median, p95, worst, len(answers), len(lost)))
+    print(
+        "  the server's part of an answer to a stroke: median %.3f s, 95th percentile %.3f s, max %.3f s; "
+        "%d answered, %d lost" % (median, p95, worst, len(answers), len(lost))
+    )
     print("  corrections stored: %d (expected %d), %d distinct" % (len(kept), len(CORRECTED) * args.students, len(distinct)))
-    print("  runs finished: %d of %d; taken by the workers in the order asked: %s%s"
-          % (len(finished), len(records), "yes" if out_of_order == 0 else "no (%d taken more than %g s before an earlier one)"
-             % (out_of_order, args.same_instant),
-             "" if not leads else " (%d pairs taken in the same instant, at most %.0f ms apart)" % (len(leads), 1000 * max(leads))))
+    print(
+        "  runs finished: %d of %d; taken by the workers in the order asked: %s%s"
+        % (
+            len(finished),
+            len(records),
+            "yes"
+            if out_of_order == 0
+            else "no (%d taken more than %g s before an earlier one)" % (out_of_order, args.same_instant),
+            "" if not leads else " (%d pairs taken in the same instant, at most %.0f ms apart)" % (len(leads), 1000 * max(leads)),
+        )
+    )
     if last is not None and last.began is not None:
-        print("  the last run waited %.1f s for a worker (longest wait %.1f s, median %.1f s); "
-              "its results %.1f s after it was asked for" % (last.began - last.submitted, max(waits), statistics.median(waits),
-                                                              (last.ended or last.began) - last.submitted))
+        print(
+            "  the last run waited %.1f s for a worker (longest wait %.1f s, median %.1f s); "
+            "its results %.1f s after it was asked for"
+            % (last.began - last.submitted, max(waits), statistics.median(waits), (last.ended or last.began) - last.submitted)
+        )
     print("  app servers' largest RSS: %s" % ", ".join("%.0f MB" % mb for mb in peaks.values()))
-    return {"p95": p95, "median": median, "corrections": len(kept), "distinct": len(distinct), "finished": len(finished),
-            "out_of_order": out_of_order, "last_wait": None if last is None or last.began is None else last.began - last.submitted,
-            "rss_mb": list(peaks.values())}
+    return {
+        "p95": p95,
+        "median": median,
+        "corrections": len(kept),
+        "distinct": len(distinct),
+        "finished": len(finished),
+        "out_of_order": out_of_order,
+        "last_wait": None if last is None or last.began is None else last.began - last.submitted,
+        "rss_mb": list(peaks.values()),
+    }
 
 
 async def main(args):
@@ -177,8 +196,10 @@ async def main(args):
         draw_sent, train_sent = await record_student(url)
     draws = rerun_messages(draw_sent)
     trains = start_clicked(rerun_messages(train_sent))
-    print("Recorded one student: %d strokes and %d corrections on the Draw page, %d messages to start a run"
-          % (sum(drawing for _, _, drawing in draws), len(CORRECTED), len(trains)))
+    print(
+        "Recorded one student: %d strokes and %d corrections on the Draw page, %d messages to start a run"
+        % (sum(drawing for _, _, drawing in draws), len(CORRECTED), len(trains))
+    )
     results = {}
     if args.only in (None, "class"):
         server = pgserver.PostgresServer(durable=True).init().start()  # commits wait for the disk, as on a real server
@@ -190,18 +211,29 @@ async def main(args):
                 env["NN_CORE_DASK_ADDRESS"] = scheduler
                 with running_app(tmp / "a", **env) as first, running_app(tmp / "b", **env) as second:
                     out = await a_class([first, second], draws, trains, args)
-                    results["class"] = report("A class's servers: PostgreSQL, a scheduler with 2 workers, 2 app servers",
-                                              server.url, server.url, *out, args)
+                    results["class"] = report(
+                        "A class's servers: PostgreSQL, a scheduler with 2 workers, 2 app servers",
+                        server.url,
+                        server.url,
+                        *out,
+                        args,
+                    )
         finally:
             from nn_core.database import close_pools
+
             close_pools()
             server.remove()
     if args.only in (None, "defaults"):
         (tmp / "one").mkdir()
         with running_app(tmp / "one") as url:
             out = await a_class([url], draws, trains, args)
-            results["defaults"] = report("The defaults: one app server, SQLite, its embedded LocalCluster",
-                                         str(tmp / "one" / "drawings.sqlite"), str(tmp / "one" / "runs.sqlite"), *out, args)
+            results["defaults"] = report(
+                "The defaults: one app server, SQLite, its embedded LocalCluster",
+                str(tmp / "one" / "drawings.sqlite"),
+                str(tmp / "one" / "runs.sqlite"),
+                *out,
+                args,
+            )
     print("\n" + json.dumps(results))
 
 
@@ -210,7 +242,11 @@ if __name__ == "__main__":
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--arrive", type=float, default=60.0, help="seconds within which the students arrive")
     parser.add_argument("--only", choices=["class", "defaults"], help="one of the two setups (default: both)")
-    parser.add_argument("--same-instant", type=float, default=0.25,
-                        help="seconds within which two runs taken by two workers count as taken together")
+    parser.add_argument(
+        "--same-instant",
+        type=float,
+        default=0.25,
+        help="seconds within which two runs taken by two workers count as taken together",
+    )
     os.environ.pop("NN_CORE_DATABASE_URL", None)
     asyncio.run(main(parser.parse_args()))

@@ -64,7 +64,10 @@ def main(args):
             for digit in (2, 3, 4, 5, 7, 9):
                 clear(page)
                 times += stroke_times(page, DIGITS[digit])
-            print("view %-3s median %.3f s  (%s)" % ("on" if on else "off", statistics.median(times), " ".join("%.2f" % t for t in times)))
+            print(
+                "view %-3s median %.3f s  (%s)"
+                % ("on" if on else "off", statistics.median(times), " ".join("%.2f" % t for t in times))
+            )
         browser.close()
 
 

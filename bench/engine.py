@@ -59,8 +59,9 @@ def children(pid):
 def plain_epochs(config):
     import json
 
-    out = subprocess.run([sys.executable, "-c", PLAIN, json.dumps(config.to_dict())], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PLAIN, json.dumps(config.to_dict())], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -77,8 +78,10 @@ def main():
     started = time.perf_counter() - start
     time.sleep(3)
     workers = children(os.getpid())
-    print("embedded LocalCluster: started in %.2f s; %d worker processes, %.0f MB between them, idle; "
-          "this process +%.0f MB" % (started, len(workers), sum(rss_mb(p) for p in workers), rss_mb(os.getpid()) - before))
+    print(
+        "embedded LocalCluster: started in %.2f s; %d worker processes, %.0f MB between them, idle; "
+        "this process +%.0f MB" % (started, len(workers), sum(rss_mb(p) for p in workers), rss_mb(os.getpid()) - before)
+    )
 
     config = TrainConfig(epochs=args.epochs, n_train=20_000, val_fraction=0.0, augment=False, dropout=0.0)
     start = time.perf_counter()
@@ -93,11 +96,14 @@ def main():
             lags.append(time.time() - record.heartbeat)  # how old the freshest report is when read
         time.sleep(0.05)
     run.join()
-    print("age of the freshest report when read, polling every 0.05 s: median %.0f ms, max %.0f ms (reports every %.2f s)"
-          % (1000 * statistics.median(lags), 1000 * max(lags), 0.25))
+    print(
+        "age of the freshest report when read, polling every 0.05 s: median %.0f ms, max %.0f ms (reports every %.2f s)"
+        % (1000 * statistics.median(lags), 1000 * max(lags), 0.25)
+    )
 
     ratios = []
     for round_ in range(1, args.rounds + 1):
+
         def on_worker():
             run = runner.submit(RunSpec(config, DataRecipe(), label="bench %d" % round_))  # noqa: B023 (run in this round)
             while runner.store.get(run.id).status in ("queued", "running"):  # a look a second, as a page's refresh
@@ -110,10 +116,14 @@ def main():
         else:
             worker, plain = on_worker(), statistics.median(plain_epochs(config))
         ratios.append(worker / plain)
-        print("round %d: seconds per epoch, plain process %.3f s, Dask worker %.3f s: ratio %.2f"
-              % (round_, plain, worker, worker / plain))
-    print("ratio, Dask worker / plain process: median %.2f over %d rounds (this machine's speed drifts by more than "
-          "that from one minute to the next: compare rounds, not single runs)" % (statistics.median(ratios), len(ratios)))
+        print(
+            "round %d: seconds per epoch, plain process %.3f s, Dask worker %.3f s: ratio %.2f"
+            % (round_, plain, worker, worker / plain)
+        )
+    print(
+        "ratio, Dask worker / plain process: median %.2f over %d rounds (this machine's speed drifts by more than "
+        "that from one minute to the next: compare rounds, not single runs)" % (statistics.median(ratios), len(ratios))
+    )
     runner.close()
 
 

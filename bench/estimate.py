@@ -32,20 +32,30 @@ from nn_core.training import TrainConfig  # noqa: E402
 
 RUNS = [
     ("defaults, 10,000 images, 3 epochs", TrainConfig(n_train=10_000, epochs=3)),
-    ("2x256 relu, mini_batch 32, 10,000 images, 3 epochs", TrainConfig(layer_data=dense_layers([256, 256]), mini_batch=32,
-                                                                        n_train=10_000, epochs=3)),
+    (
+        "2x256 relu, mini_batch 32, 10,000 images, 3 epochs",
+        TrainConfig(layer_data=dense_layers([256, 256]), mini_batch=32, n_train=10_000, epochs=3),
+    ),
     ("one layer of 64, 5,000 images, 10 epochs", TrainConfig(layer_data=dense_layers([64]), n_train=5000, epochs=10)),
-    ("sigmoid 4x1024, gradient descent, 5,000 images, 2 epochs", TrainConfig(layer_data=dense_layers([1024] * 4, "sigmoid"),
-                                                                              optimizer="gd", rate=0.1, n_train=5000, epochs=2)),
-    ("softmax regression, full batch, all images, 20 epochs", TrainConfig(layer_data=dense_layers([]), mini_batch=None,
-                                                                            epochs=20, rate=0.1)),
+    (
+        "sigmoid 4x1024, gradient descent, 5,000 images, 2 epochs",
+        TrainConfig(layer_data=dense_layers([1024] * 4, "sigmoid"), optimizer="gd", rate=0.1, n_train=5000, epochs=2),
+    ),
+    (
+        "softmax regression, full batch, all images, 20 epochs",
+        TrainConfig(layer_data=dense_layers([]), mini_batch=None, epochs=20, rate=0.1),
+    ),
     ("defaults, all images, 2 epochs", TrainConfig(epochs=2)),
     ("512-256 with augmentation, 5,000 images, 2 epochs", TrainConfig(augment=True, n_train=5000, epochs=2)),
-    ("3x128 tanh, mini_batch 8, 5,000 images, 2 epochs", TrainConfig(layer_data=dense_layers([128] * 3, "tanh"), mini_batch=8,
-                                                                       n_train=5000, epochs=2)),
+    (
+        "3x128 tanh, mini_batch 8, 5,000 images, 2 epochs",
+        TrainConfig(layer_data=dense_layers([128] * 3, "tanh"), mini_batch=8, n_train=5000, epochs=2),
+    ),
     ("pen-drawn digits mixed in, 10,000 images, 2 epochs", TrainConfig(n_train=10_000, epochs=2, pen_digits=4)),
-    ("1024-1024, mini_batch 256, 20,000 images, 2 epochs", TrainConfig(layer_data=dense_layers([1024, 1024]), mini_batch=256,
-                                                                        n_train=20_000, epochs=2)),
+    (
+        "1024-1024, mini_batch 256, 20,000 images, 2 epochs",
+        TrainConfig(layer_data=dense_layers([1024, 1024]), mini_batch=256, n_train=20_000, epochs=2),
+    ),
 ]
 
 
@@ -63,7 +73,7 @@ def main():
     moves = [("fresh", runner.expected_seconds(defaults, n_defaults).seconds)]
     inside, done, busy = 0, 0, []
     try:
-        for i, (name, config) in enumerate(RUNS[:args.runs]):
+        for i, (name, config) in enumerate(RUNS[: args.runs]):
             if i < args.busy_runs and not busy:
                 busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
             elif i >= args.busy_runs and busy:
@@ -83,18 +93,36 @@ def main():
             landed = expected.low <= actual <= expected.high
             inside += landed
             done += 1
-            print("%-58s %s  %-24s actual %7s  %-7s (startup %.1f s, training %.1f s, test %.1f s, machine share %s)" % (
-                name, "busy " if busy else "quiet", str(expected), duration(actual), "inside" if landed else
-                ("longer" if actual > expected.high else "shorter"), record.started - record.began,
-                record.trained - record.started, record.ended - record.trained, (record.meta or {}).get("machine_share")), flush=True)
+            print(
+                "%-58s %s  %-24s actual %7s  %-7s (startup %.1f s, training %.1f s, test %.1f s, machine share %s)"
+                % (
+                    name,
+                    "busy " if busy else "quiet",
+                    str(expected),
+                    duration(actual),
+                    "inside" if landed else ("longer" if actual > expected.high else "shorter"),
+                    record.started - record.began,
+                    record.trained - record.started,
+                    record.ended - record.trained,
+                    (record.meta or {}).get("machine_share"),
+                ),
+                flush=True,
+            )
     finally:  # (also when interrupted: the runs made so far are reported)
         stop(busy)
         if len(moves) == 1:
             moves.append(("after the slowed runs", runner.expected_seconds(defaults, n_defaults).seconds))
         moves.append(("at the end", runner.expected_seconds(defaults, n_defaults).seconds))
         print("%d of %d runs took a time inside the range shown before Start" % (inside, done))
-        print("The estimate for the defaults (%d images, %d epochs): %s; after the slowed runs it is %.2fx the fresh one" % (
-            n_defaults, defaults.epochs, ", ".join("%s %s" % (when, duration(s)) for when, s in moves), moves[1][1] / moves[0][1]))
+        print(
+            "The estimate for the defaults (%d images, %d epochs): %s; after the slowed runs it is %.2fx the fresh one"
+            % (
+                n_defaults,
+                defaults.epochs,
+                ", ".join("%s %s" % (when, duration(s)) for when, s in moves),
+                moves[1][1] / moves[0][1],
+            )
+        )
         runner.close()
 
 

@@ -63,15 +63,50 @@ def main():
             store.add_many("bench", seen, [9] * n)
             start = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
-                status = cli.main(["train", "--from", "default", "--drawings", str(store.path), "--drawings-weight", str(args.weight),
-                                   "--epochs", "3", "--rate", "1e-4", "--schedule", "constant", "--n-train", "10000",
-                                   "--val-fraction", "0", "--seed", str(trial), "--name", "tuned"])
+                status = cli.main(
+                    [
+                        "train",
+                        "--from",
+                        "default",
+                        "--drawings",
+                        str(store.path),
+                        "--drawings-weight",
+                        str(args.weight),
+                        "--epochs",
+                        "3",
+                        "--rate",
+                        "1e-4",
+                        "--schedule",
+                        "constant",
+                        "--n-train",
+                        "10000",
+                        "--val-fraction",
+                        "0",
+                        "--seed",
+                        str(trial),
+                        "--name",
+                        "tuned",
+                    ]
+                )
             seconds = time.perf_counter() - start
             assert status == 0
             tuned = load_model("tuned")
-        print("%5d  %7d/%d -> %2d/%d        %7d/%d -> %2d/%d        %6.2f%%     %5.1f" % (
-            trial, right(shipped, seen), n, right(tuned, seen), n, right(shipped, new), n, right(tuned, new), n,
-            100 * tuned.meta["test_accuracy"], seconds))
+        print(
+            "%5d  %7d/%d -> %2d/%d        %7d/%d -> %2d/%d        %6.2f%%     %5.1f"
+            % (
+                trial,
+                right(shipped, seen),
+                n,
+                right(tuned, seen),
+                n,
+                right(shipped, new),
+                n,
+                right(tuned, new),
+                n,
+                100 * tuned.meta["test_accuracy"],
+                seconds,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def main():
     mnist = load_mnist()
     networks = {
         "784-512-256-10 relu, mini_batch 128 (the default)": TrainConfig(epochs=2, n_train=20_000),
-        "784-(64 x 4)-10 sigmoid, mini_batch 32": TrainConfig(layer_data=dense_layers([64] * 4, "sigmoid"), mini_batch=32,
-                                                              epochs=2, n_train=10_000),
+        "784-(64 x 4)-10 sigmoid, mini_batch 32": TrainConfig(
+            layer_data=dense_layers([64] * 4, "sigmoid"), mini_batch=32, epochs=2, n_train=10_000
+        ),
     }
     for name, config in networks.items():
         on, off = [], []

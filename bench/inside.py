@@ -52,8 +52,10 @@ def round_of_views():
     at.radio(key="input_mode").set_value("Upload a picture").run()
     uploader = next(u for u in at.get("file_uploader") if u.key == "upload")
     uploader.upload("one.png", one_png(), "image/png").run()
-    times["Draw: Why this answer?"] = (timed(lambda: at.toggle(key="why").set_value(True).run()),
-                                       timed(lambda: at.selectbox(key="why_digit").set_value(7).run()))
+    times["Draw: Why this answer?"] = (
+        timed(lambda: at.toggle(key="why").set_value(True).run()),
+        timed(lambda: at.selectbox(key="why_digit").set_value(7).run()),
+    )
     return times
 
 
@@ -69,14 +71,18 @@ def network_view_times(repeat=20):
     from strokes import one_png as picture
 
     wide = {"Dim": [784, 1024, 1024, 1024, 1024, 10], "Activs": ["relu"] * 4 + ["softmax"]}
-    models = {"shipped 784-800-800-10": load_model(WEIGHTS_DIR / "default.npz"),
-              "784-1024x4-10": Model(wide, init_params(wide, seed=0))}
+    models = {
+        "shipped 784-800-800-10": load_model(WEIGHTS_DIR / "default.npz"),
+        "784-1024x4-10": Model(wide, init_params(wide, seed=0)),
+    }
     image = np.random.default_rng(0).random(784).astype(np.float32) * (np.random.default_rng(1).random(784) > 0.8)
     times = {}
     for name, model in models.items():
+
         def once():
             outputs, links = explain.network_path(model, image, 3)  # noqa: B023 (timed in this iteration)
             _network.spec(outputs, links, 3)
+
         once()
         times[name] = statistics.median(timed(once) for _ in range(repeat))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -62,7 +62,10 @@ async def seen_src(page):
 
 def recording(page, sent):
     """Keep in ``sent`` (time, bytes) every message ``page`` sends to the server."""
-    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append((time.monotonic(), f if isinstance(f, bytes) else f.encode()))))
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda f: sent.append((time.monotonic(), f if isinstance(f, bytes) else f.encode()))),
+    )
 
 
 async def drawer(browser, url, n_digits, times, lost, sent=None, after_digit=None):
@@ -157,8 +160,12 @@ class Visitor:
     async def __aenter__(self):
         import websockets
 
-        self.ws = await websockets.connect(self.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                                           max_size=None, additional_headers={"Cookie": self.cookie} if self.cookie else None)
+        self.ws = await websockets.connect(
+            self.url.replace("http", "ws", 1) + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            max_size=None,
+            additional_headers={"Cookie": self.cookie} if self.cookie else None,
+        )
         self.reader = asyncio.create_task(self._read())
         return self
 
@@ -218,9 +225,11 @@ class Visitor:
 
     async def fetch(self, path):
         """GET ``path`` from the server (a picture the page shows), as the browser does."""
+
         def get():
             with urllib.request.urlopen(self.url + path, timeout=60) as r:
                 return r.read()
+
         return await asyncio.to_thread(get)
 
 
@@ -294,8 +303,10 @@ def quantiles(times):
 
 
 def report_runs(solo, loaded):
-    print("  seconds per epoch: alone %.1f s; under load %s (%s of the solo speed)"
-          % (solo, ", ".join("%.1f s" % s for s in loaded), ", ".join("%.0f%%" % (100 * solo / s) for s in loaded)))
+    print(
+        "  seconds per epoch: alone %.1f s; under load %s (%s of the solo speed)"
+        % (solo, ", ".join("%.1f s" % s for s in loaded), ", ".join("%.0f%%" % (100 * solo / s) for s in loaded))
+    )
 
 
 async def main(args):
@@ -308,7 +319,10 @@ async def main(args):
             await drawer(browser, url, args.digits, alone_times, alone_lost, sent=drawn)
             browser_solo = await trainer(browser, url, args.epochs, sent=train_sent)
             alone = statistics.median(alone_times)
-            print("One Chromium page drawing alone: median %.2f s from mouse-up to the answer (%d strokes)" % (alone, len(alone_times)))
+            print(
+                "One Chromium page drawing alone: median %.2f s from mouse-up to the answer (%d strokes)"
+                % (alone, len(alone_times))
+            )
             if args.only in (None, "visitors"):
                 draws, trains = rerun_messages(drawn), start_clicked(rerun_messages(train_sent))
                 one = []
@@ -316,24 +330,37 @@ async def main(args):
                 server_alone = statistics.median(one)
                 solo = await visitor_trains(url, trains, args.epochs)
                 times, lost = [], []
-                results = await asyncio.gather(*[visitor_trains(url, trains, args.epochs) for _ in range(args.runs)],
-                                               *[visitor_draws(url, draws, times, lost) for _ in range(args.pages)])
+                results = await asyncio.gather(
+                    *[visitor_trains(url, trains, args.epochs) for _ in range(args.runs)],
+                    *[visitor_draws(url, draws, times, lost) for _ in range(args.pages)],
+                )
                 median, p95, worst = quantiles(times)
                 render = max(0.0, alone - CANVAS_WAIT - server_alone)  # the browser's own part, with one page
                 print("\nVisitors on their own machines: %d pages drawing while %d runs train" % (args.pages, args.runs))
-                print("  the server's part of an answer: median %.3f s, 95th percentile %.3f s, max %.3f s (alone: %.3f s); "
-                      "%d answered, %d lost" % (median, p95, worst, server_alone, len(times), len(lost)))
-                print("  from mouse-up, adding the canvas's %.1f s wait and %.2f s of drawing the answer: median %.2f s, "
-                      "95th percentile %.2f s" % (CANVAS_WAIT, render, median + CANVAS_WAIT + render, p95 + CANVAS_WAIT + render))
+                print(
+                    "  the server's part of an answer: median %.3f s, 95th percentile %.3f s, max %.3f s (alone: %.3f s); "
+                    "%d answered, %d lost" % (median, p95, worst, server_alone, len(times), len(lost))
+                )
+                print(
+                    "  from mouse-up, adding the canvas's %.1f s wait and %.2f s of drawing the answer: median %.2f s, "
+                    "95th percentile %.2f s" % (CANVAS_WAIT, render, median + CANVAS_WAIT + render, p95 + CANVAS_WAIT + render)
+                )
                 report_runs(solo, results[: args.runs])
             if args.only in (None, "browsers"):
                 times, lost = [], []
-                results = await asyncio.gather(*[trainer(browser, url, args.epochs) for _ in range(args.runs)],
-                                               *[drawer(browser, url, args.digits, times, lost) for _ in range(args.pages)])
+                results = await asyncio.gather(
+                    *[trainer(browser, url, args.epochs) for _ in range(args.runs)],
+                    *[drawer(browser, url, args.digits, times, lost) for _ in range(args.pages)],
+                )
                 median, p95, worst = quantiles(times)
-                print("\nBrowsers on this machine: %d Chromium pages drawing while %d runs train from Chromium pages" % (args.pages, args.runs))
-                print("  from mouse-up to the answer: median %.2f s, 95th percentile %.2f s, max %.2f s; %d answered, %d lost"
-                      % (median, p95, worst, len(times), len(lost)))
+                print(
+                    "\nBrowsers on this machine: %d Chromium pages drawing while %d runs train from Chromium pages"
+                    % (args.pages, args.runs)
+                )
+                print(
+                    "  from mouse-up to the answer: median %.2f s, 95th percentile %.2f s, max %.2f s; %d answered, %d lost"
+                    % (median, p95, worst, len(times), len(lost))
+                )
                 report_runs(browser_solo, results[: args.runs])
             await browser.close()
 

@@ -36,7 +36,9 @@ def workers_mb(pid):
     processes, its children), added up."""
     import subprocess
 
-    children = [int(c) for c in subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()]
+    children = [
+        int(c) for c in subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    ]
     return sum(rss_mb(c) for c in children if Path("/proc/%d" % c).exists())
 
 
@@ -73,15 +75,21 @@ def main():
         began = time.time()
         for i in range(args.runs):
             one_run(browser, url, args.epochs)
-            print("after run %2d: %.0f MB, its training workers %.0f MB (%.0f s)"
-                  % (i + 1, rss_mb(pid), workers_mb(pid), time.time() - began), flush=True)
+            print(
+                "after run %2d: %.0f MB, its training workers %.0f MB (%.0f s)"
+                % (i + 1, rss_mb(pid), workers_mb(pid), time.time() - began),
+                flush=True,
+            )
         gone = rss_mb(pid)
         time.sleep(75)
         minute = rss_mb(pid)
         time.sleep(125)  # Streamlit may forget a closed tab's session 120 s after it went ...
         later = rss_mb(pid)
-        print("every visitor gone: %.0f MB; 75 s later: %.0f MB; 200 s later: %.0f MB; growth over %d runs: %+.0f MB "
-              "(its training workers: %.0f MB)" % (gone, minute, later, args.runs, later - start, workers_mb(pid)), flush=True)
+        print(
+            "every visitor gone: %.0f MB; 75 s later: %.0f MB; 200 s later: %.0f MB; growth over %d runs: %+.0f MB "
+            "(its training workers: %.0f MB)" % (gone, minute, later, args.runs, later - start, workers_mb(pid)),
+            flush=True,
+        )
         # ... but it keeps up to 128 of them until a new session is stored: one more visitor.
         page = browser.new_page()
         page.goto(url)

@@ -49,8 +49,12 @@ def recipe(name, shipped):
 
 def pooled(results):
     C = sum(np.array(r["confusion_matrix"]) for r in results)
-    return {"accuracy": np.trace(C) / C.sum(), "n": int(C.sum()), "confusion_matrix": C.tolist(),
-            "per_class_accuracy": list(np.diag(C) / np.maximum(C.sum(axis=1), 1))}
+    return {
+        "accuracy": np.trace(C) / C.sum(),
+        "n": int(C.sum()),
+        "confusion_matrix": C.tolist(),
+        "per_class_accuracy": list(np.diag(C) / np.maximum(C.sum(axis=1), 1)),
+    }
 
 
 def main():
@@ -59,8 +63,11 @@ def main():
     parser.add_argument("--recipe", choices=["shipped", "defaults"], default="shipped", help="what the folds train")
     parser.add_argument("--folds", type=int, default=0, help="train the recipe again this many times, folds by writer (0: skip)")
     parser.add_argument("--data", default=None, help="data folder")
-    parser.add_argument("--drawing-time", action="store_true",
-                        help="time the drawing of a training set (4 drawings of each digit, as a first run draws it)")
+    parser.add_argument(
+        "--drawing-time",
+        action="store_true",
+        help="time the drawing of a training set (4 drawings of each digit, as a first run draws it)",
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -70,12 +77,16 @@ def main():
         start = time.perf_counter()
         drawn = len(pendigits.for_training(digits, 4, 0)[1])
         seconds = time.perf_counter() - start
-        print("reading the %d pen-drawn digits: %.1f s; drawing %d of them for training: %.1f s, %.2f ms a drawing"
-              % (len(digits), read, drawn, seconds, 1e3 * seconds / drawn))
+        print(
+            "reading the %d pen-drawn digits: %.1f s; drawing %d of them for training: %.1f s, %.2f ms a drawing"
+            % (len(digits), read, drawn, seconds, 1e3 * seconds / drawn)
+        )
     model = load_model(args.model)
     held = model.meta.get("hyperparameters", {}).get("pen_holdout") or []
-    print("pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%"
-          % (*pendigits.MEASURE_BRUSH, pendigits.MEASURE_DRAWINGS))
+    print(
+        "pen-drawn digits, drawn with a %d-%d px brush, %d drawings each; accuracy per digit in %%"
+        % (*pendigits.MEASURE_BRUSH, pendigits.MEASURE_DRAWINGS)
+    )
     print(header())
     if held:
         print(row("%s, writers %s" % (args.model, ",".join(map(str, held))), measure(model, digits, held)))
@@ -98,8 +109,11 @@ def main():
         result = measure(trained, digits, fold)
         results.append(result)
         on_mnist = evaluate(trained, mnist.x_test, mnist.y_test)["accuracy"]
-        print(row("%s, writers %d-%d" % (args.recipe, fold[0], fold[-1]), result)
-              + "  MNIST test %.2f%%, %.0f s" % (100 * on_mnist, time.perf_counter() - start), flush=True)
+        print(
+            row("%s, writers %d-%d" % (args.recipe, fold[0], fold[-1]), result)
+            + "  MNIST test %.2f%%, %.0f s" % (100 * on_mnist, time.perf_counter() - start),
+            flush=True,
+        )
     print(row("%s, %d folds pooled" % (args.recipe, args.folds), pooled(results)))
 
 

@@ -58,9 +58,16 @@ def gemm_rate(n=2048, repeats=5):
 
 def nn_core_epochs(x, y, epochs):
     """Yields the seconds of each training epoch of nn_core."""
-    config = TrainConfig(layer_data={"Dim": DIMS, "Activs": ["relu", "relu", "softmax"]}, epochs=epochs,
-                         mini_batch=BATCH, rate=RATE, optimizer="gd", schedule="constant", dropout=0.0,
-                         val_fraction=0.0)
+    config = TrainConfig(
+        layer_data={"Dim": DIMS, "Activs": ["relu", "relu", "softmax"]},
+        epochs=epochs,
+        mini_batch=BATCH,
+        rate=RATE,
+        optimizer="gd",
+        schedule="constant",
+        dropout=0.0,
+        val_fraction=0.0,
+    )
     for record in Trainer(config, x, y).run():
         yield record.seconds
 
@@ -107,26 +114,40 @@ def main():
     parser = argparse.ArgumentParser(description="nn_core training speed and memory")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries (default: all cores)")
-    parser.add_argument("--one-thread-too", action="store_true", help="also time nn_core with BLAS on one thread, in the same rounds")
+    parser.add_argument(
+        "--one-thread-too", action="store_true", help="also time nn_core with BLAS on one thread, in the same rounds"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory run (a whole default training)")
     args = parser.parse_args()
     if args.threads and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         # Thread pools are sized when the libraries load: start again with the variables set.
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s, %d cores, threads: %s" % (
-        os.environ.get("OPENBLAS_CORETYPE", "(unset)"), os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.cpu_count(),
-        args.threads or "all"))
+    print(
+        "OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s, %d cores, threads: %s"
+        % (
+            os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+            os.cpu_count(),
+            args.threads or "all",
+        )
+    )
     try:
         from threadpoolctl import threadpool_info
 
         for info in threadpool_info():
-            print("BLAS: %s %s, %s kernel, %d threads" % (info.get("internal_api"), info.get("version"), info.get("architecture"), info.get("num_threads")))
+            print(
+                "BLAS: %s %s, %s kernel, %d threads"
+                % (info.get("internal_api"), info.get("version"), info.get("architecture"), info.get("num_threads"))
+            )
     except ImportError:
         pass
     d = load_mnist()
     flops = flops_per_sample(DIMS) * d.x_train.shape[0]
-    print("one epoch of %s on %d images, mini_batch %d: %.1f GFLOP" % ("-".join(map(str, DIMS)), d.x_train.shape[0], BATCH, flops / 1e9))
+    print(
+        "one epoch of %s on %d images, mini_batch %d: %.1f GFLOP"
+        % ("-".join(map(str, DIMS)), d.x_train.shape[0], BATCH, flops / 1e9)
+    )
     try:
         import torch
 
@@ -150,19 +171,31 @@ def main():
             with threadpool_limits(1, user_api="blas"):
                 row["one_thread"] = next(single)
         rounds.append(row)
-        print("round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s%s" % (
-            i + 1, rate / 1e9, row["nn_core"], "" if theirs is None else ", PyTorch %.3f s" % row["torch"],
-            "" if single is None else ", nn_core on one BLAS thread %.3f s" % row["one_thread"]))
+        print(
+            "round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s%s"
+            % (
+                i + 1,
+                rate / 1e9,
+                row["nn_core"],
+                "" if theirs is None else ", PyTorch %.3f s" % row["torch"],
+                "" if single is None else ", nn_core on one BLAS thread %.3f s" % row["one_thread"],
+            )
+        )
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     share = lambda k: statistics.median(flops / r[k] / r["gemm"] for r in rounds)  # noqa: E731
     print("float32 matrix multiply (2048x2048): %.1f GFLOP/s (median)" % (med["gemm"] / 1e9))
     print("nn_core: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["nn_core"], 100 * share("nn_core")))
     if single is not None:
-        print("nn_core on one BLAS thread: %.3f s per epoch, %.2fx the time on every thread (median of the rounds)" % (
-            med["one_thread"], statistics.median(r["one_thread"] / r["nn_core"] for r in rounds)))
+        print(
+            "nn_core on one BLAS thread: %.3f s per epoch, %.2fx the time on every thread (median of the rounds)"
+            % (med["one_thread"], statistics.median(r["one_thread"] / r["nn_core"] for r in rounds))
+        )
     if theirs is not None:
         print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
-        print("ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)" % statistics.median(r["nn_core"] / r["torch"] for r in rounds))
+        print(
+            "ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)"
+            % statistics.median(r["nn_core"] / r["torch"] for r in rounds)
+        )
     if not args.no_memory:
         print("peak resident memory of a full-MNIST training run (default settings): %.0f MiB" % peak_memory_of_training())
 

@@ -45,32 +45,44 @@ def measure(drawings, runs, models, repeat):
     person = uuid.uuid4().hex
     drawings.count()  # the schema made before anything is timed
     rows = {}
-    rows["keep a drawing"] = timed(lambda i: drawings.add(person, i % 10, rng.random((28, 28)), answer=3,
-                                                          probabilities=np.full(10, 0.1), model="default"), repeat)
+    rows["keep a drawing"] = timed(
+        lambda i: drawings.add(person, i % 10, rng.random((28, 28)), answer=3, probabilities=np.full(10, 0.1), model="default"),
+        repeat,
+    )
     for i in range(100 - repeat):
         drawings.add(person, i % 10, rng.random((28, 28)))
     rows["read 100 drawings"] = timed(lambda i: drawings.drawings(person), repeat)
     run_id, _ = runs.add(TrainConfig(), "run 1", owner=person)
     runs.begin(run_id)
-    rows["a run's progress report"] = timed(lambda i: runs.report(run_id, [("batch", [i, 1.0])], batch=i, seconds_left=10.0), repeat)
+    rows["a run's progress report"] = timed(
+        lambda i: runs.report(run_id, [("batch", [i, 1.0])], batch=i, seconds_left=10.0), repeat
+    )
     rows["a page's refresh of a run"] = timed(lambda i: (runs.get(run_id), runs.events(run_id, since=max(0, i - 2))), repeat)
     shipped = load_model(WEIGHTS_DIR / "default.npz")
-    rows["save the 5.1 MB model"] = timed(lambda i: models.save("bench-%s-%d" % (person[:8], i), shipped.params, shipped.layer_data,
-                                                                dict(shipped.meta, owner="bench-%d" % i)), repeat)
+    rows["save the 5.1 MB model"] = timed(
+        lambda i: models.save(
+            "bench-%s-%d" % (person[:8], i), shipped.params, shipped.layer_data, dict(shipped.meta, owner="bench-%d" % i)
+        ),
+        repeat,
+    )
     rows["load the 5.1 MB model"] = timed(lambda i: models.load("bench-%s-%d" % (person[:8], i)), repeat)
     return rows
 
 
 def main(args):
     import os
+
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["NN_CORE_WEIGHTS_DIR"] = tmp + "/weights"
-        results["SQLite + weights folder"] = measure(DrawingStore(tmp + "/drawings.sqlite"), RunStore(tmp + "/runs.sqlite"),
-                                                     FolderModels(), args.repeat)
+        results["SQLite + weights folder"] = measure(
+            DrawingStore(tmp + "/drawings.sqlite"), RunStore(tmp + "/runs.sqlite"), FolderModels(), args.repeat
+        )
         server = pgserver.PostgresServer(durable=True).init().start()  # commits wait for the disk, as on a real server
         try:
-            results["PostgreSQL"] = measure(DrawingStore(server.url), RunStore(server.url), DatabaseModels(server.url), args.repeat)
+            results["PostgreSQL"] = measure(
+                DrawingStore(server.url), RunStore(server.url), DatabaseModels(server.url), args.repeat
+            )
         finally:
             database.close_pools()
             server.remove()

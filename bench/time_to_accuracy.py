@@ -27,8 +27,15 @@ from nn_core.training import TrainConfig, Trainer  # noqa: E402
 from speed import gemm_rate  # noqa: E402  (bench/speed.py, beside this file)
 
 # The defaults until the end of 2026: 98.0% after 4 epochs (13 s on a 2-core machine), 98.5% after 15.
-OLD_DEFAULTS = {"layer_data": dense_layers([512, 256], "relu"), "epochs": 15, "mini_batch": 128, "rate": 1e-3,
-                "optimizer": "adam", "schedule": "cosine", "dropout": 0.2}
+OLD_DEFAULTS = {
+    "layer_data": dense_layers([512, 256], "relu"),
+    "epochs": 15,
+    "mini_batch": 128,
+    "rate": 1e-3,
+    "optimizer": "adam",
+    "schedule": "cosine",
+    "dropout": 0.2,
+}
 
 
 def setting(text):
@@ -44,8 +51,14 @@ def main():
     parser = argparse.ArgumentParser(description="time to accuracy of the default settings")
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--old", action="store_true", help="the defaults before this benchmark's aim (OLD_DEFAULTS)")
-    parser.add_argument("--set", type=setting, action="append", default=[], metavar="KEY=VALUE",
-                        help="change a setting, e.g. rate=0.003 or hidden=[256,128]")
+    parser.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a setting, e.g. rate=0.003 or hidden=[256,128]",
+    )
     args = parser.parse_args()
     d = load_mnist()
     changes = dict(OLD_DEFAULTS) if args.old else {}
@@ -70,12 +83,16 @@ def main():
         start = time.perf_counter()
     rates.append(gemm_rate())
     rate = "matrix multiply %.1f GFLOP/s (before and after training: %s)" % (
-        statistics.mean(rates) / 1e9, ", ".join("%.1f" % (r / 1e9) for r in rates))
+        statistics.mean(rates) / 1e9,
+        ", ".join("%.1f" % (r / 1e9) for r in rates),
+    )
     if reached is None:
         print("never reached %.1f%% (final %.2f%% after %.1f s); %s" % (100 * args.target, 100 * acc, clock, rate))
     else:
-        print("reached %.1f%% after %.1f s of training (epoch %d); final %.2f%% after %.1f s (%d epochs); %s" % (
-            100 * args.target, reached, reached_epoch, 100 * acc, clock, config.epochs, rate))
+        print(
+            "reached %.1f%% after %.1f s of training (epoch %d); final %.2f%% after %.1f s (%d epochs); %s"
+            % (100 * args.target, reached, reached_epoch, 100 * acc, clock, config.epochs, rate)
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,18 @@ from .storage import ModelFileError, load_model, save_model
 from .training import EpochRecord, TrainConfig, Trainer
 
 __all__ = [
-    "acc", "back_prop", "cost", "forw_prop", "init_params", "one_hot", "predict_proba",
-    "Model", "ModelFileError", "load_model", "save_model",
-    "EpochRecord", "TrainConfig", "Trainer",
+    "acc",
+    "back_prop",
+    "cost",
+    "forw_prop",
+    "init_params",
+    "one_hot",
+    "predict_proba",
+    "Model",
+    "ModelFileError",
+    "load_model",
+    "save_model",
+    "EpochRecord",
+    "TrainConfig",
+    "Trainer",
 ]

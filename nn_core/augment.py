@@ -63,8 +63,16 @@ def _thickness(images, amount):
     return np.where(a > 0, images + a * (dilated - images), images + (-a) * (eroded - images))
 
 
-def distort(images: np.ndarray, rng: np.random.Generator, rotate: float = 12.0, scale: float = 0.12, shear: float = 0.25,
-            shift: float = 2.5, elastic: float = 1.5, thickness: float = 0.6) -> np.ndarray:
+def distort(
+    images: np.ndarray,
+    rng: np.random.Generator,
+    rotate: float = 12.0,
+    scale: float = 0.12,
+    shear: float = 0.25,
+    shift: float = 2.5,
+    elastic: float = 1.5,
+    thickness: float = 0.6,
+) -> np.ndarray:
     """Randomly distorted copies of ``images`` (rows ``(B, 784)`` or ``(B, 28, 28)``, values in
     [0, 1]); returns the same shape and dtype. Arguments are the largest rotation (degrees),
     relative scale change, shear, shift (pixels), elastic displacement (pixels) and stroke
@@ -108,8 +116,11 @@ def transform(images: np.ndarray, rotate: float = 0.0, scale: float = 1.0, shift
     src_x = (np.cos(theta) * xx - np.sin(theta) * yy) / scale + c - shift
     src_y = (np.sin(theta) * xx + np.cos(theta) * yy) / scale + c - shift
     B = imgs.shape[0]
-    out = _bilinear(imgs, np.broadcast_to(src_y, (B, SIZE, SIZE)).astype(np.float32),
-                    np.broadcast_to(src_x, (B, SIZE, SIZE)).astype(np.float32))
+    out = _bilinear(
+        imgs,
+        np.broadcast_to(src_y, (B, SIZE, SIZE)).astype(np.float32),
+        np.broadcast_to(src_x, (B, SIZE, SIZE)).astype(np.float32),
+    )
     for _ in range(abs(int(thickness))):
         out = _thickness(out, np.full(B, 1.0 if thickness > 0 else -1.0))
     return np.clip(out, 0, 1).astype(images.dtype, copy=False).reshape(shape)

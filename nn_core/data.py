@@ -89,8 +89,9 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise DataError("%s is not a readable file (%s); delete it and download it again" % (path.name, exc)) from exc
     if limit is not None and len(content) > limit:
-        raise DataError("%s holds more than the %d bytes the data set's file has; delete it and download it again"
-                        % (path.name, limit))
+        raise DataError(
+            "%s holds more than the %d bytes the data set's file has; delete it and download it again" % (path.name, limit)
+        )
     return content
 
 
@@ -258,7 +259,9 @@ def load_kaggle_csv(path_or_buffer, max_rows=MAX_CSV_ROWS):
     except OSError as exc:
         raise DataError("could not read the CSV file (%s)" % exc) from exc
     if rows > max_rows:
-        raise DataError("the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ",")))
+        raise DataError(
+            "the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ","))
+        )
     pixel_cols = ["pixel%d" % i for i in range(N_PIXELS)]
     pixels, labels, done = [], [], 0
     try:
@@ -268,9 +271,12 @@ def load_kaggle_csv(path_or_buffer, max_rows=MAX_CSV_ROWS):
                 if missing:
                     raise DataError(
                         "the CSV needs columns pixel0..pixel783 (and label for training data); %d are missing, "
-                        "the first is %s" % (len(missing), missing[0]))
+                        "the first is %s" % (len(missing), missing[0])
+                    )
             if done + len(frame) > max_rows:  # lines ended otherwise than counted (a lone carriage return)
-                raise DataError("the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ",")))
+                raise DataError(
+                    "the CSV has more than %s rows; at most %s are read here" % (format(max_rows, ","), format(max_rows, ","))
+                )
             pixels.append(_whole_numbers(frame[pixel_cols], 0, 255, "pixel values", done).astype(np.uint8))
             if "label" in frame.columns:
                 labels.append(_whole_numbers(frame[["label"]], 0, 9, "labels", done)[:, 0].astype(np.uint8))
@@ -299,16 +305,19 @@ def _whole_numbers(frame, low, high, what, first_row=0):
     bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < low) | (numbers > high)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError("%s must be whole numbers from %d to %d; row %d, column %s has %r"
-                        % (what, low, high, first_row + row + 2, frame.columns[col], frame.iat[row, col][:20]))
+        raise DataError(
+            "%s must be whole numbers from %d to %d; row %d, column %s has %r"
+            % (what, low, high, first_row + row + 2, frame.columns[col], frame.iat[row, col][:20])
+        )
     return numbers.astype(np.int64)
 
 
 MIN_LABELLED = 20  # fewer digits cannot be split into a training and a test set worth the name
 
 
-def mix(images: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
-        extra: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mix(
+    images: np.ndarray, labels: np.ndarray, groups: np.ndarray | None, extra: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A training set with more digits added: ``images`` and ``labels`` followed by ``extra``'s
     ``(images, labels, groups)`` (pen-drawn digits, kept drawings), with the groups ``Trainer``
     keeps together when it holds out a validation set (-1 for digits of no group; ``groups`` None:

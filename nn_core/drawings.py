@@ -127,8 +127,16 @@ class DrawingStore(Store):
     def put_back(self, drawing):
         """Keep again a drawing that was deleted (a ``Drawing`` read before): the same picture,
         answer and date, under a new id. Returns the id."""
-        row = _row(drawing.owner, drawing.label, drawing.image, drawing.picture, drawing.answer, drawing.probabilities,
-                   drawing.model, drawing.source or "drawn")
+        row = _row(
+            drawing.owner,
+            drawing.label,
+            drawing.image,
+            drawing.picture,
+            drawing.answer,
+            drawing.probabilities,
+            drawing.model,
+            drawing.source or "drawn",
+        )
         row = (drawing.created or row[0],) + row[1:]
 
         def keep(conn):
@@ -142,7 +150,9 @@ class DrawingStore(Store):
         where, args = "id = ?", [int(drawing_id)]
         if owner is not None:
             where, args = where + " AND owner = ?", args + [owner]
-        return self._run("delete the drawing", lambda conn: conn.execute("DELETE FROM drawings WHERE " + where, args).rowcount) == 1
+        return (
+            self._run("delete the drawing", lambda conn: conn.execute("DELETE FROM drawings WHERE " + where, args).rowcount) == 1
+        )
 
     def import_csv(self, source, owner):
         """Import a Kaggle-format CSV (``label,pixel0..pixel783``) as ``owner``'s drawings, all
@@ -154,9 +164,11 @@ class DrawingStore(Store):
             with csv_import.import_slot(owner):
                 csv_import.check_size(source)
                 if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
-                    raise data.DataError("the CSV has more than %d rows; at most %d drawings are imported at once (to train "
-                                         "on a whole data set, upload it on the Train page instead). Nothing was imported."
-                                         % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS))
+                    raise data.DataError(
+                        "the CSV has more than %d rows; at most %d drawings are imported at once (to train "
+                        "on a whole data set, upload it on the Train page instead). Nothing was imported."
+                        % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS)
+                    )
                 images, labels = csv_import.read_drawings_csv(source)
                 return self.add_many(owner, images, labels, skip_kept=True)
         except csv_import.ImportBusy as exc:
@@ -171,7 +183,9 @@ class DrawingStore(Store):
         args = []
         if owner is not None:
             query, args = query + " WHERE owner = ?", [owner]
-        rows = self._run("read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall(), write=False)
+        rows = self._run(
+            "read the drawings", lambda conn: conn.execute(query + " ORDER BY id DESC", args).fetchall(), write=False
+        )
         good = [d for d in map(Drawing.from_row, rows) if d is not None]
         self.damaged = len(rows) - len(good)
         return good
@@ -193,8 +207,10 @@ def _within_quota(conn, owner, adding):
     the writing transaction, so two tabs cannot both slip under it)."""
     kept = conn.execute("SELECT count(*) FROM drawings WHERE owner = ?", (owner,)).fetchone()[0]
     if kept + adding > MAX_PER_PERSON:
-        raise DrawingsError("you keep %s drawings, and one person may keep %s here: delete some on My drawings first. "
-                            "Nothing was added." % (format(kept, ","), format(MAX_PER_PERSON, ",")))
+        raise DrawingsError(
+            "you keep %s drawings, and one person may keep %s here: delete some on My drawings first. "
+            "Nothing was added." % (format(kept, ","), format(MAX_PER_PERSON, ","))
+        )
 
 
 def _digit(value, what):
@@ -240,11 +256,14 @@ class Drawing:
             if not isinstance(raw, bytes) or len(raw) != N_PIXELS:
                 return None
             d.image = np.frombuffer(raw, dtype=np.uint8).reshape(SIDE, SIDE)
-            d.probabilities = None if values["probabilities"] is None else np.asarray(json.loads(values["probabilities"]), dtype=float)
+            d.probabilities = (
+                None if values["probabilities"] is None else np.asarray(json.loads(values["probabilities"]), dtype=float)
+            )
         except (TypeError, ValueError):
             return None
-        d.created, d.owner, d.model, d.source = (str(values[k]) if values[k] is not None else None
-                                                   for k in ("created", "owner", "model", "source"))
+        d.created, d.owner, d.model, d.source = (
+            str(values[k]) if values[k] is not None else None for k in ("created", "owner", "model", "source")
+        )
         d.picture = values["picture"] if isinstance(values["picture"], bytes) else None
         return d
 

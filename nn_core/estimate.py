@@ -45,7 +45,12 @@ class Expected:
         span = duration_range(self.low, self.high)
         if self.wait > 0:
             return "%d run%s training, %d waiting: %s, about %s of it waiting for a place" % (
-                self.training, "s are" if self.training != 1 else " is", self.waiting, span, duration(self.wait))
+                self.training,
+                "s are" if self.training != 1 else " is",
+                self.waiting,
+                span,
+                duration(self.wait),
+            )
         if self.training:
             return "%d run%s training: %s" % (self.training, "s are" if self.training != 1 else " is", span)
         return span[0].upper() + span[1:]
@@ -92,8 +97,9 @@ def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
     return middle, low, high
 
 
-def expected(config, n_train: int, timings: Sequence[tuple], busy: tuple[list, list], workers: int, cores: int,
-             cluster_started: bool) -> Expected:
+def expected(
+    config, n_train: int, timings: Sequence[tuple], busy: tuple[list, list], workers: int, cores: int, cluster_started: bool
+) -> Expected:
     """How long ``config`` on ``n_train`` images should take from Start to its results: the wait
     for a free worker, building the data, training at this server's pace (slowed by the runs it
     would share its machine with), and the test set."""

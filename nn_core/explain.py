@@ -118,6 +118,7 @@ def evidence_overlay(image, grad, side=140):
     raise the score red, lower it blue (transparent where it hardly matters). RGB uint8, ``side``
     pixels square."""
     from PIL import Image
+
     ink = np.asarray(image, dtype=np.float32).reshape(SIDE, SIDE)
     base = 255 - 150 * ink[..., None] * np.ones(3)
     colour = diverging(grad).astype(np.float32)
@@ -210,8 +211,15 @@ def reliability(probabilities, labels, bins=10):
     for b in range(bins):
         members = which == b
         if members.any():
-            rows.append({"from": b / bins, "to": (b + 1) / bins, "confidence": float(confidence[members].mean()),
-                         "accuracy": float(right[members].mean()), "count": int(members.sum())})
+            rows.append(
+                {
+                    "from": b / bins,
+                    "to": (b + 1) / bins,
+                    "confidence": float(confidence[members].mean()),
+                    "accuracy": float(right[members].mean()),
+                    "count": int(members.sum()),
+                }
+            )
     gap = sum(r["count"] * abs(r["confidence"] - r["accuracy"]) for r in rows) / max(len(labels), 1)
     return rows, float(gap)
 
@@ -268,24 +276,36 @@ def neuron_reading(values, i, layer, pushes, into_answers):
     silent = int((np.abs(values) < SILENT).sum())
     name = "**Neuron %d of hidden layer %d**" % (i + 1, layer)
     if abs(value) < SILENT:
-        return ("%s is silent for this digit (it outputs 0), as are %d of the %d neurons of this layer." % (name, silent, n),
-                "Silent, it pushes nothing further: it adds nothing to the %s." % ("answers" if into_answers else "next layer"))
+        return (
+            "%s is silent for this digit (it outputs 0), as are %d of the %d neurons of this layer." % (name, silent, n),
+            "Silent, it pushes nothing further: it adds nothing to the %s." % ("answers" if into_answers else "next layer"),
+        )
     rank = int((values > value).sum()) + 1
     headline = "%s outputs %.2f for this digit: the %s strongest of the %d (%d of them are silent)." % (
-        name, value, ordinal(rank), n, silent)
+        name,
+        value,
+        ordinal(rank),
+        n,
+        silent,
+    )
     shown = np.abs(pushes) >= SILENT
     if into_answers:
         order = np.argsort(-pushes, kind="stable")
         up = [d for d in order if pushes[d] > 0 and shown[d]][:2]
         down = [d for d in order[::-1] if pushes[d] < 0 and shown[d]][:2]
+
         def listed(ds):
             return " and ".join("%d (%+.2f)" % (d, pushes[d]) for d in ds)
+
         parts = (["towards " + listed(up)] if up else []) + (["away from " + listed(down)] if down else [])
         line = "It pushes the answer %s." % ", and ".join(parts) if parts else "Its pushes on the answers all round to 0."
     else:
         j = int(np.argmax(np.abs(pushes)))
-        line = ("It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (layer + 1, pushes[j], j + 1)
-                if shown[j] else "Its pushes on hidden layer %d all round to 0." % (layer + 1))
+        line = (
+            "It feeds hidden layer %d: its strongest push is %+.2f, on neuron %d." % (layer + 1, pushes[j], j + 1)
+            if shown[j]
+            else "Its pushes on hidden layer %d all round to 0." % (layer + 1)
+        )
     return headline, line
 
 
@@ -300,15 +320,20 @@ def picture_in_words(image):
     sums = np.array([[ink[np.ix_(r, c)].sum() for c in thirds] for r in thirds])
     r, c = np.unravel_index(sums.argmax(), sums.shape)
     return "ink %d pixels wide and %d high, most of it %s" % (
-        columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1, "in the middle" if (r, c) == (1, 1) else "at the " + REGIONS[r][c])
+        columns[-1] - columns[0] + 1,
+        rows[-1] - rows[0] + 1,
+        "in the middle" if (r, c) == (1, 1) else "at the " + REGIONS[r][c],
+    )
 
 
 def network_in_words(outputs):
     """What the network view draws, in words: how many neurons of each hidden layer fire (the
     bright squares) for the digit, and the answer's probability."""
     hidden = outputs[1:-1]
-    layers = "; ".join("in hidden layer %d, %d of the %d neurons fire" % (l, int((np.abs(np.asarray(o)) >= SILENT).sum()), len(o))
-                       for l, o in enumerate(hidden, 1))
+    layers = "; ".join(
+        "in hidden layer %d, %d of the %d neurons fire" % (l, int((np.abs(np.asarray(o)) >= SILENT).sum()), len(o))
+        for l, o in enumerate(hidden, 1)
+    )
     answers = np.asarray(outputs[-1])
     best = int(answers.argmax())
     return "%s; the answers give %d %.0f%%." % (layers[:1].upper() + layers[1:], best, 100 * answers[best])

@@ -65,14 +65,22 @@ class Health:
 
     def figures(self):
         """Per layer: ``{"layer", "grad", "update", "saturated", "dead"}`` (None where it does not apply)."""
+
         def mean(values):
             return float(np.mean(values)) if values else None
 
         out = []
         for i in range(len(self.activs)):
             dead = None if self.fired[i] is None else float(1.0 - self.fired[i].mean())
-            out.append({"layer": i + 1, "grad": mean(self.grad[i]), "update": mean(self.update[i]),
-                        "saturated": mean(self.saturated[i]), "dead": dead})
+            out.append(
+                {
+                    "layer": i + 1,
+                    "grad": mean(self.grad[i]),
+                    "update": mean(self.update[i]),
+                    "saturated": mean(self.saturated[i]),
+                    "dead": dead,
+                }
+            )
         return out
 
 
@@ -88,7 +96,10 @@ def diagnose(history, result, config):
     if accuracy >= CHANCE and share < ONE_ANSWER:
         return None
     if share >= ONE_ANSWER:
-        what = "It answers %d for %.0f%% of the test digits: it has not learned to tell them apart" % (answered.argmax(), 100 * share)
+        what = "It answers %d for %.0f%% of the test digits: it has not learned to tell them apart" % (
+            answered.argmax(),
+            100 * share,
+        )
     else:
         what = "It reads %.0f%% of the test digits right, about what guessing gets (10%%)" % (100 * accuracy)
     return "%s. %s" % (what, cause(history[-1].health, config))
@@ -101,23 +112,33 @@ def cause(health, config):
     hidden = health[:-1]
     grads = [h["grad"] for h in health if h["grad"]]
     if len(grads) >= 2 and grads[-1] > 0 and grads[0] / grads[-1] < 1e-2:
-        return ("The first layer received gradients 10^%d the size of the last: vanishing gradients, so the early layers "
-                "hardly learn. Try relu neurons, fewer layers, or Adam." % round(math.log10(grads[0] / grads[-1])))
+        return (
+            "The first layer received gradients 10^%d the size of the last: vanishing gradients, so the early layers "
+            "hardly learn. Try relu neurons, fewer layers, or Adam." % round(math.log10(grads[0] / grads[-1]))
+        )
     dead = [(h["layer"], h["dead"]) for h in hidden if h["dead"] is not None and h["dead"] > 0.5]
     if dead:
         layer, part = dead[0]
-        return ("%.0f%% of the neurons of hidden layer %d never fire (dead relu): they give 0 for every digit and no longer "
-                "learn. Try a rate ten times smaller." % (100 * part, layer))
+        return (
+            "%.0f%% of the neurons of hidden layer %d never fire (dead relu): they give 0 for every digit and no longer "
+            "learn. Try a rate ten times smaller." % (100 * part, layer)
+        )
     saturated = [(h["layer"], h["saturated"]) for h in hidden if h["saturated"] is not None and h["saturated"] > 0.5]
     if saturated:
         layer, part = saturated[0]
-        return ("%.0f%% of the outputs of hidden layer %d are pinned at their limits (saturated), where they pass almost no "
-                "gradient back. Try a smaller rate, the scaled initialisation, or relu neurons." % (100 * part, layer))
+        return (
+            "%.0f%% of the outputs of hidden layer %d are pinned at their limits (saturated), where they pass almost no "
+            "gradient back. Try a smaller rate, the scaled initialisation, or relu neurons." % (100 * part, layer)
+        )
     updates = [h["update"] for h in health if h["update"] is not None]
     if updates and max(updates) > 0.1:
-        return ("Each step changed the weights by %.0f%% of their size: the rate (%g) is far too large, so every step "
-                "overshoots. Try a rate ten to a hundred times smaller." % (100 * max(updates), config.rate))
+        return (
+            "Each step changed the weights by %.0f%% of their size: the rate (%g) is far too large, so every step "
+            "overshoots. Try a rate ten to a hundred times smaller." % (100 * max(updates), config.rate)
+        )
     if updates and max(updates) < 1e-6:
-        return ("Each step changed the weights by less than a millionth of their size: the rate (%g) is far too small. "
-                "Try a rate a hundred times larger, or more epochs." % config.rate)
+        return (
+            "Each step changed the weights by less than a millionth of their size: the rate (%g) is far too small. "
+            "Try a rate a hundred times larger, or more epochs." % config.rate
+        )
     return "Try a rate ten times smaller or larger, relu neurons, or more epochs."

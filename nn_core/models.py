@@ -129,8 +129,13 @@ class DatabaseModels(Store):
 
     def names(self) -> list[str]:
         files = self.folder.names()
-        saved = self._run("list the models", lambda conn: [row[0] for row in conn.execute(
-            "SELECT name FROM models WHERE deleted IS NULL ORDER BY name").fetchall()], write=False)
+        saved = self._run(
+            "list the models",
+            lambda conn: [
+                row[0] for row in conn.execute("SELECT name FROM models WHERE deleted IS NULL ORDER BY name").fetchall()
+            ],
+            write=False,
+        )
         names = files + [n for n in saved if n not in files]
         return names
 
@@ -140,8 +145,11 @@ class DatabaseModels(Store):
     def load(self, name: str) -> Model:
         if self._in_folder(name):
             return self.folder.load(name)
-        row = self._run("read the model", lambda conn: conn.execute(
-            "SELECT npz FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(), write=False)
+        row = self._run(
+            "read the model",
+            lambda conn: conn.execute("SELECT npz FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(),
+            write=False,
+        )
         if row is None:
             raise ModelFileError("there is no model called %s" % name)
         return storage.read_model_bytes(bytes(row[0]), name)
@@ -149,8 +157,11 @@ class DatabaseModels(Store):
     def version(self, name: str) -> str:
         if self._in_folder(name):
             return self.folder.version(name)
-        row = self._run("read the model", lambda conn: conn.execute(
-            "SELECT id FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(), write=False)
+        row = self._run(
+            "read the model",
+            lambda conn: conn.execute("SELECT id FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(),
+            write=False,
+        )
         if row is None:
             raise ModelFileError("there is no model called %s" % name)
         return "db:%d" % row[0]
@@ -165,12 +176,17 @@ class DatabaseModels(Store):
         meta_text = json.dumps(_finite(dict(meta, layer_data=layer_data)), default=str)
 
         def save(conn):
-            if owner is not None and conn.execute("SELECT count(*) FROM models WHERE owner = ? AND deleted IS NULL",
-                                                  (owner,)).fetchone()[0] >= storage.MAX_MODELS_PER_PERSON:
+            if (
+                owner is not None
+                and conn.execute("SELECT count(*) FROM models WHERE owner = ? AND deleted IS NULL", (owner,)).fetchone()[0]
+                >= storage.MAX_MODELS_PER_PERSON
+            ):
                 raise storage.quota_error()
-            return conn.execute("INSERT INTO models (name, owner, npz, meta) VALUES (?, ?, ?, ?::jsonb) "
-                                "ON CONFLICT (name) WHERE deleted IS NULL DO NOTHING RETURNING id",
-                                (name, owner, blob, meta_text)).fetchone()
+            return conn.execute(
+                "INSERT INTO models (name, owner, npz, meta) VALUES (?, ?, ?, ?::jsonb) "
+                "ON CONFLICT (name) WHERE deleted IS NULL DO NOTHING RETURNING id",
+                (name, owner, blob, meta_text),
+            ).fetchone()
 
         if self._run("save the model", save) is None:
             raise _taken(name)
@@ -179,15 +195,26 @@ class DatabaseModels(Store):
     def owner_of(self, name: str) -> str | None:
         if self._in_folder(name):
             return self.folder.owner_of(name)
-        row = self._run("read the model", lambda conn: conn.execute(
-            "SELECT owner FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(), write=False)
+        row = self._run(
+            "read the model",
+            lambda conn: conn.execute("SELECT owner FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone(),
+            write=False,
+        )
         return None if row is None else row[0]
 
     def models_of(self, owner: str | None) -> list[str]:
         if owner is None:
             return []
-        return self._run("list the models", lambda conn: [row[0] for row in conn.execute(
-            "SELECT name FROM models WHERE owner = ? AND deleted IS NULL ORDER BY name", (owner,)).fetchall()], write=False)
+        return self._run(
+            "list the models",
+            lambda conn: [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM models WHERE owner = ? AND deleted IS NULL ORDER BY name", (owner,)
+                ).fetchall()
+            ],
+            write=False,
+        )
 
     def delete(self, name: str, owner: str | None) -> None:
         """Into the bin, for ``BIN_DAYS``; only the owner may (``PermissionError``)."""
@@ -214,11 +241,16 @@ class DatabaseModels(Store):
         check_name(name)
 
         def restore(conn):
-            row = conn.execute("SELECT id FROM models WHERE name = ? AND owner = ? AND deleted > ? ORDER BY deleted DESC",
-                               (name, owner, time.time() - BIN_DAYS * 86400)).fetchone()
+            row = conn.execute(
+                "SELECT id FROM models WHERE name = ? AND owner = ? AND deleted > ? ORDER BY deleted DESC",
+                (name, owner, time.time() - BIN_DAYS * 86400),
+            ).fetchone()
             if row is None:
                 raise FileNotFoundError("there is no deleted model called %s to bring back" % name)
-            if self._in_folder(name) or conn.execute("SELECT 1 FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone():
+            if (
+                self._in_folder(name)
+                or conn.execute("SELECT 1 FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone()
+            ):
                 raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
             conn.execute("UPDATE models SET deleted = NULL WHERE id = ?", (row[0],))
 

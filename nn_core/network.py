@@ -52,9 +52,7 @@ def check_layer_data(layer_data: Any) -> LayerData:
         dims = [int(d) for d in layer_data["Dim"]]
         activs = [str(a) for a in layer_data["Activs"]]
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise LayerDataError(
-            'layer_data must be {"Dim": [sizes...], "Activs": [names...]}, got %r' % (layer_data,)
-        ) from exc
+        raise LayerDataError('layer_data must be {"Dim": [sizes...], "Activs": [names...]}, got %r' % (layer_data,)) from exc
     if len(dims) < 2:
         raise LayerDataError("layer_data['Dim'] needs at least an input and an output size, got %r" % dims)
     if any(d < 1 for d in dims):
@@ -78,8 +76,9 @@ def check_layer_data(layer_data: Any) -> LayerData:
     return {"Dim": dims, "Activs": activs}
 
 
-def dense_layers(hidden: Iterable[int], activation: str = "relu", output: str = "softmax", n_in: int = N_PIXELS,
-                 n_out: int = N_CLASSES) -> LayerData:
+def dense_layers(
+    hidden: Iterable[int], activation: str = "relu", output: str = "softmax", n_in: int = N_PIXELS, n_out: int = N_CLASSES
+) -> LayerData:
     """``layer_data`` for a digit classifier with the given hidden layer sizes, all with one
     activation: ``dense_layers([512, 256])`` is ``{"Dim": [784, 512, 256, 10], "Activs": ["relu",
     "relu", "softmax"]}``."""
@@ -148,8 +147,9 @@ def one_hot(y: Any, n_classes: int = N_CLASSES, dtype: Any = DTYPE) -> np.ndarra
     return Y
 
 
-def forw_prop(X: np.ndarray, params: Params, layer_data: LayerData, dropout: float = 0.0,
-              rng: np.random.Generator | None = None) -> tuple[np.ndarray, list[Cache]]:
+def forw_prop(
+    X: np.ndarray, params: Params, layer_data: LayerData, dropout: float = 0.0, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, list[Cache]]:
     """Forward propagation through every layer.
 
     Takes ``X`` of shape ``(Dim[0], m)``; returns the output ``AL`` of shape ``(Dim[-1], m)`` and
@@ -197,10 +197,7 @@ def cross_entropy(AL: np.ndarray, Y: np.ndarray, output: str = "softmax") -> flo
     if output == "softmax":
         return float(-np.sum(Y * np.log(np.maximum(AL, tiny)), dtype=np.float64) / m)
     # Sigmoid output: one independent binary cross-entropy per class.
-    return float(
-        -np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)), dtype=np.float64)
-        / m
-    )
+    return float(-np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)), dtype=np.float64) / m)
 
 
 def cost(AL: np.ndarray, Y: np.ndarray, params: Params, lamda: float, layer_data: LayerData, m: int | None = None) -> float:
@@ -214,8 +211,16 @@ def cost(AL: np.ndarray, Y: np.ndarray, params: Params, lamda: float, layer_data
     return cross_entropy(AL, Y, layer_data["Activs"][-1]) + l2_penalty(params, lamda, m)
 
 
-def back_prop(AL: np.ndarray, Y: np.ndarray, caches: list[Cache], params: Params, layer_data: LayerData, lamda: float,
-              m_reg: int | None = None, out: Params | None = None) -> Params:
+def back_prop(
+    AL: np.ndarray,
+    Y: np.ndarray,
+    caches: list[Cache],
+    params: Params,
+    layer_data: LayerData,
+    lamda: float,
+    m_reg: int | None = None,
+    out: Params | None = None,
+) -> Params:
     """Gradients of ``cost`` with respect to every parameter, as ``{"dW1", "db1", ...}``.
 
     For a softmax output with cross-entropy (and likewise a sigmoid output with binary

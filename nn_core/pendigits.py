@@ -149,8 +149,9 @@ def missing_message(folder: Path) -> str:
     )
 
 
-def canvas_strokes(digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5),
-                   canvas: int = CANVAS) -> list[np.ndarray]:
+def canvas_strokes(
+    digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5), canvas: int = CANVAS
+) -> list[np.ndarray]:
     """The strokes of ``digit`` in canvas pixels (y growing downwards, as on a screen): the digit
     ``height`` (a share of the canvas) tall, or less if it would otherwise not fit across, its
     middle at ``centre`` (shares of the canvas), moved as little as needed to keep a brush
@@ -170,8 +171,9 @@ def canvas_strokes(digit: PenDigit, brush: float = 20.0, height: float = 0.65, c
     return [np.column_stack([cx + (s[:, 0] - middle[0]) * scale, cy - (s[:, 1] - middle[1]) * scale]) for s in digit.strokes]
 
 
-def render(digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5),
-           canvas: int = CANVAS) -> np.ndarray:
+def render(
+    digit: PenDigit, brush: float = 20.0, height: float = 0.65, centre: tuple[float, float] = (0.5, 0.5), canvas: int = CANVAS
+) -> np.ndarray:
     """Draw ``digit`` as on the canvas: a white ``canvas`` x ``canvas`` uint8 picture with round
     black strokes ``brush`` pixels wide, placed as ``canvas_strokes`` says."""
     picture = Image.new("L", (canvas, canvas), 255)
@@ -195,8 +197,14 @@ def slanted(digit: PenDigit, shear: float) -> PenDigit:
     return dataclasses.replace(digit, strokes=strokes)
 
 
-def random_render(digit: PenDigit, rng: np.random.Generator, brush: tuple[float, float] = BRUSH,
-                  height: tuple[float, float] = HEIGHT, canvas: int = CANVAS, slant: float = 0.0) -> np.ndarray:
+def random_render(
+    digit: PenDigit,
+    rng: np.random.Generator,
+    brush: tuple[float, float] = BRUSH,
+    height: tuple[float, float] = HEIGHT,
+    canvas: int = CANVAS,
+    slant: float = 0.0,
+) -> np.ndarray:
     """``render`` at a brush width and a height drawn uniformly from the given ranges, anywhere
     on the canvas; with ``slant``, first slanted by a shear drawn from [-slant, slant]."""
     if slant:
@@ -204,8 +212,14 @@ def random_render(digit: PenDigit, rng: np.random.Generator, brush: tuple[float,
     return render(digit, rng.uniform(*brush), rng.uniform(*height), tuple(rng.uniform(0, 1, 2)), canvas)
 
 
-def pen_images(digits: list[PenDigit], seed: int = 0, variants: int = 1, brush: tuple[float, float] = BRUSH,
-               height: tuple[float, float] = HEIGHT, slant: float = 0.0) -> PenSet:
+def pen_images(
+    digits: list[PenDigit],
+    seed: int = 0,
+    variants: int = 1,
+    brush: tuple[float, float] = BRUSH,
+    height: tuple[float, float] = HEIGHT,
+    slant: float = 0.0,
+) -> PenSet:
     """Every digit drawn ``variants`` times at random (reproducibly per ``seed``; see
     ``random_render``) and preprocessed as the Draw page does: ``(images (n, 784) float32,
     labels (n,) uint8, writers (n,) int)``. The pictures are drawn straight at the size
@@ -223,8 +237,9 @@ def pen_images(digits: list[PenDigit], seed: int = 0, variants: int = 1, brush: 
     if not drawn:
         return np.zeros((0, N_PIXELS), np.float32), np.zeros(0, np.uint8), np.zeros(0, np.int64)
     table = np.array(draws)
-    images = np.concatenate([_draw(*pen_geometry(drawn[i : i + DRAW_CHUNK], *table[i : i + DRAW_CHUNK].T))
-                             for i in range(0, len(drawn), DRAW_CHUNK)])
+    images = np.concatenate(
+        [_draw(*pen_geometry(drawn[i : i + DRAW_CHUNK], *table[i : i + DRAW_CHUNK].T)) for i in range(0, len(drawn), DRAW_CHUNK)]
+    )
     labels = np.array([d.label for d in drawn], np.uint8)
     writers = np.array([-1 if d.writer is None else d.writer for d in drawn], np.int64)
     return images.reshape(len(drawn), N_PIXELS), labels, writers
@@ -293,8 +308,12 @@ def pen_geometry(digits: list[PenDigit], shear: np.ndarray, brush: np.ndarray, h
     half = brush / 2
     width, tall = span_x * scale + brush, span_y * scale + brush  # the ink on the canvas
     fine = BOX / np.maximum(width, tall) * s  # fine pixels per canvas pixel
-    boxes = np.column_stack([np.maximum(1, np.round(width * BOX / np.maximum(width, tall))),
-                             np.maximum(1, np.round(tall * BOX / np.maximum(width, tall)))]).astype(np.int64)
+    boxes = np.column_stack(
+        [
+            np.maximum(1, np.round(width * BOX / np.maximum(width, tall))),
+            np.maximum(1, np.round(tall * BOX / np.maximum(width, tall))),
+        ]
+    ).astype(np.int64)
     radius = (half * fine).astype(np.float32)
     unit = (scale * fine)[owner]  # fine pixels per tablet unit
     # The canvas's y grows downwards, the tablet's upwards.
@@ -388,8 +407,9 @@ def writer_folds(writers: list[int], k: int = 5) -> list[list[int]]:
     return [[int(w) for w in part] for part in np.array_split(writers, k)]
 
 
-def select(digits: Iterable[PenDigit], writers: Collection[int] | None = None,
-           exclude: Collection[int] | None = None) -> list[PenDigit]:
+def select(
+    digits: Iterable[PenDigit], writers: Collection[int] | None = None, exclude: Collection[int] | None = None
+) -> list[PenDigit]:
     """The digits by the given writers, or by all but the excluded ones."""
     writers = None if writers is None else set(writers)
     exclude = set(exclude or ())

@@ -18,8 +18,11 @@ MAX_BYTES = 100 * 2**20
 ALLOWED = {
     (module, name)
     for package in ("numpy.core", "numpy._core")
-    for module, name in ((package + ".multiarray", "_reconstruct"), (package + ".multiarray", "scalar"),
-                         (package + ".numeric", "_frombuffer"))
+    for module, name in (
+        (package + ".multiarray", "_reconstruct"),
+        (package + ".multiarray", "scalar"),
+        (package + ".numeric", "_frombuffer"),
+    )
 } | {("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict")}
 
 
@@ -38,8 +41,10 @@ def _checked(shape, dtype, budget):
     for n in shape:
         count *= n
     if count * max(dtype.itemsize, 1) > budget:
-        raise _Refused("refused: the file asks for an array of %s values, more than its %s bytes could hold"
-                       % (format(count, ","), format(budget, ",")))
+        raise _Refused(
+            "refused: the file asks for an array of %s values, more than its %s bytes could hold"
+            % (format(count, ","), format(budget, ","))
+        )
     return shape, dtype
 
 
@@ -59,20 +64,23 @@ class _ArraysOnly(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in ALLOWED:
-            raise _Refused(
-                "refused: the file asks for %s.%s, which is not a NumPy array or a plain container" % (module, name))
+            raise _Refused("refused: the file asks for %s.%s, which is not a NumPy array or a plain container" % (module, name))
         found = super().find_class(module, name)
         budget = self.budget
         if name == "dtype":
             return _dtype
         if name == "ndarray":
+
             class ndarray(np.ndarray):  # noqa: N801 (stands in for numpy.ndarray, name and all)
                 def __new__(cls, shape, dtype=float, *rest):
                     return np.ndarray(*_checked(shape, dtype, budget), *rest)
+
             return ndarray
         if name == "_reconstruct":
+
             def reconstruct(subtype, shape, typecode):
                 return found(np.ndarray, *_checked(shape, typecode, budget))
+
             return reconstruct
         return found
 
@@ -106,7 +114,9 @@ def read_pickled_weights(raw: bytes, activation: str = "relu") -> tuple[Params, 
     except (KeyError, IndexError, ValueError, LayerDataError) as exc:
         raise ModelFileError("the arrays do not form a network: %s" % exc) from None
     if dims[0] != N_PIXELS or dims[-1] != N_CLASSES:
-        raise ModelFileError("these weights take %d inputs and give %d answers; a digit network takes %d and gives %d"
-                             % (dims[0], dims[-1], N_PIXELS, N_CLASSES))
+        raise ModelFileError(
+            "these weights take %d inputs and give %d answers; a digit network takes %d and gives %d"
+            % (dims[0], dims[-1], N_PIXELS, N_CLASSES)
+        )
     validate_params(params, layer_data, "the file")
     return {k: v.astype(np.float32) for k, v in params.items()}, layer_data

@@ -43,6 +43,7 @@ def classify(model: "Model", picture: Image.Image | np.ndarray) -> Prediction | 
     with np.errstate(over="ignore", invalid="ignore"):
         p = model.predict_proba(x.reshape(1, -1))[0]
     if not np.all(np.isfinite(p)):
-        raise ModelOutputError("this network's answer is not a number: its weights are so large that the "
-                               "arithmetic overflows. Pick another model.")
+        raise ModelOutputError(
+            "this network's answer is not a number: its weights are so large that the arithmetic overflows. Pick another model."
+        )
     return Prediction(digit=int(np.argmax(p)), probabilities=p, image=x)

@@ -41,8 +41,10 @@ def open_image(source: bytes | bytearray | str | Path | IO[bytes]) -> Image.Imag
     try:
         image: Image.Image = Image.open(source)  # reads the header only
         if image.width * image.height > MAX_PIXELS:
-            raise ImageError("the picture is %d x %d pixels; a picture of a digit needs at most %d pixels in all"
-                             % (image.width, image.height, MAX_PIXELS))
+            raise ImageError(
+                "the picture is %d x %d pixels; a picture of a digit needs at most %d pixels in all"
+                % (image.width, image.height, MAX_PIXELS)
+            )
         if image.format == "JPEG":
             image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG can decode at a reduced size directly
         image.load()

@@ -35,8 +35,9 @@ def describe(config, n_train, batch_size, changes=(), epochs_done=None):
         "mini_batch": "full batch" if batch_size >= n_train else str(batch_size),
         "rate": started.get("rate", config.rate),
         "lamda": started.get("lamda", config.lamda),
-        "changed during the run": "; ".join("%s %g → %g at epoch %.1f" % (c["setting"], c["old"], c["new"], c["epoch"])
-                                            for c in changes),
+        "changed during the run": "; ".join(
+            "%s %g → %g at epoch %.1f" % (c["setting"], c["old"], c["new"], c["epoch"]) for c in changes
+        ),
         "optimizer": OPTIMIZERS[config.optimizer].label,
         "schedule": config.schedule,
         "dropout": config.dropout,

@@ -218,12 +218,16 @@ class Run:
         if r.status not in ACTIVE:
             params = _network(self.runner.store, self.id, True, None)
             if params is None:  # it ended without a final network (failed, cancelled): its last epoch's
-                return Model(r.config.layer_data, _network(self.runner.store, self.id, False, r.snapshot_epoch), {"status": r.status})
+                return Model(
+                    r.config.layer_data, _network(self.runner.store, self.id, False, r.snapshot_epoch), {"status": r.status}
+                )
             return Model(r.config.layer_data, params, r.meta or {})
         return Model(r.config.layer_data, self.snapshot, {"status": self.status})
 
 
-_networks: collections.OrderedDict = collections.OrderedDict()  # (store, run, final, epoch) -> params: the last few read, for every session
+_networks: collections.OrderedDict = (
+    collections.OrderedDict()
+)  # (store, run, final, epoch) -> params: the last few read, for every session
 _networks_lock = threading.Lock()
 NETWORKS_KEPT = 8
 
@@ -242,4 +246,3 @@ def _network(store, run_id, final, epoch):
         while len(_networks) > NETWORKS_KEPT:
             _networks.popitem(last=False)
     return params
-

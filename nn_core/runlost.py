@@ -19,12 +19,16 @@ from .runstate import ACTIVE, QUEUED
 LOST_ENV = "NN_CORE_RUN_LOST_SECONDS"
 DEFAULT_LOST_SECONDS = 30.0  # a run's process writes a heartbeat every few seconds, even while it builds its data
 EMBEDDED = "embedded:"
-RESTARTED_MESSAGE = ("Stopped: the app server restarted while it trained (on this machine runs train beside it). Its curves "
-                     "and its network at the end of its last epoch are kept.")
+RESTARTED_MESSAGE = (
+    "Stopped: the app server restarted while it trained (on this machine runs train beside it). Its curves "
+    "and its network at the end of its last epoch are kept."
+)
 RESTARTED_WAITING = "Not started: the app server restarted while it waited. Start it again."
-LOST_MESSAGE = ("The training stopped answering: the process training it ended (the app server restarted, or the machine "
-                "training it went away), or it could not reach the database for %d seconds. Its curves and its network "
-                "at the end of its last epoch are kept.")
+LOST_MESSAGE = (
+    "The training stopped answering: the process training it ended (the app server restarted, or the machine "
+    "training it went away), or it could not reach the database for %d seconds. Its curves and its network "
+    "at the end of its last epoch are kept."
+)
 
 
 def lost_after() -> float:

@@ -113,23 +113,33 @@ class Runner:
             if self.address:
                 return Client(self.address, timeout="10s", set_as_default=False)
             worker.keep_main_out_of_children()
-            with dask.config.set({
-                # A run that fails, fails once, with its reason: it is not tried again on another worker.
-                "distributed.scheduler.allowed-failures": 0,
-                # The nanny's MALLOC_TRIM_THRESHOLD_ made epochs 2-3x slower than in a plain process,
-                # and its one-BLAS-thread settings would hold a run alone to one core.
-                "distributed.nanny.pre-spawn-environ": {},
-                # The workers' statistical profiler takes the interpreter from the training 100 times a second.
-                "distributed.worker.profile.enabled": False,
-            }):
+            with dask.config.set(
+                {
+                    # A run that fails, fails once, with its reason: it is not tried again on another worker.
+                    "distributed.scheduler.allowed-failures": 0,
+                    # The nanny's MALLOC_TRIM_THRESHOLD_ made epochs 2-3x slower than in a plain process,
+                    # and its one-BLAS-thread settings would hold a run alone to one core.
+                    "distributed.nanny.pre-spawn-environ": {},
+                    # The workers' statistical profiler takes the interpreter from the training 100 times a second.
+                    "distributed.worker.profile.enabled": False,
+                }
+            ):
                 # No dashboard; the scheduler's small HTTP server (health checks) takes any free port of
                 # 127.0.0.1, so that two servers on one machine do not fight over 8787.
-                self._cluster = LocalCluster(n_workers=cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
-                                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                self._cluster = LocalCluster(
+                    n_workers=cores(),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR,
+                )
             return Client(self._cluster, set_as_default=False)
         except Exception as exc:
-            raise RunnerError("could not reach the training cluster%s: %s" % (
-                " at %s (%s)" % (self.address, ADDRESS_ENV) if self.address else "", exc)) from exc
+            raise RunnerError(
+                "could not reach the training cluster%s: %s"
+                % (" at %s (%s)" % (self.address, ADDRESS_ENV) if self.address else "", exc)
+            ) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -152,7 +162,8 @@ class Runner:
             raise TooLong(
                 "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
-                % (duration(seconds), max_minutes(), MAX_MINUTES_ENV))
+                % (duration(seconds), max_minutes(), MAX_MINUTES_ENV)
+            )
         return planned["trained"], seconds
 
     def submit(self, spec: RunSpec, params: dict | None = None) -> Run:
@@ -167,15 +178,24 @@ class Runner:
             # one it was started with, and may be another machine's.
             spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, drawings_db=str(drawings.database_path())))
         source = spec.data.arrays[5] if spec.data.arrays is not None else ""
-        run_id, seq = self.store.add(spec.config, spec.label, owner=spec.owner, data=source, started_from=spec.started_from,
-                                     estimate=seconds, n_train=n_train, engine=self.engine)
+        run_id, seq = self.store.add(
+            spec.config,
+            spec.label,
+            owner=spec.owner,
+            data=source,
+            started_from=spec.started_from,
+            estimate=seconds,
+            n_train=n_train,
+            engine=self.engine,
+        )
         try:
             client = self.client()
             limits = (60 * max_minutes(), max_pause_seconds())
             if params is not None:  # megabytes of weights travel beside the task, not inside its description
                 params = client.scatter(params, hash=False)
-            future = client.submit(train_run, self.store.where, run_id, spec, params, limits, key=KEY + run_id,
-                                   pure=False, priority=-seq, retries=0)
+            future = client.submit(
+                train_run, self.store.where, run_id, spec, params, limits, key=KEY + run_id, pure=False, priority=-seq, retries=0
+            )
         except Exception as exc:
             self.store.fail(run_id, "Not started: %s" % exc)
             raise exc if isinstance(exc, RunnerError) else RunnerError(str(exc)) from exc
@@ -194,8 +214,10 @@ class Runner:
 
         try:
             if spec.data.drawings_of is not None and runspec.kept_drawings_count(spec.data) == 0:
-                raise Refused("Not started: there are no kept drawings to train on yet. Correct a few drawings first, "
-                              "or train without them.")
+                raise Refused(
+                    "Not started: there are no kept drawings to train on yet. Correct a few drawings first, "
+                    "or train without them."
+                )
             return self.submit(spec, params=params)
         except Busy as exc:
             raise Refused("Not started: %s." % exc, busy=True) from exc
@@ -206,13 +228,16 @@ class Runner:
 
     def _ended(self, future: Any) -> None:
         """A run's task ended: if it did not end by itself (its worker died), say so."""
-        run_id = future.key[len(KEY):]
+        run_id = future.key[len(KEY) :]
         with self._lock:
             self._futures.pop(run_id, None)
         if future.status == "error":
-            self.store.fail(run_id, "Training stopped: the worker training it went away (%s: it may have run out of memory, "
-                                    "or its machine was shut down). Its curves and its network at the end of its last epoch "
-                                    "are kept; it was not started again." % type(future.exception()).__name__)
+            self.store.fail(
+                run_id,
+                "Training stopped: the worker training it went away (%s: it may have run out of memory, "
+                "or its machine was shut down). Its curves and its network at the end of its last epoch "
+                "are kept; it was not started again." % type(future.exception()).__name__,
+            )
 
     def send(self, run_id: str, kind: str, **body: Any) -> bool:
         """Ask a run for something: ``pause``, ``resume``, ``change`` (``rate=``, ``lamda=``;
@@ -261,8 +286,15 @@ class Runner:
     def expected_seconds(self, config: Any, n_train: int) -> Expected:
         """How long ``config`` on ``n_train`` images should take from Start to its results here, as
         an ``Expected`` range (see ``estimate``). Raises ``runs.RunsError`` if the store cannot be read."""
-        return estimate.expected(config, n_train, self.store.timings(), self.store.busy(), self.workers(), cores(),
-                                 cluster_started=self._client is not None or self.address is not None)
+        return estimate.expected(
+            config,
+            n_train,
+            self.store.timings(),
+            self.store.busy(),
+            self.workers(),
+            cores(),
+            cluster_started=self._client is not None or self.address is not None,
+        )
 
     def workers(self) -> int:
         """How many runs can train at once: the cluster's workers (this machine's cores for the

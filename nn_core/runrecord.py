@@ -78,7 +78,6 @@ MIGRATIONS = [
 ]
 
 
-
 def params_bytes(params: dict, dtype: Any = np.float64) -> bytes:
     """Parameters as the bytes of an ``.npz`` (no pickles: ``params_from`` reads them back with
     ``allow_pickle=False``)."""
@@ -124,12 +123,14 @@ class RunRecord:
         return runstate.shown(self.status, self.pending)
 
 
-SUMMARY = ("seq, id, owner, label, config, data, started_from, engine, status, message, notice, n_train, estimate, host, "
-           "submitted, started, ended, heartbeat, paused_seconds, paused_since, held, epoch, batch, n_batches, "
-           "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained, "
-           "(SELECT kind FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind IN ('pause', 'resume') "
-           "ORDER BY c.id DESC LIMIT 1) AS pending_hold, "
-           "(SELECT count(*) FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind = 'stop') AS pending_stop")
+SUMMARY = (
+    "seq, id, owner, label, config, data, started_from, engine, status, message, notice, n_train, estimate, host, "
+    "submitted, started, ended, heartbeat, paused_seconds, paused_since, held, epoch, batch, n_batches, "
+    "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained, "
+    "(SELECT kind FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind IN ('pause', 'resume') "
+    "ORDER BY c.id DESC LIMIT 1) AS pending_hold, "
+    "(SELECT count(*) FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind = 'stop') AS pending_stop"
+)
 
 
 def plain_json(value: Any) -> Any:

@@ -72,14 +72,19 @@ class RunStore(Store):
 
         def add(conn):
             self._mark_lost(conn)
-            if owner is not None and conn.execute("SELECT 1 FROM runs WHERE owner = ? AND status IN (?, ?, ?)",
-                                                  (owner,) + ACTIVE).fetchone():
-                raise Busy("you have a run training or waiting already (perhaps in another window). Stop it, or wait until "
-                           "it ends, before starting another")
+            if (
+                owner is not None
+                and conn.execute("SELECT 1 FROM runs WHERE owner = ? AND status IN (?, ?, ?)", (owner,) + ACTIVE).fetchone()
+            ):
+                raise Busy(
+                    "you have a run training or waiting already (perhaps in another window). Stop it, or wait until "
+                    "it ends, before starting another"
+                )
             cursor = conn.execute(
                 "INSERT INTO runs (id, owner, label, config, data, started_from, engine, status, n_train, estimate, submitted) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING seq",
-                (run_id, owner, label, json.dumps(config.to_dict()), data, started_from, engine, n_train, estimate, time.time()))
+                (run_id, owner, label, json.dumps(config.to_dict()), data, started_from, engine, n_train, estimate, time.time()),
+            )
             return run_id, cursor.fetchone()[0]
 
         return self._run("record the run", add)
@@ -88,8 +93,12 @@ class RunStore(Store):
         """Ask the run's process for something: a request, read between two mini-batches. The
         run's state moves only when its process acknowledges it (``report(done=...)``); until then
         the record's ``pending`` lists it."""
-        self._run("send the request", lambda conn: conn.execute(
-            "INSERT INTO run_commands (run, kind, body) VALUES (?, ?, ?)", (run_id, kind, json.dumps(body))))
+        self._run(
+            "send the request",
+            lambda conn: conn.execute(
+                "INSERT INTO run_commands (run, kind, body) VALUES (?, ?, ?)", (run_id, kind, json.dumps(body))
+            ),
+        )
 
     def cancel(self, run_id, message):
         """End a run that has not started; True if it was still waiting."""
@@ -100,8 +109,12 @@ class RunStore(Store):
 
     def set_config(self, run_id, config):
         """New settings for a run that waits (the rate or lamda changed before it started)."""
-        self._run("change the run", lambda conn: conn.execute(
-            "UPDATE runs SET config = ? WHERE id = ? AND status = 'queued'", (json.dumps(config.to_dict()), run_id)))
+        self._run(
+            "change the run",
+            lambda conn: conn.execute(
+                "UPDATE runs SET config = ? WHERE id = ? AND status = 'queued'", (json.dumps(config.to_dict()), run_id)
+            ),
+        )
 
     def fail(self, run_id, message):
         """Mark a run that has not ended as failed (its process is known to be gone)."""
@@ -116,7 +129,8 @@ class RunStore(Store):
         def begin(conn):
             taken = conn.execute(
                 "UPDATE runs SET status = 'running', began = ?, started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
-                (now, now, now, socket.gethostname(), run_id)).rowcount
+                (now, now, now, socket.gethostname(), run_id),
+            ).rowcount
             if taken:
                 conn.execute("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)", (run_id, runstate.STARTED, "null"))
             return taken
@@ -144,7 +158,9 @@ class RunStore(Store):
         if "status" in columns:
             status = columns.pop("status")
             move = {"running": runstate.RESUMED, "paused": runstate.PAUSED_EVENT}.get(status)
-            events.append((move, None) if move else (runstate.ENDED_EVENT, {"status": status, "message": columns.get("message", "")}))
+            events.append(
+                (move, None) if move else (runstate.ENDED_EVENT, {"status": status, "message": columns.get("message", "")})
+            )
 
         def write(conn):
             if any(kind in runstate.MOVES for kind, _ in events):
@@ -155,29 +171,44 @@ class RunStore(Store):
                     columns["held"] = int(state == runstate.PAUSED)
                 elif was and was[0] in runstate.ENDED:
                     columns.pop("message", None)  # ended already (counted as lost meanwhile): its reason stays
-            conn.executemany("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
-                             [(run_id, kind, json.dumps(body, default=plain_json)) for kind, body in events])
+            conn.executemany(
+                "INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
+                [(run_id, kind, json.dumps(body, default=plain_json)) for kind, body in events],
+            )
             conn.executemany("UPDATE run_commands SET done = 1 WHERE id = ?", [(i,) for i in done])
-            conn.execute("UPDATE runs SET %s WHERE id = ?" % ", ".join("%s = ?" % k for k in columns),
-                         list(columns.values()) + [run_id])
-            conn.executemany("INSERT INTO run_networks (run, final, npz) VALUES (?, ?, ?) "
-                             "ON CONFLICT (run, final) DO UPDATE SET npz = excluded.npz",
-                             [(run_id, final, blob) for final, blob in networks])
+            conn.execute(
+                "UPDATE runs SET %s WHERE id = ?" % ", ".join("%s = ?" % k for k in columns), list(columns.values()) + [run_id]
+            )
+            conn.executemany(
+                "INSERT INTO run_networks (run, final, npz) VALUES (?, ?, ?) "
+                "ON CONFLICT (run, final) DO UPDATE SET npz = excluded.npz",
+                [(run_id, final, blob) for final, blob in networks],
+            )
 
         self._run("record the run's progress", write)
 
     def commands(self, run_id):
         """The requests not acknowledged yet, oldest first, as ``(id, kind, body)`` (the run
         acknowledges them with ``report(done=...)``, with the events that answer them)."""
-        rows = self._run("read the run's requests", lambda conn: conn.execute(
-            "SELECT id, kind, body FROM run_commands WHERE run = ? AND done = 0 ORDER BY id", (run_id,)).fetchall(), write=False)
+        rows = self._run(
+            "read the run's requests",
+            lambda conn: conn.execute(
+                "SELECT id, kind, body FROM run_commands WHERE run = ? AND done = 0 ORDER BY id", (run_id,)
+            ).fetchall(),
+            write=False,
+        )
         return [(i, kind, json.loads(body)) for i, kind, body in rows]
 
     def busy_here(self, host):
         """How many runs train on ``host`` now (to share its cores)."""
-        return self._run("count the runs", lambda conn: conn.execute(
-            "SELECT count(*) FROM runs WHERE host = ? AND status IN ('running', 'paused') AND heartbeat > ?",
-            (host, time.time() - lost_after())).fetchone()[0], write=False)
+        return self._run(
+            "count the runs",
+            lambda conn: conn.execute(
+                "SELECT count(*) FROM runs WHERE host = ? AND status IN ('running', 'paused') AND heartbeat > ?",
+                (host, time.time() - lost_after()),
+            ).fetchone()[0],
+            write=False,
+        )
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, run_id):
@@ -202,44 +233,71 @@ class RunStore(Store):
 
     def events(self, run_id, since=0):
         """The run's events after event ``since``: ``(id, kind, body)``, oldest first."""
-        rows = self._run("read the run's events", lambda conn: conn.execute(
-            "SELECT id, kind, body FROM run_events WHERE run = ? AND id > ? ORDER BY id", (run_id, since)).fetchall(),
-            write=False)
+        rows = self._run(
+            "read the run's events",
+            lambda conn: conn.execute(
+                "SELECT id, kind, body FROM run_events WHERE run = ? AND id > ? ORDER BY id", (run_id, since)
+            ).fetchall(),
+            write=False,
+        )
         return [(i, kind, json.loads(body)) for i, kind, body in rows]
 
     def network(self, run_id, final=True):
         """The run's parameters: its final network (``final``) or the one at the end of its last
         epoch; None if there is none."""
-        row = self._run("read the run's network", lambda conn: conn.execute(
-            "SELECT npz FROM run_networks WHERE run = ? AND final = ?", (run_id, int(final))).fetchone(), write=False)
+        row = self._run(
+            "read the run's network",
+            lambda conn: conn.execute(
+                "SELECT npz FROM run_networks WHERE run = ? AND final = ?", (run_id, int(final))
+            ).fetchone(),
+            write=False,
+        )
         return None if row is None else params_from(row[0])
 
     def ahead(self, seq):
         """How many runs wait that were asked for before run number ``seq``."""
-        return self._run("count the runs", lambda conn: conn.execute(
-            "SELECT count(*) FROM runs WHERE status = 'queued' AND seq < ?", (seq,)).fetchone()[0], write=False)
+        return self._run(
+            "count the runs",
+            lambda conn: conn.execute("SELECT count(*) FROM runs WHERE status = 'queued' AND seq < ?", (seq,)).fetchone()[0],
+            write=False,
+        )
 
     def waiting(self):
-        return self._run("count the runs", lambda conn: conn.execute(
-            "SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()[0], write=False)
+        return self._run(
+            "count the runs",
+            lambda conn: conn.execute("SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()[0],
+            write=False,
+        )
 
     def timings(self, last=10):
         """The parts of the last runs that finished, each ``(startup, training, estimate, test,
         share)``: in seconds, from a worker's taking the run to its first mini-batch (the data
         built), the training itself (pauses left out), what it had been estimated at, and the test
         set; and the share of its machine's cores it had (``meta["machine_share"]``, else 1)."""
-        rows = self._run("read the runs", lambda conn: conn.execute(
-            "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained, meta FROM runs "
-            "WHERE status = 'finished' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
-            "ORDER BY seq DESC LIMIT ?", (last,)).fetchall(), write=False)
+        rows = self._run(
+            "read the runs",
+            lambda conn: conn.execute(
+                "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained, meta FROM runs "
+                "WHERE status = 'finished' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
+                "ORDER BY seq DESC LIMIT ?",
+                (last,),
+            ).fetchall(),
+            write=False,
+        )
         return [tuple(row[:4]) + ((json.loads(row[4] or "{}").get("machine_share") or 1.0),) for row in rows]
 
     def busy(self):
         """``(training, waiting)``: how many runs train now and how many wait, and the time left
         of those training (``seconds_left`` or their estimate)."""
-        rows = self._run("count the runs", lambda conn: conn.execute(
-            "SELECT status, coalesce(seconds_left, estimate, 0) FROM runs WHERE status IN ('queued', 'running', 'paused') "
-            "AND (status = 'queued' OR heartbeat > ?)", (time.time() - lost_after(),)).fetchall(), write=False)
+        rows = self._run(
+            "count the runs",
+            lambda conn: conn.execute(
+                "SELECT status, coalesce(seconds_left, estimate, 0) FROM runs WHERE status IN ('queued', 'running', 'paused') "
+                "AND (status = 'queued' OR heartbeat > ?)",
+                (time.time() - lost_after(),),
+            ).fetchall(),
+            write=False,
+        )
         training = [left for status, left in rows if status != "queued"]
         waiting = [left for status, left in rows if status == "queued"]
         return training, waiting
@@ -260,11 +318,14 @@ class RunStore(Store):
 def _end(conn, run_id, status, message, was, ended=None):
     """End a run that is in one of the states ``was``, with its ``ended`` event in the same
     transaction; the number of runs ended (0 or 1)."""
-    done = conn.execute("UPDATE runs SET status = ?, message = ?, ended = coalesce(ended, ?) WHERE id = ? AND status IN (%s)"
-                        % ", ".join("?" * len(was)), (status, message, ended or time.time(), run_id) + tuple(was)).rowcount
+    done = conn.execute(
+        "UPDATE runs SET status = ?, message = ?, ended = coalesce(ended, ?) WHERE id = ? AND status IN (%s)"
+        % ", ".join("?" * len(was)),
+        (status, message, ended or time.time(), run_id) + tuple(was),
+    ).rowcount
     if done:
-        conn.execute("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
-                     (run_id, runstate.ENDED_EVENT, json.dumps({"status": status, "message": message})))
+        conn.execute(
+            "INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)",
+            (run_id, runstate.ENDED_EVENT, json.dumps({"status": status, "message": message})),
+        )
     return done
-
-

@@ -115,10 +115,19 @@ def planned_images(spec):
     elif recipe.kaggle_csv is not None:
         csv_rows = recipe.kaggle_rows or 0
         tested = csv_rows - base_total
-    return {"base": base, "base_total": base_total, "pen_digits": pen_digits, "pen": pen_digits * c.pen_digits,
-            "drawings": kept, "drawn": kept * recipe.drawings_weight, "total": total,
-            "trained": max(1, round(total * (1 - c.val_fraction))),
-            "tested": tested, "csv_rows": csv_rows, "from_files": recipe.arrays is None}
+    return {
+        "base": base,
+        "base_total": base_total,
+        "pen_digits": pen_digits,
+        "pen": pen_digits * c.pen_digits,
+        "drawings": kept,
+        "drawn": kept * recipe.drawings_weight,
+        "total": total,
+        "trained": max(1, round(total * (1 - c.val_fraction))),
+        "tested": tested,
+        "csv_rows": csv_rows,
+        "from_files": recipe.arrays is None,
+    }
 
 
 # What a run's process holds, measured (tests/test_memory_ceilings.py runs the widest accepted
@@ -183,13 +192,15 @@ def check_size(spec, planned):
     if planned["total"] > MAX_TRAINING_IMAGES:
         raise ValueError(
             "this run would train on %s images (%s), more than the %s a run may use here. Lower the drawings' weight, "
-            "use fewer MNIST images or leave out the pen-drawn digits." % (
-                format(planned["total"], ","), describe_counts(spec, planned), format(MAX_TRAINING_IMAGES, ",")))
+            "use fewer MNIST images or leave out the pen-drawn digits."
+            % (format(planned["total"], ","), describe_counts(spec, planned), format(MAX_TRAINING_IMAGES, ","))
+        )
     need = memory_needed(spec.config, planned["total"], planned)
     if need > MAX_RUN_MB * 2**20:
-        raise ValueError("this run would need about %.1f GB of memory, more than the %.1f GB a run may use here. "
-                         "Smaller layers, a smaller mini_batch or fewer training images need less."
-                         % (need / 2**30, MAX_RUN_MB / 1024))
+        raise ValueError(
+            "this run would need about %.1f GB of memory, more than the %.1f GB a run may use here. "
+            "Smaller layers, a smaller mini_batch or fewer training images need less." % (need / 2**30, MAX_RUN_MB / 1024)
+        )
 
 
 def describe_counts(spec, planned):
@@ -253,11 +264,15 @@ def labelled_rows(path):
     try:
         images, labels = data.load_kaggle_csv(path)
     except MemoryError:
-        raise data.DataError("checking it needed more memory than one file may use here (%.1f GB)" % (MAX_RUN_MB / 1024)) from None
+        raise data.DataError(
+            "checking it needed more memory than one file may use here (%.1f GB)" % (MAX_RUN_MB / 1024)
+        ) from None
     if labels is None:
         raise data.DataError("it has no label column: it is a test file, not training data")
     if len(labels) < data.MIN_LABELLED:
-        raise data.DataError("it has %d labelled digits; training and testing need at least %d" % (len(labels), data.MIN_LABELLED))
+        raise data.DataError(
+            "it has %d labelled digits; training and testing need at least %d" % (len(labels), data.MIN_LABELLED)
+        )
     return len(labels)
 
 

@@ -75,15 +75,19 @@ class RunCallback(Callback):
             if self.store_down is None:
                 self.store_down = time.monotonic()
             elif time.monotonic() - self.store_down > STORE_OUTAGE_SECONDS and not self.stop_training:
-                self.ended_early = ("Stopped: the database could not be reached for over %s, so its progress could not be "
-                                    "recorded. Its network so far is kept." % duration(STORE_OUTAGE_SECONDS))
+                self.ended_early = (
+                    "Stopped: the database could not be reached for over %s, so its progress could not be "
+                    "recorded. Its network so far is kept." % duration(STORE_OUTAGE_SECONDS)
+                )
                 self.stop_training = True
             return False
         self.events, self.columns, self.done = [], {}, []
         if self.store_down is not None:
             gone, self.store_down = time.monotonic() - self.store_down, None
-            self.flush(notice="The database could not be reached for %s: the run went on training, and what it did "
-                              "meanwhile was written when the database came back." % duration(gone))
+            self.flush(
+                notice="The database could not be reached for %s: the run went on training, and what it did "
+                "meanwhile was written when the database came back." % duration(gone)
+            )
         return True
 
     def finish(self, **columns: Any) -> None:
@@ -186,12 +190,16 @@ class RunCallback(Callback):
         if self.stop_training:
             return
         if self.elapsed() > self.max_seconds:
-            self.ended_early = ("Stopped: it reached this server's limit of %g minutes of training. Its network so far is kept."
-                                % (self.max_seconds / 60))
+            self.ended_early = (
+                "Stopped: it reached this server's limit of %g minutes of training. Its network so far is kept."
+                % (self.max_seconds / 60)
+            )
             self.stop_training = True
         elif self.paused_since and time.time() - self.paused_since > self.max_pause and self.store.waiting():
-            self.ended_early = ("Stopped: it was paused for over %s while others waited, so its place went to the next run. "
-                                "Its network so far is kept." % duration(self.max_pause))
+            self.ended_early = (
+                "Stopped: it was paused for over %s while others waited, so its place went to the next run. "
+                "Its network so far is kept." % duration(self.max_pause)
+            )
             self.stop_training = True
 
     def share_cores(self, force: bool = False) -> None:
@@ -246,12 +254,24 @@ def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, 
             pass
         task.flush(trained=time.time())
         share = meter.share()
-        model, result = from_run(trainer, task.elapsed(), data.test_images, data.test_labels, command="the app",
-                                 data=data.source, started_from=spec.started_from)
+        model, result = from_run(
+            trainer,
+            task.elapsed(),
+            data.test_images,
+            data.test_labels,
+            command="the app",
+            data=data.source,
+            started_from=spec.started_from,
+        )
         if share is not None:
             model.meta["machine_share"] = round(share, 3)
-        task.finish(status=trainer.status, message=task.ended_early or trainer.message, params=model.params, meta=model.meta,
-                    result=result)
+        task.finish(
+            status=trainer.status,
+            message=task.ended_early or trainer.message,
+            params=model.params,
+            meta=model.meta,
+            result=result,
+        )
         return trainer.status
     except MemoryError:  # its own ceiling: the arrays go, the limit is lifted, and the person is told in words
         worker.lift_memory_limit(ceiling)

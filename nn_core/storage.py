@@ -123,8 +123,11 @@ def restore_model(name: str, owner: str | None) -> Path:
     if there is none, ``FileExistsError`` if another model has taken the name since."""
     check_name(name)
     bin_dir = weights_dir() / BIN
-    stamps = [(int(m.group(1)), p) for p in (bin_dir.iterdir() if bin_dir.is_dir() else [])
-              if (m := re.fullmatch(re.escape(name) + r"\.(\d+)\.npz", p.name))]
+    stamps = [
+        (int(m.group(1)), p)
+        for p in (bin_dir.iterdir() if bin_dir.is_dir() else [])
+        if (m := re.fullmatch(re.escape(name) + r"\.(\d+)\.npz", p.name))
+    ]
     for _, binned in sorted(stamps, reverse=True):  # the latest first
         readable = binned.with_suffix(".json")
         try:
@@ -159,12 +162,15 @@ class QuotaError(ValueError):
 
 
 def quota_error() -> QuotaError:
-    return QuotaError("you have saved %d models, as many as one person may keep here: delete one on the Inside "
-                      "page (Models side by side) first" % MAX_MODELS_PER_PERSON)
+    return QuotaError(
+        "you have saved %d models, as many as one person may keep here: delete one on the Inside "
+        "page (Models side by side) first" % MAX_MODELS_PER_PERSON
+    )
 
 
-def save_model(name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None,
-               overwrite: bool = True) -> Path:
+def save_model(
+    name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None, overwrite: bool = True
+) -> Path:
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never
     replaced (``FileExistsError``), even when two users save under the same name at the same
@@ -279,7 +285,8 @@ def _read_model(archive, path):
     if layer_data["Dim"][0] != N_PIXELS or layer_data["Dim"][-1] != N_CLASSES:
         raise ModelFileError(
             "%s is not a digit classifier: it takes %d inputs and gives %d answers, where a digit is %d "
-            "pixels and one of %d classes" % (source, layer_data["Dim"][0], layer_data["Dim"][-1], N_PIXELS, N_CLASSES))
+            "pixels and one of %d classes" % (source, layer_data["Dim"][0], layer_data["Dim"][-1], N_PIXELS, N_CLASSES)
+        )
     expected = _shapes(layer_data)
     _check_keys(members, expected, source)
     for key, info in members.items():
@@ -287,7 +294,9 @@ def _read_model(archive, path):
         if dtype.kind != "f" or dtype.itemsize > 8:
             raise ModelFileError("%s: %s has dtype %s, expected floating point" % (source, key, dtype))
         if shape != expected[key]:
-            raise ModelFileError("%s: %s has shape %s but layer_data %s needs %s" % (source, key, shape, layer_data["Dim"], expected[key]))
+            raise ModelFileError(
+                "%s: %s has shape %s but layer_data %s needs %s" % (source, key, shape, layer_data["Dim"], expected[key])
+            )
     params = {k: _array(archive, info, source) for k, info in members.items()}
     validate_params(params, layer_data, source)
     meta = _displayable(meta)

@@ -33,7 +33,9 @@ def canvas_style(digit: np.ndarray, rng: np.random.Generator, canvas: int = CANV
     pad = int(abs(shear) * new_h) + 2
     wide = Image.new("L", (new_w + 2 * pad, new_h))
     wide.paste(big, (pad, 0))
-    slanted = wide.transform(wide.size, Image.Transform.AFFINE, (1, shear, -shear * new_h / 2, 0, 1, 0), Image.Resampling.BILINEAR)
+    slanted = wide.transform(
+        wide.size, Image.Transform.AFFINE, (1, shear, -shear * new_h / 2, 0, 1, 0), Image.Resampling.BILINEAR
+    )
     shape = np.asarray(slanted, dtype=np.float32) / 255.0
 
     # Strokes rebuilt as a brush would draw them. The stroke's core (a threshold that varies

@@ -154,8 +154,11 @@ class TrainConfig:
             return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
         need(whole(self.epochs) and 1 <= self.epochs <= 100_000, "epochs", "a whole number from 1 to 100000")
-        need(self.mini_batch is None or (whole(self.mini_batch) and self.mini_batch >= 1), "mini_batch",
-             "None (full batch) or a whole number of at least 1")
+        need(
+            self.mini_batch is None or (whole(self.mini_batch) and self.mini_batch >= 1),
+            "mini_batch",
+            "None (full batch) or a whole number of at least 1",
+        )
         for name, (ok, allowed) in LIVE_SETTINGS.items():
             need(number(name) and ok(getattr(self, name)), name, allowed)
         need(self.optimizer in OPTIMIZERS, "optimizer", "one of " + ", ".join(OPTIMIZERS))
@@ -165,8 +168,11 @@ class TrainConfig:
         need(isinstance(self.seed, int) and self.seed >= 0, "seed", "a whole number of at least 0")
         need(self.init in INITS, "init", "one of " + ", ".join(INITS))
         need(whole(self.pen_digits) and 0 <= self.pen_digits <= 20, "pen_digits", "a whole number from 0 to 20")
-        need(isinstance(self.pen_holdout, (list, tuple)) and all(whole(w) for w in self.pen_holdout), "pen_holdout",
-             "a list of writer numbers")
+        need(
+            isinstance(self.pen_holdout, (list, tuple)) and all(whole(w) for w in self.pen_holdout),
+            "pen_holdout",
+            "a list of writer numbers",
+        )
         self.pen_holdout = sorted(set(self.pen_holdout))
         if self.n_train is not None:
             need(isinstance(self.n_train, int) and self.n_train >= 10, "n_train", "None or a whole number of at least 10")
@@ -405,8 +411,10 @@ def slow_choices(config, n_train):
     reasons = []
     batch = batch_size(config.mini_batch, n_train)
     if batch <= 8 and n_train >= 5000:
-        reasons.append("mini_batch %d makes %s weight updates per epoch, one small step each: try 32-512"
-                       % (batch, format(-(-n_train // batch), ",")))
+        reasons.append(
+            "mini_batch %d makes %s weight updates per epoch, one small step each: try 32-512"
+            % (batch, format(-(-n_train // batch), ","))
+        )
     hidden = config.layer_data["Dim"][1:-1]
     wide = sum(width >= 512 for width in hidden)
     if wide >= 3:
@@ -430,21 +438,37 @@ def traps(config):
     hidden = config.layer_data["Activs"][:-1]
     fading = [a for a in hidden if a in ("sigmoid", "tanh")]
     if len(fading) > 2 and config.optimizer == "gd":
-        found.append("%d hidden layers of %s with plain gradient descent: the gradient shrinks at every layer on its way "
-                     "back, so the first layers hardly learn (vanishing gradients). Try relu, at most two hidden layers, "
-                     "or Adam" % (len(fading), fading[0]))
+        found.append(
+            "%d hidden layers of %s with plain gradient descent: the gradient shrinks at every layer on its way "
+            "back, so the first layers hardly learn (vanishing gradients). Try relu, at most two hidden layers, "
+            "or Adam" % (len(fading), fading[0])
+        )
     low, high = USUAL_RATES[config.optimizer]
     if config.optimizer in ("adam", "momentum") and config.rate >= 0.1:
-        found.append("rate %g with %s: steps this large overshoot, and the cost jumps about or diverges. Try %g"
-                     % (config.rate, config.optimizer if config.optimizer != "adam" else "Adam", 0.001 if config.optimizer == "adam" else 0.01))
-    elif config.optimizer == "gd" and (config.rate > high or (config.rate >= 0.3 and config.mini_batch is not None and config.mini_batch <= 8)):
-        found.append("rate %g with gradient descent on mini-batches of %s: steps this large usually diverge. Try 0.1"
-                     % (config.rate, config.mini_batch or "the whole set"))
+        found.append(
+            "rate %g with %s: steps this large overshoot, and the cost jumps about or diverges. Try %g"
+            % (
+                config.rate,
+                config.optimizer if config.optimizer != "adam" else "Adam",
+                0.001 if config.optimizer == "adam" else 0.01,
+            )
+        )
+    elif config.optimizer == "gd" and (
+        config.rate > high or (config.rate >= 0.3 and config.mini_batch is not None and config.mini_batch <= 8)
+    ):
+        found.append(
+            "rate %g with gradient descent on mini-batches of %s: steps this large usually diverge. Try 0.1"
+            % (config.rate, config.mini_batch or "the whole set")
+        )
     elif config.rate > 3 * high:
-        found.append("rate %g is far above what %s usually needs (%g to %g)" % (config.rate, OPTIMIZERS[config.optimizer].label, low, high))
+        found.append(
+            "rate %g is far above what %s usually needs (%g to %g)" % (config.rate, OPTIMIZERS[config.optimizer].label, low, high)
+        )
     if config.rate < low / 3:
-        found.append("rate %g is far below what %s usually needs (%g to %g): it will learn very slowly"
-                     % (config.rate, OPTIMIZERS[config.optimizer].label, low, high))
+        found.append(
+            "rate %g is far below what %s usually needs (%g to %g): it will learn very slowly"
+            % (config.rate, OPTIMIZERS[config.optimizer].label, low, high)
+        )
     return found
 
 

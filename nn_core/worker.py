@@ -26,8 +26,10 @@ _held: dict[str, Any] = {"runs": 0, "base": 0, "previous": None}  # runs under t
 
 def out_of_memory(megabytes: float) -> str:
     """What a person is told when a run reached its ceiling (``limit_memory``)."""
-    return ("Stopped: this run needed more memory than one run may use here (%.1f GB). Smaller layers, a smaller "
-            "mini_batch or fewer training images need less." % (megabytes / 1024))
+    return (
+        "Stopped: this run needed more memory than one run may use here (%.1f GB). Smaller layers, a smaller "
+        "mini_batch or fewer training images need less." % (megabytes / 1024)
+    )
 
 
 def address_space() -> int | None:

@@ -42,8 +42,16 @@ ROW_HEIGHT = 14  # pixels between two stacked labels
 def changes_of(shown):
     """Every change of rate or lamda of the ``shown`` runs, in the order they were made, numbered."""
     made = sorted(((float(c["epoch"]), job.label, c) for job in shown for c in job.changes), key=lambda t: t[0])
-    return [{"run": label, "epoch": epoch, "n": i + 1, "row": i % CHANGE_ROWS,
-             "change": "%d: %s %g → %g" % (i + 1, c["setting"], c["old"], c["new"])} for i, (epoch, label, c) in enumerate(made)]
+    return [
+        {
+            "run": label,
+            "epoch": epoch,
+            "n": i + 1,
+            "row": i % CHANGE_ROWS,
+            "change": "%d: %s %g → %g" % (i + 1, c["setting"], c["old"], c["new"]),
+        }
+        for i, (epoch, label, c) in enumerate(made)
+    ]
 
 
 def change_list(shown):
@@ -72,43 +80,73 @@ def overlay(runs, shown, live=None, log=False):
     charts = []
     for what, keys in (("cost", ["train_cost", "val_cost"]), ("accuracy", ["train_acc", "val_acc"])):
         names = [COLUMNS[key] for key in keys]
-        points = [{"run": job.label, "epoch": int(r.epoch), "curve": COLUMNS[key], what: float(getattr(r, key))}
-                  for job in shown for key in keys for r in job.history
-                  if getattr(r, key) is not None and math.isfinite(getattr(r, key))]
-        layers = [{
-            "data": {"values": points},
-            "mark": {"type": "line", "point": True},
-            "encoding": {
-                "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
-                "y": field(what, scale={"type": "log"} if log and what == "cost" else {"zero": False},
-                           title="cost (log scale)" if log and what == "cost" else what),
-                "color": {**color, "legend": dict(LEGEND, title="run")},
-                "strokeDash": field("curve", "nominal", sort=names, legend=None),
-                "tooltip": [field("run", "nominal"), field("curve", "nominal"), field("epoch"), field(what, format=".4f")],
-            },
-        }]
+        points = [
+            {"run": job.label, "epoch": int(r.epoch), "curve": COLUMNS[key], what: float(getattr(r, key))}
+            for job in shown
+            for key in keys
+            for r in job.history
+            if getattr(r, key) is not None and math.isfinite(getattr(r, key))
+        ]
+        layers = [
+            {
+                "data": {"values": points},
+                "mark": {"type": "line", "point": True},
+                "encoding": {
+                    "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
+                    "y": field(
+                        what,
+                        scale={"type": "log"} if log and what == "cost" else {"zero": False},
+                        title="cost (log scale)" if log and what == "cost" else what,
+                    ),
+                    "color": {**color, "legend": dict(LEGEND, title="run")},
+                    "strokeDash": field("curve", "nominal", sort=names, legend=None),
+                    "tooltip": [field("run", "nominal"), field("curve", "nominal"), field("epoch"), field(what, format=".4f")],
+                },
+            }
+        ]
         if what == "cost" and live is not None and live in shown and live.batch_costs:
-            layers.append({
-                "data": {"values": [{"run": live.label, "curve": SMOOTHED, "epoch": float(e), "cost": float(c)}
-                                    for e, c in live.batch_costs]},
-                "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7},
-                "encoding": {"x": field("epoch", scale=x_scale), "y": field("cost", scale={"type": "log"} if log else {"zero": False}), "color": color,
-                             "tooltip": [field("run", "nominal"), field("epoch", format=".2f"), field("cost", format=".4f")]},
-            })
+            layers.append(
+                {
+                    "data": {
+                        "values": [
+                            {"run": live.label, "curve": SMOOTHED, "epoch": float(e), "cost": float(c)}
+                            for e, c in live.batch_costs
+                        ]
+                    },
+                    "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7},
+                    "encoding": {
+                        "x": field("epoch", scale=x_scale),
+                        "y": field("cost", scale={"type": "log"} if log else {"zero": False}),
+                        "color": color,
+                        "tooltip": [field("run", "nominal"), field("epoch", format=".2f"), field("cost", format=".4f")],
+                    },
+                }
+            )
         if changes:
-            layers.append({
-                "data": {"values": changes},
-                "mark": {"type": "rule", "strokeDash": [2, 3]},
-                "encoding": {"x": field("epoch", scale=x_scale), "color": color,
-                             "tooltip": [field("run", "nominal"), field("change", "nominal"), field("epoch", format=".2f")]},
-            })
+            layers.append(
+                {
+                    "data": {"values": changes},
+                    "mark": {"type": "rule", "strokeDash": [2, 3]},
+                    "encoding": {
+                        "x": field("epoch", scale=x_scale),
+                        "color": color,
+                        "tooltip": [field("run", "nominal"), field("change", "nominal"), field("epoch", format=".2f")],
+                    },
+                }
+            )
             # Each label on a row of its own: two changes a few mini-batches apart never print over each other.
-            layers.append({
-                "data": {"values": [dict(c, y=12 + ROW_HEIGHT * c["row"]) for c in changes]},
-                "mark": {"type": "text", "align": "left", "dx": 3, "baseline": "middle", "fontSize": 11},
-                "encoding": {"x": field("epoch", scale=x_scale), "y": {"field": "y", "type": "quantitative", "scale": None},
-                             "text": field("change", "nominal"), "color": color},
-            })
+            layers.append(
+                {
+                    "data": {"values": [dict(c, y=12 + ROW_HEIGHT * c["row"]) for c in changes]},
+                    "mark": {"type": "text", "align": "left", "dx": 3, "baseline": "middle", "fontSize": 11},
+                    "encoding": {
+                        "x": field("epoch", scale=x_scale),
+                        "y": {"field": "y", "type": "quantitative", "scale": None},
+                        "text": field("change", "nominal"),
+                        "color": color,
+                    },
+                }
+            )
         charts.append({"height": CHART_HEIGHT, "layer": layers})
     return charts
 
@@ -116,12 +154,24 @@ def overlay(runs, shown, live=None, log=False):
 HEALTH_HEIGHT = 160
 # What each measure is; whether a run is in trouble is said by its own verdict (``health.diagnose``).
 HEALTH = [
-    ("grad", "gradient size", "how strongly each layer's weights are pushed at each step (log scale); the lines side by side "
-                              "show how the push changes on its way back from the last layer to the first"),
-    ("update", "step / weights", "how much one step changes each layer's weights, relative to their size (log scale); "
-                                 "steps of about a thousandth are usual"),
-    ("stuck", "stuck neurons", "the share of each layer's neurons that no longer change their output: saturated "
-                               "(sigmoid, tanh: pinned at their limits) or dead (relu: 0 for every image)"),
+    (
+        "grad",
+        "gradient size",
+        "how strongly each layer's weights are pushed at each step (log scale); the lines side by side "
+        "show how the push changes on its way back from the last layer to the first",
+    ),
+    (
+        "update",
+        "step / weights",
+        "how much one step changes each layer's weights, relative to their size (log scale); "
+        "steps of about a thousandth are usual",
+    ),
+    (
+        "stuck",
+        "stuck neurons",
+        "the share of each layer's neurons that no longer change their output: saturated "
+        "(sigmoid, tanh: pinned at their limits) or dead (relu: 0 for every image)",
+    ),
 ]
 HEALTH_NOTE = "These charts measure; whether the run has a problem is said under its results when it ends."
 
@@ -149,21 +199,38 @@ def health_charts(run):
     x_scale = {"domain": [1, max(run.config.epochs if run.running else len(run.history), 1)], "nice": False}
     for key, _title, _ in HEALTH:
         log = key != "stuck"
-        charts.append({  # (its title is written above it by the page: a title inside the spec flattened the plot)
-            "height": HEALTH_HEIGHT,
-            "layer": [{
-                "data": {"values": [p for p in points if p["what"] == key and (not log or p["value"] > 0)]},
-                "mark": {"type": "line", "point": True},
-                "encoding": {
-                    "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
-                    "y": field("value", scale={"type": "log"} if log else {"domain": [0, 1]},
-                               axis={"format": "%"} if not log else {"format": ".0e"}, title=None),
-                    # Every layer in the legend: in one row, a third of the page cut the last ones off (the brightest
-                    # lines); in three columns "layer 3" lost its label beside "layer 5 (output)".
-                    "color": field("layer", "nominal", sort=layers, scale={"scheme": "viridis"},
-                                   legend=dict(LEGEND, title=None, columns=2, symbolLimit=0)),
-                    "tooltip": [field("layer", "nominal"), field("epoch"), field("value", format=".2%" if not log else ".2e")],
-                },
-            }],
-        })
+        charts.append(
+            {  # (its title is written above it by the page: a title inside the spec flattened the plot)
+                "height": HEALTH_HEIGHT,
+                "layer": [
+                    {
+                        "data": {"values": [p for p in points if p["what"] == key and (not log or p["value"] > 0)]},
+                        "mark": {"type": "line", "point": True},
+                        "encoding": {
+                            "x": field("epoch", axis={"tickMinStep": 1}, scale=x_scale),
+                            "y": field(
+                                "value",
+                                scale={"type": "log"} if log else {"domain": [0, 1]},
+                                axis={"format": "%"} if not log else {"format": ".0e"},
+                                title=None,
+                            ),
+                            # Every layer in the legend: in one row, a third of the page cut the last ones off (the brightest
+                            # lines); in three columns "layer 3" lost its label beside "layer 5 (output)".
+                            "color": field(
+                                "layer",
+                                "nominal",
+                                sort=layers,
+                                scale={"scheme": "viridis"},
+                                legend=dict(LEGEND, title=None, columns=2, symbolLimit=0),
+                            ),
+                            "tooltip": [
+                                field("layer", "nominal"),
+                                field("epoch"),
+                                field("value", format=".2%" if not log else ".2e"),
+                            ],
+                        },
+                    }
+                ],
+            }
+        )
     return charts

@@ -76,17 +76,23 @@ def choose_model(key, help):
     if st.session_state.get(key) == TRAINING_NOW and job is not None and not job.running and TRAINING_NOW not in options:
         st.session_state[key] = own_run_option(job)  # the run picked while it trained has ended: the same network, by its name
     if job is not None and job.running and TRAINING_NOW not in options:
-        st.caption("Your run %s: the network training now will be in this list after its first mini-batches."
-                   % ("waits for a free place" if job.queued else "is starting"))
+        st.caption(
+            "Your run %s: the network training now will be in this list after its first mini-batches."
+            % ("waits for a free place" if job.queued else "is starting")
+        )
     if not options:
-        st.error("No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page.")
+        st.error(
+            "No model found in the weights folder (weights/, or the folder NN_CORE_WEIGHTS_DIR names). Train one on the Train page."
+        )
         st.stop()
     name = st.selectbox("Model", options, key=key, help=help)
     if is_own_run(name):
         done = len(job.history)
         if job.running:
-            st.caption("%s, as it was %s (still training); its answers improve as it learns." % (
-                plain(job.label), "after epoch %d" % done if done else "a few mini-batches in"))
+            st.caption(
+                "%s, as it was %s (still training); its answers improve as it learns."
+                % (plain(job.label), "after epoch %d" % done if done else "a few mini-batches in")
+            )
         else:
             st.caption("%s, your run that %s after %d epoch(s)." % (plain(job.label), job.status, done))
         return name, job.model()

@@ -27,5 +27,7 @@ def run():
     _server.start()  # once per process: NumPy single-threaded here, garbage collected off the page runs
     st.set_page_config(page_title="Digit Studio", page_icon=":material/draw:", layout="wide")
     store_visitor()
-    pages = [st.Page(path, title=title, icon=icon, url_path=url, default=i == 0) for i, (path, title, icon, url) in enumerate(PAGES)]
+    pages = [
+        st.Page(path, title=title, icon=icon, url_path=url, default=i == 0) for i, (path, title, icon, url) in enumerate(PAGES)
+    ]
     st.navigation(pages).run()

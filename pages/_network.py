@@ -61,11 +61,14 @@ def spec(outputs, links, answer):
     last = len(outputs) - 1
     sizes = [min(len(values), explain.MAX_SHOWN) for values in outputs]
     shown = [np.asarray(values[:n], dtype=np.float32) for values, n in zip(outputs, sizes)]
-    cells = pd.DataFrame({  # one row a square: its layer, index, brightness and output
-        "l": np.repeat(np.arange(len(shown), dtype=np.int16), sizes),
-        "i": np.concatenate([np.arange(n, dtype=np.int16) for n in sizes]),
-        "a": np.concatenate([np.round(np.maximum(v, 0) / (float(np.abs(v).max()) or 1.0), 2) for v in shown]),
-        "v": np.concatenate([np.round(v.astype(np.float64), 2) for v in shown])})  # (float32's 3.98 reads 3.9800000190734863)
+    cells = pd.DataFrame(
+        {  # one row a square: its layer, index, brightness and output
+            "l": np.repeat(np.arange(len(shown), dtype=np.int16), sizes),
+            "i": np.concatenate([np.arange(n, dtype=np.int16) for n in sizes]),
+            "a": np.concatenate([np.round(np.maximum(v, 0) / (float(np.abs(v).max()) or 1.0), 2) for v in shown]),
+            "v": np.concatenate([np.round(v.astype(np.float64), 2) for v in shown]),
+        }
+    )  # (float32's 3.98 reads 3.9800000190734863)
     lefts, columns, sides = ([round(place[k], 5) for place in places] for k in range(3))
     fills = [1.0] + [0.85] * last  # pixels touch, as in the picture; neurons stand apart
     where = [
@@ -75,8 +78,11 @@ def spec(outputs, links, answer):
         {"calculate": "datum.x + %s[datum.l] * %s[datum.l]" % (sides, fills), "as": "x2"},
         {"calculate": "datum.r * %s[datum.l]" % sides, "as": "y"},
         {"calculate": "datum.y + %s[datum.l] * %s[datum.l]" % (sides, fills), "as": "y2"},
-        {"calculate": "%s[datum.l] + ', ' + %s[datum.l] + ' ' + (datum.l == %d ? datum.i : datum.i + 1)"
-         % ([layer_name(l, last) for l in range(last + 1)], ["pixel"] + ["neuron"] * (last - 1) + ["digit"], last), "as": "name"},
+        {
+            "calculate": "%s[datum.l] + ', ' + %s[datum.l] + ' ' + (datum.l == %d ? datum.i : datum.i + 1)"
+            % ([layer_name(l, last) for l in range(last + 1)], ["pixel"] + ["neuron"] * (last - 1) + ["digit"], last),
+            "as": "name",
+        },
     ]
     strongest = {}
     for layer, _, _, value in links:
@@ -86,34 +92,82 @@ def spec(outputs, links, answer):
         if i >= explain.MAX_SHOWN or j >= explain.MAX_SHOWN:
             continue
         (x, y), (x2, y2) = centre(places, layer - 1, i), centre(places, layer, j)
-        lines.append({"x": round(x, 4), "y": round(y, 4), "x2": round(x2, 4), "y2": round(y2, 4),
-                      "w": round(value / strongest[layer], 3)})
+        lines.append(
+            {"x": round(x, 4), "y": round(y, 4), "x2": round(x2, 4), "y2": round(y2, 4), "w": round(value / strongest[layer], 3)}
+        )
     left, _, cell = places[last]
-    labels = [{"x": left + cell * 1.25, "y": (d + 0.5) * cell, "t": "%d  %.0f%%" % (d, 100 * outputs[-1][d]),
-               "answer": d == answer} for d in range(N_CLASSES)]
+    labels = [
+        {"x": left + cell * 1.25, "y": (d + 0.5) * cell, "t": "%d  %.0f%%" % (d, 100 * outputs[-1][d]), "answer": d == answer}
+        for d in range(N_CLASSES)
+    ]
     width = left + cell + ANSWERS_WIDTH
     x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, width]}, "axis": None}
     y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, 1], "reverse": True}, "axis": None}
     return {
-        "width": "container", "height": HEIGHT, "padding": 0, "autosize": {"type": "none"},
-        "datasets": {"cells": cells, "lines": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]),
-                     "labels": pd.DataFrame(labels)},
+        "width": "container",
+        "height": HEIGHT,
+        "padding": 0,
+        "autosize": {"type": "none"},
+        "datasets": {
+            "cells": cells,
+            "lines": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]),
+            "labels": pd.DataFrame(labels),
+        },
         "config": {"view": {"stroke": None}},
         "layer": [
-            {"data": {"name": "cells"}, "transform": where, "mark": {"type": "rect", "cursor": "pointer"},
-             "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
-             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
-                          "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
-                          "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
-                          "strokeWidth": {"value": 2},
-                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}]}},
-            {"data": {"name": "lines"}, "mark": {"type": "rule", "color": "#e4572e"},
-             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
-                          "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 2.5]}, "legend": None},
-                          "opacity": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.2, 0.75]}, "legend": None}}},
-            {"data": {"name": "labels"}, "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
-             "encoding": {"x": x, "y": y, "text": {"field": "t"},
-                          "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"}}},
+            {
+                "data": {"name": "cells"},
+                "transform": where,
+                "mark": {"type": "rect", "cursor": "pointer"},
+                "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "x2": {"field": "x2"},
+                    "y2": {"field": "y2"},
+                    "color": {
+                        "field": "a",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"},
+                        "legend": None,
+                    },
+                    "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
+                    "strokeWidth": {"value": 2},
+                    "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}],
+                },
+            },
+            {
+                "data": {"name": "lines"},
+                "mark": {"type": "rule", "color": "#e4572e"},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "x2": {"field": "x2"},
+                    "y2": {"field": "y2"},
+                    "strokeWidth": {
+                        "field": "w",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [0.3, 2.5]},
+                        "legend": None,
+                    },
+                    "opacity": {
+                        "field": "w",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [0.2, 0.75]},
+                        "legend": None,
+                    },
+                },
+            },
+            {
+                "data": {"name": "labels"},
+                "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "t"},
+                    "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"},
+                },
+            },
         ],
     }
 
@@ -148,7 +202,7 @@ def picture_url(pixels):
     """The 28x28 input as a PNG (a data: address), in the view's colours: dark where there is no
     ink, yellow where it is full."""
     ink = np.clip(np.asarray(pixels, dtype=np.float32).reshape(28, 28), 0, 1)[..., None]
-    off, on = (np.array([int(c[k:k + 2], 16) for k in (1, 3, 5)], np.float32) for c in (OFF, ON))
+    off, on = (np.array([int(c[k : k + 2], 16) for k in (1, 3, 5)], np.float32) for c in (OFF, ON))
     buffer = io.BytesIO()
     Image.fromarray((off + ink * (on - off)).astype(np.uint8)).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -183,54 +237,133 @@ def compact_spec(outputs, links, answer):
             r, c = divmod(p, columns)
             x, y = left + c * cell, top + r * cell
             where[layer, int(i)] = (round(x + cell * fill / 2, 1), round(y + cell * fill / 2, 1))
-            rows.append({"l": layer, "i": int(i), "x": round(x, 1), "y": round(y, 1),
-                         "a": round(max(float(values[i]), 0.0) / brightest, 2), "v": round(float(values[i]), 2)})
+            rows.append(
+                {
+                    "l": layer,
+                    "i": int(i),
+                    "x": round(x, 1),
+                    "y": round(y, 1),
+                    "a": round(max(float(values[i]), 0.0) / brightest, 2),
+                    "v": round(float(values[i]), 2),
+                }
+            )
         sizes[layer] = round(cell * fill, 2)
-    lines = [{"x": where[layer - 1, i][0], "y": where[layer - 1, i][1], "x2": where[layer, j][0], "y2": where[layer, j][1],
-              "w": value} for layer, i, j, value in links if (layer - 1, i) in where and (layer, j) in where]
+    lines = [
+        {"x": where[layer - 1, i][0], "y": where[layer - 1, i][1], "x2": where[layer, j][0], "y2": where[layer, j][1], "w": value}
+        for layer, i, j, value in links
+        if (layer - 1, i) in where and (layer, j) in where
+    ]
     strongest = max([line["w"] for line in lines], default=1.0)
     for line in lines:
         line["w"] = round(line["w"] / strongest, 2)
     under = side + ANSWERS_TOP + ANSWER_CELL * 0.85 + 4
-    labels = [{"x": where[last, d][0], "y": under, "t": ["%d" % d, "%.0f%%" % (100 * outputs[-1][d])], "answer": d == answer}
-              for d in range(N_CLASSES)]
+    labels = [
+        {"x": where[last, d][0], "y": under, "t": ["%d" % d, "%.0f%%" % (100 * outputs[-1][d])], "answer": d == answer}
+        for d in range(N_CLASSES)
+    ]
     # Drawn at the layout's size, or smaller in a narrower column (a laptop's split screen): both
     # axes shrink together, so that squares stay square and nothing is cut.
     shrink = "min(width, %d) / %d" % (COMPACT_WIDTH, COMPACT_WIDTH)
-    x = {"field": "x", "type": "quantitative", "scale": {"domain": [0, COMPACT_WIDTH], "range": [0, {"expr": shrink + " * %d" % COMPACT_WIDTH}]},
-         "axis": None}
-    y = {"field": "y", "type": "quantitative", "scale": {"domain": [0, height], "range": [0, {"expr": shrink + " * %.2f" % height}]},
-         "axis": None}
+    x = {
+        "field": "x",
+        "type": "quantitative",
+        "scale": {"domain": [0, COMPACT_WIDTH], "range": [0, {"expr": shrink + " * %d" % COMPACT_WIDTH}]},
+        "axis": None,
+    }
+    y = {
+        "field": "y",
+        "type": "quantitative",
+        "scale": {"domain": [0, height], "range": [0, {"expr": shrink + " * %.2f" % height}]},
+        "axis": None,
+    }
     return {
-        "width": "container", "height": round(height), "padding": 0, "autosize": {"type": "none"},
+        "width": "container",
+        "height": round(height),
+        "padding": 0,
+        "autosize": {"type": "none"},
         "config": {"view": {"stroke": None}},
         # Tables in Arrow (named datasets), as the full view's: a few KB a stroke
-        "datasets": {"squares": pd.DataFrame(rows, columns=["l", "i", "x", "y", "a", "v"]).astype(
-                         {"l": np.int16, "i": np.int32, "x": np.float32, "y": np.float32, "a": np.float32, "v": np.float64}),
-                     "pushes": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]).astype(np.float32)},
+        "datasets": {
+            "squares": pd.DataFrame(rows, columns=["l", "i", "x", "y", "a", "v"]).astype(
+                {"l": np.int16, "i": np.int32, "x": np.float32, "y": np.float32, "a": np.float32, "v": np.float64}
+            ),
+            "pushes": pd.DataFrame(lines, columns=["x", "y", "x2", "y2", "w"]).astype(np.float32),
+        },
         "layer": [
-            {"data": {"values": [{"x": 0, "y": 0, "url": picture_url(outputs[0])}]},
-             "mark": {"type": "image", "width": {"expr": "%s * %.2f" % (shrink, side)}, "height": {"expr": "%s * %.2f" % (shrink, side)},
-                      "align": "left", "baseline": "top", "smooth": False, "aspect": False},
-             "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}}},
-            {"data": {"name": "squares"}, "mark": {"type": "rect", "cursor": "pointer"},
-             "transform": [  # (worked out in the browser: fewer bytes a stroke)
-                 {"calculate": "datum.x + %s[datum.l]" % sizes, "as": "x2"}, {"calculate": "datum.y + %s[datum.l]" % sizes, "as": "y2"},
-                 {"calculate": "datum.l == %d ? 'the answers, digit ' + datum.i : 'hidden layer ' + datum.l + ', neuron ' + (datum.i + 1)"
-                  % last, "as": "name"}],
-             "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
-             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
-                          "color": {"field": "a", "type": "quantitative", "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"}, "legend": None},
-                          "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
-                          "strokeWidth": {"value": 2},
-                          "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}]}},
-            {"data": {"name": "pushes"}, "mark": {"type": "rule", "color": "#e4572e"},
-             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
-                          "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.5, 2.5]}, "legend": None},
-                          "opacity": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 0.8]}, "legend": None}}},
-            {"data": {"values": labels}, "mark": {"type": "text", "align": "center", "baseline": "top", "fontSize": 11, "lineHeight": 13},
-             "encoding": {"x": x, "y": y, "text": {"field": "t"},
-                          "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"}}},
+            {
+                "data": {"values": [{"x": 0, "y": 0, "url": picture_url(outputs[0])}]},
+                "mark": {
+                    "type": "image",
+                    "width": {"expr": "%s * %.2f" % (shrink, side)},
+                    "height": {"expr": "%s * %.2f" % (shrink, side)},
+                    "align": "left",
+                    "baseline": "top",
+                    "smooth": False,
+                    "aspect": False,
+                },
+                "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}},
+            },
+            {
+                "data": {"name": "squares"},
+                "mark": {"type": "rect", "cursor": "pointer"},
+                "transform": [  # (worked out in the browser: fewer bytes a stroke)
+                    {"calculate": "datum.x + %s[datum.l]" % sizes, "as": "x2"},
+                    {"calculate": "datum.y + %s[datum.l]" % sizes, "as": "y2"},
+                    {
+                        "calculate": "datum.l == %d ? 'the answers, digit ' + datum.i : 'hidden layer ' + datum.l + ', neuron ' + (datum.i + 1)"
+                        % last,
+                        "as": "name",
+                    },
+                ],
+                "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "x2": {"field": "x2"},
+                    "y2": {"field": "y2"},
+                    "color": {
+                        "field": "a",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"},
+                        "legend": None,
+                    },
+                    "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
+                    "strokeWidth": {"value": 2},
+                    "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}],
+                },
+            },
+            {
+                "data": {"name": "pushes"},
+                "mark": {"type": "rule", "color": "#e4572e"},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "x2": {"field": "x2"},
+                    "y2": {"field": "y2"},
+                    "strokeWidth": {
+                        "field": "w",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [0.5, 2.5]},
+                        "legend": None,
+                    },
+                    "opacity": {
+                        "field": "w",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, 1], "range": [0.3, 0.8]},
+                        "legend": None,
+                    },
+                },
+            },
+            {
+                "data": {"values": labels},
+                "mark": {"type": "text", "align": "center", "baseline": "top", "fontSize": 11, "lineHeight": 13},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "t"},
+                    "fontWeight": {"condition": {"test": "datum.answer", "value": "bold"}, "value": "normal"},
+                },
+            },
         ],
     }
 
@@ -258,10 +391,18 @@ def compact_chart(model, prediction, path, where):
     outputs, links = path
     _, per_row, _ = compact_layout(outputs)
     words = explain.network_in_words(outputs)
-    st.markdown("**Your digit through the network**: its %d most active neurons in each layer, brightest first; in red, the "
-                "strongest pushes to %d." % (per_row * per_row, prediction.digit))
-    event = st.vega_lite_chart(compact_spec(outputs, links, prediction.digit), on_select="rerun", selection_mode="neuron",
-                               key="network_compact_" + where, width="stretch", alt="The network view, most active neurons. " + words)
+    st.markdown(
+        "**Your digit through the network**: its %d most active neurons in each layer, brightest first; in red, the "
+        "strongest pushes to %d." % (per_row * per_row, prediction.digit)
+    )
+    event = st.vega_lite_chart(
+        compact_spec(outputs, links, prediction.digit),
+        on_select="rerun",
+        selection_mode="neuron",
+        key="network_compact_" + where,
+        width="stretch",
+        alt="The network view, most active neurons. " + words,
+    )
     st.caption(words + " Tap or click a square to see what it does.")
     square = chosen_square(event, outputs)
     if square is not None:
@@ -272,16 +413,30 @@ def network_view(model, prediction, path=None):
     """The view of every neuron (on a wide screen), and what the clicked square does."""
     outputs, links = path or explain.network_path(model, prediction.image, prediction.digit)
     with st.container(key="network_every"):
-        names = ["the input (28x28)"] + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)] + ["the answers"]
-        st.markdown("**Every neuron**: %s. Brighter squares output more for this digit; the red lines are the strongest "
-                    "pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit))
+        names = (
+            ["the input (28x28)"]
+            + ["hidden layer %d (%d neurons)" % (l, len(o)) for l, o in enumerate(outputs[1:-1], 1)]
+            + ["the answers"]
+        )
+        st.markdown(
+            "**Every neuron**: %s. Brighter squares output more for this digit; the red lines are the strongest "
+            "pushes (weight x output) that led to the answer %d." % (", then ".join(names), prediction.digit)
+        )
         words = explain.network_in_words(outputs)
-        event = st.vega_lite_chart(spec(outputs, links, prediction.digit), width="stretch", on_select="rerun",
-                                   selection_mode="neuron", key="network_view", alt="The network view, every neuron. " + words)
+        event = st.vega_lite_chart(
+            spec(outputs, links, prediction.digit),
+            width="stretch",
+            on_select="rerun",
+            selection_mode="neuron",
+            key="network_view",
+            alt="The network view, every neuron. " + words,
+        )
         square = chosen_square(event, outputs)
         if square is None:
-            st.caption("Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
-                       % (explain.MAX_SHOWN, explain.MAX_SHOWN))
+            st.caption(
+                "Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
+                % (explain.MAX_SHOWN, explain.MAX_SHOWN)
+            )
             return
         neuron_detail(model, outputs, *square)
 
@@ -305,10 +460,12 @@ def neuron_detail(model, outputs, layer, i):
         padded = np.zeros(columns * int(np.ceil(len(weights) / columns)), np.float32)
         padded[: len(weights)] = weights
         picture = explain.diverging(padded.reshape(-1, columns))
-    left.image(Image.fromarray(picture).resize((140, 140), Image.NEAREST), caption="its weights, laid out as %s"
-               % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)),
-               alt="The weights of neuron %d of hidden layer %d: red where a %s that is on makes it fire, blue where it holds "
-                   "it back" % (i + 1, layer, before))
+    left.image(
+        Image.fromarray(picture).resize((140, 140), Image.NEAREST),
+        caption="its weights, laid out as %s" % ("the input" if layer == 1 else "hidden layer %d above" % (layer - 1)),
+        alt="The weights of neuron %d of hidden layer %d: red where a %s that is on makes it fire, blue where it holds "
+        "it back" % (i + 1, layer, before),
+    )
     pushes = np.asarray(model.params["W%d" % (layer + 1)])[:, i] * value
     headline, further = explain.neuron_reading(outputs[layer], i, layer, pushes, into_answers=layer + 1 == last)
     with right:

@@ -77,8 +77,12 @@ def store_visitor():
                 st.caption("Signed in as %s" % plain(st.user.get("name") or st.user.get("email") or "you"))
                 st.button("Sign out", key="sign_out", on_click=st.logout)
             else:
-                st.button("Sign in", key="sign_in", on_click=st.login,
-                          help="your drawings, runs and models then follow you to any computer")
+                st.button(
+                    "Sign in",
+                    key="sign_in",
+                    on_click=st.login,
+                    help="your drawings, runs and models then follow you to any computer",
+                )
 
 
 def drawing_store():

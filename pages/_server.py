@@ -24,8 +24,10 @@ import time
 from threadpoolctl import threadpool_limits
 
 COLLECT_EVERY = 60.0  # seconds between two garbage collections
-FAILED = ("Something went wrong on this page, and what it was is kept in the server's log. Reload the page to "
-          "go on: your drawings, runs and models are kept.")
+FAILED = (
+    "Something went wrong on this page, and what it was is kept in the server's log. Reload the page to "
+    "go on: your drawings, runs and models are kept."
+)
 
 _lock = threading.Lock()
 _ready = threading.Event()

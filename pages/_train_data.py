@@ -65,7 +65,6 @@ def training_data():
     return DataChoice(DataRecipe(kaggle_csv=path, kaggle_name=upload.name, kaggle_rows=rows), upload.name, rows - n_test, n_test)
 
 
-
 def recipe_of(plan, choice):
     """The data recipe Start would train on: the data chosen here, with the sidebar's drawings."""
     return dataclasses.replace(choice.recipe, drawings_of=plan.drawings_of, drawings_weight=plan.weight)
@@ -81,11 +80,15 @@ def planned_images(plan, choice):
         n = runspec.planned_images(RunSpec(c, dataclasses.replace(recipe, drawings_of=None)))
     parts = ["%s of the %s %s training images" % (format(n["base"], ","), format(n["base_total"], ","), plain(choice.name))]
     if n["pen"]:
-        parts.append("%s pen-drawn (%s digits, each drawn %d times)" % (format(n["pen"], ","), format(n["pen_digits"], ","), c.pen_digits))
+        parts.append(
+            "%s pen-drawn (%s digits, each drawn %d times)" % (format(n["pen"], ","), format(n["pen_digits"], ","), c.pen_digits)
+        )
     if plan.drawings_of is not None:
         parts.append("%d kept drawings, each counted %d times" % (n["drawings"], plan.weight))
     caption = "Training on %s" % " + ".join(parts)
     if c.val_fraction:
-        caption += "; %s of them train and %.0f%% are held out for the validation curves" % (format(n["trained"], ","), 100 * c.val_fraction)
+        caption += "; %s of them train and %.0f%% are held out for the validation curves" % (
+            format(n["trained"], ","),
+            100 * c.val_fraction,
+        )
     return n["trained"], caption + "; tested on %s images." % format(choice.n_test, ",")
-

@@ -1,7 +1,6 @@
 """The Train page's results (not a page): a finished run's accuracy, confusion matrix and save
 button, and the table of the person's runs (hide, rename, compare)."""
 
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -33,8 +32,12 @@ def results(job):
     cm = confusion_frame(job.result["confusion_matrix"])
     base = alt.Chart(cm).encode(x="predicted digit:O", y="true digit:O")
     base = base.properties(width=360, height=360)
-    heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None), tooltip=list(cm.columns))
-    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black")))
+    heat = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None), tooltip=list(cm.columns)
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="count:Q", color=alt.condition(alt.datum.count > 200, alt.value("white"), alt.value("black"))
+    )
     st.markdown("**Confusion matrix** (rows: true digit, columns: what the network answered)")
     st.altair_chart(heat + text, width="content")
     save(job)
@@ -49,9 +52,14 @@ def save(job):
         return
     if len(finished) > 1 or job.label not in finished:  # any of the person's runs can be saved, not only the latest
         labels = list(finished)
-        chosen = st.selectbox("Run to save", labels, index=labels.index(job.label) if job.label in finished else len(labels) - 1,
-                              key="save_which", format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
-                              help="the network of any of your finished runs, with its test accuracy")
+        chosen = st.selectbox(
+            "Run to save",
+            labels,
+            index=labels.index(job.label) if job.label in finished else len(labels) - 1,
+            key="save_which",
+            format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
+            help="the network of any of your finished runs, with its test accuracy",
+        )
         job = finished[chosen]
     name = st.text_input("Save as", value="my-model-%d" % len(my_runs()), key="save_name")
     model = job.model()
@@ -64,8 +72,13 @@ def save(job):
             st.error(plain("Not saved: %s" % exc))
         else:
             st.success("Saved as %s. Pick it on the Draw page." % plain(saved))
-    b.download_button("Download .npz", lambda: model_bytes(model.params, model.layer_data, model.meta), file_name="%s.npz" % name,
-                      key="download_model", help="the model file, built when clicked")
+    b.download_button(
+        "Download .npz",
+        lambda: model_bytes(model.params, model.layer_data, model.meta),
+        file_name="%s.npz" % name,
+        key="download_model",
+        help="the model file, built when clicked",
+    )
 
 
 def rename(runs):
@@ -93,19 +106,36 @@ def runs_table():
         return
     st.subheader("Your runs")
     labels = [job.label for job in runs]
-    st.multiselect("Hide runs from the charts", labels, key="hidden_runs",
-                   help="hide a run to see the others better; remove it from here to show it again. The run training now is always shown")
+    st.multiselect(
+        "Hide runs from the charts",
+        labels,
+        key="hidden_runs",
+        help="hide a run to see the others better; remove it from here to show it again. The run training now is always shown",
+    )
     with st.expander("Rename a run"):
         st.selectbox("Run", labels, key="rename_which", help="the run to rename")
-        st.text_input("New name", key="rename_to", max_chars=40, help="a name that says what the run tried, such as 'sigmoid, rate 0.5'")
-        st.button("Rename", key="rename", on_click=rename, args=(runs,), help="give the run its new name on the charts and in the table")
+        st.text_input(
+            "New name", key="rename_to", max_chars=40, help="a name that says what the run tried, such as 'sigmoid, rate 0.5'"
+        )
+        st.button(
+            "Rename", key="rename", on_click=rename, args=(runs,), help="give the run its new name on the charts and in the table"
+        )
         if "rename_error" in st.session_state:
             st.error(plain(st.session_state.pop("rename_error")))
     table = pd.DataFrame(
-        [dict(run=job.label, status=job.status,
-              **{"test accuracy (%)": ("training" if job.running else "") if job.result is None else "%.2f" % (100 * job.result["accuracy"])},
-              **{"time (s)": round(job.elapsed, 1)},
-              **describe(job.config, job.n_train, job.batch_size, job.changes, len(job.history))) for job in runs]
+        [
+            dict(
+                run=job.label,
+                status=job.status,
+                **{
+                    "test accuracy (%)": ("training" if job.running else "")
+                    if job.result is None
+                    else "%.2f" % (100 * job.result["accuracy"])
+                },
+                **{"time (s)": round(job.elapsed, 1)},
+                **describe(job.config, job.n_train, job.batch_size, job.changes, len(job.history)),
+            )
+            for job in runs
+        ]
     ).set_index("run")
     st.dataframe(table)
-

@@ -72,15 +72,36 @@ def buttons(plan, dataset, job) -> runstate.Controls:
     (``runstate.controls``), with what Start would cost beside them."""
     row = runstate.controls(None if job is None else job.status)
     start_col, hold_col, stop_col, note_col = st.columns([1, 1, 1, 4], vertical_alignment="center")
-    start_col.button("Start", type="primary", icon=":material/play_arrow:", disabled=dataset is None or not row.start, key="start",
-                     on_click=start, args=(plan, dataset),
-                     help="Train a new network with the settings in the sidebar" if row.start else "A run of yours is going: stop it first")
-    hold_col.button(row.hold_label, icon=":material/resume:" if row.hold == "resume" else ":material/pause:", key=row.hold,
-                    disabled=not row.hold_enabled, on_click=request, args=(job, row.hold),
-                    help="carry on training from where it was held" if row.hold == "resume" else
-                         "hold the run between two mini-batches; change the rate or lamda, then resume")
-    stop_col.button("Stop", icon=":material/stop:", disabled=not row.stop, key="stop", on_click=request, args=(job, "stop"),
-                    help="end the run; its network so far is kept")
+    start_col.button(
+        "Start",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=dataset is None or not row.start,
+        key="start",
+        on_click=start,
+        args=(plan, dataset),
+        help="Train a new network with the settings in the sidebar" if row.start else "A run of yours is going: stop it first",
+    )
+    hold_col.button(
+        row.hold_label,
+        icon=":material/resume:" if row.hold == "resume" else ":material/pause:",
+        key=row.hold,
+        disabled=not row.hold_enabled,
+        on_click=request,
+        args=(job, row.hold),
+        help="carry on training from where it was held"
+        if row.hold == "resume"
+        else "hold the run between two mini-batches; change the rate or lamda, then resume",
+    )
+    stop_col.button(
+        "Stop",
+        icon=":material/stop:",
+        disabled=not row.stop,
+        key="stop",
+        on_click=request,
+        args=(job, "stop"),
+        help="end the run; its network so far is kept",
+    )
     if row.start and dataset is not None:
         cost_before_start(plan, dataset, note_col)
     return row
@@ -95,16 +116,21 @@ def cost_before_start(plan, dataset, where) -> None:
         where.caption(plain("How long a run takes is not known now: %s" % exc))
         expected = None
     if expected is not None:
-        where.caption("%s from Start to the results, on this server now." % expected,
-                      help="building the data, training, and measuring the test set; from the speed of the last runs here")
+        where.caption(
+            "%s from Start to the results, on this server now." % expected,
+            help="building the data, training, and measuring the test set; from the speed of the last runs here",
+        )
     st.caption(caption)
     found = traps(plan.config)
     if found:
         st.warning("These settings may keep the network from learning: %s." % "; ".join(found), icon=":material/warning:")
     if expected is not None and expected.seconds > SLOW_SECONDS:
         reasons = slow_choices(plan.config, n)
-        st.warning("This run would take about %s: %s." % (duration(expected.seconds), "; ".join(reasons) or "fewer images or epochs make it shorter"),
-                   icon=":material/hourglass:")
+        st.warning(
+            "This run would take about %s: %s."
+            % (duration(expected.seconds), "; ".join(reasons) or "fewer images or epochs make it shorter"),
+            icon=":material/hourglass:",
+        )
 
 
 def progress_text(job) -> str:
@@ -113,16 +139,27 @@ def progress_text(job) -> str:
     ahead = job.ahead
     if ahead is not None:
         return "%s: waiting for a free place on this server, %s" % (
-            label, "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"))
+            label,
+            "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"),
+        )
     done = len(job.history)
     if job.running:
         epoch = "epoch %d of %d, %s so far" % (min(done + 1, job.config.epochs), job.config.epochs, seconds(job.elapsed))
         left = job.seconds_left
-        words = {runstate.PAUSING: "pausing at the end of this mini-batch ...", runstate.PAUSED: "paused at ",
-                 runstate.RESUMING: "resuming ...", runstate.STOPPING: "stopping at the end of this mini-batch ..."}
+        words = {
+            runstate.PAUSING: "pausing at the end of this mini-batch ...",
+            runstate.PAUSED: "paused at ",
+            runstate.RESUMING: "resuming ...",
+            runstate.STOPPING: "stopping at the end of this mini-batch ...",
+        }
         if status in (runstate.PAUSING, runstate.RESUMING, runstate.STOPPING):
             return "%s: %s %s" % (label, words[status], epoch)
-        return "%s: %s%s%s" % (label, words.get(status, ""), epoch, "" if left is None or status != "running" else ", about %s left" % duration(left))
+        return "%s: %s%s%s" % (
+            label,
+            words.get(status, ""),
+            epoch,
+            "" if left is None or status != "running" else ", about %s left" % duration(left),
+        )
     return "%s: %s, %d epoch(s) in %s" % (label, status, done, seconds(job.elapsed))
 
 
@@ -139,12 +176,16 @@ def live_view(plan, dataset) -> None:
         buttons(plan, dataset, job)
         note = st.session_state.pop("start_note", None)
         if note is not None:
-            (st.warning if note[0] == "warning" else st.error)(note[1], icon=":material/hourglass:" if note[0] == "warning" else None)
+            (st.warning if note[0] == "warning" else st.error)(
+                note[1], icon=":material/hourglass:" if note[0] == "warning" else None
+            )
         if "live_note" in st.session_state:
             st.info(st.session_state.pop("live_note"), icon=":material/tune:")
         if job is None:
-            st.info("Set the hyperparameters and press Start. The curves grow by one point per epoch, and the thin line "
-                    "follows the cost mini-batch by mini-batch.")
+            st.info(
+                "Set the hyperparameters and press Start. The curves grow by one point per epoch, and the thin line "
+                "follows the cost mini-batch by mini-batch."
+            )
             return
         curves(runs, job)
     except RunsError as exc:  # the run store went away meanwhile: said in words, the page goes on
@@ -155,8 +196,10 @@ def curves(runs, job) -> None:
     # The progress bar is always drawn, so that the charts below keep their place on the page.
     st.progress(job.progress, text=progress_text(job))
     if job.status == runstate.PAUSED:
-        st.caption("While it is paused the run keeps its place on this server; if others are waiting for one, it is "
-                   "stopped after %s (its network so far is kept)." % duration(max_pause_seconds()))
+        st.caption(
+            "While it is paused the run keeps its place on this server; if others are waiting for one, it is "
+            "stopped after %s (its network so far is kept)." % duration(max_pause_seconds())
+        )
     if job.notice:
         st.warning(plain(job.notice))
     hidden = st.session_state.get("hidden_runs", [])
@@ -171,9 +214,13 @@ def curves(runs, job) -> None:
     listed = change_list(shown)
     if listed:
         st.caption(plain(listed))
-    left.toggle("Log scale for the cost", key="log_cost", on_change=lambda: st.session_state.update(log_cost_chosen=True),
-                help="on a log scale a run at cost 30 and one at 0.1 both show how they fall; it is on by itself when "
-                     "the runs' costs differ more than ten times")
+    left.toggle(
+        "Log scale for the cost",
+        key="log_cost",
+        on_change=lambda: st.session_state.update(log_cost_chosen=True),
+        help="on a log scale a run at cost 30 and one at 0.1 both show how they fall; it is on by itself when "
+        "the runs' costs differ more than ten times",
+    )
     note = accuracy_note(job)
     if note:
         right.caption(note)
@@ -185,11 +232,20 @@ def accuracy_note(job) -> str | None:
     last = job.history[-1] if job.history else None
     if last is None or last.val_acc is None or last.train_acc >= last.val_acc:
         return None
-    why = [w for w, on in (("dropout switches off a share of the neurons while training (never when measuring)", job.config.dropout > 0),
-                           ("augmentation trains on distorted digits, harder than the plain ones measured", job.config.augment)) if on]
+    why = [
+        w
+        for w, on in (
+            ("dropout switches off a share of the neurons while training (never when measuring)", job.config.dropout > 0),
+            ("augmentation trains on distorted digits, harder than the plain ones measured", job.config.augment),
+        )
+        if on
+    ]
     if not why:
         return None
-    return "Training accuracy is below validation accuracy because %s: the network is handicapped while it trains." % " and ".join(why)
+    return (
+        "Training accuracy is below validation accuracy because %s: the network is handicapped while it trains."
+        % " and ".join(why)
+    )
 
 
 def health(job) -> None:

@@ -37,23 +37,50 @@ NO_DRAWINGS, MINE, EVERYONE = "none", "mine", "everyone's"
 # Every setting, by widget key, with its default: the one place the widgets, the address and
 # the "which settings differ" note take them from.
 DEFAULT = {
-    "start_from": NEW, "n_hidden": len(HIDDEN), **{"neurons_%d" % (i + 1): HIDDEN[i] if i < len(HIDDEN) else 128 for i in range(4)},
-    "activation": TRAINER.layer_data["Activs"][0], "init": TRAINER.init, "epochs": TRAINER.epochs,
-    "mini_batch": TRAINER.mini_batch, "rate": TRAINER.rate, "lamda": TRAINER.lamda, "optimizer": TRAINER.optimizer,
-    "schedule": TRAINER.schedule, "dropout": TRAINER.dropout, "augment": TRAINER.augment, "n_train": ALL,
-    "pen_digits": TRAINER.pen_digits > 0, "drawings_of": NO_DRAWINGS, "drawings_weight": DRAWINGS_WEIGHT,
-    "val_fraction": TRAINER.val_fraction, "seed": TRAINER.seed,
+    "start_from": NEW,
+    "n_hidden": len(HIDDEN),
+    **{"neurons_%d" % (i + 1): HIDDEN[i] if i < len(HIDDEN) else 128 for i in range(4)},
+    "activation": TRAINER.layer_data["Activs"][0],
+    "init": TRAINER.init,
+    "epochs": TRAINER.epochs,
+    "mini_batch": TRAINER.mini_batch,
+    "rate": TRAINER.rate,
+    "lamda": TRAINER.lamda,
+    "optimizer": TRAINER.optimizer,
+    "schedule": TRAINER.schedule,
+    "dropout": TRAINER.dropout,
+    "augment": TRAINER.augment,
+    "n_train": ALL,
+    "pen_digits": TRAINER.pen_digits > 0,
+    "drawings_of": NO_DRAWINGS,
+    "drawings_weight": DRAWINGS_WEIGHT,
+    "val_fraction": TRAINER.val_fraction,
+    "seed": TRAINER.seed,
 }
 
 
 def allowed():
     """What each setting may be, for settings read from the address."""
     return {
-        "start_from": [NEW] + saved_names(), "n_hidden": list(range(5)), **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
-        "activation": HIDDEN_ACTIVATIONS, "init": list(INITS), "epochs": list(range(1, 101)), "mini_batch": MINI_BATCHES,
-        "rate": RATES, "lamda": LAMDAS, "optimizer": list(OPTIMIZERS), "schedule": list(SCHEDULES), "dropout": DROPOUTS,
-        "augment": [False, True], "n_train": IMAGES, "pen_digits": [False, True], "drawings_of": [NO_DRAWINGS, MINE, EVERYONE],
-        "drawings_weight": list(range(1, 101)), "val_fraction": VAL_FRACTIONS, "seed": range(2**31),
+        "start_from": [NEW] + saved_names(),
+        "n_hidden": list(range(5)),
+        **{"neurons_%d" % i: WIDTHS for i in range(1, 5)},
+        "activation": HIDDEN_ACTIVATIONS,
+        "init": list(INITS),
+        "epochs": list(range(1, 101)),
+        "mini_batch": MINI_BATCHES,
+        "rate": RATES,
+        "lamda": LAMDAS,
+        "optimizer": list(OPTIMIZERS),
+        "schedule": list(SCHEDULES),
+        "dropout": DROPOUTS,
+        "augment": [False, True],
+        "n_train": IMAGES,
+        "pen_digits": [False, True],
+        "drawings_of": [NO_DRAWINGS, MINE, EVERYONE],
+        "drawings_weight": list(range(1, 101)),
+        "val_fraction": VAL_FRACTIONS,
+        "seed": range(2**31),
     }
 
 
@@ -89,8 +116,11 @@ def from_address():
 def to_address():
     """Write the settings that differ from the defaults into the address (the layers in use only)."""
     unused = {"neurons_%d" % i for i in range(st.session_state.get("n_hidden", 0) + 1, 5)}
-    wanted = {k: as_text(st.session_state[k]) for k in DEFAULT
-              if k in st.session_state and k not in unused and st.session_state[k] != DEFAULT[k]}
+    wanted = {
+        k: as_text(st.session_state[k])
+        for k in DEFAULT
+        if k in st.session_state and k not in unused and st.session_state[k] != DEFAULT[k]
+    }
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -120,9 +150,15 @@ def fine_tune_preset():
 
 def start_from(locked):
     """The "Start from" picker; returns the model to fine-tune (a ``Model``) and its name, or (None, None)."""
-    name = st.selectbox("Start from", [NEW] + saved_names(), key="start_from", on_change=fine_tune_preset, disabled=locked,
-                        help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
-                             "drawings): its layers are kept, and a few epochs at a small rate are enough")
+    name = st.selectbox(
+        "Start from",
+        [NEW] + saved_names(),
+        key="start_from",
+        on_change=fine_tune_preset,
+        disabled=locked,
+        help="new random weights, or the weights of a saved model to fine-tune it (for example on your "
+        "drawings): its layers are kept, and a few epochs at a small rate are enough",
+    )
     if name == NEW:
         if st.session_state.pop("restored_note", False):
             st.info("Back to new random weights: epochs, rate and training images are as they were before fine-tuning.")
@@ -134,7 +170,10 @@ def start_from(locked):
         return None, None
     st.caption("Fine-tuning %s: %s. Its layers are kept." % (plain(name), describe_layers(model.layer_data)))
     if st.session_state.pop("preset_note", False):
-        st.info("Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like." % FINE_TUNE)
+        st.info(
+            "Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like."
+            % FINE_TUNE
+        )
     return model, name
 
 
@@ -149,13 +188,24 @@ def drawings_choice(locked):
     except DrawingsError as exc:
         st.warning(plain("The drawings kept here cannot be read: %s" % exc))
         return None, DRAWINGS_WEIGHT
-    choice = st.selectbox("Drawings collected here", list(options), key="drawings_of", disabled=locked,
-                          format_func=lambda k: k if k == NO_DRAWINGS else "%s (%d)" % (k, counts[k]),
-                          help="add the drawings corrected on the Draw page (see My drawings) to the training images")
-    weight = st.slider("Weight of each drawing", 1, 100, DEFAULT["drawings_weight"], key="drawings_weight",
-                       disabled=locked or options[choice] is None,
-                       help="each drawing counts as this many training images, so that a few are not drowned among "
-                            "60,000; too high and the network learns them by heart. Try 10-50")
+    choice = st.selectbox(
+        "Drawings collected here",
+        list(options),
+        key="drawings_of",
+        disabled=locked,
+        format_func=lambda k: k if k == NO_DRAWINGS else "%s (%d)" % (k, counts[k]),
+        help="add the drawings corrected on the Draw page (see My drawings) to the training images",
+    )
+    weight = st.slider(
+        "Weight of each drawing",
+        1,
+        100,
+        DEFAULT["drawings_weight"],
+        key="drawings_weight",
+        disabled=locked or options[choice] is None,
+        help="each drawing counts as this many training images, so that a few are not drowned among "
+        "60,000; too high and the network learns them by heart. Try 10-50",
+    )
     return options[choice], weight
 
 
@@ -170,8 +220,12 @@ def live_change(key):
         except (ValueError, RunsError) as exc:
             st.session_state.live_note = plain("Not changed: %s" % exc)
         else:
-            st.session_state.live_note = ("%s of %s: %g → %g from its next mini-batch (marked on the curves)." % (key, plain(job.label), old, st.session_state[key])
-                                          if applied else "%s has ended: the new %s is for the next run." % (plain(job.label), key))
+            st.session_state.live_note = (
+                "%s of %s: %g → %g from its next mini-batch (marked on the curves)."
+                % (key, plain(job.label), old, st.session_state[key])
+                if applied
+                else "%s has ended: the new %s is for the next run." % (plain(job.label), key)
+            )
         forget_runs()
 
 
@@ -180,11 +234,21 @@ def settings_of(config, started_from=None):
     widget can show (a rate set from Python) is left out."""
     hidden = config.layer_data["Dim"][1:-1]
     values = {
-        "start_from": started_from or NEW, "activation": config.layer_data["Activs"][0], "init": config.init,
-        "epochs": config.epochs, "mini_batch": FULL_BATCH if config.mini_batch is None else config.mini_batch,
-        "rate": config.rate, "lamda": config.lamda, "optimizer": config.optimizer, "schedule": config.schedule,
-        "dropout": config.dropout, "augment": config.augment, "n_train": ALL if config.n_train is None else config.n_train,
-        "pen_digits": config.pen_digits > 0, "val_fraction": config.val_fraction, "seed": config.seed,
+        "start_from": started_from or NEW,
+        "activation": config.layer_data["Activs"][0],
+        "init": config.init,
+        "epochs": config.epochs,
+        "mini_batch": FULL_BATCH if config.mini_batch is None else config.mini_batch,
+        "rate": config.rate,
+        "lamda": config.lamda,
+        "optimizer": config.optimizer,
+        "schedule": config.schedule,
+        "dropout": config.dropout,
+        "augment": config.augment,
+        "n_train": ALL if config.n_train is None else config.n_train,
+        "pen_digits": config.pen_digits > 0,
+        "val_fraction": config.val_fraction,
+        "seed": config.seed,
     }
     if started_from is None:
         values["n_hidden"] = len(hidden)
@@ -205,20 +269,45 @@ def follow(job):
 
 def layer_settings(locked):
     """The layer widgets of a network trained from random weights: ``(hidden sizes, activation, init)``."""
-    n_hidden = st.slider("Hidden layers", 0, 4, DEFAULT["n_hidden"], key="n_hidden", disabled=locked,
-                         help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2")
+    n_hidden = st.slider(
+        "Hidden layers",
+        0,
+        4,
+        DEFAULT["n_hidden"],
+        key="n_hidden",
+        disabled=locked,
+        help="layers of neurons between the 784 pixels and the 10 answers; 0 is plain softmax regression, try 1-2",
+    )
     hidden = [
-        st.select_slider("Neurons in layer %d" % (i + 1), WIDTHS, DEFAULT["neurons_%d" % (i + 1)], key="neurons_%d" % (i + 1),
-                         disabled=locked, help="more neurons can learn more detail, and train more slowly; try 64-512")
+        st.select_slider(
+            "Neurons in layer %d" % (i + 1),
+            WIDTHS,
+            DEFAULT["neurons_%d" % (i + 1)],
+            key="neurons_%d" % (i + 1),
+            disabled=locked,
+            help="more neurons can learn more detail, and train more slowly; try 64-512",
+        )
         for i in range(n_hidden)
     ]
     activation = st.selectbox(
-        "Activation of the hidden layers", HIDDEN_ACTIVATIONS, index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
-        format_func=lambda name: ACTIVATIONS[name].label, key="activation", disabled=locked,
-        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one")
+        "Activation of the hidden layers",
+        HIDDEN_ACTIVATIONS,
+        index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
+        format_func=lambda name: ACTIVATIONS[name].label,
+        key="activation",
+        disabled=locked,
+        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one",
+    )
     inits = list(INITS)
-    init = st.selectbox("Weight initialisation", inits, index=inits.index(DEFAULT["init"]), key="init", format_func=INITS.get,
-                        disabled=locked, help="the random weights training starts from; try the original to see a network start saturated")
+    init = st.selectbox(
+        "Weight initialisation",
+        inits,
+        index=inits.index(DEFAULT["init"]),
+        key="init",
+        format_func=INITS.get,
+        disabled=locked,
+        help="the random weights training starts from; try the original to see a network start saturated",
+    )
     return hidden, activation, init
 
 
@@ -228,60 +317,152 @@ def settings(locked):
     st.subheader("Network", divider="gray")
     base, base_name = start_from(locked)
     if base is not None:  # its layers are the model's: shown as they are, not as sliders that cannot say 800
-        st.markdown("**Layers of %s**: %s, %s" % (plain(base_name), "-".join(map(str, base.layer_data["Dim"])),
-                                                   ACTIVATIONS[base.layer_data["Activs"][0]].label.split(":")[0]))
+        st.markdown(
+            "**Layers of %s**: %s, %s"
+            % (
+                plain(base_name),
+                "-".join(map(str, base.layer_data["Dim"])),
+                ACTIVATIONS[base.layer_data["Activs"][0]].label.split(":")[0],
+            )
+        )
         hidden, activation, init = [], DEFAULT["activation"], st.session_state.get("init", DEFAULT["init"])
     else:
         hidden, activation, init = layer_settings(locked)
     st.subheader("Training", divider="gray")
     if locked:
-        st.caption("While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "
-                   "Pause or stop it to change the rest for the next run.")
-    epochs = st.slider("epochs", 1, 100, DEFAULT["epochs"], key="epochs", disabled=locked,
-                       help="passes over all the training images; each adds one point to the curves. Try 5-30")
-    mini_batch = st.select_slider("mini_batch (images per step; 1 is stochastic, full batch is batch gradient descent)", MINI_BATCHES,
-                                  DEFAULT["mini_batch"], key="mini_batch", disabled=locked,
-                                  help="images per weight update. 1 is stochastic gradient descent: noisy and slow; try 32-512")
-    rate = st.select_slider("rate (learning rate, log scale)", RATES, DEFAULT["rate"], format_func=lambda r: "%g" % r, key="rate",
-                            on_change=live_change, args=("rate",),
-                            help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
-                                 "gradient descent: 0.1-0.5. It can change while a run trains")
-    lamda = st.select_slider("lamda (L2 regularisation)", LAMDAS, DEFAULT["lamda"], key="lamda", on_change=live_change, args=("lamda",),
-                             help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent. "
-                                  "It can change while a run trains")
+        st.caption(
+            "While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "
+            "Pause or stop it to change the rest for the next run."
+        )
+    epochs = st.slider(
+        "epochs",
+        1,
+        100,
+        DEFAULT["epochs"],
+        key="epochs",
+        disabled=locked,
+        help="passes over all the training images; each adds one point to the curves. Try 5-30",
+    )
+    mini_batch = st.select_slider(
+        "mini_batch (images per step; 1 is stochastic, full batch is batch gradient descent)",
+        MINI_BATCHES,
+        DEFAULT["mini_batch"],
+        key="mini_batch",
+        disabled=locked,
+        help="images per weight update. 1 is stochastic gradient descent: noisy and slow; try 32-512",
+    )
+    rate = st.select_slider(
+        "rate (learning rate, log scale)",
+        RATES,
+        DEFAULT["rate"],
+        format_func=lambda r: "%g" % r,
+        key="rate",
+        on_change=live_change,
+        args=("rate",),
+        help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
+        "gradient descent: 0.1-0.5. It can change while a run trains",
+    )
+    lamda = st.select_slider(
+        "lamda (L2 regularisation)",
+        LAMDAS,
+        DEFAULT["lamda"],
+        key="lamda",
+        on_change=live_change,
+        args=("lamda",),
+        help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent. "
+        "It can change while a run trains",
+    )
     optimizers = list(OPTIMIZERS)
-    optimizer = st.selectbox("Optimizer", optimizers, index=optimizers.index(DEFAULT["optimizer"]), format_func=lambda name: OPTIMIZERS[name].label,
-                             key="optimizer", disabled=locked,
-                             help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam")
+    optimizer = st.selectbox(
+        "Optimizer",
+        optimizers,
+        index=optimizers.index(DEFAULT["optimizer"]),
+        format_func=lambda name: OPTIMIZERS[name].label,
+        key="optimizer",
+        disabled=locked,
+        help="how gradients turn into steps: plain gradient descent as in the original design, with momentum, or Adam",
+    )
     schedules = list(SCHEDULES)
-    schedule = st.selectbox("Learning-rate schedule", schedules, index=schedules.index(DEFAULT["schedule"]), format_func=SCHEDULES.get,
-                            key="schedule", disabled=locked,
-                            help="how the rate changes from one epoch to the next: constant keeps it as set; cosine lowers it "
-                                 "smoothly, fast in the middle of the run and slowly at its ends, to 0 by the last epoch")
-    dropout = st.slider("Dropout", 0.0, 0.5, DEFAULT["dropout"], 0.05, key="dropout", disabled=locked,
-                               help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2")
-    augment = st.checkbox("Augment (train on randomly distorted digits; slower, better on drawings)", DEFAULT["augment"], key="augment",
-                          disabled=locked, help="each image is shifted, turned, slanted and thickened a little at random before each step")
+    schedule = st.selectbox(
+        "Learning-rate schedule",
+        schedules,
+        index=schedules.index(DEFAULT["schedule"]),
+        format_func=SCHEDULES.get,
+        key="schedule",
+        disabled=locked,
+        help="how the rate changes from one epoch to the next: constant keeps it as set; cosine lowers it "
+        "smoothly, fast in the middle of the run and slowly at its ends, to 0 by the last epoch",
+    )
+    dropout = st.slider(
+        "Dropout",
+        0.0,
+        0.5,
+        DEFAULT["dropout"],
+        0.05,
+        key="dropout",
+        disabled=locked,
+        help="the share of hidden neurons switched off at random at each step, against overfitting; try 0.2",
+    )
+    augment = st.checkbox(
+        "Augment (train on randomly distorted digits; slower, better on drawings)",
+        DEFAULT["augment"],
+        key="augment",
+        disabled=locked,
+        help="each image is shifted, turned, slanted and thickened a little at random before each step",
+    )
     st.subheader("Data", divider="gray")
-    n_images = st.select_slider("Training images to use", IMAGES, DEFAULT["n_train"], key="n_train", disabled=locked,
-                                help="how many of the MNIST training images to use, picked at random; fewer is faster")
+    n_images = st.select_slider(
+        "Training images to use",
+        IMAGES,
+        DEFAULT["n_train"],
+        key="n_train",
+        disabled=locked,
+        help="how many of the MNIST training images to use, picked at random; fewer is faster",
+    )
     pen = 0
     if pendigits.pendigits_available():
         pen = PEN_DRAWINGS * st.checkbox(
-            "Mix in pen-drawn digits", DEFAULT["pen_digits"], key="pen_digits", disabled=locked,
+            "Mix in pen-drawn digits",
+            DEFAULT["pen_digits"],
+            key="pen_digits",
+            disabled=locked,
             help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
-                 "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS)
+            "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS,
+        )
     drawings_of, weight = drawings_choice(locked)
-    val_fraction = st.slider("Validation fraction", 0.0, 0.3, DEFAULT["val_fraction"], 0.05, key="val_fraction", disabled=locked,
-                                    help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)")
-    seed = st.number_input("Seed", 0, 2**31 - 1, DEFAULT["seed"], key="seed", disabled=locked,
-                           help="the same seed and settings train the same network again; change it to see the randomness")
+    val_fraction = st.slider(
+        "Validation fraction",
+        0.0,
+        0.3,
+        DEFAULT["val_fraction"],
+        0.05,
+        key="val_fraction",
+        disabled=locked,
+        help="the share of training images kept aside to draw the validation curves (pen-drawn digits by whole writers)",
+    )
+    seed = st.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        DEFAULT["seed"],
+        key="seed",
+        disabled=locked,
+        help="the same seed and settings train the same network again; change it to see the randomness",
+    )
     config = TrainConfig(
         layer_data=base.layer_data if base is not None else dense_layers(hidden, activation),
-        epochs=epochs, mini_batch=None if mini_batch == FULL_BATCH else mini_batch, rate=rate,
-        lamda=lamda, optimizer=optimizer, schedule=schedule, dropout=dropout, augment=augment,
-        val_fraction=val_fraction, n_train=None if n_images == ALL else n_images, seed=int(seed), init=init,
+        epochs=epochs,
+        mini_batch=None if mini_batch == FULL_BATCH else mini_batch,
+        rate=rate,
+        lamda=lamda,
+        optimizer=optimizer,
+        schedule=schedule,
+        dropout=dropout,
+        augment=augment,
+        val_fraction=val_fraction,
+        n_train=None if n_images == ALL else n_images,
+        seed=int(seed),
+        init=init,
         pen_digits=pen,
     )
     return Plan(config, base_name, drawings_of, weight)
-

@@ -15,8 +15,10 @@ def upload_box(label, types, key, **kwargs):
         if getattr(exc, "error_id", None) != "file-uploader-invalid-extension" and "extension" not in str(exc):
             raise
         kinds = [t.upper() for t in types]
-        st.error("That file was not read: only %s files are taken here." % (
-            kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]))
+        st.error(
+            "That file was not read: only %s files are taken here."
+            % (kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1])
+        )
         return None
 
 
@@ -48,7 +50,11 @@ def remember(choices, first_visit=None):
             st.session_state.update(first_visit())
         return
     for key, values in choices.items():
-        if key not in st.session_state and KEPT + key in st.session_state and (values is None or st.session_state[KEPT + key] in values):
+        if (
+            key not in st.session_state
+            and KEPT + key in st.session_state
+            and (values is None or st.session_state[KEPT + key] in values)
+        ):
             st.session_state[key] = st.session_state[KEPT + key]
 
 

@@ -69,8 +69,10 @@ def pick_model():
         return model
     acc = model.meta.get("test_accuracy")
     arch = "-".join(map(str, model.layer_data["Dim"]))
-    st.caption("%s network: %s%s" % (arch, describe_layers(model.layer_data),
-                                     "" if acc is None else "; %.2f%% right on the MNIST test set" % (100 * acc)))
+    st.caption(
+        "%s network: %s%s"
+        % (arch, describe_layers(model.layer_data), "" if acc is None else "; %.2f%% right on the MNIST test set" % (100 * acc))
+    )
     return model
 
 
@@ -86,22 +88,31 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
             return
         left, right = st.columns([1, 1])
         left.metric("Prediction", prediction.digit)
-        left.metric("Confidence", "%.1f%%" % (100 * prediction.confidence),
-                    help="the network's softmax output for this digit: how strongly it leans to this answer among the "
-                         "ten, not a guarantee that it is right")
+        left.metric(
+            "Confidence",
+            "%.1f%%" % (100 * prediction.confidence),
+            help="the network's softmax output for this digit: how strongly it leans to this answer among the "
+            "ten, not a guarantee that it is right",
+        )
         second, p = prediction.runner_up
         if p >= CLOSE:
             left.caption("Or perhaps %s (%.0f%%)" % (explain.a_digit(second), 100 * p))
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
-        right.image(seen, caption="What the network sees (28x28)",
-                    alt="The 28x28 picture the network reads, %s: %s." % (explain.a_digit(prediction.digit), explain.picture_in_words(prediction.image)))
+        right.image(
+            seen,
+            caption="What the network sees (28x28)",
+            alt="The 28x28 picture the network reads, %s: %s."
+            % (explain.a_digit(prediction.digit), explain.picture_in_words(prediction.image)),
+        )
         correction(prediction, picture, source)
         if st.session_state.get("network", True):  # (on a phone; on a wide screen it is under the canvas)
             compact_view(model, prediction, network_path(model, prediction), "narrow")
         order = np.argsort(-prediction.probabilities)[:3]
-        st.vega_lite_chart(spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220),
-                           alt="Bar chart of the network's probability for each digit: %s." % ", ".join(
-                               "%d %.0f%%" % (d, 100 * prediction.probabilities[d]) for d in order))
+        st.vega_lite_chart(
+            spec=digit_bars(prediction.probabilities, "probability", percent=True, height=220),
+            alt="Bar chart of the network's probability for each digit: %s."
+            % ", ".join("%d %.0f%%" % (d, 100 * prediction.probabilities[d]) for d in order),
+        )
         # A toggle, not an expander: an expander's contents are computed on every stroke even
         # when it is closed; this is computed only when asked for.
         if st.toggle("Why this answer?", key="why", help="which parts of the drawing pushed the network to this answer"):
@@ -120,20 +131,35 @@ def network_path(model, prediction):
 def why(model, prediction):
     """What pushed the network to its answer: the evidence drawn over the digit, and in words
     (which neurons fired: the network view under the answer)."""
-    digit = st.selectbox("Explain the score of", range(10), index=prediction.digit, key="why_digit",
-                         format_func=lambda d: "%d (the answer)" % d if d == prediction.digit else str(d),
-                         help="the digit whose score the picture explains: the answer, or another to see what speaks against it")
+    digit = st.selectbox(
+        "Explain the score of",
+        range(10),
+        index=prediction.digit,
+        key="why_digit",
+        format_func=lambda d: "%d (the answer)" % d if d == prediction.digit else str(d),
+        help="the digit whose score the picture explains: the answer, or another to see what speaks against it",
+    )
     grad = explain.smooth_saliency(model, prediction.image, digit)
     left, right = st.columns(2)
-    left.image(Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST), caption="the input",
-               width=140, alt="The 28x28 input: %s." % explain.picture_in_words(prediction.image))
-    right.image(explain.evidence_overlay(prediction.image, grad), caption="over it: ink here raises (red) or lowers (blue) %d" % digit,
-                width=140, alt="The input coloured by what raises (red) or lowers (blue) the score of %d: %s"
-                % (digit, explain.reading(prediction.image, grad, digit)))
+    left.image(
+        Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST),
+        caption="the input",
+        width=140,
+        alt="The 28x28 input: %s." % explain.picture_in_words(prediction.image),
+    )
+    right.image(
+        explain.evidence_overlay(prediction.image, grad),
+        caption="over it: ink here raises (red) or lowers (blue) %d" % digit,
+        width=140,
+        alt="The input coloured by what raises (red) or lowers (blue) the score of %d: %s"
+        % (digit, explain.reading(prediction.image, grad, digit)),
+    )
     st.markdown(explain.reading(prediction.image, grad, digit))
-    st.caption("The colours are how the network's score for %d changes with the ink of each part of the picture (its "
-               "gradient, averaged over slightly noisy copies of the drawing so that regions show, not single pixels). "
-               "An empty part can count too: where blue has no ink, leaving it empty is what speaks for %d." % (digit, digit))
+    st.caption(
+        "The colours are how the network's score for %d changes with the ink of each part of the picture (its "
+        "gradient, averaged over slightly noisy copies of the drawing so that regions show, not single pixels). "
+        "An empty part can count too: where blue has no ink, leaving it empty is what speaks for %d." % (digit, digit)
+    )
 
 
 def as_picture(picture):
@@ -153,9 +179,15 @@ def keep_drawing(tag, label, prediction, picture, source):
         return
     try:
         drawing_id = drawing_store().add(
-            visitor(), label, prediction.image, picture=None if picture is None else as_picture(picture),
-            answer=prediction.digit, probabilities=prediction.probabilities, model=st.session_state.get("model_name"),
-            source=source)
+            visitor(),
+            label,
+            prediction.image,
+            picture=None if picture is None else as_picture(picture),
+            answer=prediction.digit,
+            probabilities=prediction.probabilities,
+            model=st.session_state.get("model_name"),
+            source=source,
+        )
     except (DrawingsError, ValueError) as exc:
         st.session_state.setdefault("keep_failed", {})[tag] = str(exc)
         st.session_state["fix-" + tag] = None  # so that a click on the same digit tries again
@@ -171,8 +203,11 @@ def correction(prediction, picture, source):
     kept = st.session_state.setdefault("kept", {})
     if tag in kept:
         drawing_id, label = kept[tag]
-        st.success("Kept as %s, with what the network answered: see My drawings. Train on it on the Train page." % explain.a_digit(label),
-                   icon=":material/bookmark_added:")
+        st.success(
+            "Kept as %s, with what the network answered: see My drawings. Train on it on the Train page."
+            % explain.a_digit(label),
+            icon=":material/bookmark_added:",
+        )
         if st.button("Undo", key="undo-" + tag, icon=":material/undo:", help="forget this drawing (delete it from My drawings)"):
             try:
                 drawing_store().delete(drawing_id, owner=visitor())
@@ -184,12 +219,21 @@ def correction(prediction, picture, source):
                 st.rerun()
         return
     st.markdown("**Is it right?** Your answer keeps the drawing, so that the network can learn from it.")
-    st.button("Yes, it is %s" % explain.a_digit(prediction.digit), key="right-" + tag, icon=":material/check:",
-              on_click=keep_drawing, args=(tag, prediction.digit, prediction, picture, source),
-              help="keep the drawing with this label")
-    st.pills("No, it is a", list(range(10)), key="fix-" + tag,
-             on_change=lambda: keep_drawing(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
-             help="click the digit you drew: the drawing is kept with that label")
+    st.button(
+        "Yes, it is %s" % explain.a_digit(prediction.digit),
+        key="right-" + tag,
+        icon=":material/check:",
+        on_click=keep_drawing,
+        args=(tag, prediction.digit, prediction, picture, source),
+        help="keep the drawing with this label",
+    )
+    st.pills(
+        "No, it is a",
+        list(range(10)),
+        key="fix-" + tag,
+        on_change=lambda: keep_drawing(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
+        help="click the digit you drew: the drawing is kept with that label",
+    )
     failed = st.session_state.get("keep_failed", {}).get(tag)
     if failed:
         st.error(plain("Not kept: %s Click again to retry." % failed))
@@ -209,7 +253,11 @@ def canvas_input():
     starts high on the screen); returns what is drawn (RGBA array) or None."""
     canvas_area, tools = st.container(), st.container()
     with tools.container(horizontal=True):  # one row, so that on a phone the answer follows the canvas closely
-        if st.button("Clear", icon=":material/delete:", help="start again with an empty canvas (undo and redo are above the canvas when the pointer is on it)"):
+        if st.button(
+            "Clear",
+            icon=":material/delete:",
+            help="start again with an empty canvas (undo and redo are above the canvas when the pointer is on it)",
+        ):
             st.session_state.canvas_key = st.session_state.get("canvas_key", 0) + 1
             st.rerun()
         with st.popover("Brush", icon=":material/brush:", help="how thick the pen is"):
@@ -251,28 +299,42 @@ def fitted(image):
 
 
 st.title("Draw a digit")
-st.caption("A neural network written from scratch in NumPy reads your digit as you draw, and you can tell it when it is "
-           "wrong. **Train** a network of your own and watch it learn; **My drawings** keeps the digits you corrected.")
+st.caption(
+    "A neural network written from scratch in NumPy reads your digit as you draw, and you can tell it when it is "
+    "wrong. **Train** a network of your own and watch it learn; **My drawings** keeps the digits you corrected."
+)
 remember({"model_name": model_options(), "stroke_width": None, "input_mode": None})
 
 # On a phone the columns stack: the canvas comes first, then the answer right under it, then the
 # model picker (filled first, as the answer needs the model, but shown after it).
-canvas_col, answer_col = st.columns([1, 1], gap="small")  # (small: on a phone, where they stack, the answer stays close to the canvas)
+canvas_col, answer_col = st.columns(
+    [1, 1], gap="small"
+)  # (small: on a phone, where they stack, the answer stays close to the canvas)
 answer_area, model_area = answer_col.container(), answer_col.container()
 with model_area:
     model = pick_model()
 with canvas_col:
-    mode = st.radio("Input", [DRAW, UPLOAD], key="input_mode", horizontal=True, label_visibility="collapsed",
-                    help="draw with the mouse (or a finger), or upload a picture of a digit")
+    mode = st.radio(
+        "Input",
+        [DRAW, UPLOAD],
+        key="input_mode",
+        horizontal=True,
+        label_visibility="collapsed",
+        help="draw with the mouse (or a finger), or upload a picture of a digit",
+    )
     picture = upload_input() if mode == UPLOAD else canvas_input()
 prediction = answer(model, picture) if picture is not None else None
 if prediction is not None:
     with canvas_col:
         # The compact network view fills the space under the canvas on a wide screen, so that it
         # starts on the first screen (a phone shows its copy under the answer: _network.WIDE_ONLY).
-        if st.toggle("Your digit through the network", value=True, key="network",
-                     help="the most active neurons of each layer, lit by this digit and updated with every stroke (on a wide "
-                          "screen, every neuron further down)"):
+        if st.toggle(
+            "Your digit through the network",
+            value=True,
+            key="network",
+            help="the most active neurons of each layer, lit by this digit and updated with every stroke (on a wide "
+            "screen, every neuron further down)",
+        ):
             compact_view(model, prediction, network_path(model, prediction), "wide")
 if mode == UPLOAD and picture is not None and prediction is None:
     answer_area.warning("No digit found in this picture: it looks blank.")
@@ -283,14 +345,21 @@ if prediction is not None and st.session_state.get("network", True):
 keep(["model_name", "stroke_width", "input_mode"])
 
 with st.expander("Import weights saved by the original NumPy design"):
-    st.caption("The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "
-               "read from it; a file that asks for anything else is refused.")
+    st.caption(
+        "The original design pickled its params (W1, b1, ...) into a .json file. Only NumPy arrays are "
+        "read from it; a file that asks for anything else is refused."
+    )
     seed_file = upload_box("Pickled weights", ["json", "pkl", "pickle"], key="seed_file")
     seed_name = st.text_input("Save as", value="original-design", key="seed_name")
     if st.button("Import", key="seed_import", disabled=seed_file is None):
         try:
             params, layer_data = read_pickled_weights(seed_file.getvalue())
-            saved = model_store().save(check_name(seed_name), params, layer_data, {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()})
+            saved = model_store().save(
+                check_name(seed_name),
+                params,
+                layer_data,
+                {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()},
+            )
         except (ModelFileError, ValueError, OSError) as exc:
             st.error(plain("Not imported: %s" % exc))
         else:

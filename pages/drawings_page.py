@@ -21,9 +21,13 @@ ALL_DIGITS = "all digits"
 def gallery(kept, mine):
     """The newest drawings, with their label and the model's answer; each of the visitor's own
     has a delete button."""
-    digit = st.selectbox("Show", [ALL_DIGITS] + list(range(10)), key="gallery_digit",
-                         format_func=lambda d: d if d == ALL_DIGITS else "only %ds" % d,
-                         help="show the drawings of one digit only")
+    digit = st.selectbox(
+        "Show",
+        [ALL_DIGITS] + list(range(10)),
+        key="gallery_digit",
+        format_func=lambda d: d if d == ALL_DIGITS else "only %ds" % d,
+        help="show the drawings of one digit only",
+    )
     shown = [d for d in kept if digit == ALL_DIGITS or d.label == digit]
     if len(shown) > SHOWN:
         st.caption("The newest %d of %d drawings." % (SHOWN, len(shown)))
@@ -35,10 +39,18 @@ def gallery(kept, mine):
                 said = "read right"
             else:
                 said = "read as %d" % d.answer
-            column.image(d.thumbnail(), caption="%d, %s" % (d.label, said), width=112, alt="A drawing of %s, %s" % (a_digit(d.label), said))
+            column.image(
+                d.thumbnail(), caption="%d, %s" % (d.label, said), width=112, alt="A drawing of %s, %s" % (a_digit(d.label), said)
+            )
             if d.owner == mine:
-                column.button("Delete", key="delete-%d" % d.id, icon=":material/delete:", on_click=delete, args=(d, mine),
-                              help="delete this drawing (Undo brings it back)")
+                column.button(
+                    "Delete",
+                    key="delete-%d" % d.id,
+                    icon=":material/delete:",
+                    on_click=delete,
+                    args=(d, mine),
+                    help="delete this drawing (Undo brings it back)",
+                )
 
 
 def delete(drawing, mine):
@@ -72,31 +84,59 @@ def notices():
         undo.button("Undo", key="undo_delete_drawing", icon=":material/undo:", on_click=undo_delete, help="keep it again")
     if "imported_drawings" in st.session_state:
         added, skipped = st.session_state.pop("imported_drawings")
-        st.success("Imported %d drawing%s.%s" % (added, "" if added == 1 else "s", "" if not skipped else
-                   " %d %s kept already and %s skipped." % (skipped, "was" if skipped == 1 else "were", "was" if skipped == 1 else "were")))
+        st.success(
+            "Imported %d drawing%s.%s"
+            % (
+                added,
+                "" if added == 1 else "s",
+                ""
+                if not skipped
+                else " %d %s kept already and %s skipped."
+                % (skipped, "was" if skipped == 1 else "were", "was" if skipped == 1 else "were"),
+            )
+        )
 
 
 def export(kept):
     """The two downloads, each built when its button is clicked (with 20,000 drawings, building
     both took 8-10 seconds: on every visit, it would be paid by everyone who never downloads)."""
     a, b = st.columns(2)
-    a.download_button("Download as CSV (Kaggle format)", lambda: drawings.to_csv(kept), file_name="drawings.csv", mime="text/csv",
-                      icon=":material/download:", key="export_csv",
-                      help="label,pixel0..pixel783: one row per drawing, the 28x28 input the network saw (0-255)")
-    b.download_button("Download the pictures (.zip of PNGs)", lambda: drawings.to_zip(kept), file_name="drawings.zip",
-                      mime="application/zip", icon=":material/folder_zip:", key="export_zip",
-                      help="each drawing as drawn, and as the 28x28 input the network saw")
+    a.download_button(
+        "Download as CSV (Kaggle format)",
+        lambda: drawings.to_csv(kept),
+        file_name="drawings.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="export_csv",
+        help="label,pixel0..pixel783: one row per drawing, the 28x28 input the network saw (0-255)",
+    )
+    b.download_button(
+        "Download the pictures (.zip of PNGs)",
+        lambda: drawings.to_zip(kept),
+        file_name="drawings.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        key="export_zip",
+        help="each drawing as drawn, and as the 28x28 input the network saw",
+    )
 
 
 def import_form():
     with st.expander("Import drawings from a CSV"):
-        st.caption("A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows and %d MB) becomes "
-                   "your drawings: all rows or none." % (drawings.MAX_IMPORT_ROWS, csv_import.MAX_IMPORT_BYTES // 10**6))
+        st.caption(
+            "A CSV in Kaggle's digit-recognizer format (label,pixel0..pixel783, at most %d rows and %d MB) becomes "
+            "your drawings: all rows or none." % (drawings.MAX_IMPORT_ROWS, csv_import.MAX_IMPORT_BYTES // 10**6)
+        )
         # A new key after each import clears the file, so that a second click cannot import it again.
         key = "import_csv_%d" % st.session_state.get("imports", 0)
         upload = upload_box("CSV file", ["csv"], key=key)
-        if st.button("Import", key="import", disabled=upload is None, icon=":material/upload:",
-                     help="drawings you keep already (the same digit, the same picture) are skipped"):
+        if st.button(
+            "Import",
+            key="import",
+            disabled=upload is None,
+            icon=":material/upload:",
+            help="drawings you keep already (the same digit, the same picture) are skipped",
+        ):
             try:
                 st.session_state.imported_drawings = drawing_store().import_csv(upload, visitor())
             except (DataError, DrawingsError) as exc:
@@ -108,12 +148,22 @@ def import_form():
 
 st.title("My drawings")
 notices()
-st.caption("The drawings you told the network about on the Draw page, kept on this server. Train on them on the "
-           "Train page (Data: drawings collected here) to teach a network your handwriting.")
+st.caption(
+    "The drawings you told the network about on the Draw page, kept on this server. Train on them on the "
+    "Train page (Data: drawings collected here) to teach a network your handwriting."
+)
 whose = MINE
 if drawings.sharing():
-    whose = st.segmented_control("Whose drawings", [MINE, EVERYONE], default=MINE, key="whose",
-                                 help="this server shares drawings: a class can collect a data set together") or MINE
+    whose = (
+        st.segmented_control(
+            "Whose drawings",
+            [MINE, EVERYONE],
+            default=MINE,
+            key="whose",
+            help="this server shares drawings: a class can collect a data set together",
+        )
+        or MINE
+    )
 store = drawing_store()
 try:
     kept = store.drawings(owner=visitor() if whose == MINE else None, with_pictures=True)
@@ -123,16 +173,17 @@ except DrawingsError as exc:
 if store.damaged:
     st.warning("%d drawing(s) in the database are damaged (edited outside this app) and are left out." % store.damaged)
 if not kept:
-    st.info("No drawings yet. On the Draw page, draw a digit and say whether the network read it right.",
-            icon=":material/draw:")
+    st.info("No drawings yet. On the Draw page, draw a digit and say whether the network read it right.", icon=":material/draw:")
 else:
     wrong = sum(d.answer is not None and d.answer != d.label for d in kept)
     a, b = st.columns(2)
     a.metric("Drawings", len(kept))
     b.metric("Read wrong by the network", wrong, help="drawings whose answer, when they were drawn, was not their label")
     counts = drawings.counts(kept)
-    st.vega_lite_chart(spec=digit_bars(counts, "drawings", height=180),
-                       alt="Bar chart of the drawings kept per digit: %s." % ", ".join("%d: %d" % (d, c) for d, c in enumerate(counts)))
+    st.vega_lite_chart(
+        spec=digit_bars(counts, "drawings", height=180),
+        alt="Bar chart of the drawings kept per digit: %s." % ", ".join("%d: %d" % (d, c) for d, c in enumerate(counts)),
+    )
     export(kept)
     gallery(kept, visitor())
 import_form()

@@ -18,8 +18,11 @@ from pages._train_settings import DEFAULT, NEW, follow, from_address, settings, 
 from pages._widgets import keep, remember
 
 st.title("Train a network")
-st.caption("The settings (layers, epochs, rate, ...) are in the sidebar on the left; on a phone, open it with the "
-           "**>** at the top left.", help="the sidebar folds away on narrow screens")
+st.caption(
+    "The settings (layers, epochs, rate, ...) are in the sidebar on the left; on a phone, open it with the "
+    "**>** at the top left.",
+    help="the sidebar folds away on narrow screens",
+)
 remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + saved_names()}, first_visit=from_address)
 runs = my_runs()
 job = runs[-1] if runs else None
@@ -31,8 +34,10 @@ with st.sidebar:
 keep(DEFAULT)
 to_address()
 if "refused" in st.session_state:
-    st.warning("These settings in the address were not understood and are left as they were: %s."
-               % ", ".join(st.session_state.pop("refused")))
+    st.warning(
+        "These settings in the address were not understood and are left as they were: %s."
+        % ", ".join(st.session_state.pop("refused"))
+    )
 dataset = training_data()
 st.session_state.drawn_going = job.id if going else None  # the fragment draws the whole page again when this changes
 st.fragment(live_view, run_every=LIVE_EVERY if going else IDLE_EVERY)(plan, dataset)

@@ -94,6 +94,7 @@ def postgres_server():
 def fresh_schema(server_url):
     """A URL of ``server_url`` whose tables go to a new, empty schema (one per test)."""
     import psycopg
+
     schema = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA %s" % schema)
@@ -184,8 +185,12 @@ def blobs(n=300, seed=0):
 # 127.0.0.1, and Debian's Chromium driven by Playwright.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SERVERS = {}  # URL -> the streamlit process serving it
@@ -214,10 +219,25 @@ def running_app(folder, **env):
     port = free_port()
     log = open(folder / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **{drawings.ENV_VAR: str(folder / "drawings.sqlite"), **env}),
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **{drawings.ENV_VAR: str(folder / "drawings.sqlite"), **env}),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = "http://127.0.0.1:%d" % port
     try:
@@ -255,14 +275,48 @@ def dask_scheduler(folder, workers=1):
     yields the scheduler's address."""
     port = free_port()
     address = "tcp://127.0.0.1:%d" % port
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))  # the settings docs/class.md gives a class
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask")
+    )  # the settings docs/class.md gives a class
     log = open(folder / "dask.log", "w")
     # `dask scheduler` and `dask worker`, from this interpreter (its scripts' folder need not be on PATH)
-    processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                   "--no-dashboard"], env=env, stdout=log, stderr=subprocess.STDOUT)]
-    processes.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
-                                       "--nthreads", "1", "--nworkers", str(workers), "--no-dashboard"],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT))
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    processes.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+                "--nworkers",
+                str(workers),
+                "--no-dashboard",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    )
     try:
         yield address
     finally:
@@ -355,5 +409,3 @@ def mnist_mirror():
     thread.start()
     yield "http://127.0.0.1:%d/" % httpd.server_address[1]
     httpd.shutdown()
-
-

@@ -45,8 +45,12 @@ def texts(elements):
 
 def submit(config, images, labels, test_images=None, test_labels=None, owner=None, label="run 1", source="test"):
     """A run on arrays, sent as the app sends its runs; ``owner`` is a person's id (a new one if None)."""
-    spec = RunSpec(config, DataRecipe(arrays=(images, labels, None, test_images, test_labels, source)),
-                   owner=owner or uuid.uuid4().hex, label=label)
+    spec = RunSpec(
+        config,
+        DataRecipe(arrays=(images, labels, None, test_images, test_labels, source)),
+        owner=owner or uuid.uuid4().hex,
+        label=label,
+    )
     return Runner.shared().submit(spec)
 
 

@@ -53,8 +53,10 @@ class PostgresServer:
             shutil.chown(self.folder, "postgres", "postgres")
         self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write("\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nmax_connections = 300\n"
-                       % (self.port, self.folder))
+            conf.write(
+                "\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nmax_connections = 300\n"
+                % (self.port, self.folder)
+            )
             if not self.durable:
                 conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         return self
@@ -73,6 +75,7 @@ class PostgresServer:
 
 def wait_until_up(url, seconds=30):
     import psycopg
+
     deadline = time.time() + seconds
     while True:
         try:

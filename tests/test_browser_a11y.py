@@ -19,9 +19,13 @@ pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quic
 
 SEVERE = ("critical", "serious")
 OTHER, SMALL = "my-drawings-fine-tuned", {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}  # a second model to compare
-INSIDE_VIEWS = {"What the neurons look for": "incoming weights, one per pixel", "Where it fails": "Accuracy per digit",
-                "How far to trust it": "Calibration error", "How robust it is": "A steep fall",
-                "Models side by side": "Delete a model you saved"}
+INSIDE_VIEWS = {
+    "What the neurons look for": "incoming weights, one per pixel",
+    "Where it fails": "Accuracy per digit",
+    "How far to trust it": "Calibration error",
+    "How robust it is": "A steep fall",
+    "Models side by side": "Delete a model you saved",
+}
 
 
 def audit(page):
@@ -32,8 +36,11 @@ def audit(page):
     idle(page)
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
     results = Axe().run(page)
-    return [(v["impact"], v["id"], len(v["nodes"]), v["nodes"][0]["target"], v["nodes"][0].get("failureSummary", "")[:300])
-            for v in results.response["violations"] if v["impact"] in SEVERE]
+    return [
+        (v["impact"], v["id"], len(v["nodes"]), v["nodes"][0]["target"], v["nodes"][0].get("failureSummary", "")[:300])
+        for v in results.response["violations"]
+        if v["impact"] in SEVERE
+    ]
 
 
 def go(page, name):
@@ -60,8 +67,9 @@ def places(page, url):
     draw(page, DIGITS[3])
     prediction(page)
     page.get_by_text("Your digit through the network:").filter(visible=True).wait_for()
-    page.locator(".st-key-network_wide, .st-key-network_narrow").filter(visible=True).get_by_test_id(
-        "stVegaLiteChart").locator("canvas, svg.marks").first.wait_for()
+    page.locator(".st-key-network_wide, .st-key-network_narrow").filter(visible=True).get_by_test_id("stVegaLiteChart").locator(
+        "canvas, svg.marks"
+    ).first.wait_for()
     yield "Draw, a digit drawn (network view)"
     page.get_by_text("Why this answer?").click()
     page.get_by_text(re.compile(r"pushed most towards \d\.|Nothing in the picture")).wait_for()
@@ -152,8 +160,10 @@ def walk(request, browser, tmp_path_factory):
             found[place] = (audit(page), page.evaluate(CUT))
         context.close()
     for place, (violations, cut) in found.items():  # the counts, for the README (pytest -s shows them)
-        print("%s %-52s critical %d, serious %d (elements); text cut: %d" % (
-            request.param, place, *(sum(v[2] for v in violations if v[0] == kind) for kind in SEVERE), len(cut)))
+        print(
+            "%s %-52s critical %d, serious %d (elements); text cut: %d"
+            % (request.param, place, *(sum(v[2] for v in violations if v[0] == kind) for kind in SEVERE), len(cut))
+        )
         for c in cut:
             print("    " + c)
     return found
@@ -175,8 +185,16 @@ def test_every_control_of_the_draw_page_is_reached_with_tab(page):
     draw(page, DIGITS[4])
     prediction(page)
     page.get_by_text("Your digit through the network:").filter(visible=True).wait_for()
-    wanted = {"Draw": False, "Clear": False, "Brush": False, "Yes, it is": False, "Why this answer?": False,
-              "Your digit through the network": False, "Model": False, "No, it is": False}
+    wanted = {
+        "Draw": False,
+        "Clear": False,
+        "Brush": False,
+        "Yes, it is": False,
+        "Why this answer?": False,
+        "Your digit through the network": False,
+        "Model": False,
+        "No, it is": False,
+    }
     page.evaluate("() => document.activeElement && document.activeElement.blur()")  # Tab from the top of the page
     for _ in range(120):
         page.keyboard.press("Tab")

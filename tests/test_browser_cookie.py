@@ -21,13 +21,47 @@ def serve(folder, tls):
     """``streamlit run app.py`` on 127.0.0.1, over HTTPS with a certificate made here if ``tls``."""
     env = {"NN_CORE_WEIGHTS_DIR": str(ROOT / "weights"), drawings.ENV_VAR: str(folder / "drawings.sqlite")}
     if tls:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                str(folder / "key.pem"),
+                "-out",
+                str(folder / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         env.update(STREAMLIT_SERVER_SSL_CERT_FILE=str(folder / "cert.pem"), STREAMLIT_SERVER_SSL_KEY_FILE=str(folder / "key.pem"))
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-                             "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env={**__import__("os").environ, **env},
-                            stdout=open(folder / "streamlit.log", "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env={**__import__("os").environ, **env},
+        stdout=open(folder / "streamlit.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     url = "%s://127.0.0.1:%d" % ("https" if tls else "http", port)
     unverified = ssl._create_unverified_context()
     deadline = time.time() + 90

@@ -95,7 +95,10 @@ def test_on_a_phone_the_canvas_and_the_answer_fit_the_first_screen(browser, app_
     canvas = page.locator("canvas").last.bounding_box()
     answer = page.get_by_test_id("stMetric").filter(has_text="Prediction").bounding_box()
     assert canvas["y"] + canvas["height"] <= 844, canvas  # the whole canvas on the first screen
-    assert 0 < answer["y"] - (canvas["y"] + canvas["height"]) < 200 and answer["y"] < 844, (canvas, answer)  # the answer right under it
+    assert 0 < answer["y"] - (canvas["y"] + canvas["height"]) < 200 and answer["y"] < 844, (
+        canvas,
+        answer,
+    )  # the answer right under it
     for d in range(10):
         pill = page.get_by_test_id("stButtonGroup").get_by_role("radio", name=str(d), exact=True).bounding_box()
         assert 0 <= pill["x"] and pill["x"] + pill["width"] <= 390, (d, pill)  # every pill on the screen

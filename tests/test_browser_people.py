@@ -17,6 +17,7 @@ from nn_core.storage import save_model
 
 pytestmark = pytest.mark.browser  # drives a real Chromium: left out of the quick check
 
+
 def test_a_persons_work_follows_their_browser_and_no_one_elses(browser, tmp_path, monkeypatch):
     with running_app(tmp_path) as url:
         monkeypatch.setenv("NN_CORE_WEIGHTS_DIR", str(tmp_path / "weights"))  # the server's folders

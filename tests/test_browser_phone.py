@@ -67,14 +67,19 @@ def test_the_network_view_on_a_phone_is_square_tappable_and_its_buttons_fit_a_fi
     assert abs(width / height - 1) <= 0.1 and width >= 60, (width, height)
     assert square >= 8, square
 
-    pills = [phone.get_by_test_id("stButtonGroup").get_by_role("radio", name=str(d), exact=True).bounding_box() for d in range(10)]
+    pills = [
+        phone.get_by_test_id("stButtonGroup").get_by_role("radio", name=str(d), exact=True).bounding_box() for d in range(10)
+    ]
     rows = {}
     for p in pills:
         assert p["width"] >= 44 and p["height"] >= 44, p
         assert 0 <= p["x"] and p["x"] + p["width"] <= 390, p
         rows.setdefault(round(p["y"]), []).append(p)
     assert min(len(row) for row in rows.values()) >= 2, [len(row) for row in rows.values()]  # none alone on its row
-    print("phone: correction buttons %dx%d px, rows of %s" % (pills[0]["width"], pills[0]["height"], [len(r) for r in rows.values()]))
+    print(
+        "phone: correction buttons %dx%d px, rows of %s"
+        % (pills[0]["width"], pills[0]["height"], [len(r) for r in rows.values()])
+    )
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     view.screenshot(path=str(SCREENSHOTS / "network-phone.png"))

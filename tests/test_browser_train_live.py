@@ -82,7 +82,7 @@ def test_pause_resume_and_stop_are_live_and_a_new_tab_shows_the_running_settings
     button(page, "Stop").click()
     expect(button(page, "Start")).to_be_enabled(timeout=60_000)  # usable again once it has ended, without a click
     assert "stopped" in progress(page)
-    record, = RunStore(folder / "runs.sqlite").runs_of(person(context))
+    (record,) = RunStore(folder / "runs.sqlite").runs_of(person(context))
     assert record.status == "stopped" and record.paused_seconds > 0
 
     page.goto(url)  # the Draw page
@@ -99,8 +99,10 @@ def test_screenshots_of_close_changes_and_of_a_deep_health_chart(browser, app):
     context = browser.new_context(viewport={"width": 1300, "height": 1100})
     page = context.new_page()
     page.set_default_timeout(120_000)
-    page.goto(url + "/train?n_train=5000&epochs=4&n_hidden=4&neurons_1=256&neurons_2=256&neurons_3=256&neurons_4=256"
-                    "&mini_batch=32&rate=0.001")
+    page.goto(
+        url + "/train?n_train=5000&epochs=4&n_hidden=4&neurons_1=256&neurons_2=256&neurons_3=256&neurons_4=256"
+        "&mini_batch=32&rate=0.001"
+    )
     page.get_by_text(re.compile(r"from Start to the results")).wait_for()
     button(page, "Start").click()
     page.get_by_test_id("stProgress").filter(has_text=re.compile(r"epoch 2 of 4")).wait_for()

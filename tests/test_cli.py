@@ -146,6 +146,10 @@ def test_the_installed_command_works_from_any_folder(tmp_path):
     command = shutil.which("nn-core") or str(Path(sys.executable).parent / "nn-core")
     result = subprocess.run([command, "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0 and "usage: nn-core" in result.stdout
-    result = subprocess.run([sys.executable, "-c", "import nn_core, sys; print(nn_core.load_model('default').layer_data['Dim'])"],
-                            cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import nn_core, sys; print(nn_core.load_model('default').layer_data['Dim'])"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and "784" in result.stdout, result.stderr

@@ -31,7 +31,7 @@ def test_one_click_corrects_the_answer_and_keeps_the_drawing_and_undo_forgets_it
     fix.set_value(7).run()
     assert not at.exception
     assert "Kept as a 7" in texts(at.success)
-    kept, = DrawingStore().drawings(with_pictures=True)
+    (kept,) = DrawingStore().drawings(with_pictures=True)
     assert (kept.label, kept.answer, kept.owner, kept.model, kept.source) == (7, int(answer), "visitor-a", "default", "uploaded")
     assert kept.probabilities.shape == (10,) and abs(kept.probabilities.sum() - 1) < 1e-3
     assert max(Image.open(io.BytesIO(kept.picture)).size) == 200  # the upload, as it was (it fits the canvas's size)
@@ -64,8 +64,10 @@ def test_a_database_that_cannot_be_written_loses_nothing_and_says_so(shipped_wei
 def keep_some(visitor, labels, answers=None):
     store = DrawingStore()
     rng = np.random.default_rng(len(labels))
-    return [store.add(visitor, label, rng.random((28, 28)), answer=None if answers is None else answers[i])
-            for i, label in enumerate(labels)]
+    return [
+        store.add(visitor, label, rng.random((28, 28)), answer=None if answers is None else answers[i])
+        for i, label in enumerate(labels)
+    ]
 
 
 def test_my_drawings_shows_this_sessions_drawings_and_deletes_one(weights_dir):
@@ -81,7 +83,10 @@ def test_my_drawings_shows_this_sessions_drawings_and_deletes_one(weights_dir):
     deletes[0].click().run()
     assert not at.exception
     assert len(DrawingStore().drawings(owner="visitor-a")) == 2 and len(DrawingStore().drawings()) == 4
-    assert {b.label for b in at.get("download_button")} == {"Download as CSV (Kaggle format)", "Download the pictures (.zip of PNGs)"}
+    assert {b.label for b in at.get("download_button")} == {
+        "Download as CSV (Kaggle format)",
+        "Download the pictures (.zip of PNGs)",
+    }
 
 
 def test_a_teacher_can_let_everyone_see_everyones_drawings(weights_dir, monkeypatch):
@@ -176,6 +181,7 @@ def test_a_database_server_that_stops_for_a_while_loses_nothing_and_needs_no_res
     from nn_core import database
     from nn_core.models import model_store
     from nn_core.network import dense_layers, init_params
+
     monkeypatch.setenv(database.ENV_VAR, own_postgres.url)
     monkeypatch.setattr(database, "CONNECT_SECONDS", 2.0)
     ld = dense_layers([8])

@@ -48,8 +48,9 @@ def test_an_absurd_neuron_number_shows_no_insides(shipped_weights, value):
     no_insides(at)
 
 
-@pytest.mark.parametrize("key, value", [("seed", float("nan")), ("seed", float("inf")), ("epochs", "abc"), ("dropout", "x"),
-                                        ("n_hidden", 99)])
+@pytest.mark.parametrize(
+    "key, value", [("seed", float("nan")), ("seed", float("inf")), ("epochs", "abc"), ("dropout", "x"), ("n_hidden", 99)]
+)
 def test_absurd_training_settings_show_no_insides(weights_dir, key, value):
     at = train_page()
     widget = next(w for w in list(at.number_input) + list(at.slider) if w.key == key)

@@ -20,8 +20,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("openssl") is No
 
 def certificate(folder):
     """A self-signed certificate and key, as the documentation makes them; it is its own authority."""
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=nn-core-class",
-                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=nn-core-class",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return str(folder / "cert.pem"), str(folder / "key.pem")
 
 
@@ -31,14 +49,52 @@ def test_a_scheduler_behind_tls_trains_for_clients_that_hold_the_certificate(tmp
     address = "tls://127.0.0.1:%d" % free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))
     log = open(tmp_path / "dask.log", "w")
-    processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                   "--port", address.rsplit(":", 1)[1], "--protocol", "tls", "--no-dashboard", *tls],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)]
-    processes.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
-                                       "--nthreads", "1", "--no-dashboard", *tls], env=env, stdout=log, stderr=subprocess.STDOUT))
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                address.rsplit(":", 1)[1],
+                "--protocol",
+                "tls",
+                "--no-dashboard",
+                *tls,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    processes.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                *tls,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    )
     try:
-        settings = {"distributed.comm.tls.ca-file": cert, "distributed.comm.tls.client.cert": cert,
-                    "distributed.comm.tls.client.key": key, "distributed.comm.require-encryption": True}
+        settings = {
+            "distributed.comm.tls.ca-file": cert,
+            "distributed.comm.tls.client.cert": cert,
+            "distributed.comm.tls.client.key": key,
+            "distributed.comm.require-encryption": True,
+        }
         with dask.config.set(settings):
             deadline = time.time() + 60
             while True:
@@ -51,6 +107,7 @@ def test_a_scheduler_behind_tls_trains_for_clients_that_hold_the_certificate(tmp
             with client:
                 client.wait_for_workers(1, timeout=60)
                 from nn_core.network import dense_layers
+
                 assert client.submit(dense_layers, [8]).result(timeout=60)["Dim"] == [784, 8, 10]  # code of nn_core ran there
         with pytest.raises((OSError, TypeError, ValueError)):  # without the certificate: refused
             Client(address, timeout="3s", set_as_default=False).close()

@@ -52,7 +52,7 @@ def test_a_drawing_is_kept_with_everything_the_issue_lists(store):
     first = store.add("visitor-a", 9, image, picture=picture(), answer=3, probabilities=p, model="default")
     second = store.add("visitor-b", 4, digit_image(1))
     assert second > first
-    a, = store.drawings(owner="visitor-a", with_pictures=True)
+    (a,) = store.drawings(owner="visitor-a", with_pictures=True)
     assert (a.id, a.owner, a.label, a.answer, a.model, a.source) == (first, "visitor-a", 9, 3, "default", "drawn")
     assert np.array_equal(a.image, np.round(image * 255).astype(np.uint8))
     assert np.allclose(a.probabilities, p, atol=1e-6)
@@ -92,11 +92,14 @@ def test_a_database_of_the_first_version_keeps_whose_drawings_they_are(backend):
     insert = "INSERT INTO drawings (created, session, label, input) VALUES ('2026-01-01', 'alice', 7, %s)"
     if is_url(backend):
         import psycopg
+
         with psycopg.connect(backend, autocommit=True) as conn:
             for statement in first:
                 conn.execute(postgres_script(statement))
-            conn.execute("CREATE TABLE schema_version (store TEXT NOT NULL, version INTEGER NOT NULL, "
-                         "applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))")
+            conn.execute(
+                "CREATE TABLE schema_version (store TEXT NOT NULL, version INTEGER NOT NULL, "
+                "applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))"
+            )
             conn.execute("INSERT INTO schema_version (store, version) VALUES ('drawings', 1)")
             conn.execute(insert % "%s", (bytes(784),))
     else:
@@ -226,12 +229,15 @@ def test_a_csv_round_trip_and_a_zip_of_pictures(store, tmp_path):
         assert Image.open(archive.open("%05d-digit-0-28x28.png" % ids[0])).size == (28, 28)
 
 
-@pytest.mark.parametrize("content, message", [
-    (csv_text([[1] + [0] * 783], header=["label"] + ["pix%d" % i for i in range(784)]), "columns pixel0..pixel783"),
-    (csv_text([[0] * 784], header=["pixel%d" % i for i in range(784)]), "no label column"),
-    (csv_text([[1] + [0] * 784] * 40 + [[12] + [0] * 784]), "labels must be whole numbers from 0 to 9; row 42"),
-    (csv_text([[1] + [0] * 784] * 5001), "at most 5000 drawings"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (csv_text([[1] + [0] * 783], header=["label"] + ["pix%d" % i for i in range(784)]), "columns pixel0..pixel783"),
+        (csv_text([[0] * 784], header=["pixel%d" % i for i in range(784)]), "no label column"),
+        (csv_text([[1] + [0] * 784] * 40 + [[12] + [0] * 784]), "labels must be whole numbers from 0 to 9; row 42"),
+        (csv_text([[1] + [0] * 784] * 5001), "at most 5000 drawings"),
+    ],
+)
 def test_a_bad_import_says_why_and_stores_nothing(store, content, message):
     store.add("s", 7, digit_image(0))
     with pytest.raises(DataError, match=message):
@@ -261,20 +267,28 @@ def test_a_file_larger_than_5000_drawings_can_be_is_refused_unread(store):
     worst = csv_text([[9] + [255] * 784] * 5000)  # the longest rows there can be
     assert len(worst) <= csv_import.MAX_IMPORT_BYTES
     assert store.import_csv(io.BytesIO(worst), "s") == (5000, 0)
-    with pytest.raises(DataError, match=r"the file is 28\.0 MB, and a CSV of 5000 drawings is at most 16\.0 MB.*Nothing was imported"):
+    with pytest.raises(
+        DataError, match=r"the file is 28\.0 MB, and a CSV of 5000 drawings is at most 16\.0 MB.*Nothing was imported"
+    ):
         store.import_csv(Unread(b"0" * 28_000_000), "t")
     assert store.count("t") == 0
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"label,pixel0\n", "columns pixel0..pixel783"),
-    (csv_text([[1] + [0] * 784]).replace(b"\n1,", b"\n1,0,", 1), "row 2 has 786 values; a drawing is a label and 784 pixels"),
-    (csv_text([[1] + [0] * 784], header=["label"] + ["pixel%d" % i for i in range(784)] + ["extra"]), "785 columns"),
-    (csv_text([[1] + [0] * 783 + [10**23]]), "line 2 is longer|pixel values must be whole numbers"),
-    (csv_text([[1] + [0] * 783 + [256]]), "pixel values must be whole numbers from 0 to 255; row 2, column pixel783 has '256'"),
-    (csv_text([[1] + [0] * 783 + ["1.5"]]), "pixel values must be whole numbers from 0 to 255; row 2, column pixel783"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"label,pixel0\n", "columns pixel0..pixel783"),
+        (csv_text([[1] + [0] * 784]).replace(b"\n1,", b"\n1,0,", 1), "row 2 has 786 values; a drawing is a label and 784 pixels"),
+        (csv_text([[1] + [0] * 784], header=["label"] + ["pixel%d" % i for i in range(784)] + ["extra"]), "785 columns"),
+        (csv_text([[1] + [0] * 783 + [10**23]]), "line 2 is longer|pixel values must be whole numbers"),
+        (
+            csv_text([[1] + [0] * 783 + [256]]),
+            "pixel values must be whole numbers from 0 to 255; row 2, column pixel783 has '256'",
+        ),
+        (csv_text([[1] + [0] * 783 + ["1.5"]]), "pixel values must be whole numbers from 0 to 255; row 2, column pixel783"),
+        (b"", "empty"),
+    ],
+)
 def test_every_row_is_checked_for_its_785_whole_numbers(store, content, message):
     with pytest.raises(DataError, match=message):
         store.import_csv(io.BytesIO(content), "s")
@@ -327,8 +341,30 @@ def test_fine_tuning_on_corrected_drawings_teaches_the_shipped_model_a_style(tmp
     store = DrawingStore(tmp_path / "drawings.sqlite")
     for image, answer in zip(seen, before):
         store.add("teacher", 9, image, answer=int(answer), model="default")
-    assert cli.main(["train", "--from", "default", "--drawings", store.where, "--epochs", "3", "--rate", "1e-4",
-                     "--schedule", "constant", "--n-train", "10000", "--val-fraction", "0", "--name", "tuned"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--from",
+                "default",
+                "--drawings",
+                store.where,
+                "--epochs",
+                "3",
+                "--rate",
+                "1e-4",
+                "--schedule",
+                "constant",
+                "--n-train",
+                "10000",
+                "--val-fraction",
+                "0",
+                "--name",
+                "tuned",
+            ]
+        )
+        == 0
+    )
     assert "fine-tuning default" in capsys.readouterr().out
     tuned = load_model("tuned")
     assert tuned.meta["started_from"] == "default" and "30 kept drawings" in tuned.meta["data"]

@@ -81,8 +81,10 @@ def test_favourite_digits_find_the_digit_a_neuron_is_built_for_whatever_the_chun
     W = np.zeros((30, 784), np.float32)
     for j in range(30):
         W[j, (j % 10) * 78 : (j % 10) * 78 + 78] = 1.0 + j  # neuron j fires on the band of digit j % 10
-    model = Model({"Dim": [784, 30, 10], "Activs": ["relu", "softmax"]},
-                  {"W1": W, "b1": np.zeros((30, 1), np.float32), "W2": np.zeros((10, 30), np.float32), "b2": np.zeros((10, 1), np.float32)})
+    model = Model(
+        {"Dim": [784, 30, 10], "Activs": ["relu", "softmax"]},
+        {"W1": W, "b1": np.zeros((30, 1), np.float32), "W2": np.zeros((10, 30), np.float32), "b2": np.zeros((10, 1), np.float32)},
+    )
     favourite, selectivity = explain.favourite_digits(model, images, labels)
     assert favourite.tolist() == [j % 10 for j in range(30)] and (selectivity > 0).all()
     monkeypatch.setattr(explain, "NEURONS_AT_ONCE", 7)  # a few neurons at a time: the same answer

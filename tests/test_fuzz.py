@@ -17,8 +17,13 @@ from nn_core.preprocess import ImageError, open_image, to_mnist
 from nn_core.storage import ModelFileError, load_model
 
 # Derandomized: the same examples on every run, so that a failure in CI can be reproduced here.
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def valid_model_bytes():
@@ -72,8 +77,10 @@ def test_a_damaged_model_file(tmp_path, changes):
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(["W1.npy", "b1.npy", "W2.npy", "b2.npy", "__meta__.npy", "x.npy"]), max_size=5),
-       st.binary(max_size=300))
+@given(
+    st.lists(st.sampled_from(["W1.npy", "b1.npy", "W2.npy", "b2.npy", "__meta__.npy", "x.npy"]), max_size=5),
+    st.binary(max_size=300),
+)
 def test_a_model_archive_with_odd_members(tmp_path, names, raw):
     path = tmp_path / "odd.npz"
     with zipfile.ZipFile(path, "w") as z:
@@ -87,10 +94,14 @@ def test_a_model_archive_with_odd_members(tmp_path, names, raw):
 
 @pytest.mark.slow
 @settings(FUZZ, max_examples=20)  # each example parses a 785-column table
-@given(st.one_of(st.text(max_size=500),
-                 st.lists(st.text(alphabet="0123456789.-x ,", max_size=6), min_size=1, max_size=6).map(
-                     lambda cells: "label," + ",".join("pixel%d" % i for i in range(784)) + "\n"
-                     + ",".join((cells * 200)[:785]) + "\n")))
+@given(
+    st.one_of(
+        st.text(max_size=500),
+        st.lists(st.text(alphabet="0123456789.-x ,", max_size=6), min_size=1, max_size=6).map(
+            lambda cells: "label," + ",".join("pixel%d" % i for i in range(784)) + "\n" + ",".join((cells * 200)[:785]) + "\n"
+        ),
+    )
+)
 def test_any_text_as_a_kaggle_csv(text):
     try:
         images, labels = load_kaggle_csv(io.StringIO(text))

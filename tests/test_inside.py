@@ -23,14 +23,18 @@ def small_job(mnist, tmp_path_factory):
     database of the module's, which every test of the module reads)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(runs.ENV_VAR, str(tmp_path_factory.mktemp("runs") / "runs.sqlite"))
-        config = TrainConfig(layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1)
+        config = TrainConfig(
+            layer_data={"Dim": [784, 32, 10], "Activs": ["relu", "softmax"]}, epochs=2, n_train=2000, val_fraction=0.1
+        )
         job = submit(config, mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)
         job.join(120)
         assert job.status == "finished"
         yield job
 
 
-@pytest.mark.parametrize("trained", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["shipped model", "a small network trained now"])
+@pytest.mark.parametrize(
+    "trained", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["shipped model", "a small network trained now"]
+)
 def test_every_view_renders(shipped_weights, trained, request):
     job = request.getfixturevalue("small_job") if trained else None
     at = inside(job)

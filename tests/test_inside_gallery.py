@@ -23,6 +23,7 @@ def large_neuron(at):
 def favourites(mnist):
     """Each neuron's favourite digit, as the page works it out (its first 2,000 test digits)."""
     from pages.inside_page import FAVOURITE_IMAGES
+
     model = load_model(WEIGHTS_DIR / "default.npz")
     return explain.favourite_digits(model, mnist.x_test[:FAVOURITE_IMAGES], mnist.y_test[:FAVOURITE_IMAGES])
 
@@ -52,6 +53,7 @@ def test_a_neuron_typed_by_number_stays_when_the_digit_changes(shipped_weights):
 def robustness_colours(at):
     """The colour scale of each robustness chart: its models in the order of their colours."""
     import json
+
     specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     return [s["encoding"]["color"]["scale"]["domain"] for s in specs if "encoding" in s and "color" in s["encoding"]]
 

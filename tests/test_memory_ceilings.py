@@ -85,8 +85,15 @@ def test_a_forward_pass_batch_shrinks_with_the_widest_layer():
 def test_the_neuron_views_of_a_very_wide_layer_stay_small():
     ld = {"Dim": [784, 150_000, 10], "Activs": ["relu", "softmax"]}
     rng = np.random.default_rng(0)
-    model = Model(ld, {"W1": rng.standard_normal((150_000, 784), dtype=np.float32) * 0.01, "b1": np.zeros((150_000, 1), np.float32),
-                       "W2": rng.standard_normal((10, 150_000), dtype=np.float32) * 0.01, "b2": np.zeros((10, 1), np.float32)})
+    model = Model(
+        ld,
+        {
+            "W1": rng.standard_normal((150_000, 784), dtype=np.float32) * 0.01,
+            "b1": np.zeros((150_000, 1), np.float32),
+            "W2": rng.standard_normal((10, 150_000), dtype=np.float32) * 0.01,
+            "b2": np.zeros((10, 1), np.float32),
+        },
+    )
     images = rng.random((2000, 784), dtype=np.float32)
     labels = rng.integers(0, 10, 2000)
     tracemalloc.start()
@@ -103,12 +110,14 @@ def test_the_neuron_views_of_a_very_wide_layer_stay_small():
 def peak_mb(args, env):
     """Run the command line in a fresh process; its exit code, output and peak memory in MB."""
     # VmHWM, not getrusage: a process forked from this one (MNIST loaded) inherits its maxrss.
-    probe = ("import runpy, sys; sys.argv = ['nn_core'] + %r\n"
-             "try:\n    runpy.run_module('nn_core', run_name='__main__')\n"
-             "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
-             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
-             "print('PEAK_MB', int(hwm) / 1024, file=sys.stderr)\n"
-             "sys.exit(code)\n" % list(args))
+    probe = (
+        "import runpy, sys; sys.argv = ['nn_core'] + %r\n"
+        "try:\n    runpy.run_module('nn_core', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print('PEAK_MB', int(hwm) / 1024, file=sys.stderr)\n"
+        "sys.exit(code)\n" % list(args)
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=600)
     peak = float(done.stderr.rsplit("PEAK_MB", 1)[1].split()[0])
     return done.returncode, done.stdout + done.stderr, peak
@@ -138,7 +147,8 @@ def in_fresh_process(code, timeout=900):
     probe = code + (
         "\nimport json\n"
         "result['peak_mb'] = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024\n"
-        "print('RESULT', json.dumps(result))\n")
+        "print('RESULT', json.dumps(result))\n"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert done.returncode == 0 and "RESULT" in done.stdout, done.stdout + done.stderr
     return json.loads(done.stdout.rsplit("RESULT", 1)[1])
@@ -189,11 +199,15 @@ def import_alone(path, person):
     """Import the file at ``path`` in a fresh process that holds it in memory first, as a server
     holds an upload: ``(outcome, message or counts, seconds, bytes read, the process's peak in MB
     before the import and after it, drawings kept)``."""
-    result = in_fresh_process(IMPORT + """
+    result = in_fresh_process(
+        IMPORT
+        + """
 raw = open(%r, "rb").read()
 before = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024
 result = {"attempt": attempt(raw, %r) + (Upload.read_bytes, before), "kept": DrawingStore().count()}
-""" % (str(path), person))
+"""
+        % (str(path), person)
+    )
     return tuple(result["attempt"]) + (result["peak_mb"], result["kept"])
 
 
@@ -210,8 +224,10 @@ def test_a_99_mb_drawings_csv_is_refused_unread_in_a_small_process(tmp_path):
     assert extra.stat().st_size > 95e6 and unique_big.stat().st_size > 95e6 and 10e6 < unique_small.stat().st_size < 16e6
     for path in (extra, unique_big):
         outcome, message, seconds, read, before, peak, kept = import_alone(path, "a")
-        print("%s (%.0f MB): %s in %.3f s; the process's peak %.0f MB with the file read, %.0f MB after the import"
-              % (path.name, path.stat().st_size / 1e6, outcome, seconds, before, peak))
+        print(
+            "%s (%.0f MB): %s in %.3f s; the process's peak %.0f MB with the file read, %.0f MB after the import"
+            % (path.name, path.stat().st_size / 1e6, outcome, seconds, before, peak)
+        )
         assert outcome == "refused" and "a CSV of 5000 drawings is at most 16.0 MB" in message, message
         assert read == 0, "%d bytes of the file were read before it was refused" % read
         assert peak < 300 and peak - before < 20, (before, peak)  # reading the file, and nothing for refusing it
@@ -228,7 +244,9 @@ def test_four_imports_at_once_stay_small_and_one_person_imports_one_file_at_a_ti
     """Four tabs of one person importing the largest file 5,000 drawings can be, then four people
     at once: one import per person at a time, two on the server, the others told in words, nothing
     imported twice, and the process stays small."""
-    result = in_fresh_process(IMPORT + """
+    result = in_fresh_process(
+        IMPORT
+        + """
 import numpy as np
 rng = np.random.default_rng(0)
 def largest(seed):
@@ -250,7 +268,8 @@ result["one_person"] = together(["p"] * 4)
 result["p_kept"] = DrawingStore().count("p")
 result["four_people"] = together(["q", "r", "s", "t"])
 result["others_kept"] = [DrawingStore().count(p) for p in "qrst"]
-""".replace("HEADER", repr(header())))
+""".replace("HEADER", repr(header()))
+    )
     from nn_core import csv_import
 
     assert result["size"] > 15e6  # the largest accepted: 5,000 rows of three-digit numbers
@@ -263,7 +282,8 @@ result["others_kept"] = [DrawingStore().count(p) for p in "qrst"]
     four = result["four_people"]
     for answer, kept in zip(four, result["others_kept"]):
         assert (answer[0] == "imported" and kept == 5000) or (
-            answer[0] == "refused" and "an import is already running on this server" in answer[1] and kept == 0), answer
+            answer[0] == "refused" and "an import is already running on this server" in answer[1] and kept == 0
+        ), answer
     assert sum(a[0] == "imported" for a in four) >= csv_import.IMPORTS_AT_ONCE
     print("four at once: %s; peak of the process %.0f MB" % ([a[0] for a in four], result["peak_mb"]))
     # Four files of 15.7 MB held (as a server holds uploads), two parsed at a time into 4 MB each.
@@ -296,8 +316,12 @@ def run_alone(config, recipe=None, before=""):
 
 
 def wide(n_train, epochs=2):
-    return {"layer_data": {"Dim": [784, 1024, 1024, 1024, 1024, 10], "Activs": ["relu"] * 4 + ["softmax"]},
-            "mini_batch": None, "n_train": n_train, "epochs": epochs}
+    return {
+        "layer_data": {"Dim": [784, 1024, 1024, 1024, 1024, 10], "Activs": ["relu"] * 4 + ["softmax"]},
+        "mini_batch": None,
+        "n_train": n_train,
+        "epochs": epochs,
+    }
 
 
 def accepted(config, recipe=None):
@@ -323,8 +347,10 @@ def test_the_widest_accepted_run_peaks_within_its_estimate_and_the_ceiling(mnist
         middle = (low + high) // 2
         low, high = (middle, high) if accepted(wide(middle)) is True else (low, middle)
     result = run_alone(wide(low))
-    print("widest accepted: 4 x 1024, full batch, n_train %d: peak %.0f MB, memory_needed %.0f MB, ceiling %d MB"
-          % (low, result["peak_mb"], result["need_mb"], LIMIT_MB))
+    print(
+        "widest accepted: 4 x 1024, full batch, n_train %d: peak %.0f MB, memory_needed %.0f MB, ceiling %d MB"
+        % (low, result["peak_mb"], result["need_mb"], LIMIT_MB)
+    )
     assert result["status"] == "finished", result["message"]
     assert result["need_mb"] / 1.2 <= result["peak_mb"] <= result["need_mb"] <= LIMIT_MB
 
@@ -333,11 +359,14 @@ def test_the_widest_accepted_run_peaks_within_its_estimate_and_the_ceiling(mnist
 def test_a_run_beyond_its_ceiling_fails_in_words_and_its_process_goes_on():
     """The hard limit of a training process: held to 250 MB, a run that needs more (its estimate
     wrong) ends "failed" with a message in words, and its process allocates freely again after."""
-    result = run_alone(wide(5000, epochs=1), before="""
+    result = run_alone(
+        wide(5000, epochs=1),
+        before="""
 from nn_core import worker
 held = worker.limit_memory
 worker.limit_memory = lambda megabytes: held(250)
-""")
+""",
+    )
     assert result["status"] == "failed"
     assert "needed more memory than one run may use here (1.5 GB)" in result["message"], result["message"]
     in_words = in_fresh_process("""
@@ -373,17 +402,23 @@ def test_a_kaggle_size_csv_is_checked_and_trained_on_within_the_ceiling(tmp_path
     """Its check process took 1,234 MB and the run 1,552 MB (pandas' parsing was not in the estimate)."""
     path = kaggle_csv(tmp_path / "train.csv")
     assert path.stat().st_size > 95e6
-    check = in_fresh_process("""
+    check = in_fresh_process(
+        """
 from nn_core import runspec
 result = {"rows": runspec.labelled_rows(%r)}
-""" % str(path))
+"""
+        % str(path)
+    )
     assert check["rows"] == 54_000
     config = {"epochs": 1}
     recipe = {"kaggle_csv": str(path), "kaggle_rows": 54_000, "kaggle_name": "train.csv"}
     assert accepted(config, recipe) is True
     run = run_alone(config, recipe)
-    print("Kaggle-size CSV (%.0f MB): its check peaked at %.0f MB; a run on it (default settings) at %.0f MB, "
-          "memory_needed %.0f MB; ceiling %d MB" % (path.stat().st_size / 1e6, check["peak_mb"], run["peak_mb"], run["need_mb"], LIMIT_MB))
+    print(
+        "Kaggle-size CSV (%.0f MB): its check peaked at %.0f MB; a run on it (default settings) at %.0f MB, "
+        "memory_needed %.0f MB; ceiling %d MB"
+        % (path.stat().st_size / 1e6, check["peak_mb"], run["peak_mb"], run["need_mb"], LIMIT_MB)
+    )
     assert check["peak_mb"] < LIMIT_MB / 2
     assert run["status"] == "finished", run["message"]
     assert run["peak_mb"] <= run["need_mb"] <= LIMIT_MB

@@ -16,12 +16,15 @@ def test_dense_layers_in_the_seed_vocabulary():
     assert dense_layers([8], "sigmoid", "sigmoid", n_in=4, n_out=3) == {"Dim": [4, 8, 3], "Activs": ["sigmoid", "sigmoid"]}
 
 
-@pytest.mark.parametrize("hidden,activation,words", [
-    ([800, 800], "relu", "two hidden layers of 800 neurons (relu)"),
-    ([64], "tanh", "one hidden layer of 64 neurons (tanh)"),
-    ([512, 256], "relu", "two hidden layers of 512, 256 neurons (relu)"),
-    ([], "relu", "no hidden layer (inputs straight to the 10 outputs)"),
-])
+@pytest.mark.parametrize(
+    "hidden,activation,words",
+    [
+        ([800, 800], "relu", "two hidden layers of 800 neurons (relu)"),
+        ([64], "tanh", "one hidden layer of 64 neurons (tanh)"),
+        ([512, 256], "relu", "two hidden layers of 512, 256 neurons (relu)"),
+        ([], "relu", "no hidden layer (inputs straight to the 10 outputs)"),
+    ],
+)
 def test_models_are_described_in_words(hidden, activation, words):
     assert describe_layers(dense_layers(hidden, activation)) == words
 

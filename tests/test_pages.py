@@ -60,7 +60,14 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     job = latest_run(at)
     c = job.config
     assert c.layer_data == {"Dim": [784, 64, 10], "Activs": ["tanh", "softmax"]}
-    assert (c.epochs, c.n_train, c.rate, c.optimizer, c.val_fraction, c.init) == (2, 1000, 0.1, "momentum", 0.2, "standard_normal")
+    assert (c.epochs, c.n_train, c.rate, c.optimizer, c.val_fraction, c.init) == (
+        2,
+        1000,
+        0.1,
+        "momentum",
+        0.2,
+        "standard_normal",
+    )
     job.join(60)
     at.run()
     assert not at.exception
@@ -73,7 +80,12 @@ def test_train_page_widgets_drive_the_settings_and_a_tiny_run_is_saved(weights_d
     at.button(key="save").click().run()
     assert "Saved as tiny-run. Pick it" in texts(at.success)
     saved = load_model_meta(weights_dir / "tiny-run.json")
-    assert saved["name"] == "tiny-run" and saved["command"] == "the app" and saved["owner"] == at.session_state["visitor"] and saved["data"] == "MNIST"
+    assert (
+        saved["name"] == "tiny-run"
+        and saved["command"] == "the app"
+        and saved["owner"] == at.session_state["visitor"]
+        and saved["data"] == "MNIST"
+    )
     assert {"numpy", "python", "date", "test_accuracy", "history"} <= set(saved)  # as the command line records
     at.button(key="save").click().run()  # the same name again is refused, nothing overwritten
     assert "exists already" in texts(at.error)
@@ -104,7 +116,9 @@ def load_model_meta(path):
 @pytest.mark.slow
 def test_a_diverged_run_is_reported_with_advice(weights_dir):
     X, y = blobs()
-    config = TrainConfig(layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16)
+    config = TrainConfig(
+        layer_data={"Dim": [4, 8, 3], "Activs": ["relu", "softmax"]}, epochs=50, rate=10.0, optimizer="gd", mini_batch=16
+    )
     job = submit(config, X * 1e3, y, X, y)
     job.join(30)
     at = as_owner(app(), job)
@@ -147,8 +161,11 @@ def chart_runs(at):
     found = []
     for chart in at.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
-        scales = [layer["encoding"]["color"]["scale"] for layer in spec.get("layer", [])
-                  if "domain" in layer.get("encoding", {}).get("color", {}).get("scale", {})]
+        scales = [
+            layer["encoding"]["color"]["scale"]
+            for layer in spec.get("layer", [])
+            if "domain" in layer.get("encoding", {}).get("color", {}).get("scale", {})
+        ]
         if scales:
             found.append((scales[0]["domain"], scales[0]["range"]))
     return found
@@ -264,10 +281,13 @@ def test_an_upload_is_decoded_once_not_on_every_rerun(shipped_weights, monkeypat
     assert any(m.label == "Prediction" for m in at.metric)
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"label,pixel0\n", "pixel1 .. missing|are missing"),
-    (b"\x00\x01garbage", "could not read|are missing"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"label,pixel0\n", "pixel1 .. missing|are missing"),
+        (b"\x00\x01garbage", "could not read|are missing"),
+    ],
+)
 def test_a_bad_kaggle_csv_gets_a_message_not_a_traceback(weights_dir, tmp_path, monkeypatch, content, message):
     monkeypatch.setenv("NN_CORE_DATA_DIR", str(tmp_path))  # no MNIST: the upload is offered
     at = train_page()
@@ -361,7 +381,11 @@ def test_the_first_page_says_in_two_sentences_what_the_app_is_and_points_to_the_
 
 
 def test_the_draw_pages_choices_survive_a_trip_to_another_page(shipped_weights):
-    save_model("other", init_params({"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]}, seed=0), {"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]})
+    save_model(
+        "other",
+        init_params({"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]}, seed=0),
+        {"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]},
+    )
     at = app()
     at.run()
     at.selectbox(key="model_name").set_value("other")

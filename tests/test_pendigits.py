@@ -33,18 +33,21 @@ def test_reads_hand_written_lines_including_a_multi_stroke_digit():
     np.testing.assert_array_equal(four.strokes[1], [[150, 250], [150, 0]])
 
 
-@pytest.mark.parametrize("text,line,what", [
-    ('.PEN_DOWN\n 1 2\n.PEN_UP\n', 1, "before any .SEGMENT"),
-    ('.SEGMENT DIGIT 0 ? "7"\n 1 2\n', 2, "outside a stroke"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 two\n.PEN_UP\n', 3, "two numbers"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 2\n', 3, "ends inside a stroke"),
-    ('.SEGMENT DIGIT 0 ? "x"\n', 1, 'label "0" to "9"'),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_UP\n', 2, ".PEN_UP without .PEN_DOWN"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n.PEN_UP\n', 3, "no points"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.SEGMENT DIGIT 1 ? "1"\n.PEN_DOWN\n 1 1\n.PEN_UP\n', 2, "no strokes"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 2\n.PEN_DOWN\n', 4, ".PEN_UP missing"),
-    ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n nan 2\n.PEN_UP\n', 3, "finite"),
-])
+@pytest.mark.parametrize(
+    "text,line,what",
+    [
+        (".PEN_DOWN\n 1 2\n.PEN_UP\n", 1, "before any .SEGMENT"),
+        ('.SEGMENT DIGIT 0 ? "7"\n 1 2\n', 2, "outside a stroke"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 two\n.PEN_UP\n', 3, "two numbers"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 2\n', 3, "ends inside a stroke"),
+        ('.SEGMENT DIGIT 0 ? "x"\n', 1, 'label "0" to "9"'),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_UP\n', 2, ".PEN_UP without .PEN_DOWN"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n.PEN_UP\n', 3, "no points"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.SEGMENT DIGIT 1 ? "1"\n.PEN_DOWN\n 1 1\n.PEN_UP\n', 2, "no strokes"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 2\n.PEN_DOWN\n', 4, ".PEN_UP missing"),
+        ('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n nan 2\n.PEN_UP\n', 3, "finite"),
+    ],
+)
 def test_malformed_files_name_the_line(text, line, what):
     with pytest.raises(DataError) as info:
         pendigits.parse_unipen(text, "sample.tra")
@@ -230,8 +233,25 @@ def test_offline_download_says_which_file_to_put_where(tmp_path):
 
 @pytest.mark.slow
 def test_training_mixes_pen_digits_in_and_records_it(weights_dir, capsys):
-    code = main(["train", "--hidden", "32", "--epochs", "1", "--n-train", "4000", "--pen-digits", "1",
-                 "--pen-holdout", "29,30", "--val-fraction", "0.2", "--name", "pen"])
+    code = main(
+        [
+            "train",
+            "--hidden",
+            "32",
+            "--epochs",
+            "1",
+            "--n-train",
+            "4000",
+            "--pen-digits",
+            "1",
+            "--pen-holdout",
+            "29,30",
+            "--val-fraction",
+            "0.2",
+            "--name",
+            "pen",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "MNIST and" in out and "pen-drawn digits" in out

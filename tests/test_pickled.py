@@ -51,13 +51,16 @@ def test_a_pickle_that_tries_to_run_a_command_is_refused(tmp_path, wrap, capsys)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("obj,message", [
-    ([1, 2, 3], "not a dict"),
-    ({"weights": np.zeros(3)}, "keys must be W1, b1"),
-    ({"W1": np.zeros((10, 784)), "b1": np.zeros((10, 1)), "W2": np.zeros((10, 5)), "b2": np.zeros((10, 1))}, "shape"),
-    ({"W1": np.zeros((10, 100)), "b1": np.zeros((10, 1))}, "take 100 inputs"),
-    ({"W1": np.array([[1, 2]]), "b1": np.zeros((1, 1))}, "floating-point"),
-])
+@pytest.mark.parametrize(
+    "obj,message",
+    [
+        ([1, 2, 3], "not a dict"),
+        ({"weights": np.zeros(3)}, "keys must be W1, b1"),
+        ({"W1": np.zeros((10, 784)), "b1": np.zeros((10, 1)), "W2": np.zeros((10, 5)), "b2": np.zeros((10, 1))}, "shape"),
+        ({"W1": np.zeros((10, 100)), "b1": np.zeros((10, 1))}, "take 100 inputs"),
+        ({"W1": np.array([[1, 2]]), "b1": np.zeros((1, 1))}, "floating-point"),
+    ],
+)
 def test_pickles_that_are_not_seed_weights_are_refused(obj, message):
     with pytest.raises(ModelFileError, match=message):
         read_pickled_weights(pickle.dumps(obj))

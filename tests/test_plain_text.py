@@ -17,12 +17,50 @@ from tests.conftest import CHROMIUM, free_port, stop
 # emoji and Streamlit shortcodes, Material icons, coloured text, backgrounds and badges, small
 # text, LaTeX, and the typographic arrows and comparisons it draws.
 DIRECTIVES = [
-    ":smile: x", "x :+1:", ":streamlit: x", ":material/home: x", ":material/thumb_up:",
-    ":red[R] x", ":blue[b]", ":green[g]", ":orange[o]", ":violet[v]", ":gray[g]", ":grey[g]", ":rainbow[r]",
-    ":primary[p]", ":blue-background[b]", ":red-badge[b]", ":small[s]", ":material/home::red[R]",
-    "$x^2$", "$$x$$", "x.__bold__.y", "**b**", "*i*", "_i_", "~~s~~", "~s~", "`code`", "[l](http://127.0.0.1:1/)",
-    "![x](http://127.0.0.1:1/x.png)", "<b>b</b>", "# h", "> q", "- item", "1. item", "a | b", "x -> y", "x <- y",
-    "x <-> y", "x >= y", "x <= y", "x ~= y", "a\n\n# heading", "\\*x\\*", "https://127.0.0.1:1/x",
+    ":smile: x",
+    "x :+1:",
+    ":streamlit: x",
+    ":material/home: x",
+    ":material/thumb_up:",
+    ":red[R] x",
+    ":blue[b]",
+    ":green[g]",
+    ":orange[o]",
+    ":violet[v]",
+    ":gray[g]",
+    ":grey[g]",
+    ":rainbow[r]",
+    ":primary[p]",
+    ":blue-background[b]",
+    ":red-badge[b]",
+    ":small[s]",
+    ":material/home::red[R]",
+    "$x^2$",
+    "$$x$$",
+    "x.__bold__.y",
+    "**b**",
+    "*i*",
+    "_i_",
+    "~~s~~",
+    "~s~",
+    "`code`",
+    "[l](http://127.0.0.1:1/)",
+    "![x](http://127.0.0.1:1/x.png)",
+    "<b>b</b>",
+    "# h",
+    "> q",
+    "- item",
+    "1. item",
+    "a | b",
+    "x -> y",
+    "x <- y",
+    "x <-> y",
+    "x >= y",
+    "x <= y",
+    "x ~= y",
+    "a\n\n# heading",
+    "\\*x\\*",
+    "https://127.0.0.1:1/x",
 ]
 
 # The patterns the browser acts on (Streamlit's frontend): a shortcode or icon between colons, a
@@ -46,7 +84,7 @@ def test_plain_changes_nothing_a_reader_sees():
     assert plain("Not saved: the disk is full") == "Not saved: the disk is full"
 
 
-SCRIPT = '''
+SCRIPT = """
 import streamlit as st
 from pages._widgets import plain
 for i, text in enumerate(%r):
@@ -54,7 +92,7 @@ for i, text in enumerate(%r):
     st.caption("caption %%d=%%s" %% (i, plain(text)))
 st.success("Saved as %%s. Pick it on the Draw page." %% plain(":smile: x.__bold__.y"))
 st.subheader("Results of %%s" %% plain(":material/home: :red[R] x"))
-'''
+"""
 
 
 @pytest.mark.browser
@@ -66,9 +104,26 @@ def test_streamlit_renders_every_directive_as_typed(tmp_path):
     port = free_port()
     root = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=root, env={**__import__("os").environ, "PYTHONPATH": root}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": root},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = "http://127.0.0.1:%d" % port
     try:
         deadline = time.time() + 60
@@ -98,8 +153,20 @@ def test_streamlit_renders_every_directive_as_typed(tmp_path):
                 element = body.get_by_text(re.compile("^" + typed.split(":")[0])).first
                 assert element.inner_text().replace("\u2060", "").strip() == typed
             # nothing drawn instead of the words: no icon, no formula, no picture, no link, no colour
-            for selector in ("[data-testid='stIconMaterial']", ".katex", "img", "a[href*='127.0.0.1:1']", "strong", "em",
-                             "h1", "blockquote", "li", "table", "span[style*='color']", "span[class*='Badge']"):
+            for selector in (
+                "[data-testid='stIconMaterial']",
+                ".katex",
+                "img",
+                "a[href*='127.0.0.1:1']",
+                "strong",
+                "em",
+                "h1",
+                "blockquote",
+                "li",
+                "table",
+                "span[style*='color']",
+                "span[class*='Badge']",
+            ):
                 assert body.locator(selector).count() == 0, selector
             assert not [u for u in asked if "127.0.0.1:1/" in u]
             browser.close()

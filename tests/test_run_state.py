@@ -14,8 +14,15 @@ event = st.tuples(st.sampled_from(EVENTS), st.fixed_dictionaries({"status": st.s
 
 def test_the_runs_life_in_events():
     assert rs.state_of([]) == rs.QUEUED
-    life = [("started", None), ("batch", {}), ("paused", None), ("change", {}), ("resumed", None), ("epoch", {}),
-            ("ended", {"status": "finished"})]
+    life = [
+        ("started", None),
+        ("batch", {}),
+        ("paused", None),
+        ("change", {}),
+        ("resumed", None),
+        ("epoch", {}),
+        ("ended", {"status": "finished"}),
+    ]
     seen = []
     state = rs.QUEUED
     for kind, body in life:

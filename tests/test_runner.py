@@ -75,9 +75,13 @@ def test_a_finished_run_comes_back_whole_in_a_process_that_did_not_start_it(any_
     started = runner.submit(spec(config(val_fraction=0.2), X, y, owner=owner))
     assert started.join(60)
     reader = Runner(store=RunStore(runner.store.where), address="tcp://127.0.0.1:1")  # never connects
-    again, = reader.runs_of(owner)
+    (again,) = reader.runs_of(owner)
     kinds = [kind for _, kind, _ in reader.events(again.id)]
-    assert kinds.count("epoch") == 3 and "batch" in kinds and not [k for k in kinds if k not in ("started", "batch", "epoch", "ended")]
+    assert (
+        kinds.count("epoch") == 3
+        and "batch" in kinds
+        and not [k for k in kinds if k not in ("started", "batch", "epoch", "ended")]
+    )
     assert kinds[0] == "started" and kinds[-1] == "ended"  # its life, from the one process that trained it
     later = reader.events(again.id, since=reader.events(again.id)[-2][0])
     assert len(later) == 1  # only what came after
@@ -251,8 +255,14 @@ def test_settings_and_sizes_out_of_bounds_are_refused_before_anything_is_recorde
     with pytest.raises(ValueError, match="rate"):
         runner.submit(spec(config(rate=-1), X, y))
     with pytest.raises(ValueError, match="more than the 150,000 a run may use"):
-        runner.submit(spec(config(epochs=1), np.zeros((runspec.MAX_TRAINING_IMAGES + 1, 4), np.float32),
-                           np.zeros(runspec.MAX_TRAINING_IMAGES + 1, np.int64), test=False))
+        runner.submit(
+            spec(
+                config(epochs=1),
+                np.zeros((runspec.MAX_TRAINING_IMAGES + 1, 4), np.float32),
+                np.zeros(runspec.MAX_TRAINING_IMAGES + 1, np.int64),
+                test=False,
+            )
+        )
     wide = TrainConfig(layer_data={"Dim": [4, 150_000, 3], "Activs": ["relu", "softmax"]}, epochs=1, mini_batch=4096)
     X, y = blobs(5000)
     with pytest.raises(ValueError, match="GB of memory"):
@@ -291,8 +301,24 @@ def test_a_run_whose_process_is_gone_is_marked_failed_and_a_waiting_one_cancelle
     store = RunStore(tmp_path / "runs.sqlite")
     training, _ = store.add(config(), "run 1", owner="a")
     store.begin(training)
-    store.report(training, [("epoch", {"epoch": 1, "train_cost": 1.0, "val_cost": None, "train_acc": 0.5,
-                                       "val_acc": None, "seconds": 1.0, "rate": 0.05})], snapshot={"W1": np.ones((2, 2))})
+    store.report(
+        training,
+        [
+            (
+                "epoch",
+                {
+                    "epoch": 1,
+                    "train_cost": 1.0,
+                    "val_cost": None,
+                    "train_acc": 0.5,
+                    "val_acc": None,
+                    "seconds": 1.0,
+                    "rate": 0.05,
+                },
+            )
+        ],
+        snapshot={"W1": np.ones((2, 2))},
+    )
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     waiting, _ = store.add(config(), "run 2", owner="b", engine="embedded:%s:%d" % (socket.gethostname(), os.getpid()))
@@ -380,10 +406,18 @@ def test_a_second_process_reaches_a_run_by_the_schedulers_address_after_the_firs
     epochs = len(run.history)
     wait_until(lambda: len(run.history) > epochs)
     other = subprocess.run(
-        [sys.executable, "-c", "from nn_core.runner import Runner; from nn_core.runs import RunStore\n"
-         "run, = Runner(store=RunStore(%r), address=%r).runs_of('carol')\n"
-         "print(run.status, len(run.history)); run.stop(); run.join(60); print(run.status)" % (str(store), scheduler)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            "from nn_core.runner import Runner; from nn_core.runs import RunStore\n"
+            "run, = Runner(store=RunStore(%r), address=%r).runs_of('carol')\n"
+            "print(run.status, len(run.history)); run.stop(); run.join(60); print(run.status)" % (str(store), scheduler),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert other.returncode == 0, other.stderr
     seen, ended = other.stdout.splitlines()
     assert seen.split()[0] == "running" and int(seen.split()[1]) > epochs and ended == "stopped"

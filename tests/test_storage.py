@@ -70,7 +70,10 @@ def good_arrays():
         (lambda a: a.update(W2=np.zeros((10, 16), np.int32)), "dtype int32"),
         (lambda a: a.pop(storage.META_KEY), "no metadata"),
         (lambda a: a.update({storage.META_KEY: np.array("{not json")}), "unreadable metadata"),
-        (lambda a: a.update({storage.META_KEY: np.array(json.dumps({"layer_data": {"Dim": [784, 10], "Activs": ["bogus"]}}))}), "unreadable metadata"),
+        (
+            lambda a: a.update({storage.META_KEY: np.array(json.dumps({"layer_data": {"Dim": [784, 10], "Activs": ["bogus"]}}))}),
+            "unreadable metadata",
+        ),
         # json writes float("inf") as Infinity, which int() cannot take
         (lambda a: a.update({storage.META_KEY: meta_text([784, float("inf"), 10])}), "unreadable metadata"),
         (lambda a: a.update({storage.META_KEY: meta_text([100, 16, 10])}), "not a digit classifier: it takes 100 inputs"),
@@ -208,10 +211,13 @@ def test_a_network_above_the_parameter_limit_is_refused_before_reading(tmp_path)
     tracemalloc.stop()
 
 
-@pytest.mark.parametrize("name,raw,message", [
-    ("W1.npy", b"just some bytes, no header", "not a readable .npz"),
-    ("notes.txt", b"hello", "not an array of a model"),
-])
+@pytest.mark.parametrize(
+    "name,raw,message",
+    [
+        ("W1.npy", b"just some bytes, no header", "not a readable .npz"),
+        ("notes.txt", b"hello", "not an array of a model"),
+    ],
+)
 def test_members_that_are_not_arrays_are_refused(tmp_path, name, raw, message):
     path = tmp_path / "odd.npz"
     npz_with_member(path, name, raw)

@@ -41,7 +41,9 @@ def models(request, weights_dir, monkeypatch):
 
 def test_a_saved_model_comes_back_with_its_parameters_and_metadata(models):
     p = params()
-    assert models.save("mine", p, LD, {"owner": "alice", "test_accuracy": 0.9, "history": [{"train_cost": float("nan")}]}) == "mine"
+    assert (
+        models.save("mine", p, LD, {"owner": "alice", "test_accuracy": 0.9, "history": [{"train_cost": float("nan")}]}) == "mine"
+    )
     model = models.load("mine")
     assert model.layer_data == LD and model.meta["test_accuracy"] == 0.9 and model.meta["owner"] == "alice"
     for key in p:
@@ -94,6 +96,7 @@ def test_only_the_owner_deletes_into_the_bin_and_the_version_follows_the_name(mo
 
 def test_a_person_keeps_at_most_so_many_models(models, monkeypatch):
     from nn_core import storage
+
     monkeypatch.setattr(storage, "MAX_MODELS_PER_PERSON", 2)
     models.save("a1", params(), LD, {"owner": "alice"})
     models.save("a2", params(), LD, {"owner": "alice"})
@@ -108,6 +111,7 @@ def test_many_tabs_saving_at_once_never_take_a_person_past_the_quota(models, sav
     """Counted, then written, as one step on every back end: 30 tabs saving different names at
     once after 5 saved leave 20 models, not 22."""
     from nn_core import storage
+
     for k in range(saved_before):
         models.save("before%d" % k, params(k), LD, {"owner": "alice"})
     results = at_once(lambda k: models.save("tab%d" % k, params(k), LD, {"owner": "alice"}), tabs)
@@ -184,8 +188,16 @@ def test_a_run_record_round_trips_its_networks_commands_and_order(run_store):
     assert seq2 > seq1 and run_store.ahead(seq2) == 1 and run_store.waiting() == 3
     assert run_store.begin(first) and not run_store.begin(first)  # a run is trained once
     run_store.report(first, [("epoch", {"epoch": 1})], epoch=1, held=True, snapshot={"W1": np.ones((2, 3))})
-    run_store.report(first, [], snapshot={"W1": np.full((2, 3), 2.0)}, params={"W1": np.full((2, 3), 3.0)},
-                     result={"accuracy": 0.5}, status="finished", ended=time.time(), trained=time.time())
+    run_store.report(
+        first,
+        [],
+        snapshot={"W1": np.full((2, 3), 2.0)},
+        params={"W1": np.full((2, 3), 3.0)},
+        result={"accuracy": 0.5},
+        status="finished",
+        ended=time.time(),
+        trained=time.time(),
+    )
     assert run_store.network(first, final=False)["W1"][0, 0] == 2.0 and run_store.network(first)["W1"][0, 0] == 3.0
     record = run_store.get(first)
     assert record.status == "finished" and record.result == {"accuracy": 0.5} and record.held == 0
@@ -210,7 +222,10 @@ def test_a_run_that_stops_answering_is_failed_with_its_curves_kept(run_store, mo
     time.sleep(0.6)
     record = run_store.get(run_id)
     assert record.status == "failed" and "stopped answering" in record.message
-    assert [(k, b) for _, k, b in run_store.events(run_id)][1:] == [("epoch", {"epoch": 1}), ("ended", {"status": "failed", "message": record.message})]
+    assert [(k, b) for _, k, b in run_store.events(run_id)][1:] == [
+        ("epoch", {"epoch": 1}),
+        ("ended", {"status": "failed", "message": record.message}),
+    ]
     assert run_store.network(run_id, final=False) is not None
     run_store.add(config(), "run 2", owner="alice")  # its place is free
 
@@ -218,13 +233,19 @@ def test_a_run_that_stops_answering_is_failed_with_its_curves_kept(run_store, mo
 # -- PostgreSQL only ------------------------------------------------------------------------------
 def test_eight_servers_starting_at_once_migrate_exactly_once(postgres_server):
     url = fresh_schema(postgres_server)
-    script = ("import sys, time\nfrom nn_core.drawings import DrawingStore\nfrom nn_core.runs import RunStore\n"
-              "from nn_core.models import DatabaseModels\nstart = float(sys.argv[2])\n"
-              "time.sleep(max(0, start - time.time()))\n"
-              "print(DrawingStore(sys.argv[1]).count(), len(RunStore(sys.argv[1]).runs_of('x')), DatabaseModels(sys.argv[1]).models_of('x'))")
+    script = (
+        "import sys, time\nfrom nn_core.drawings import DrawingStore\nfrom nn_core.runs import RunStore\n"
+        "from nn_core.models import DatabaseModels\nstart = float(sys.argv[2])\n"
+        "time.sleep(max(0, start - time.time()))\n"
+        "print(DrawingStore(sys.argv[1]).count(), len(RunStore(sys.argv[1]).runs_of('x')), DatabaseModels(sys.argv[1]).models_of('x'))"
+    )
     start = time.time() + 4  # all eight open the database at the same moment
-    servers = [subprocess.Popen([sys.executable, "-c", script, url, str(start)], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url, str(start)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
     outputs = [server.communicate(timeout=120) for server in servers]
     assert [server.returncode for server in servers] == [0] * 8, [err for _, err in outputs]
     assert all(out.split() == ["0", "0", "[]"] for out, _ in outputs)
@@ -251,9 +272,11 @@ def test_a_database_server_that_goes_away_says_so_stores_nothing_and_is_used_aga
     drawings.add("alice", 3, np.zeros((28, 28)))
     models.save("kept", params(), LD, {"owner": "alice"})
     own_server.stop()
-    for attempt, error in [(lambda: drawings.add("alice", 4, np.ones((28, 28))), DrawingsError),
-                           (lambda: runs_.add(config(), "run 1", owner="alice"), runs.RunsError),
-                           (lambda: models.save("new", params(1), LD, {"owner": "alice"}), ModelsError)]:
+    for attempt, error in [
+        (lambda: drawings.add("alice", 4, np.ones((28, 28))), DrawingsError),
+        (lambda: runs_.add(config(), "run 1", owner="alice"), runs.RunsError),
+        (lambda: models.save("new", params(1), LD, {"owner": "alice"}), ModelsError),
+    ]:
         began = time.time()
         with pytest.raises(error, match="database server cannot be reached.*try again.*Nothing was changed"):
             attempt()

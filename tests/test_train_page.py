@@ -43,7 +43,9 @@ def test_settings_survive_a_trip_to_another_page_and_match_the_running_run(weigh
         assert "only the rate and lamda can change" in texts(at.caption)
     finally:
         job.stop()
-        job.join(120)  # (a stop is taken between two mini-batches: after the data is built, which a loaded machine takes long over)
+        job.join(
+            120
+        )  # (a stop is taken between two mini-batches: after the data is built, which a loaded machine takes long over)
     at.run()
     assert not at.slider(key="epochs").disabled  # free again for the next run
 
@@ -53,12 +55,25 @@ def test_settings_live_in_the_address_and_a_link_brings_them_back(weights_dir):
     at.slider(key="epochs").set_value(12)
     at.selectbox(key="activation").set_value("sigmoid")
     at.select_slider(key="rate").set_value(0.01).run()
-    assert {k: at.query_params[k] for k in ("epochs", "activation", "rate")} == {"epochs": "12", "activation": "sigmoid", "rate": "0.01"}
+    assert {k: at.query_params[k] for k in ("epochs", "activation", "rate")} == {
+        "epochs": "12",
+        "activation": "sigmoid",
+        "rate": "0.01",
+    }
     assert "seed" not in at.query_params  # only what differs from the defaults
 
     shared = app()  # someone opening the link
-    shared.query_params.update({"epochs": "12", "activation": "sigmoid", "rate": "0.01", "dropout": "0.35", "mini_batch": "full batch",
-                                "optimizer": "rocket", "n_hidden": "9"})
+    shared.query_params.update(
+        {
+            "epochs": "12",
+            "activation": "sigmoid",
+            "rate": "0.01",
+            "dropout": "0.35",
+            "mini_batch": "full batch",
+            "optimizer": "rocket",
+            "n_hidden": "9",
+        }
+    )
     shared.run()
     shared.switch_page("pages/train_page.py").run()
     assert not shared.exception
@@ -66,7 +81,9 @@ def test_settings_live_in_the_address_and_a_link_brings_them_back(weights_dir):
     assert shared.select_slider(key="rate").value == 0.01 and abs(shared.slider(key="dropout").value - 0.35) < 1e-9
     assert shared.select_slider(key="mini_batch").value == "full batch"
     assert shared.selectbox(key="optimizer").value == "adam" and shared.slider(key="n_hidden").value == 2
-    assert "not understood" in texts(shared.warning) and "optimizer" in texts(shared.warning) and "n_hidden" in texts(shared.warning)
+    assert (
+        "not understood" in texts(shared.warning) and "optimizer" in texts(shared.warning) and "n_hidden" in texts(shared.warning)
+    )
 
 
 @pytest.mark.slow
@@ -79,12 +96,16 @@ def test_a_new_rate_mid_run_is_applied_marked_on_the_curves_and_kept_in_the_hist
         at.select_slider(key="rate").set_value(0.01).run()
         assert "rate of run 1: 0.001 → 0.01 from its next mini-batch" in texts(at.info)
         wait_until(lambda: job.changes and len(job.history) >= job.changes[0]["epoch"] + 2)
-        change, = job.changes
+        (change,) = job.changes
         assert (change["setting"], change["old"], change["new"]) == ("rate", 0.001, 0.01)
         assert job.history[-1].rate > job.history[0].rate * 5  # the cosine schedule now scales the new rate
         at.run()
-        marks = [layer for chart in at.get("vega_lite_chart") for layer in json.loads(chart.proto.spec).get("layer", [])
-                 if layer["mark"]["type"] in ("rule", "text") and "change" in json.dumps(layer)]
+        marks = [
+            layer
+            for chart in at.get("vega_lite_chart")
+            for layer in json.loads(chart.proto.spec).get("layer", [])
+            if layer["mark"]["type"] in ("rule", "text") and "change" in json.dumps(layer)
+        ]
         assert len(marks) == 4  # a rule and its label on each chart
     finally:
         job.stop()
@@ -136,10 +157,26 @@ def test_the_caption_counts_the_images_actually_chosen(weights_dir):
 
 def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     def run(label, epochs, val=True, changes=(), batch_costs=()):
-        history = [EpochRecord(epoch=e, train_cost=1.0 / e, val_cost=1.5 / e if val else None, train_acc=0.9, val_acc=0.8 if val else None,
-                               seconds=1.0, rate=0.001) for e in range(1, epochs + 1)]
-        return SimpleNamespace(label=label, history=history, changes=list(changes), batch_costs=list(batch_costs), running=False,
-                               config=SimpleNamespace(epochs=epochs))
+        history = [
+            EpochRecord(
+                epoch=e,
+                train_cost=1.0 / e,
+                val_cost=1.5 / e if val else None,
+                train_acc=0.9,
+                val_acc=0.8 if val else None,
+                seconds=1.0,
+                rate=0.001,
+            )
+            for e in range(1, epochs + 1)
+        ]
+        return SimpleNamespace(
+            label=label,
+            history=history,
+            changes=list(changes),
+            batch_costs=list(batch_costs),
+            running=False,
+            config=SimpleNamespace(epochs=epochs),
+        )
 
     a = run("a", 3, changes=[{"epoch": 1.5, "setting": "rate", "old": 0.001, "new": 0.01}])
     b = run("b", 2, val=False, batch_costs=[(0.5, 2.0), (1.0, 1.5)])
@@ -152,7 +189,9 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert len(lines["data"]["values"]) == 3 + 3 + 2
     assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
     assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
-    assert accuracy["layer"][2]["data"]["values"] == [{"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "change": "1: rate 0.001 → 0.01"}]
+    assert accuracy["layer"][2]["data"]["values"] == [
+        {"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "change": "1: rate 0.001 → 0.01"}
+    ]
     assert lines["encoding"]["x"]["scale"] == {"domain": [0, 3], "nice": False}  # the axis ends at the runs' last epoch
     assert lines["encoding"]["color"]["legend"]["labelLimit"] == 0  # no run's name cut short
     assert lines["encoding"]["strokeDash"]["legend"] is None  # which line is which is said in words (CURVES)
@@ -161,9 +200,13 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
 
 def test_the_cost_axis_turns_logarithmic_when_runs_are_a_hundred_times_apart():
     def run(label, cost):
-        history = [EpochRecord(epoch=e, train_cost=cost / e, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1)
-                   for e in range(1, 4)]
-        return SimpleNamespace(label=label, history=history, changes=[], batch_costs=[], running=False, config=SimpleNamespace(epochs=3))
+        history = [
+            EpochRecord(epoch=e, train_cost=cost / e, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1)
+            for e in range(1, 4)
+        ]
+        return SimpleNamespace(
+            label=label, history=history, changes=[], batch_costs=[], running=False, config=SimpleNamespace(epochs=3)
+        )
 
     sigmoid, relu = run("sigmoid", 30.0), run("relu", 0.3)
     assert log_scale_helps([sigmoid, relu])
@@ -175,9 +218,16 @@ def test_the_cost_axis_turns_logarithmic_when_runs_are_a_hundred_times_apart():
 def test_two_changes_a_few_mini_batches_apart_print_on_rows_of_their_own_and_are_listed():
     from pages._curves import change_list
 
-    changes = [{"epoch": 1.02, "setting": "rate", "old": 0.001, "new": 0.003}, {"epoch": 1.03, "setting": "lamda", "old": 0.0, "new": 1.0}]
-    history = [EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1) for e in (1, 2)]
-    live = SimpleNamespace(label="run 1", history=history, changes=changes, batch_costs=[], running=True, config=SimpleNamespace(epochs=15))
+    changes = [
+        {"epoch": 1.02, "setting": "rate", "old": 0.001, "new": 0.003},
+        {"epoch": 1.03, "setting": "lamda", "old": 0.0, "new": 1.0},
+    ]
+    history = [
+        EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1) for e in (1, 2)
+    ]
+    live = SimpleNamespace(
+        label="run 1", history=history, changes=changes, batch_costs=[], running=True, config=SimpleNamespace(epochs=15)
+    )
     cost, _ = overlay([live], [live], live=live)
     labels = cost["layer"][-1]["data"]["values"]
     assert len({label["y"] for label in labels}) == 2  # stacked: never printed over each other
@@ -188,10 +238,14 @@ def test_two_changes_a_few_mini_batches_apart_print_on_rows_of_their_own_and_are
 def test_the_health_legend_names_every_layer_it_draws():
     from pages._curves import HEALTH, health_charts
 
-    layers = [{"layer": l, "grad": 10.0 ** -l, "update": 1e-3, "saturated": 0.1, "dead": None} for l in range(1, 6)]
-    history = [EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1, health=layers)
-               for e in (1, 2, 3)]
-    run = SimpleNamespace(history=history, running=False, config=SimpleNamespace(epochs=3, layer_data={"Dim": [784, 8, 8, 8, 8, 10]}))
+    layers = [{"layer": l, "grad": 10.0**-l, "update": 1e-3, "saturated": 0.1, "dead": None} for l in range(1, 6)]
+    history = [
+        EpochRecord(epoch=e, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1, health=layers)
+        for e in (1, 2, 3)
+    ]
+    run = SimpleNamespace(
+        history=history, running=False, config=SimpleNamespace(epochs=3, layer_data={"Dim": [784, 8, 8, 8, 8, 10]})
+    )
     for chart in health_charts(run):
         color = chart["layer"][0]["encoding"]["color"]
         assert color["sort"] == ["layer 1", "layer 2", "layer 3", "layer 4", "layer 5 (output)"]

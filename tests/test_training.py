@@ -113,8 +113,18 @@ def test_divergence_stops_at_once_and_keeps_finite_parameters():
 
 @pytest.mark.parametrize(
     "field,value",
-    [("epochs", 0), ("mini_batch", 0), ("rate", -1.0), ("rate", float("nan")), ("lamda", -0.1),
-     ("optimizer", "sgd2"), ("dropout", 1.0), ("val_fraction", 0.9), ("schedule", "linear"), ("n_train", 5)],
+    [
+        ("epochs", 0),
+        ("mini_batch", 0),
+        ("rate", -1.0),
+        ("rate", float("nan")),
+        ("lamda", -0.1),
+        ("optimizer", "sgd2"),
+        ("dropout", 1.0),
+        ("val_fraction", 0.9),
+        ("schedule", "linear"),
+        ("n_train", 5),
+    ],
 )
 def test_absurd_hyperparameters_are_refused_by_name(field, value):
     X, y = blobs()

@@ -9,8 +9,9 @@ import pytest
 from nn_core import explain
 
 
-@pytest.mark.parametrize("digit, words", [(0, "a 0"), (1, "a 1"), (3, "a 3"), (7, "a 7"), (8, "an 8"), (9, "a 9"),
-                                          (np.int64(8), "an 8")])
+@pytest.mark.parametrize(
+    "digit, words", [(0, "a 0"), (1, "a 1"), (3, "a 3"), (7, "a 7"), (8, "an 8"), (9, "a 9"), (np.int64(8), "an 8")]
+)
 def test_a_digit_takes_the_article_it_is_read_with(digit, words):
     assert explain.a_digit(digit) == words
 
@@ -63,8 +64,21 @@ def test_pushes_that_round_to_zero_are_not_listed():
     assert further == "It feeds hidden layer 2: its strongest push is -0.60, on neuron 2.", further
 
 
-@pytest.mark.parametrize("n, words", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
-                                      (13, "13th"), (21, "21st"), (112, "112th"), (153, "153rd")])
+@pytest.mark.parametrize(
+    "n, words",
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (112, "112th"),
+        (153, "153rd"),
+    ],
+)
 def test_ordinals(n, words):
     assert explain.ordinal(n) == words
 
@@ -94,4 +108,5 @@ def test_a_picture_in_words_says_how_big_its_ink_is_and_where_it_lies():
 def test_the_network_in_words_counts_the_neurons_that_fire():
     outputs = [np.zeros(784), layer(800), layer(800, firing=(1.0,)), np.eye(10)[3] * 0.97]
     assert explain.network_in_words(outputs) == (
-        "In hidden layer 1, 3 of the 800 neurons fire; in hidden layer 2, 1 of the 800 neurons fire; the answers give 3 97%.")
+        "In hidden layer 1, 3 of the 800 neurons fire; in hidden layer 2, 1 of the 800 neurons fire; the answers give 3 97%."
+    )

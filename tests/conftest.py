@@ -208,43 +208,27 @@ def closed_port_url():
 
 
 @contextlib.contextmanager
-def running_app(folder, **env):
-    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``env`` added to the environment,
-    serving a copy of the shipped weights (so tests never add models to weights/) and a drawings
-    database of its own in ``folder``; yields its URL
-    once ``/_stcore/health`` answers."""
-    weights = folder / "weights"
-    weights.mkdir(exist_ok=True)
-    copy_shipped_weights(weights)
+def streamlit_server(folder, script="app.py", env=None, certificate=None):
+    """``streamlit run script`` on a free port of 127.0.0.1 with ``env`` added to the environment
+    (its log in ``folder``), over HTTPS when given a ``(cert, key)`` pair; yields its URL once
+    ``/_stcore/health`` answers, and stops it afterwards."""
+    import ssl
+
+    env = dict(env or {})
+    if certificate is not None:
+        env.update(STREAMLIT_SERVER_SSL_CERT_FILE=str(certificate[0]), STREAMLIT_SERVER_SSL_KEY_FILE=str(certificate[1]))
     port = free_port()
     log = open(folder / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, NN_CORE_WEIGHTS_DIR=str(weights), **{drawings.ENV_VAR: str(folder / "drawings.sqlite"), **env}),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = "http://127.0.0.1:%d" % port
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    url = "%s://127.0.0.1:%d" % ("http" if certificate is None else "https", port)
+    unverified = None if certificate is None else ssl._create_unverified_context()  # (its certificate is made here)
     try:
         deadline = time.time() + 90
         while True:
             try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2, context=unverified) as r:
                     if r.read().strip() == b"ok":
                         break
             except OSError:
@@ -258,6 +242,27 @@ def running_app(folder, **env):
         stop(proc)
 
 
+@contextlib.contextmanager
+def running_app(folder, certificate=None, **env):
+    """The app (``streamlit_server``) serving a copy of the shipped weights (so tests never add
+    models to weights/) and a drawings database of its own in ``folder``; yields its URL."""
+    weights = folder / "weights"
+    weights.mkdir(exist_ok=True)
+    copy_shipped_weights(weights)
+    env = {"NN_CORE_WEIGHTS_DIR": str(weights), drawings.ENV_VAR: str(folder / "drawings.sqlite"), **env}
+    with streamlit_server(folder, env=env, certificate=certificate) as url:
+        yield url
+
+
+def self_signed_certificate(folder):
+    """A certificate and its key made with openssl (``(cert, key)`` paths): its own authority, as
+    docs/class.md makes one for a class."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=digit-studio",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)  # fmt: skip
+    return str(cert), str(key)
+
+
 def stop(process, seconds=20):
     """End a process of a test: asked first, killed if it has not ended within ``seconds``."""
     process.terminate()
@@ -268,55 +273,25 @@ def stop(process, seconds=20):
 
 
 @contextlib.contextmanager
-def dask_scheduler(folder, workers=1):
+def dask_scheduler(folder, workers=1, certificate=None):
     """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, as a class
     runs them (the workers find nn_core on their PYTHONPATH; docs/dask's settings: a run that
-    fails is not retried, no profiler, no nanny environment);
-    yields the scheduler's address."""
+    fails is not retried, no profiler, no nanny environment), behind Dask's TLS when given a
+    ``(cert, key)`` pair (as docs/class.md shows); yields the scheduler's address."""
     port = free_port()
-    address = "tcp://127.0.0.1:%d" % port
-    env = dict(
-        os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask")
-    )  # the settings docs/class.md gives a class
+    protocol, tls = "tcp", []
+    if certificate is not None:
+        protocol, tls = "tls", ["--tls-ca-file", certificate[0], "--tls-cert", certificate[0], "--tls-key", certificate[1]]
+    address = "%s://127.0.0.1:%d" % (protocol, port)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(ROOT / "docs" / "dask"))  # the settings docs/class.md gives
     log = open(folder / "dask.log", "w")
     # `dask scheduler` and `dask worker`, from this interpreter (its scripts' folder need not be on PATH)
+    scheduler = ["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--protocol", protocol]
+    worker = ["-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", str(workers)]
     processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-dashboard",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        subprocess.Popen([sys.executable, *command, "--no-dashboard", *tls], env=env, stdout=log, stderr=subprocess.STDOUT)
+        for command in (scheduler, worker)
     ]
-    processes.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                address,
-                "--host",
-                "127.0.0.1",
-                "--nthreads",
-                "1",
-                "--nworkers",
-                str(workers),
-                "--no-dashboard",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    )
     try:
         yield address
     finally:

@@ -3,15 +3,11 @@ Markdown: ``pages._widgets.plain`` against every directive Streamlit documents, 
 then rendered by Streamlit itself in Chromium."""
 
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
 from pages._widgets import plain
-from tests.conftest import CHROMIUM, free_port, stop
 
 # Everything Streamlit's Markdown acts on (st.markdown's documentation): GitHub-flavoured Markdown,
 # emoji and Streamlit shortcodes, Material icons, coloured text, backgrounds and badges, small
@@ -101,77 +97,29 @@ def test_streamlit_renders_every_directive_as_typed(tmp_path):
 
     script = tmp_path / "names.py"
     script.write_text(SCRIPT % (DIRECTIVES,))
-    port = free_port()
-    root = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=root,
-        env={**__import__("os").environ, "PYTHONPATH": root},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = "http://127.0.0.1:%d" % port
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                assert time.time() < deadline, "streamlit did not start"
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            asked = []
-            page.on("request", lambda request: asked.append(request.url))
-            page.goto(url)
-            page.get_by_text("Results of", exact=False).wait_for(timeout=30_000)
-            body = page.locator("[data-testid='stMain']")
-            for i, text in enumerate(DIRECTIVES):
-                typed = " ".join(text.split())
-                for kind in ("name", "caption"):
-                    element = body.get_by_text(re.compile("^%s %d=" % (kind, i))).first
-                    shown = element.inner_text().replace("\u2060", "").strip()
-                    assert shown == "%s %d=%s" % (kind, i, typed), (text, shown)
-            for typed in ("Saved as :smile: x.__bold__.y. Pick it on the Draw page.", "Results of :material/home: :red[R] x"):
-                element = body.get_by_text(re.compile("^" + typed.split(":")[0])).first
-                assert element.inner_text().replace("\u2060", "").strip() == typed
-            # nothing drawn instead of the words: no icon, no formula, no picture, no link, no colour
-            for selector in (
-                "[data-testid='stIconMaterial']",
-                ".katex",
-                "img",
-                "a[href*='127.0.0.1:1']",
-                "strong",
-                "em",
-                "h1",
-                "blockquote",
-                "li",
-                "table",
-                "span[style*='color']",
-                "span[class*='Badge']",
-            ):
-                assert body.locator(selector).count() == 0, selector
-            assert not [u for u in asked if "127.0.0.1:1/" in u]
-            browser.close()
-    finally:
-        stop(proc)
+    with streamlit_server(tmp_path, script, env={"PYTHONPATH": str(ROOT)}) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        asked = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(url)
+        page.get_by_text("Results of", exact=False).wait_for(timeout=30_000)
+        body = page.locator("[data-testid='stMain']")
+        for i, text in enumerate(DIRECTIVES):
+            typed = " ".join(text.split())
+            for kind in ("name", "caption"):
+                element = body.get_by_text(re.compile("^%s %d=" % (kind, i))).first
+                shown = element.inner_text().replace("\u2060", "").strip()
+                assert shown == "%s %d=%s" % (kind, i, typed), (text, shown)
+        for typed in ("Saved as :smile: x.__bold__.y. Pick it on the Draw page.", "Results of :material/home: :red[R] x"):
+            element = body.get_by_text(re.compile("^" + typed.split(":")[0])).first
+            assert element.inner_text().replace("\u2060", "").strip() == typed
+        # nothing drawn instead of the words: no icon, no formula, no picture, no link, no colour
+        for selector in ("[data-testid='stIconMaterial']", ".katex", "img", "a[href*='127.0.0.1:1']", "strong", "em",
+                         "h1", "blockquote", "li", "table", "span[style*='color']", "span[class*='Badge']"):  # fmt: skip
+            assert body.locator(selector).count() == 0, selector
+        assert not [u for u in asked if "127.0.0.1:1/" in u]
+        browser.close()
 
 
 def test_a_model_name_is_shown_as_typed_in_the_inside_caption_and_its_delete_note(shipped_weights):

@@ -24,6 +24,7 @@ from nn_core.network import N_CLASSES
 GAP = 0.45  # the space between two layers, as a share of a layer's width
 ANSWERS_WIDTH = 0.5
 HEIGHT = 230  # pixels; the layers are squares as wide as the page allows
+PUSH = "#e4572e"  # the colour of a push, and of the ring round a clicked neuron
 OFF, ON = "#1f2430", "#ffd54a"  # a neuron that gives 0, and the layer's strongest
 
 
@@ -115,49 +116,8 @@ def spec(outputs, links, answer):
         },
         "config": {"view": {"stroke": None}},
         "layer": [
-            {
-                "data": {"name": "cells"},
-                "transform": where,
-                "mark": {"type": "rect", "cursor": "pointer"},
-                "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "x2": {"field": "x2"},
-                    "y2": {"field": "y2"},
-                    "color": {
-                        "field": "a",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"},
-                        "legend": None,
-                    },
-                    "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
-                    "strokeWidth": {"value": 2},
-                    "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}],
-                },
-            },
-            {
-                "data": {"name": "lines"},
-                "mark": {"type": "rule", "color": "#e4572e"},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "x2": {"field": "x2"},
-                    "y2": {"field": "y2"},
-                    "strokeWidth": {
-                        "field": "w",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [0.3, 2.5]},
-                        "legend": None,
-                    },
-                    "opacity": {
-                        "field": "w",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [0.2, 0.75]},
-                        "legend": None,
-                    },
-                },
-            },
+            squares_layer("cells", where, x, y),
+            pushes_layer("lines", x, y, widths=[0.3, 2.5], opacities=[0.2, 0.75]),
             {
                 "data": {"name": "labels"},
                 "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11},
@@ -303,10 +263,9 @@ def compact_spec(outputs, links, answer):
                 },
                 "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"}},
             },
-            {
-                "data": {"name": "squares"},
-                "mark": {"type": "rect", "cursor": "pointer"},
-                "transform": [  # (worked out in the browser: fewer bytes a stroke)
+            squares_layer(
+                "squares",
+                [  # (worked out in the browser: fewer bytes a stroke)
                     {"calculate": "datum.x + %s[datum.l]" % sizes, "as": "x2"},
                     {"calculate": "datum.y + %s[datum.l]" % sizes, "as": "y2"},
                     {
@@ -315,45 +274,10 @@ def compact_spec(outputs, links, answer):
                         "as": "name",
                     },
                 ],
-                "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "x2": {"field": "x2"},
-                    "y2": {"field": "y2"},
-                    "color": {
-                        "field": "a",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"},
-                        "legend": None,
-                    },
-                    "stroke": {"condition": {"param": "neuron", "empty": False, "value": "#e4572e"}, "value": None},
-                    "strokeWidth": {"value": 2},
-                    "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}],
-                },
-            },
-            {
-                "data": {"name": "pushes"},
-                "mark": {"type": "rule", "color": "#e4572e"},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "x2": {"field": "x2"},
-                    "y2": {"field": "y2"},
-                    "strokeWidth": {
-                        "field": "w",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [0.5, 2.5]},
-                        "legend": None,
-                    },
-                    "opacity": {
-                        "field": "w",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, 1], "range": [0.3, 0.8]},
-                        "legend": None,
-                    },
-                },
-            },
+                x,
+                y,
+            ),
+            pushes_layer("pushes", x, y, widths=[0.5, 2.5], opacities=[0.3, 0.8]),
             {
                 "data": {"values": labels},
                 "mark": {"type": "text", "align": "center", "baseline": "top", "fontSize": 11, "lineHeight": 13},
@@ -472,3 +396,47 @@ def neuron_detail(model, outputs, layer, i):
         st.markdown(headline)
         st.caption("Red: a %s that is on makes it fire; blue: holds it back." % before)
         st.markdown(further)
+
+
+def squares_layer(dataset, transform, x, y):
+    """The layer of neuron squares both network views draw: coloured by how much each fires for
+    the digit, ringed when clicked (a click picks the neuron shown below), its output in the tooltip."""
+    return {
+        "data": {"name": dataset},
+        "transform": transform,
+        "mark": {"type": "rect", "cursor": "pointer"},
+        "params": [{"name": "neuron", "select": {"type": "point", "fields": ["l", "i"], "on": "click", "clear": False}}],
+        "encoding": {
+            "x": x,
+            "y": y,
+            "x2": {"field": "x2"},
+            "y2": {"field": "y2"},
+            "color": {
+                "field": "a",
+                "type": "quantitative",
+                "scale": {"domain": [0, 1], "range": [OFF, ON], "interpolate": "rgb"},
+                "legend": None,
+            },
+            "stroke": {"condition": {"param": "neuron", "empty": False, "value": PUSH}, "value": None},
+            "strokeWidth": {"value": 2},
+            "tooltip": [{"field": "name", "title": "where"}, {"field": "v", "title": "output", "format": ".2f"}],
+        },
+    }
+
+
+def pushes_layer(dataset, x, y, widths, opacities):
+    """The layer of red lines both views draw for the strongest pushes: thicker and darker as the
+    push is stronger (``widths`` and ``opacities`` from the weakest shown to the strongest)."""
+    strength = {"field": "w", "type": "quantitative", "legend": None}
+    return {
+        "data": {"name": dataset},
+        "mark": {"type": "rule", "color": PUSH},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "x2": {"field": "x2"},
+            "y2": {"field": "y2"},
+            "strokeWidth": {**strength, "scale": {"domain": [0, 1], "range": widths}},
+            "opacity": {**strength, "scale": {"domain": [0, 1], "range": opacities}},
+        },
+    }

@@ -15,14 +15,62 @@ checks as reading a file (``storage.read_model_bytes``).
 
 import json
 import math
+import os
+import re
 import time
 from typing import Any, Protocol
 
 from . import storage
 from .database import Schema, Store, database_url
+from .files import folder_lock
 from .model import Model
 from .network import LayerData, Params
-from .storage import BIN_DAYS, DEFAULT_MODEL, ModelFileError, check_name
+from .storage import DEFAULT_MODEL, ModelFileError, check_name
+
+# The rules of saved models, the same wherever they are kept. A saved model belongs to the person
+# who saved it (``meta["owner"]``, an anonymous id): only they can delete it, a deleted model
+# waits in a bin for ``BIN_DAYS`` where its owner can bring it back, and a person keeps at most
+# ``MAX_MODELS_PER_PERSON``. The shipped model, and those made on the command line, belong to
+# nobody: the app deletes none of them.
+BIN_DAYS = 7
+MAX_MODELS_PER_PERSON = 20
+
+
+class QuotaError(ValueError):
+    """Refused: the person has saved as many models as one person may."""
+
+
+def check_quota(kept: int) -> None:
+    """``QuotaError`` if a person who keeps ``kept`` models may not save another."""
+    if kept >= MAX_MODELS_PER_PERSON:
+        raise QuotaError(
+            "you have saved %d models, as many as one person may keep here: delete one of them first" % MAX_MODELS_PER_PERSON
+        )
+
+
+def check_deletable(name: str, owner: str | None, its_owner: str | None) -> None:
+    """``PermissionError`` unless ``owner`` may delete the model ``name`` that belongs to ``its_owner``."""
+    if name == DEFAULT_MODEL:
+        raise PermissionError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
+    if owner is None or its_owner != owner:
+        raise PermissionError("%s is not yours: only the person who saved a model can delete it" % name)
+
+
+def binned_before() -> float:
+    """Models deleted before this moment (``time.time()``) have left the bin for good."""
+    return time.time() - BIN_DAYS * 86400
+
+
+def _no_model(name):
+    return FileNotFoundError("there is no model called %s" % name)
+
+
+def _not_in_bin(name):
+    return FileNotFoundError("there is no deleted model called %s to bring back" % name)
+
+
+def _saved_since(name):
+    return FileExistsError("a model named %s has been saved since; it was not replaced" % name)
 
 
 class ModelsError(OSError):
@@ -68,7 +116,10 @@ def _taken(name):
 
 
 class FolderModels:
-    """The models of the weights folder (``storage``'s files)."""
+    """The models of the weights folder (``storage``'s files). Its bin is the folder ``.bin``
+    in it; a count made before a save holds while the folder is locked (``files.folder_lock``)."""
+
+    BIN = ".bin"
 
     def describe(self) -> str:
         return str(storage.weights_dir())
@@ -86,19 +137,67 @@ class FolderModels:
 
     def save(self, name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> str:
         """Keep a new model; never replaces one (``FileExistsError``). Returns its name."""
-        return storage.save_model(name, params, layer_data, meta, overwrite=False).stem
+        owner = (meta or {}).get("owner")
+        with folder_lock(storage.weights_dir()):  # the count still holds when the files are written
+            if owner is not None:
+                check_quota(len(self.models_of(owner)))
+            return storage.save_model(name, params, layer_data, meta, overwrite=False).stem
 
     def owner_of(self, name: str) -> str | None:
-        return storage.owner_of(name)
+        """The id of the person who saved model ``name`` (from its readable metadata), or None."""
+        owner = (storage.read_meta(name) or {}).get("owner")
+        return owner if isinstance(owner, str) else None
 
     def models_of(self, owner: str | None) -> list[str]:
-        return storage.models_of(owner)
+        """The names of the saved models that belong to ``owner``."""
+        return [name for name in self.names() if owner is not None and self.owner_of(name) == owner]
 
     def delete(self, name: str, owner: str | None) -> None:
-        storage.delete_model(name, owner)
+        """Move the model's ``.npz`` and ``.json`` into the bin, where ``restore`` finds them for
+        ``BIN_DAYS``; only its owner may (``PermissionError``)."""
+        check_name(name)
+        path = storage.weights_dir() / (name + ".npz")
+        if not path.exists():
+            raise _no_model(name)
+        check_deletable(name, owner, self.owner_of(name))
+        bin_dir = storage.weights_dir() / self.BIN
+        bin_dir.mkdir(exist_ok=True)
+        stamp = "%s.%d" % (name, time.time_ns())
+        os.replace(path.with_suffix(".json"), bin_dir / (stamp + ".json"))
+        os.replace(path, bin_dir / (stamp + ".npz"))
+        for binned in bin_dir.iterdir():  # what has been there longer than BIN_DAYS goes for good
+            try:
+                if binned.stat().st_mtime < binned_before():
+                    binned.unlink()
+            except OSError:
+                pass
 
     def restore(self, name: str, owner: str | None) -> None:
-        storage.restore_model(name, owner)
+        """``owner``'s latest deleted ``name`` back from the bin (``FileNotFoundError`` if none,
+        ``FileExistsError`` if another model has taken the name since)."""
+        check_name(name)
+        bin_dir = storage.weights_dir() / self.BIN
+        stamps = [
+            (int(m.group(1)), p)
+            for p in (bin_dir.iterdir() if bin_dir.is_dir() else [])
+            if (m := re.fullmatch(re.escape(name) + r"\.(\d+)\.npz", p.name))
+        ]
+        for _, binned in sorted(stamps, reverse=True):  # the latest first
+            readable = binned.with_suffix(".json")
+            try:
+                meta = json.loads(readable.read_text())
+            except (OSError, ValueError):
+                continue
+            if not isinstance(meta, dict) or meta.get("owner") != owner:
+                continue
+            target = storage.weights_dir() / (name + ".npz")
+            with folder_lock(storage.weights_dir()):  # not between another's check and write of the same name
+                if target.exists() or target.with_suffix(".json").exists():
+                    raise _saved_since(name)
+                os.replace(readable, target.with_suffix(".json"))
+                os.replace(binned, target)
+            return
+        raise _not_in_bin(name)
 
 
 POSTGRES_MIGRATIONS = [
@@ -151,7 +250,7 @@ class DatabaseModels(Store):
             write=False,
         )
         if row is None:
-            raise ModelFileError("there is no model called %s" % name)
+            raise ModelFileError(str(_no_model(name)))
         return storage.read_model_bytes(bytes(row[0]), name)
 
     def version(self, name: str) -> str:
@@ -163,7 +262,7 @@ class DatabaseModels(Store):
             write=False,
         )
         if row is None:
-            raise ModelFileError("there is no model called %s" % name)
+            raise ModelFileError(str(_no_model(name)))
         return "db:%d" % row[0]
 
     def save(self, name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> str:
@@ -176,12 +275,10 @@ class DatabaseModels(Store):
         meta_text = json.dumps(_finite(dict(meta, layer_data=layer_data)), default=str)
 
         def save(conn):
-            if (
-                owner is not None
-                and conn.execute("SELECT count(*) FROM models WHERE owner = ? AND deleted IS NULL", (owner,)).fetchone()[0]
-                >= storage.MAX_MODELS_PER_PERSON
-            ):
-                raise storage.quota_error()
+            if owner is not None:
+                check_quota(
+                    conn.execute("SELECT count(*) FROM models WHERE owner = ? AND deleted IS NULL", (owner,)).fetchone()[0]
+                )
             return conn.execute(
                 "INSERT INTO models (name, owner, npz, meta) VALUES (?, ?, ?, ?::jsonb) "
                 "ON CONFLICT (name) WHERE deleted IS NULL DO NOTHING RETURNING id",
@@ -220,18 +317,15 @@ class DatabaseModels(Store):
         """Into the bin, for ``BIN_DAYS``; only the owner may (``PermissionError``)."""
         check_name(name)
         if self._in_folder(name):
-            if name == DEFAULT_MODEL:
-                raise PermissionError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
-            raise PermissionError("%s is not yours: only the person who saved a model can delete it" % name)
+            check_deletable(name, owner, None)  # the weights folder's models belong to nobody
 
         def delete(conn):
             row = conn.execute("SELECT id, owner FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone()
             if row is None:
-                raise FileNotFoundError("there is no model called %s" % name)
-            if owner is None or row[1] != owner:
-                raise PermissionError("%s is not yours: only the person who saved a model can delete it" % name)
+                raise _no_model(name)
+            check_deletable(name, owner, row[1])
             conn.execute("UPDATE models SET deleted = ? WHERE id = ?", (time.time(), row[0]))
-            conn.execute("DELETE FROM models WHERE deleted < ?", (time.time() - BIN_DAYS * 86400,))
+            conn.execute("DELETE FROM models WHERE deleted < ?", (binned_before(),))
 
         self._run("delete the model", delete)
 
@@ -243,15 +337,15 @@ class DatabaseModels(Store):
         def restore(conn):
             row = conn.execute(
                 "SELECT id FROM models WHERE name = ? AND owner = ? AND deleted > ? ORDER BY deleted DESC",
-                (name, owner, time.time() - BIN_DAYS * 86400),
+                (name, owner, binned_before()),
             ).fetchone()
             if row is None:
-                raise FileNotFoundError("there is no deleted model called %s to bring back" % name)
+                raise _not_in_bin(name)
             if (
                 self._in_folder(name)
                 or conn.execute("SELECT 1 FROM models WHERE name = ? AND deleted IS NULL", (name,)).fetchone()
             ):
-                raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
+                raise _saved_since(name)
             conn.execute("UPDATE models SET deleted = NULL WHERE id = ?", (row[0],))
 
         self._run("bring the model back", restore)

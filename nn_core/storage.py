@@ -18,14 +18,13 @@ import io
 import json
 import os
 import re
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .files import atomic_write, folder_lock
+from .files import atomic_write
 from .model import Model
 from .network import DTYPE, N_CLASSES, N_PIXELS, LayerData, LayerDataError, Params, check_layer_data
 
@@ -73,127 +72,41 @@ def list_models(folder: Path | None = None) -> list[str]:
     return names
 
 
-# Saved models belong to the person who saved them (``meta["owner"]``, an anonymous id): only
-# they can delete one, a deleted model waits in a bin for ``BIN_DAYS`` where its owner can bring
-# it back, and a person keeps at most ``MAX_MODELS_PER_PERSON``. Models made on the command line,
-# and the shipped one, belong to nobody: the app deletes none of them.
-BIN = ".bin"
-BIN_DAYS = 7
-MAX_MODELS_PER_PERSON = 20
-
-
-def owner_of(name: str) -> str | None:
-    """The id of the person who saved model ``name`` (from its readable metadata), or None."""
-    try:
-        meta = json.loads((weights_dir() / (check_name(name) + ".json")).read_text())
-    except (OSError, ValueError):
-        return None
-    owner = meta.get("owner") if isinstance(meta, dict) else None
-    return owner if isinstance(owner, str) else None
-
-
-def models_of(owner: str | None) -> list[str]:
-    """The names of the saved models that belong to ``owner``."""
-    return [name for name in list_models() if owner is not None and owner_of(name) == owner]
-
-
-def delete_model(name: str, owner: str | None) -> None:
-    """Move the saved model ``name`` (its ``.npz`` and ``.json``) into the bin, where ``restore_model``
-    finds it for ``BIN_DAYS``. Only its owner may: ``PermissionError`` for anyone else and for the
-    models that belong to nobody (the shipped one, those made on the command line);
-    ``FileNotFoundError`` if there is no such model."""
-    check_name(name)
-    path = weights_dir() / (name + ".npz")
-    if not path.exists():
-        raise FileNotFoundError("there is no model called %s" % name)
-    if name == DEFAULT_MODEL:
-        raise PermissionError("the shipped model %r cannot be deleted" % DEFAULT_MODEL)
-    if owner is None or owner_of(name) != owner:
-        raise PermissionError("%s is not yours: only the person who saved a model can delete it" % name)
-    bin_dir = weights_dir() / BIN
-    bin_dir.mkdir(exist_ok=True)
-    stamp = "%s.%d" % (name, time.time_ns())
-    os.replace(path.with_suffix(".json"), bin_dir / (stamp + ".json"))
-    os.replace(path, bin_dir / (stamp + ".npz"))
-    _empty_bin(bin_dir)
-
-
-def restore_model(name: str, owner: str | None) -> Path:
-    """Bring ``owner``'s latest deleted model ``name`` back from the bin. ``FileNotFoundError``
-    if there is none, ``FileExistsError`` if another model has taken the name since."""
-    check_name(name)
-    bin_dir = weights_dir() / BIN
-    stamps = [
-        (int(m.group(1)), p)
-        for p in (bin_dir.iterdir() if bin_dir.is_dir() else [])
-        if (m := re.fullmatch(re.escape(name) + r"\.(\d+)\.npz", p.name))
-    ]
-    for _, binned in sorted(stamps, reverse=True):  # the latest first
-        readable = binned.with_suffix(".json")
-        try:
-            meta = json.loads(readable.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict) or meta.get("owner") != owner:
-            continue
-        target = weights_dir() / (name + ".npz")
-        with folder_lock(weights_dir()):  # not between another's check and write of the same name
-            if target.exists() or target.with_suffix(".json").exists():
-                raise FileExistsError("a model named %s has been saved since; it was not replaced" % name)
-            os.replace(readable, target.with_suffix(".json"))
-            os.replace(binned, target)
-        return target
-    raise FileNotFoundError("there is no deleted model called %s to bring back" % name)
-
-
-def _empty_bin(bin_dir):
-    """Delete for good what has been in the bin for more than ``BIN_DAYS``."""
-    cutoff = time.time() - BIN_DAYS * 86400
-    for path in bin_dir.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            pass
-
-
-class QuotaError(ValueError):
-    """Refused: the person has saved as many models as one person may."""
-
-
-def quota_error() -> QuotaError:
-    return QuotaError(
-        "you have saved %d models, as many as one person may keep here: delete one on the Inside "
-        "page (Models side by side) first" % MAX_MODELS_PER_PERSON
-    )
-
-
 def save_model(
     name: str, params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None, overwrite: bool = True
 ) -> Path:
     """Write ``params`` and metadata to ``NAME.npz`` and ``NAME.json`` in the weights folder,
     atomically. With ``overwrite=False`` an existing model (or a stray ``NAME.json``) is never
     replaced (``FileExistsError``), even when two users save under the same name at the same
-    moment. A model whose ``meta`` names an ``owner`` who has ``MAX_MODELS_PER_PERSON`` already
-    is refused (``QuotaError``). Returns the path of the ``.npz``."""
+    moment. Returns the path of the ``.npz``. (Whose a model is, and how many a person may keep,
+    are the rules of ``models``.)"""
     path = weights_dir() / (check_name(name) + ".npz")
-    owner = (meta or {}).get("owner")
-    arrays, meta_text = _payload(params, layer_data, meta, name)  # checked before the folder is locked
-    with folder_lock(weights_dir()):  # the count below still holds when the files are written
-        if owner is not None and len(models_of(owner)) >= MAX_MODELS_PER_PERSON:
-            raise quota_error()
-        readable = path.with_suffix(".json")
-        if not overwrite and readable.exists():
-            raise FileExistsError("a model named %r exists already; choose another name" % name)
-        try:
-            atomic_write(path, lambda f: np.savez(f, **arrays), replace=overwrite)
-        except FileExistsError:
-            raise FileExistsError("a model named %r exists already; choose another name" % name) from None
-        try:
-            atomic_write(readable, lambda f: f.write((meta_text + "\n").encode()), replace=overwrite)
-        except FileExistsError:  # someone's NAME.json appeared in between: keep theirs and this .npz
-            pass
+    arrays, meta_text = _payload(params, layer_data, meta, name)
+    readable = path.with_suffix(".json")
+    if not overwrite and readable.exists():
+        raise _taken(name)
+    try:
+        atomic_write(path, lambda f: np.savez(f, **arrays), replace=overwrite)
+    except FileExistsError:
+        raise _taken(name) from None
+    try:
+        atomic_write(readable, lambda f: f.write((meta_text + "\n").encode()), replace=overwrite)
+    except FileExistsError:  # someone's NAME.json appeared in between: keep theirs and this .npz
+        pass
     return path
+
+
+def _taken(name: str) -> FileExistsError:
+    return FileExistsError("a model named %r exists already; choose another name" % name)
+
+
+def read_meta(name: str) -> dict[str, Any] | None:
+    """The readable metadata (``NAME.json``) of the model ``name`` in the weights folder, or None."""
+    try:
+        meta = json.loads((weights_dir() / (check_name(name) + ".json")).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def model_bytes(params: Params, layer_data: LayerData, meta: dict[str, Any] | None = None) -> bytes:

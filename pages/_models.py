@@ -5,13 +5,20 @@ the person's network training now, as a "Model" picker."""
 import streamlit as st
 
 from nn_core import data
-from nn_core.models import ModelsError, model_store
+from nn_core.models import ModelsError, QuotaError, model_store
 from nn_core.storage import ModelFileError, list_models
 from pages._people import current_job
 from pages._widgets import plain
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
+def why_not_saved(exc):
+    """Why a model was not saved, and for a full quota where models are deleted (nn_core's
+    messages name no page)."""
+    where = " Models are deleted on the Inside page, under Models side by side." if isinstance(exc, QuotaError) else ""
+    return "%s.%s" % (str(exc).rstrip("."), where)
+
+
 def mnist(folder):
     """The MNIST data set, loaded once per server (read-only arrays shared by every user)."""
     return data.load_mnist(folder)

@@ -10,6 +10,7 @@ from nn_core.models import model_store
 from nn_core.report import confusion_frame, describe
 from nn_core.runs import RunsError
 from nn_core.storage import check_name, model_bytes
+from pages._models import why_not_saved
 from pages._people import my_runs, visitor
 from pages._widgets import plain, seconds
 
@@ -69,7 +70,7 @@ def save(job):
             check_name(name)
             saved = model_store().save(name, model.params, model.layer_data, dict(model.meta, name=name, owner=visitor()))
         except (ValueError, OSError) as exc:
-            st.error(plain("Not saved: %s" % exc))
+            st.error(plain("Not saved: %s" % why_not_saved(exc)))
         else:
             st.success("Saved as %s. Pick it on the Draw page." % plain(saved))
     b.download_button(

@@ -17,7 +17,7 @@ from nn_core.predict import ModelOutputError, classify
 from nn_core.preprocess import ImageError, open_image
 from nn_core.storage import ModelFileError, check_name
 from pages._charts import digit_bars
-from pages._models import choose_model, is_own_run, model_options
+from pages._models import choose_model, is_own_run, model_options, why_not_saved
 from pages._network import WIDE_ONLY, compact_view, network_view
 from pages._people import drawing_store, visitor
 from pages._widgets import keep, once_per_upload, plain, remember, upload_box
@@ -361,7 +361,7 @@ with st.expander("Import weights saved by the original NumPy design"):
                 {"name": seed_name, "data": "imported weights of the original design", "owner": visitor()},
             )
         except (ModelFileError, ValueError, OSError) as exc:
-            st.error(plain("Not imported: %s" % exc))
+            st.error(plain("Not imported: %s" % why_not_saved(exc)))
         else:
             st.session_state.imported = saved
             st.rerun()  # so that the Model list above offers it

@@ -13,10 +13,10 @@ from PIL import Image
 
 from nn_core import data, explain, pendigits
 from nn_core.metrics import confusion_matrix
-from nn_core.models import model_store
+from nn_core.models import BIN_DAYS, model_store
 from nn_core.network import describe_layers
 from nn_core.report import COLUMNS
-from nn_core.storage import BIN_DAYS, ModelFileError
+from nn_core.storage import ModelFileError
 from pages._charts import digit_bars
 from pages._models import TRAINING_NOW, choose_model, get_model, is_own_run, mnist, model_options, saved_names
 from pages._models import model_version as version

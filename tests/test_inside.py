@@ -5,9 +5,11 @@ import pytest
 
 from headless import app, as_owner, inside, submit, texts, upload_picture, wait_until
 from nn_core import runs
+from nn_core.models import FolderModels
 from nn_core.network import init_params
-from nn_core.storage import delete_model, load_model, save_model
+from nn_core.storage import load_model, save_model
 from nn_core.training import TrainConfig
+from pages._models import own_run_option
 from strokes import one_png
 
 VIEWS = ["What the neurons look for", "Where it fails", "How far to trust it", "How robust it is", "Models side by side"]
@@ -38,8 +40,8 @@ def small_job(mnist, tmp_path_factory):
 def test_every_view_renders(shipped_weights, trained, request):
     job = request.getfixturevalue("small_job") if trained else None
     at = inside(job)
-    if trained:
-        at.selectbox(key="inside_model").set_value("The network training now").run()
+    if trained:  # (it has finished: offered under its own name)
+        at.selectbox(key="inside_model").set_value(own_run_option(job)).run()
     for view in VIEWS:
         at.radio(key="inside_view").set_value(view).run()
         assert not at.exception, view
@@ -99,9 +101,9 @@ def test_models_side_by_side_and_only_your_own_can_be_deleted_and_brought_back(w
     assert "small is back." in texts(at.success)
     assert load_model("small").meta["owner"] == "a" * 32
     with pytest.raises(PermissionError, match="not yours"):
-        delete_model("theirs", "a" * 32)
+        FolderModels().delete("theirs", "a" * 32)
     with pytest.raises(PermissionError, match="cannot be deleted"):
-        delete_model("default", "a" * 32)
+        FolderModels().delete("default", "a" * 32)
 
 
 def test_why_this_answer_explains_the_drawing(shipped_weights):
@@ -142,7 +144,7 @@ def test_the_network_view_shows_the_network_of_ones_run(shipped_weights, small_j
     at = as_owner(app(), small_job)
     at.run()
     upload_picture(at, "one.png", one_png())
-    at.selectbox(key="model_name").set_value("The network training now").run()
+    at.selectbox(key="model_name").set_value(own_run_option(small_job)).run()
     assert not at.exception
     assert "then hidden layer 1 (32 neurons), then the answers" in texts(at.markdown)
 

@@ -15,10 +15,10 @@ import pgserver
 from conftest import ROOT, at_once, fresh_schema
 from nn_core import database, runs
 from nn_core.drawings import DrawingsError, DrawingStore
-from nn_core.models import DatabaseModels, FolderModels, ModelsError, model_store
+from nn_core.models import DatabaseModels, FolderModels, ModelsError, QuotaError, model_store
 from nn_core.network import init_params
 from nn_core.runs import Busy, RunStore
-from nn_core.storage import ModelFileError, QuotaError, save_model
+from nn_core.storage import ModelFileError, save_model
 from nn_core.training import TrainConfig
 
 LD = {"Dim": [784, 16, 10], "Activs": ["relu", "softmax"]}
@@ -94,31 +94,42 @@ def test_only_the_owner_deletes_into_the_bin_and_the_version_follows_the_name(mo
     np.testing.assert_array_equal(models.load("mine").params["W1"], params(0)["W1"])
 
 
-def test_a_person_keeps_at_most_so_many_models(models, monkeypatch):
-    from nn_core import storage
+def test_the_bin_forgets_a_model_after_its_days(models, monkeypatch):
+    from nn_core import models as rules
 
-    monkeypatch.setattr(storage, "MAX_MODELS_PER_PERSON", 2)
+    models.save("old", params(0), LD, {"owner": "alice"})
+    monkeypatch.setattr(rules, "BIN_DAYS", -1)  # every day in the bin is over at once
+    models.delete("old", "alice")
+    with pytest.raises(FileNotFoundError, match="no deleted model"):
+        models.restore("old", "alice")
+
+
+def test_a_person_keeps_at_most_so_many_models(models, monkeypatch):
+    from nn_core import models as rules
+
+    monkeypatch.setattr(rules, "MAX_MODELS_PER_PERSON", 2)
     models.save("a1", params(), LD, {"owner": "alice"})
     models.save("a2", params(), LD, {"owner": "alice"})
     with pytest.raises(QuotaError, match="as many as one person may keep"):
         models.save("a3", params(), LD, {"owner": "alice"})
     assert "a3" not in models.names()
     models.save("b1", params(), LD, {"owner": "bob"})  # others are not held back
+    models.save("cli", params(), LD, {})  # nor a model of nobody's (the command line's)
 
 
 @pytest.mark.parametrize("saved_before, tabs", [(5, 30), (15, 12)])
 def test_many_tabs_saving_at_once_never_take_a_person_past_the_quota(models, saved_before, tabs):
     """Counted, then written, as one step on every back end: 30 tabs saving different names at
     once after 5 saved leave 20 models, not 22."""
-    from nn_core import storage
+    from nn_core import models as rules
 
     for k in range(saved_before):
         models.save("before%d" % k, params(k), LD, {"owner": "alice"})
     results = at_once(lambda k: models.save("tab%d" % k, params(k), LD, {"owner": "alice"}), tabs)
     saved = [r for r in results if not isinstance(r, Exception)]
     assert all(isinstance(r, QuotaError) for r in results if isinstance(r, Exception)), results
-    assert len(models.models_of("alice")) == storage.MAX_MODELS_PER_PERSON
-    assert len(saved) == storage.MAX_MODELS_PER_PERSON - saved_before
+    assert len(models.models_of("alice")) == rules.MAX_MODELS_PER_PERSON
+    assert len(saved) == rules.MAX_MODELS_PER_PERSON - saved_before
 
 
 def test_a_network_that_does_not_fit_its_layers_is_refused_before_anything_is_written(models):
@@ -251,7 +262,12 @@ def test_eight_servers_starting_at_once_migrate_exactly_once(postgres_server):
     assert all(out.split() == ["0", "0", "[]"] for out, _ in outputs)
     with psycopg.connect(url) as conn:
         applied = conn.execute("SELECT store, version FROM schema_version ORDER BY store, version").fetchall()
-    assert applied == [("drawings", 1), ("models", 1), ("runs", 1)]
+    versions = [
+        (schema.name, v + 1)
+        for schema in (DrawingStore.SCHEMA, DatabaseModels.SCHEMA, RunStore.SCHEMA)
+        for v in range(len(schema.postgres))
+    ]
+    assert applied == sorted(versions)  # every version of every store, once
 
 
 def test_a_database_from_a_newer_version_is_left_alone(pg_url):

@@ -48,6 +48,17 @@ class ImportBusy(Exception):
     """An import refused because one is running already; the message says so in words."""
 
 
+# What a file too large for an import of drawings is for instead.
+WHOLE_SETS = "A whole data set is for training on as it is, not for importing as drawings."
+
+
+def too_many_rows() -> DataError:
+    return DataError(
+        "the CSV has more than %d rows; at most %d drawings are imported at once. %s Nothing was imported."
+        % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS, WHOLE_SETS)
+    )
+
+
 @contextlib.contextmanager
 def import_slot(person: str) -> Iterator[None]:
     """Hold one of the server's ``IMPORTS_AT_ONCE`` places for ``person``'s import; ``ImportBusy``
@@ -100,8 +111,8 @@ def check_size(source: Any) -> None:
     if size is not None and size > MAX_IMPORT_BYTES:
         raise DataError(
             "the file is %s, and a CSV of %d drawings is at most %s (each row a label and 784 pixels "
-            "from 0 to 255). To train on a whole data set, upload it on the Train page instead. "
-            "Nothing was imported." % (_megabytes(size), MAX_IMPORT_ROWS, _megabytes(MAX_IMPORT_BYTES))
+            "from 0 to 255). %s Nothing was imported."
+            % (_megabytes(size), MAX_IMPORT_ROWS, _megabytes(MAX_IMPORT_BYTES), WHOLE_SETS)
         )
 
 
@@ -188,11 +199,7 @@ def read_drawings_csv(source: Any) -> tuple[np.ndarray, np.ndarray]:
                 continue
             number = done + 2
             if done == MAX_IMPORT_ROWS:
-                raise DataError(
-                    "the CSV has more than %d rows; at most %d drawings are imported at once (to train on a "
-                    "whole data set, upload it on the Train page instead). Nothing was imported."
-                    % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS)
-                )
+                raise too_many_rows()
             if len(row) != COLUMNS:
                 raise DataError(
                     "row %d has %d values; a drawing is a label and 784 pixels (%d values). Nothing was imported."

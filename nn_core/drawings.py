@@ -164,11 +164,7 @@ class DrawingStore(Store):
             with csv_import.import_slot(owner):
                 csv_import.check_size(source)
                 if data.count_rows(source, MAX_IMPORT_ROWS) > MAX_IMPORT_ROWS:
-                    raise data.DataError(
-                        "the CSV has more than %d rows; at most %d drawings are imported at once (to train "
-                        "on a whole data set, upload it on the Train page instead). Nothing was imported."
-                        % (MAX_IMPORT_ROWS, MAX_IMPORT_ROWS)
-                    )
+                    raise csv_import.too_many_rows()
                 images, labels = csv_import.read_drawings_csv(source)
                 return self.add_many(owner, images, labels, skip_kept=True)
         except csv_import.ImportBusy as exc:
@@ -208,7 +204,7 @@ def _within_quota(conn, owner, adding):
     kept = conn.execute("SELECT count(*) FROM drawings WHERE owner = ?", (owner,)).fetchone()[0]
     if kept + adding > MAX_PER_PERSON:
         raise DrawingsError(
-            "you keep %s drawings, and one person may keep %s here: delete some on My drawings first. "
+            "you keep %s drawings, and one person may keep %s here: delete some of them first. "
             "Nothing was added." % (format(kept, ","), format(MAX_PER_PERSON, ","))
         )
 

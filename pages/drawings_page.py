@@ -141,6 +141,8 @@ def import_form():
                 st.session_state.imported_drawings = drawing_store().import_csv(upload, visitor())
             except (DataError, DrawingsError) as exc:
                 st.error(plain("%s was not imported: %s" % (upload.name, exc)))
+                if csv_import.WHOLE_SETS in str(exc):
+                    st.caption("The Train page trains on a whole data set: upload it there, under the data to train on.")
             else:
                 st.session_state.imports = st.session_state.get("imports", 0) + 1
                 st.rerun()

@@ -293,10 +293,12 @@ def layer_settings(locked):
         "Activation of the hidden layers",
         HIDDEN_ACTIVATIONS,
         index=HIDDEN_ACTIVATIONS.index(DEFAULT["activation"]),
-        format_func=lambda name: ACTIVATIONS[name].label,
+        format_func=lambda name: ACTIVATIONS[name].label.split(":")[0],  # (short enough for the sidebar; the rest in help)
         key="activation",
         disabled=locked,
-        help="what each hidden neuron does with its weighted sum; ReLU trains fastest, sigmoid is the classic one",
+        help="what each hidden neuron does with its weighted sum: "
+        + "; ".join(ACTIVATIONS[name].label for name in HIDDEN_ACTIVATIONS)
+        + ". ReLU trains fastest, sigmoid is the classic one",
     )
     inits = list(INITS)
     init = st.selectbox(
@@ -304,9 +306,11 @@ def layer_settings(locked):
         inits,
         index=inits.index(DEFAULT["init"]),
         key="init",
-        format_func=INITS.get,
+        format_func=lambda name: INITS[name].split(" (")[0],  # (the rest in help)
         disabled=locked,
-        help="the random weights training starts from; try the original to see a network start saturated",
+        help="the random weights training starts from: "
+        + "; ".join(INITS.values())
+        + ". Try the original to see a network start saturated",
     )
     return hidden, activation, init
 

@@ -167,7 +167,7 @@ def test_train_watch_save_and_draw_with_the_new_model(page):
         assert plot_span(health.nth(i).screenshot()) >= 40, "health chart %d draws nothing visible" % i
 
     # A second run, with sigmoid neurons, on the same charts in another colour.
-    choose(page, "Activation of the hidden layers", "sigmoid: S-shaped, from 0 to 1 (the original design)")
+    choose(page, "Activation of the hidden layers", "sigmoid")
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Results of run 2").wait_for(timeout=120_000)
     page.get_by_text("Your runs").wait_for()

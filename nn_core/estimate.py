@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 
 from .training import estimated_seconds
+from .words import counted
 
 # Without finished runs to go by (bench/estimate.py measures them on this machine):
 STARTUP_SECONDS = 1.0  # a worker building the run's data (MNIST read, the pen-drawn digits from their cache)
@@ -37,23 +38,27 @@ class Expected:
     seconds: float
     low: float
     high: float
-    training: int  # runs training now
+    training: int  # runs under way now (training, or paused and holding their place)
     waiting: int  # runs waiting for a place
     wait: float  # of ``seconds``, the wait for a free place
 
     def __str__(self) -> str:
         span = duration_range(self.low, self.high)
         if self.wait > 0:
-            return "%d run%s training, %d waiting: %s, about %s of it waiting for a place" % (
-                self.training,
-                "s are" if self.training != 1 else " is",
+            return "%s under way, %d waiting: %s, about %s of it waiting for a place" % (
+                _runs(self.training),
                 self.waiting,
                 span,
                 duration(self.wait),
             )
         if self.training:
-            return "%d run%s training: %s" % (self.training, "s are" if self.training != 1 else " is", span)
+            return "%s under way: %s" % (_runs(self.training), span)
         return span[0].upper() + span[1:]
+
+
+def _runs(n: int) -> str:
+    """ "1 run is", "2 runs are" (a paused run holds its place too, so "under way", not "training")."""
+    return "%s %s" % (counted(n, "run"), "is" if n == 1 else "are")
 
 
 def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:
@@ -178,7 +183,7 @@ def count_down(previous: tuple | None, raw: float, now: float) -> tuple[float, f
 def duration(seconds: float) -> str:
     """A length of time in words: "40 seconds", "25 minutes", "2.5 hours"."""
     if seconds < 90:
-        return "%.0f seconds" % max(seconds, 1)
+        return counted(max(round(seconds), 1), "second")
     if seconds < 5400:
         return "%.0f minutes" % (seconds / 60)
     return "%.1f hours" % (seconds / 3600)

@@ -34,6 +34,7 @@ from .network import (
     predict_proba,
 )
 from .optimizers import OPTIMIZERS, make_optimizer
+from .words import counted
 
 # Learning-rate schedules, name -> label (see ``Trainer.rate_at``).
 # Labels short enough for a selector on a phone; what each does is said in its help (the page's).
@@ -318,7 +319,7 @@ class Trainer:
                     callback.on_change(self.change(**pending))
                 if callback.stop_training:
                     self.status = "stopped"
-                    self.message = "Stopped after %d complete epoch(s)." % epoch
+                    self.message = "Stopped after %s." % counted(epoch, "complete epoch")
                     return
                 idx = perm[b * mb : (b + 1) * mb]
                 Xb = self.X_train[idx]
@@ -373,7 +374,7 @@ class Trainer:
             callback.on_epoch_end(record)
             yield record
         self.status = "finished"
-        self.message = "Finished %d epoch(s)." % c.epochs
+        self.message = "Finished %s." % counted(c.epochs, "epoch")
 
 
 # How fast this code trains on the project's 2-core machine (bench/speed.py; the shipped model's

@@ -7,6 +7,7 @@ import streamlit as st
 from nn_core import data
 from nn_core.models import ModelsError, QuotaError, model_store
 from nn_core.storage import ModelFileError, list_models
+from nn_core.words import counted
 from pages._people import current_job
 from pages._widgets import plain
 
@@ -49,6 +50,16 @@ def saved_names():
     except ModelsError as exc:
         st.warning(plain("%s Only the models of this server's weights folder are offered until it is back." % exc))
         return list_models()
+
+
+def free_name(prefix, start):
+    """The first name ``prefix-N`` (N from ``start`` on) that no saved model has: the name a Save
+    box suggests (names are shared by everyone on a server, so "my-model-1" is soon taken)."""
+    taken = set(saved_names())
+    n = max(1, start)
+    while "%s-%d" % (prefix, n) in taken:
+        n += 1
+    return "%s-%d" % (prefix, n)
 
 
 TRAINING_NOW = "The network training now"
@@ -101,7 +112,7 @@ def choose_model(key, help):
                 % (plain(job.label), "after epoch %d" % done if done else "a few mini-batches in")
             )
         else:
-            st.caption("%s, your run that %s after %d epoch(s)." % (plain(job.label), job.status, done))
+            st.caption("%s, your run that %s after %s." % (plain(job.label), job.status, counted(done, "epoch")))
         return name, job.model()
     try:
         return name, get_model(name)

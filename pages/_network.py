@@ -357,9 +357,10 @@ def network_view(model, prediction, path=None):
         )
         square = chosen_square(event, outputs)
         if square is None:
+            wide = any(len(layer) > explain.MAX_SHOWN for layer in outputs[1:-1])
             st.caption(
-                "Click a square to see what it does. Wider than %d neurons, a layer shows its first %d."
-                % (explain.MAX_SHOWN, explain.MAX_SHOWN)
+                "Click a square to see what it does."
+                + (" A layer wider than %d neurons shows its first %d." % (explain.MAX_SHOWN, explain.MAX_SHOWN) if wide else "")
             )
             return
         neuron_detail(model, outputs, *square)

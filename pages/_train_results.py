@@ -10,7 +10,7 @@ from nn_core.models import model_store
 from nn_core.report import confusion_frame, describe
 from nn_core.runs import RunsError
 from nn_core.storage import check_name, model_bytes
-from pages._models import why_not_saved
+from pages._models import free_name, why_not_saved
 from pages._people import my_runs, visitor
 from pages._widgets import plain, seconds
 
@@ -62,7 +62,7 @@ def save(job):
             help="the network of any of your finished runs, with its test accuracy",
         )
         job = finished[chosen]
-    name = st.text_input("Save as", value="my-model-%d" % len(my_runs()), key="save_name")
+    name = st.text_input("Save as", value=free_name("my-model", len(my_runs())), key="save_name")
     model = job.model()
     a, b = st.columns(2)
     if a.button("Save model", icon=":material/save:", key="save"):

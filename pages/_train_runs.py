@@ -16,6 +16,7 @@ from nn_core.runs import RunsError
 from nn_core.runspec import RunSpec
 from nn_core.storage import ModelFileError
 from nn_core.training import SLOW_SECONDS, slow_choices, traps
+from nn_core.words import counted
 from pages._curves import (
     CHART_HEIGHT,
     CURVES,
@@ -160,7 +161,7 @@ def progress_text(job) -> str:
             epoch,
             "" if left is None or status != "running" else ", about %s left" % duration(left),
         )
-    return "%s: %s, %d epoch(s) in %s" % (label, status, done, seconds(job.elapsed))
+    return "%s: %s, %s in %s" % (label, status, counted(done, "epoch"), seconds(job.elapsed))
 
 
 def live_view(plan, dataset) -> None:

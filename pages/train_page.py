@@ -20,7 +20,7 @@ from pages._widgets import keep, remember
 st.title("Train a network")
 st.caption(
     "The settings (layers, epochs, rate, ...) are in the sidebar on the left; on a phone, open it with the "
-    "**>** at the top left.",
+    "button at the top left.",
     help="the sidebar folds away on narrow screens",
 )
 remember({**dict.fromkeys(DEFAULT), "start_from": [NEW] + saved_names()}, first_visit=from_address)

@@ -400,4 +400,17 @@ def test_a_finished_run_is_offered_on_the_draw_page_under_its_own_name(weights_d
     options = at.selectbox(key="model_name").options
     assert "The network training now" not in options and "Your run: run 1" in options
     at.selectbox(key="model_name").set_value("Your run: run 1").run()
-    assert not at.exception and "run 1, your run that finished after 1 epoch(s)" in texts(at.caption)
+    assert not at.exception and "run 1, your run that finished after 1 epoch" in texts(at.caption)
+
+
+def test_the_save_box_suggests_a_name_no_one_has_taken(shipped_weights):
+    """Names are shared by everyone on a server: the suggestion skips those saved already."""
+    from nn_core.models import FolderModels
+    from nn_core.network import dense_layers, init_params
+    from pages._models import free_name
+
+    ld = dense_layers([8])
+    for name in ("my-model-1", "my-model-2"):
+        FolderModels().save(name, init_params(ld, seed=0), ld, {"owner": "someone else"})
+    assert free_name("my-model", 1) == "my-model-3" and free_name("my-model", 0) == "my-model-3"
+    assert free_name("my-model", 4) == "my-model-4"

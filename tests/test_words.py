@@ -110,3 +110,11 @@ def test_the_network_in_words_counts_the_neurons_that_fire():
     assert explain.network_in_words(outputs) == (
         "In hidden layer 1, 3 of the 800 neurons fire; in hidden layer 2, 1 of the 800 neurons fire; the answers give 3 97%."
     )
+
+
+def test_counts_are_said_in_the_singular_or_the_plural():
+    from nn_core.estimate import duration
+    from nn_core.words import counted
+
+    assert [counted(n, "epoch") for n in (0, 1, 2)] == ["0 epochs", "1 epoch", "2 epochs"]
+    assert duration(1.2) == "1 second" and duration(0.3) == "1 second" and duration(40) == "40 seconds"

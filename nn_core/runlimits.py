@@ -12,6 +12,10 @@ MAX_PAUSE_ENV = "NN_CORE_MAX_PAUSE_MINUTES"
 DEFAULT_MAX_PAUSE_MINUTES = 3
 
 
+class TooLong(ValueError):
+    """Refused: the run's estimated time is above the server's limit (``max_minutes``)."""
+
+
 def _minutes(name: str, default: float) -> float:
     try:
         value = float(os.environ.get(name, default))

@@ -13,18 +13,14 @@ priority of its place in the store). The pages' one door is ``Runner.start``: a 
 - ``runlost``: when a run that has not ended never will; ``runlimits``: the server's limits.
 
 Where the workers are:
-- by default (no ``NN_CORE_DASK_ADDRESS``) each server process starts one ``LocalCluster`` the
-  first time a run is asked for: 127.0.0.1 only, no dashboard, one worker per core with one
-  thread each. A laptop needs nothing else. A run waiting there when the server stops is cancelled;
-  one training is lost with it (stopped, its curves and last network kept);
+- by default (no ``NN_CORE_DASK_ADDRESS``) each server process starts one ``LocalCluster`` (127.0.0.1,
+  one worker per core, one thread each) the first time a run is asked for; a laptop needs nothing
+  else. When the server stops, a run waiting is cancelled, one training stops (its curves kept);
 - ``NN_CORE_DASK_ADDRESS=tcp://host:8786``: a running ``dask scheduler`` with ``dask worker``s,
   on this machine or others; runs then outlive the app server.
 
-Fairness: one run training or waiting per person (``runs.Busy``), the number of runs ahead of
-one from the store's order, a run longer than ``max_minutes()`` refused before it starts and
-stopped if it trains longer, a run paused for ``max_pause_seconds()`` while others wait stopped
-(its network kept). Every thread of a run trains below the web server's priority
-(``worker.lower_priority``), and a run shares its machine's cores with the others training there.
+Fairness: one run under way per person (``runs.Busy``), first asked first started, the time and
+pause limits of ``runlimits``; runs train below the web server's priority and share their cores.
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ import os
 import threading
 from typing import Any
 
-from . import drawings, estimate, runlost, runspec, runstate, worker
+from . import drawings, estimate, runlimits, runlost, runspec, runstate, worker
 from .estimate import Expected, count_down, duration  # noqa: F401 (the pages' and tests' names for them)
 from .runhandle import Run
 from .runlimits import MAX_MINUTES_ENV, MAX_RUN_MB, blas_threads, cores, max_minutes, max_pause_seconds  # noqa: F401
@@ -46,10 +42,6 @@ from .training import check_live, estimated_seconds
 
 ADDRESS_ENV = "NN_CORE_DASK_ADDRESS"
 KEY = "nn-core-run-"  # a run's Dask key, before its id
-
-
-class TooLong(ValueError):
-    """Refused: the run's estimated time is above the server's limit."""
 
 
 class RunnerError(RuntimeError):
@@ -152,14 +144,14 @@ class Runner:
     # -- asking for runs ----------------------------------------------------------------------
     def check(self, spec: RunSpec) -> tuple[int, float]:
         """Refuse, before anything is recorded, a run with bad settings or above the server's
-        ceilings (``ValueError``; ``TooLong`` for its time). Returns ``(n_train, estimate)``."""
+        ceilings (``ValueError``; ``runlimits.TooLong`` for its time). Returns ``(n_train, estimate)``."""
         config = spec.config
         planned = planned_images(spec)
         config.validate(n_available=planned["base_total"])
         check_size(spec, planned)  # its images and its memory (``runspec.memory_needed``)
         seconds = estimated_seconds(config, planned["trained"])
         if seconds > 60 * max_minutes():
-            raise TooLong(
+            raise runlimits.TooLong(
                 "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
                 % (duration(seconds), max_minutes(), MAX_MINUTES_ENV)

@@ -18,7 +18,8 @@ from conftest import ROOT, blobs
 from headless import wait_until
 from nn_core import database, runs, worker
 from nn_core.report import confusion_frame, describe, history_frame
-from nn_core.runner import Runner, TooLong, blas_threads, count_down
+from nn_core.runlimits import TooLong
+from nn_core.runner import Runner, blas_threads, count_down
 from nn_core.runs import Busy, RunStore
 from nn_core.runspec import DataRecipe, RunSpec
 from nn_core.training import TrainConfig

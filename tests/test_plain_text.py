@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
+from conftest import ROOT, streamlit_server
 from pages._widgets import plain
 
 # Everything Streamlit's Markdown acts on (st.markdown's documentation): GitHub-flavoured Markdown,
@@ -92,14 +92,12 @@ st.subheader("Results of %%s" %% plain(":material/home: :red[R] x"))
 
 
 @pytest.mark.browser
-def test_streamlit_renders_every_directive_as_typed(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_streamlit_renders_every_directive_as_typed(browser, tmp_path):
     script = tmp_path / "names.py"
     script.write_text(SCRIPT % (DIRECTIVES,))
-    with streamlit_server(tmp_path, script, env={"PYTHONPATH": str(ROOT)}) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    with streamlit_server(tmp_path, script, env={"PYTHONPATH": str(ROOT)}) as url:
+        context = browser.new_context()
+        page = context.new_page()
         asked = []
         page.on("request", lambda request: asked.append(request.url))
         page.goto(url)
@@ -119,7 +117,7 @@ def test_streamlit_renders_every_directive_as_typed(tmp_path):
                          "h1", "blockquote", "li", "table", "span[style*='color']", "span[class*='Badge']"):  # fmt: skip
             assert body.locator(selector).count() == 0, selector
         assert not [u for u in asked if "127.0.0.1:1/" in u]
-        browser.close()
+        context.close()
 
 
 def test_a_model_name_is_shown_as_typed_in_the_inside_caption_and_its_delete_note(shipped_weights):

@@ -377,10 +377,13 @@ class Trainer:
         self.message = "Finished %s." % counted(c.epochs, "epoch")
 
 
-# How fast this code trains on the project's 2-core machine (bench/speed.py; the shipped model's
-# run): about 1e11 floating-point operations a second on mini-batches of a few hundred, far fewer
-# on small ones, where each step's fixed costs dominate; augmentation costs per image.
-FLOPS_PER_SECOND = 1e11
+# How fast this code trains on the project's 2-core machine, as a run on a Dask worker: the
+# defaults on 20,000 images took 17 s of training for 4.6e11 operations in December 2026, about
+# 3e10 a second at mini-batches of a few hundred (1e11 had been measured on a faster machine, and
+# a fresh server's first estimate was then half the time it took); far fewer on small mini-batches,
+# where each step's fixed costs dominate; augmentation costs per image. After three runs the
+# estimate goes by this server's own (``estimate``).
+FLOPS_PER_SECOND = 3.5e10
 SMALL_BATCH = 32  # a mini-batch of this size runs at half the full rate
 SECONDS_PER_AUGMENTED_IMAGE = 2e-5
 SECONDS_PER_STEP = 2.5e-4  # measured per mini-batch beyond the arithmetic, 0.04-0.4 ms (bench/estimate.py)

@@ -62,6 +62,7 @@ def test_a_run_named_in_markdown_is_shown_as_its_plain_text(weights_dir):
     at.button(key="start").click().run()
     first = latest_run(at)
     wait_until(lambda: not first.running, timeout=120)
+    at.run()  # (the page as it is now that the run has ended: Start usable again)
     at.button(key="start").click().run()
     latest = latest_run(at)
     wait_until(lambda: not latest.running, timeout=120)
@@ -72,7 +73,7 @@ def test_a_run_named_in_markdown_is_shown_as_its_plain_text(weights_dir):
     at.button(key="rename").click().run()
     assert not at.exception and latest_run(at).label == name  # (read afresh)
     at.run()
-    shown = [e.value for e in list(at.subheader) + list(at.caption) + list(at.markdown) if "x.png" in str(e.value)]
+    shown = [e.value for e in list(at.subheader) + list(at.caption) + list(at.markdown) if "x.png" in texts([e])]
     assert shown, "the name is shown"
     for value in shown:
         # every character Markdown would act on is escaped: displayed, it reads exactly as typed

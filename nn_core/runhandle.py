@@ -33,6 +33,7 @@ class Run:
         self._history: list[EpochRecord] = []
         self._batch_costs: list[tuple] = []
         self._changes: list[dict] = []
+        self._rates: list[tuple] = []  # a rate finder's (rate, cost) per mini-batch
         self._events_for = None  # the record after whose reading the events were last read
 
     def __eq__(self, other):
@@ -59,6 +60,8 @@ class Run:
                 self._history.append(EpochRecord(**body))
             elif kind == "change":
                 self._changes.append(body)
+            elif kind == "rate":
+                self._rates.append(tuple(body))
         return self._record
 
     # -- commands ----------------------------------------------------------------------------
@@ -109,6 +112,8 @@ class Run:
     notice = property(lambda self: self._state().notice)
     result = property(lambda self: self._state().result)
     threads_in_use = property(lambda self: self._state().threads)
+    purpose = property(lambda self: self._state().purpose)  # "train", or "find-rate" for a rate finder
+    sweep = property(lambda self: self._state().sweep)  # the id of the sweep it is part of, or None
     pid = property(lambda self: self._state().pid)
 
     @property
@@ -210,6 +215,20 @@ class Run:
         if r.status not in ACTIVE:
             return self.model().params
         return _network(self.runner.store, self.id, False, r.snapshot_epoch)
+
+    def finder(self):
+        """A rate finder's result (``ratefinder.FinderResult``: rates, costs, smoothed costs and the
+        suggestion): once it has ended, what it found; while it runs, what it has measured so far;
+        None for an ordinary run, or before its first mini-batch."""
+        from .ratefinder import FinderResult
+
+        r = self._state()
+        if r.purpose != "find-rate":
+            return None
+        if r.status not in ACTIVE and r.meta and "finder" in r.meta:
+            return FinderResult.from_dict(r.meta["finder"])
+        rates = [rate for rate, _ in self._rates]
+        return FinderResult.of(rates, [cost for _, cost in self._rates], r.message) if rates else None
 
     def model(self):
         """The trained network as a ``Model`` with its metadata once the run has ended; before,

@@ -25,14 +25,13 @@ pause limits of ``runlimits``; runs train below the web server's priority and sh
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
 import threading
 from typing import Any
 
-from . import drawings, estimate, runlimits, runlost, runspec, runstate, worker
+from . import cluster, estimate, runlimits, runlost, runspec, runstate
 from .estimate import Expected, count_down, duration  # noqa: F401 (the pages' and tests' names for them)
+from .refused import RunnerError, check_drawings, refusals
 from .runhandle import Run
 from .runlimits import MAX_MINUTES_ENV, MAX_RUN_MB, blas_threads, cores, max_minutes, max_pause_seconds  # noqa: F401
 from .runs import RunStore
@@ -42,19 +41,6 @@ from .training import check_live, estimated_seconds
 
 ADDRESS_ENV = "NN_CORE_DASK_ADDRESS"
 KEY = "nn-core-run-"  # a run's Dask key, before its id
-
-
-class RunnerError(RuntimeError):
-    """The training cluster could not be reached or used; the message says so in words."""
-
-
-class Refused(Exception):
-    """A run not started (``Runner.start``), with the reason in words, ready to show as it is;
-    ``busy`` when it is because the person has a run going already."""
-
-    def __init__(self, message: str, busy: bool = False):
-        super().__init__(message)
-        self.busy = busy
 
 
 class Runner:
@@ -98,35 +84,9 @@ class Runner:
             return self._client
 
     def _connect(self):
-        import dask
-        from distributed import Client, LocalCluster
-
         try:
-            if self.address:
-                return Client(self.address, timeout="10s", set_as_default=False)
-            worker.keep_main_out_of_children()
-            with dask.config.set(
-                {
-                    # A run that fails, fails once, with its reason: it is not tried again on another worker.
-                    "distributed.scheduler.allowed-failures": 0,
-                    # The nanny's MALLOC_TRIM_THRESHOLD_ made epochs 2-3x slower than in a plain process,
-                    # and its one-BLAS-thread settings would hold a run alone to one core.
-                    "distributed.nanny.pre-spawn-environ": {},
-                    # The workers' statistical profiler takes the interpreter from the training 100 times a second.
-                    "distributed.worker.profile.enabled": False,
-                }
-            ):
-                # No dashboard; the scheduler's small HTTP server (health checks) takes any free port of
-                # 127.0.0.1, so that two servers on one machine do not fight over 8787.
-                self._cluster = LocalCluster(
-                    n_workers=cores(),
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
-                )
-            return Client(self._cluster, set_as_default=False)
+            self._client, self._cluster = cluster.connect(self.address)
+            return self._client
         except Exception as exc:
             raise RunnerError(
                 "could not reach the training cluster%s: %s"
@@ -162,61 +122,95 @@ class Runner:
         """Record the run and send it to the cluster; returns its ``Run``. Raises ``ValueError``
         (see ``check``), ``runs.Busy`` if its owner has a run that has not ended, ``RunnerError``
         if the cluster cannot be reached (the run is then marked failed, with the reason)."""
-        from distributed import fire_and_forget
-
         n_train, seconds = self.check(spec)
-        if spec.data.drawings_of is not None and spec.data.drawings_db is None:
-            # The files a run reads are named where it is asked for: a worker's environment is the
-            # one it was started with, and may be another machine's.
-            spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, drawings_db=str(drawings.database_path())))
-        source = spec.data.arrays[5] if spec.data.arrays is not None else ""
+        spec = runspec.with_files_named(spec)
         run_id, seq = self.store.add(
             spec.config,
             spec.label,
             owner=spec.owner,
-            data=source,
+            data=spec.data.arrays[5] if spec.data.arrays is not None else "",
             started_from=spec.started_from,
             estimate=seconds,
             n_train=n_train,
             engine=self.engine,
+            purpose=spec.purpose,
         )
+        self.dispatch([(run_id, spec, -seq)], params)
+        return Run(self, run_id)
+
+    def dispatch(self, runs: list, params: dict | None = None) -> None:
+        """Send recorded runs, ``(id, spec, priority)`` each, to the cluster in one message (Dask
+        starts the highest priority first). If it cannot be reached they are marked failed and
+        ``RunnerError`` is raised."""
+        import dask
+        from distributed import fire_and_forget
+
+        priority = {KEY + run_id: p for run_id, _, p in runs}
         try:
             client = self.client()
-            limits = (60 * max_minutes(), max_pause_seconds())
             if params is not None:  # megabytes of weights travel beside the task, not inside its description
                 params = client.scatter(params, hash=False)
-            future = client.submit(
-                train_run, self.store.where, run_id, spec, params, limits, key=KEY + run_id, pure=False, priority=-seq, retries=0
-            )
+            limits = (60 * max_minutes(), max_pause_seconds())
+            with dask.annotate(priority=priority.__getitem__):  # each run its own: one ``map``, one message
+                futures = client.map(
+                    train_run,
+                    *zip(*[(self.store.where, run_id, spec, params, limits) for run_id, spec, _ in runs]),
+                    key=list(priority),
+                    pure=False,
+                    retries=0,
+                )
         except Exception as exc:
-            self.store.fail(run_id, "Not started: %s" % exc)
+            for run_id, _, _ in runs:
+                self.store.fail(run_id, "Not started: %s" % exc)
             raise exc if isinstance(exc, RunnerError) else RunnerError(str(exc)) from exc
-        fire_and_forget(future)  # the run goes on when this process (and its client) goes away
-        with self._lock:
-            self._futures[run_id] = future
-        future.add_done_callback(self._ended)
-        return Run(self, run_id)
+        for (run_id, _, _), future in zip(runs, futures):
+            fire_and_forget(future)  # the run goes on when this process (and its client) goes away
+            with self._lock:
+                self._futures[run_id] = future
+            future.add_done_callback(self._ended)
 
     def start(self, spec: RunSpec, params: dict | None = None) -> Run:
         """The pages' one door: ``submit``, with every reason a run is not started turned into
         ``Refused`` (its message says why in words; nothing is left half recorded)."""
-        from .data import DataError
-        from .drawings import DrawingsError
-        from .runs import Busy, RunsError
-
-        try:
-            if spec.data.drawings_of is not None and runspec.kept_drawings_count(spec.data) == 0:
-                raise Refused(
-                    "Not started: there are no kept drawings to train on yet. Correct a few drawings first, "
-                    "or train without them."
-                )
+        with refusals():
+            check_drawings(spec)
             return self.submit(spec, params=params)
-        except Busy as exc:
-            raise Refused("Not started: %s." % exc, busy=True) from exc
-        except (ValueError, DataError) as exc:
-            raise Refused("Cannot train with these settings: %s" % exc) from exc
-        except (RunnerError, RunsError, DrawingsError, OSError) as exc:
-            raise Refused("Not started: %s" % exc) from exc
+
+    # -- sweeps, the rate finder and the class's runs (see ``sweeps`` and ``sweephandle``) ----------
+    def start_sweep(self, plan: Any, spec: RunSpec) -> Any:
+        """``plan``'s runs (a ``sweep.SweepPlan``) on ``spec``'s data for its owner, recorded at once
+        and sent to the cluster: a ``sweephandle.Sweep``, or ``Refused`` saying why in words."""
+        from . import sweeps
+
+        with refusals():
+            check_drawings(spec)
+            return sweeps.start(self, plan, spec)
+
+    def sweep(self, sweep_id: str) -> Any:
+        """A handle on the sweep ``sweep_id`` (``sweephandle.Sweep``), or None if there is none."""
+        from .sweephandle import Sweep
+
+        return Sweep.read(self, sweep_id)
+
+    def sweeps_of(self, owner: str | None) -> list:
+        """A person's sweeps, oldest first, as ``sweephandle.Sweep``s."""
+        from .sweephandle import Sweep
+
+        return [Sweep(self, record) for record in self.store.sweeps_of(owner)]
+
+    def find_rate(self, spec: RunSpec) -> Run:
+        """A rate finder on ``spec``'s network and data: a short run whose rate grows each
+        mini-batch (``ratefinder``), in the person's one place; ``Run.finder()`` reads its result.
+        ``Refused`` in words as ``start``."""
+        from . import sweeps
+
+        with refusals():
+            check_drawings(spec)
+            return self.submit(sweeps.finder_spec(spec))
+
+    def class_runs(self, viewer: str | None, limit: int = 2000) -> tuple[list[dict], int]:
+        """Every finished run of this store, anonymous (``RunStore.class_runs``): ``(rows, total)``."""
+        return self.store.class_runs(viewer, limit)
 
     def _ended(self, future: Any) -> None:
         """A run's task ended: if it did not end by itself (its worker died), say so."""
@@ -271,9 +265,9 @@ class Runner:
     def run(self, run_id: str) -> Run:
         return Run(self, run_id)
 
-    def runs_of(self, owner: str | None) -> list[Run]:
-        """A person's runs, oldest first, as ``Run``s."""
-        return [Run(self, record.id, record) for record in self.store.runs_of(owner)]
+    def runs_of(self, owner: str | None, purpose: str | None = "train", in_sweeps: bool = False) -> list[Run]:
+        """A person's runs, oldest first, as ``Run``s: their ordinary ones unless asked (``RunStore.runs_of``)."""
+        return [Run(self, record.id, record) for record in self.store.runs_of(owner, purpose, in_sweeps)]
 
     def expected_seconds(self, config: Any, n_train: int) -> Expected:
         """How long ``config`` on ``n_train`` images should take from Start to its results here, as

@@ -75,7 +75,27 @@ MIGRATIONS = [
         PRIMARY KEY (run, final)
     )
     """,
+    # 2: sweeps (runs asked for together, ``sweeps``), what a run is for (``purpose``: an ordinary
+    # run or a rate finder), and its final figures beside the summary (the class's runs on one
+    # chart read them without the events).
+    """
+    ALTER TABLE runs ADD COLUMN sweep TEXT;
+    ALTER TABLE runs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'train';
+    ALTER TABLE runs ADD COLUMN val_acc REAL;
+    ALTER TABLE runs ADD COLUMN val_cost REAL;
+    ALTER TABLE runs ADD COLUMN test_acc REAL;
+    CREATE INDEX runs_by_sweep ON runs (sweep);
+    CREATE TABLE sweeps (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        label TEXT,
+        plan TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX sweeps_by_owner ON sweeps (owner)
+    """,
 ]
+TRAIN, FIND_RATE = "train", "find-rate"  # a run's ``purpose``
 
 
 def params_bytes(params: dict, dtype: Any = np.float64) -> bytes:
@@ -126,11 +146,22 @@ class RunRecord:
 SUMMARY = (
     "seq, id, owner, label, config, data, started_from, engine, status, message, notice, n_train, estimate, host, "
     "submitted, started, ended, heartbeat, paused_seconds, paused_since, held, epoch, batch, n_batches, "
-    "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained, "
+    "seconds_left, threads, pid, snapshot_epoch, meta, result, began, trained, sweep, purpose, val_acc, val_cost, test_acc, "
     "(SELECT kind FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind IN ('pause', 'resume') "
     "ORDER BY c.id DESC LIMIT 1) AS pending_hold, "
     "(SELECT count(*) FROM run_commands c WHERE c.run = runs.id AND c.done = 0 AND c.kind = 'stop') AS pending_stop"
 )
+
+
+def final_figures(history: list, result: dict | None) -> dict:
+    """The columns a run's end writes beside its summary: its last epoch's validation accuracy and
+    cost, and its test accuracy (None where there is none)."""
+    last = history[-1] if history else None
+    return {
+        "val_acc": None if last is None else last.val_acc,
+        "val_cost": None if last is None else last.val_cost,
+        "test_acc": (result or {}).get("accuracy"),
+    }
 
 
 def plain_json(value: Any) -> Any:

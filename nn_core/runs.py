@@ -20,6 +20,7 @@ first reader that notices, with its curves and last network kept.
 
 import json
 import os
+import random
 import socket
 import time
 import uuid
@@ -29,7 +30,7 @@ import numpy as np
 from . import drawings, runstate
 from .database import Schema, Store, database_url, is_url
 from .runlost import LOST_ENV, lost, lost_after  # noqa: F401 (LOST_ENV: where tests set it)
-from .runrecord import MIGRATIONS, SUMMARY, RunRecord, config_from, params_bytes, params_from, plain_json  # noqa: F401
+from .runrecord import FIND_RATE, MIGRATIONS, SUMMARY, TRAIN, RunRecord, config_from, params_bytes, params_from, plain_json  # noqa: F401
 from .runstate import ACTIVE
 
 ENV_VAR = "NN_CORE_RUNS_DB"
@@ -64,30 +65,38 @@ class RunStore(Store):
         super().__init__(database_path(path))
 
     # -- by the app: asking for runs ----------------------------------------------------------
-    def add(self, config, label, owner=None, data="", started_from=None, estimate=None, n_train=None, engine=""):
+    def add(self, config, label, owner=None, data="", started_from=None, estimate=None, n_train=None, engine="", purpose=TRAIN):
         """Record a new run, waiting to start; returns ``(id, seq)``. Raises ``Busy`` if
-        ``owner`` has a run that has not ended (checked in the writing transaction, so two tabs
-        cannot both start one)."""
-        run_id = uuid.uuid4().hex
+        ``owner`` has a run (or a sweep) that has not ended (checked in the writing transaction,
+        so two tabs cannot both start one). ``purpose``: ``"train"`` or ``"find-rate"``."""
 
         def add(conn):
             self._mark_lost(conn)
-            if (
-                owner is not None
-                and conn.execute("SELECT 1 FROM runs WHERE owner = ? AND status IN (?, ?, ?)", (owner,) + ACTIVE).fetchone()
-            ):
-                raise Busy(
-                    "you have a run training or waiting already (perhaps in another window). Stop it, or wait until "
-                    "it ends, before starting another"
-                )
-            cursor = conn.execute(
-                "INSERT INTO runs (id, owner, label, config, data, started_from, engine, status, n_train, estimate, submitted) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING seq",
-                (run_id, owner, label, json.dumps(config.to_dict()), data, started_from, engine, n_train, estimate, time.time()),
-            )
-            return run_id, cursor.fetchone()[0]
+            _check_free(conn, owner)
+            return _insert(conn, config, label, owner, data, started_from, engine, n_train, estimate, purpose, None)
 
         return self._run("record the run", add)
+
+    def add_sweep(self, plan, label, runs, owner=None, data="", started_from=None, engine=""):
+        """Record a sweep (``plan``: its ``SweepPlan.to_dict()``) and its runs, all waiting, in one
+        transaction; ``runs`` holds ``(config, label, n_train, estimate)`` per run in plan order.
+        Returns ``(sweep id, [(run id, seq), ...])``. Raises ``Busy`` as ``add`` does: a sweep is
+        its person's one place, as a run is."""
+        sweep_id = uuid.uuid4().hex
+
+        def add(conn):
+            self._mark_lost(conn)
+            _check_free(conn, owner)
+            conn.execute(
+                "INSERT INTO sweeps (id, owner, label, plan, created) VALUES (?, ?, ?, ?, ?)",
+                (sweep_id, owner, label, json.dumps(plan, default=plain_json), time.time()),
+            )
+            return sweep_id, [
+                _insert(conn, config, run_label, owner, data, started_from, engine, n_train, estimate, TRAIN, sweep_id)
+                for config, run_label, n_train, estimate in runs
+            ]
+
+        return self._run("record the sweep", add)
 
     def command(self, run_id, kind, body=None):
         """Ask the run's process for something: a request, read between two mini-batches. The
@@ -216,9 +225,61 @@ class RunStore(Store):
         found = self._read("WHERE id = ?", (run_id,))
         return found[0] if found else None
 
-    def runs_of(self, owner):
-        """A person's runs, oldest first, as ``RunRecord``s."""
-        return self._read("WHERE owner IS NOT DISTINCT FROM ? ORDER BY seq", (owner,))
+    def runs_of(self, owner, purpose=TRAIN, in_sweeps=False):
+        """A person's runs, oldest first, as ``RunRecord``s: their ordinary runs, or those for
+        ``purpose`` (``"find-rate"``; None: whatever for), with the runs of their sweeps too if
+        ``in_sweeps``."""
+        where, args = "WHERE owner IS NOT DISTINCT FROM ?", [owner]
+        if purpose is not None:
+            where, args = where + " AND purpose = ?", args + [purpose]
+        if not in_sweeps:
+            where += " AND sweep IS NULL"
+        return self._read(where + " ORDER BY seq", tuple(args))
+
+    def runs_in(self, sweep_id):
+        """A sweep's runs in the plan's order, as ``RunRecord``s."""
+        return self._read("WHERE sweep = ? ORDER BY seq", (sweep_id,))
+
+    def sweep(self, sweep_id):
+        """A sweep as a dict (``id``, ``owner``, ``label``, ``plan`` as a dict, ``created``), or None."""
+        found = self._sweeps("WHERE id = ?", (sweep_id,))
+        return found[0] if found else None
+
+    def sweeps_of(self, owner):
+        """A person's sweeps, oldest first, as dicts (see ``sweep``)."""
+        return self._sweeps("WHERE owner IS NOT DISTINCT FROM ? ORDER BY created", (owner,))
+
+    def _sweeps(self, where, args):
+        rows = self._run(
+            "read the sweeps",
+            lambda conn: conn.execute("SELECT id, owner, label, plan, created FROM sweeps %s" % where, args).fetchall(),
+            write=False,
+        )
+        return [dict(id=i, owner=o, label=label, plan=json.loads(plan), created=c) for i, o, label, plan, c in rows]
+
+    def class_runs(self, viewer, limit=2000):
+        """Every finished ordinary run of this store (sweeps' runs too), anonymous: ``(rows,
+        total)``, each row its settings flattened (``CLASS_SETTINGS``), ``test_acc``, ``val_acc``
+        and ``mine`` (True for ``viewer``'s runs), never who or the run's name. When there are
+        more than ``limit``, the viewer's own (up to ``limit``) and an even random sample of the
+        others, the same on every call while no run is added; ``total`` says how many there are.
+        Reads the summary columns only (no events, no networks)."""
+        rows = self._run(
+            "read the class's runs",
+            lambda conn: conn.execute(
+                "SELECT seq, CASE WHEN owner = ? THEN 1 ELSE 0 END, config, test_acc, val_acc, n_train, "
+                "CASE WHEN test_acc IS NULL THEN result END FROM runs WHERE status = 'finished' AND purpose = ? ORDER BY seq",
+                (viewer, TRAIN),
+            ).fetchall(),
+            write=False,
+        )
+        total = len(rows)
+        if total > limit:
+            mine = [r for r in rows if r[1]][-limit:]
+            others = [r for r in rows if not r[1]]
+            chosen = random.Random(total).sample(others, max(0, min(len(others), limit - len(mine))))
+            rows = sorted(mine + chosen, key=lambda r: r[0])
+        return [_class_row(*row[1:]) for row in rows], total
 
     def _read(self, where, args):
         def read(conn):
@@ -313,6 +374,68 @@ class RunStore(Store):
                 status, message = why
                 if _end(conn, record.id, status, message, ACTIVE, ended=record.heartbeat):
                     conn.execute("UPDATE runs SET held = 0, seconds_left = NULL WHERE id = ?", (record.id,))
+
+
+def _check_free(conn, owner):
+    """``Busy`` when ``owner`` has a run, a sweep or a rate finder that has not ended."""
+    if owner is None:
+        return
+    going = conn.execute(
+        "SELECT sweep, purpose FROM runs WHERE owner = ? AND status IN (?, ?, ?) LIMIT 1", (owner,) + ACTIVE
+    ).fetchone()
+    if going is None:
+        return
+    what = (
+        "a sweep under way" if going[0] else "the rate finder running" if going[1] == FIND_RATE else "a run training or waiting"
+    )
+    raise Busy("you have %s already (perhaps in another window). Stop it, or wait until it ends, before starting another" % what)
+
+
+def _insert(conn, config, label, owner, data, started_from, engine, n_train, estimate, purpose, sweep):
+    """A new run's row, waiting to start: ``(id, seq)``."""
+    run_id = uuid.uuid4().hex
+    cursor = conn.execute(
+        "INSERT INTO runs (id, owner, label, config, data, started_from, engine, status, n_train, estimate, submitted, "
+        "purpose, sweep) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING seq",
+        (
+            run_id,
+            owner,
+            label,
+            json.dumps(config.to_dict()),
+            data,
+            started_from,
+            engine,
+            n_train,
+            estimate,
+            time.time(),
+            purpose,
+            sweep,
+        ),
+    )
+    return run_id, cursor.fetchone()[0]
+
+
+# The settings of a run on the class's chart (``RunStore.class_runs``), flattened from its config.
+CLASS_SETTINGS = (
+    "rate", "lamda", "layers", "width", "mini_batch", "activation", "optimizer", "dropout", "n_train", "epochs", "schedule"
+)  # fmt: skip
+
+
+def _class_row(mine, config_text, test_acc, val_acc, n_train, result_text):
+    config = json.loads(config_text)
+    dims, activs = config["layer_data"]["Dim"], config["layer_data"]["Activs"]
+    hidden = dims[1:-1]
+    row = {name: config.get(name) for name in CLASS_SETTINGS}
+    row.update(
+        layers=len(hidden),
+        n_train=config.get("n_train") or n_train,  # None in its settings: all the images there were
+        width=max(hidden) if hidden else 0,
+        activation=activs[0] if hidden else None,
+        test_acc=test_acc if test_acc is not None else (json.loads(result_text) or {}).get("accuracy") if result_text else None,
+        val_acc=val_acc,
+        mine=bool(mine),
+    )
+    return row
 
 
 def _end(conn, run_id, status, message, was, ended=None):

@@ -57,13 +57,23 @@ class DataRecipe:
 @dataclasses.dataclass
 class RunSpec:
     """One run: its settings, its data, the saved model it starts from (None: random weights),
-    whose it is, and its name for people."""
+    whose it is, its name for people, and what it is for: ``"train"`` (an ordinary run) or
+    ``"find-rate"`` (a rate finder, see ``ratefinder``)."""
 
     config: TrainConfig
     data: DataRecipe = dataclasses.field(default_factory=DataRecipe)
     started_from: str | None = None
     owner: str | None = None
     label: str = "run"
+    purpose: str = "train"
+
+
+def with_files_named(spec):
+    """``spec`` with the drawings database it reads named: the files a run reads are named where it
+    is asked for, since a worker's environment is the one it was started with (maybe another machine's)."""
+    if spec.data.drawings_of is not None and spec.data.drawings_db is None:
+        return dataclasses.replace(spec, data=dataclasses.replace(spec.data, drawings_db=str(drawings.database_path())))
+    return spec
 
 
 @dataclasses.dataclass

@@ -21,8 +21,10 @@ from . import pendigits, runstate, worker
 from .estimate import ShareMeter, count_down, duration
 from .model import from_run
 from .runlimits import MAX_RUN_MB, blas_threads, cores
+from .runrecord import final_figures
 from .runs import RunsError, RunStore
 from .runspec import RunSpec, build_training_set
+from .sweeps import finder, finder_end
 from .training import Callback, EpochRecord, Trainer
 
 REPORT_EVERY = 0.25  # seconds between two progress reports of a run
@@ -219,11 +221,10 @@ class RunCallback(Callback):
 
 
 def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, limits: tuple[float, float]) -> str:
-    """The Dask task of one run: train ``spec``, starting from ``params`` if given, writing
-    everything to the run store at ``store_path``, within ``limits`` (the longest training and the
-    longest pause while others wait, in seconds: the app server's, so that one home sets them).
-    Returns the run's status. A run that is not waiting any more (cancelled, or taken before by a
-    worker that died) is not started."""
+    """The Dask task of one run: train ``spec``, starting from ``params`` if given, writing everything to the run store at
+    ``store_path``, within ``limits`` (the longest training and the longest pause while others wait, in seconds: the app
+    server's, so that one home sets them). Returns the run's status. A run that is not waiting any more (cancelled, or
+    taken before by a worker that died) is not started; a rate finder (``spec.purpose``) is steered by ``sweeps.finder``."""
     store = RunStore(store_path)
     if not store.begin(run_id):
         return "not started"
@@ -250,7 +251,8 @@ def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, 
         meter = ShareMeter(cores())  # how much of the machine it gets: what the next estimates learn from
         task.flush(n_train=task.trainer.n_train, data=data.source, started=task.started)
         trainer = task.trainer
-        for _ in trainer.run(task):
+        callback = finder(task, spec.purpose)  # the task itself, or a rate finder wrapped around it
+        for _ in trainer.run(callback):
             pass
         task.flush(trained=time.time())
         share = meter.share()
@@ -265,12 +267,14 @@ def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, 
         )
         if share is not None:
             model.meta["machine_share"] = round(share, 3)
+        status, message = finder_end(callback, task, task.ended_early or trainer.message, model.meta)
         task.finish(
-            status=trainer.status,
-            message=task.ended_early or trainer.message,
+            status=status,
+            message=message,
             params=model.params,
             meta=model.meta,
             result=result,
+            **final_figures(trainer.history, result),
         )
         return trainer.status
     except MemoryError:  # its own ceiling: the arrays go, the limit is lifted, and the person is told in words

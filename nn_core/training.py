@@ -73,8 +73,9 @@ class Callback:
 
     ``pending``: settings (rate, lamda) to change from the next mini-batch on; the trainer takes
     them and empties it, then calls ``on_change`` with what it changed. ``stop_training``: set it
-    to stop before the next mini-batch. ``before_batch`` may wait (a pause). The methods do nothing
-    here: a caller overrides those it needs."""
+    to stop before the next mini-batch. ``before_batch`` may wait (a pause); ``rate_for`` may
+    replace a mini-batch's rate (a rate finder). The methods do nothing here: a caller overrides
+    those it needs."""
 
     def __init__(self) -> None:
         self.pending: dict = {}
@@ -91,6 +92,11 @@ class Callback:
 
     def on_epoch_end(self, record: "EpochRecord") -> None:
         """After every epoch, before the trainer yields its record."""
+
+    def rate_for(self, step: int, rate: float) -> float:
+        """The rate for the mini-batch numbered ``step`` (0-based, counted over the whole run),
+        given the one the schedule says: a rate finder returns its own, this one keeps it."""
+        return rate
 
 
 def _quiet():
@@ -328,6 +334,7 @@ class Trainer:
                 yb = self.y_train[idx]
                 Yb = Y_rows[idx].T
                 rate = self.rate_at(epoch)  # read again at every step: ``change`` may have set a new one
+                rate = callback.rate_for(epoch * n_batches + b, rate)
                 # Around the arithmetic only, not the whole generator, so callers keep their settings.
                 with _quiet():
                     AL, caches = forw_prop(Xb.T, self.params, ld, dropout=c.dropout, rng=rng)

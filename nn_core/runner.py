@@ -31,7 +31,7 @@ from typing import Any
 
 from . import cluster, estimate, runlimits, runlost, runspec, runstate
 from .estimate import Expected, count_down, duration  # noqa: F401 (the pages' and tests' names for them)
-from .refused import RunnerError, check_drawings, refusals
+from .refused import Refused, RunnerError, check_drawings, refusals  # noqa: F401 (Refused: the pages' name for it)
 from .runhandle import Run
 from .runlimits import MAX_MINUTES_ENV, MAX_RUN_MB, blas_threads, cores, max_minutes, max_pause_seconds  # noqa: F401
 from .runs import RunStore

@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn_core {train, evaluate, predict, kaggle, download} --help``."""
+"""Command line: ``python -m nn_core {train, sweep, find-rate, evaluate, predict, kaggle, download} --help``."""
 
 import argparse
 import csv
@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_sweep, pickled
 from . import data as data_mod
-from . import pickled
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
 from .drawings import DRAWINGS_WEIGHT, DrawingsError, DrawingStore
@@ -54,17 +54,10 @@ def _mini_batch(text):
         raise argparse.ArgumentTypeError("mini-batch is a whole number, or 'full' for the whole training set") from None
 
 
-def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
+def add_train_options(t: argparse.ArgumentParser) -> None:
+    """The settings of a training run, shared by ``train``, ``sweep`` and ``find-rate``."""
     d = TrainConfig()
     hidden = d.layer_data["Dim"][1:-1]
-    parser = argparse.ArgumentParser(prog=prog, description="A NumPy neural network for handwritten digits.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser(
-        "train",
-        help="train a network on MNIST and save it",
-        description="Train a network on MNIST and save it to weights/NAME.npz.",
-    )
     t.add_argument(
         "--hidden",
         type=_hidden,
@@ -137,6 +130,19 @@ def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
         metavar="N",
         help="each drawing counts as N training images (default %(default)s), so a few are not drowned among 60,000",
     )
+    t.add_argument("--data", default=None, help="data folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
+
+
+def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="A NumPy neural network for handwritten digits.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser(
+        "train",
+        help="train a network on MNIST and save it",
+        description="Train a network on MNIST and save it to weights/NAME.npz.",
+    )
+    add_train_options(t)
     t.add_argument(
         "--from",
         dest="base",
@@ -145,9 +151,9 @@ def build_parser(prog: str = "nn-core") -> argparse.ArgumentParser:
         help="fine-tune: start from this saved model's weights (its layers replace --hidden and --activation); "
         "try --epochs 3 --rate 1e-4 --n-train 10000",
     )
-    t.add_argument("--data", default=None, help="data folder (default: $NN_CORE_DATA_DIR or %s)" % data_mod.DEFAULT_DIR_TEXT)
     t.add_argument("--name", default="model", help="save as weights/NAME.npz (default 'model')")
     t.add_argument("--force", action="store_true", help="overwrite an existing model of that name")
+    cli_sweep.add_commands(sub, add_train_options)
 
     e = sub.add_parser("evaluate", help="accuracy of a model on the 10,000 MNIST test images")
     e.add_argument("model", help="model name (in weights/) or path to a .npz file")
@@ -203,12 +209,9 @@ def fmt_record(r, epochs):
     )
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    target = weights_dir() / (check_name(args.name) + ".npz")
-    if target.exists() and not args.force:
-        raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
-    base = load_model(args.base) if args.base else None
-    base_name = model_path(args.base).stem if args.base else None  # the name, also when given as a path
+def setup(args: argparse.Namespace, layer_data: dict | None = None) -> tuple[TrainConfig, DataRecipe]:
+    """The ``TrainConfig`` the training options say (on ``layer_data``'s layers if given) and
+    the ``DataRecipe`` of the training set they name."""
     recipe = DataRecipe(data_dir=args.data)
     if args.drawings:
         if not 1 <= args.drawings_weight <= 1000:
@@ -220,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         recipe = dataclasses.replace(
             recipe, drawings_db=args.drawings, drawings_of=EVERYONE, drawings_weight=args.drawings_weight
         )
-    layer_data = base.layer_data if base else dense_layers(args.hidden, args.activation, args.output_activation)
+    layer_data = layer_data or dense_layers(args.hidden, args.activation, args.output_activation)
     config = TrainConfig(
         layer_data=layer_data,
         epochs=args.epochs,
@@ -238,6 +241,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         pen_digits=args.pen_digits,
         pen_holdout=args.pen_holdout,
     ).validate()
+    return config, recipe
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    target = weights_dir() / (check_name(args.name) + ".npz")
+    if target.exists() and not args.force:
+        raise SystemExit("error: %s exists; choose another --name or add --force to replace it" % target)
+    base = load_model(args.base) if args.base else None
+    base_name = model_path(args.base).stem if args.base else None  # the name, also when given as a path
+    config, recipe = setup(args, base.layer_data if base else None)
     built = build_training_set(RunSpec(config, recipe))
     images, labels, groups, source = built.images, built.labels, built.groups, built.source
     trainer = Trainer(config, images, labels, params=base.params if base else None, groups=groups)
@@ -404,8 +417,18 @@ def cmd_import_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    return cli_sweep.sweep(args, *setup(args))
+
+
+def cmd_find_rate(args: argparse.Namespace) -> int:
+    return cli_sweep.find_rate(args, *setup(args))
+
+
 COMMANDS = {
     "train": cmd_train,
+    "sweep": cmd_sweep,
+    "find-rate": cmd_find_rate,
     "import-seed": cmd_import_seed,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,

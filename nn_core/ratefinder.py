@@ -177,13 +177,13 @@ class RateFinder(Callback):
     def result(self, message: str = "") -> FinderResult:
         return FinderResult.of(self.rates, self.costs, message)
 
-    def wrap(self, inner: Callback) -> Callback:
+    def wrap(self, inner: Callback) -> Wrapped:
         """A callback that is ``inner`` in every way (its pending changes, pauses, records) except
         that this finder sets each mini-batch's rate, records its cost and may also stop the run."""
-        return _Wrapped(self, inner)
+        return Wrapped(self, inner)
 
 
-class _Wrapped(Callback):
+class Wrapped(Callback):
     """``inner`` steered by a ``RateFinder``: every call goes to both; it stops when either says so."""
 
     def __init__(self, finder: RateFinder, inner: Callback) -> None:
@@ -247,11 +247,13 @@ def find_rate(
     end: float = END,
     steps: int = STEPS,
     on_batch: Callable[[float, float], None] | None = None,
+    groups: Any = None,
 ) -> FinderResult:
-    """Run a range test here on ``images`` and ``labels`` with ``config``'s network, optimizer and
-    mini-batch size. ``on_batch(rate, cost)``, if given, hears every mini-batch (for a live table)."""
+    """Run a range test here on ``images`` and ``labels`` (and their ``groups``, see ``Trainer``)
+    with ``config``'s network, optimizer and mini-batch size. ``on_batch(rate, cost)``, if given,
+    hears every mini-batch (for a live table)."""
     finder = RateFinder(start, end, steps, listener=on_batch)
-    trainer = Trainer(finder_config(config, len(labels), steps), images, labels)
+    trainer = Trainer(finder_config(config, len(labels), steps), images, labels, groups=groups)
     for _ in trainer.run(finder):
         pass
     if trainer.status == "diverged":

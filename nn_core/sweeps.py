@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 from . import estimate, sweep
-from .runlimits import cores
 from .runrecord import FIND_RATE, TRAIN
 from .runspec import RunSpec, planned_images, with_files_named
 from .sweephandle import Sweep
@@ -66,16 +65,17 @@ def start(runner: Any, plan: sweep.SweepPlan, spec: RunSpec) -> Sweep:
 
 
 def expected(runner: Any, plan: sweep.SweepPlan, n_train: int) -> estimate.Expected:
-    """How long ``plan`` on ``n_train`` images should take from Start to its last result here: its
-    runs side by side on the free workers (each slowed by the cores they share), after the wait
-    for a first free place."""
+    """How long ``plan`` on ``n_train`` images should take from Start to its last result here:
+    after the wait for a first free place, its runs side by side on the free workers, each taking
+    about its time alone (``Runner.expected_seconds``): runs this small gain little from a second
+    core, and one run's data is built while another trains (``bench/sweep.py``: 12 runs on 2
+    workers took 2.6 times less than one after another)."""
     each = [runner.expected_seconds(config, n_train) for config in plan.configs()]
     places = max(1, min(runner.workers(), len(each)))
-    slowed = max(1, cores()) / max(1, cores() // places) / places
     first = each[0]
 
     def total(part: str) -> float:
-        return first.wait + slowed * sum(getattr(e, part) - e.wait for e in each)
+        return first.wait + sum(getattr(e, part) - e.wait for e in each) / places
 
     return estimate.Expected(total("seconds"), total("low"), total("high"), first.training, first.waiting, first.wait)
 
@@ -85,8 +85,7 @@ def finder_spec(spec: RunSpec) -> RunSpec:
     (``ratefinder.finder_config``)."""
     from . import ratefinder
 
-    n_train = planned_images(spec)["trained"]
-    config = ratefinder.finder_config(spec.config, n_train)
+    config = ratefinder.finder_config(spec.config, planned_images(spec)["total"])  # it holds out the validation share
     return dataclasses.replace(spec, config=config, purpose=FIND_RATE, label="rate finder")
 
 

@@ -190,3 +190,15 @@ def test_more_runs_than_the_limit_are_an_even_sample_with_the_viewers_own_kept(t
     rates = sorted(r["rate"] for r in sample if not r["mine"])
     assert len(set(rates)) == 45 and rates[0] < 0.1 and rates[-1] > 0.2  # drawn from all of them, not the first 50
     assert len(store.class_runs("alice")[0]) == 300  # under the limit: all
+
+
+def test_a_sweeps_time_before_start_is_its_runs_side_by_side_on_the_workers(tmp_path, monkeypatch):
+    runner = reader(RunStore(str(tmp_path / "runs.sqlite")))
+    monkeypatch.setattr(runner, "workers", lambda: 2)
+    plan = plan_of(("width", [8, 64, 256, 512]), base=config(layer_data={"Dim": [784, 8, 10], "Activs": ["relu", "softmax"]}))
+    each = [runner.expected_seconds(c, 5000) for c in plan.configs()]
+    whole = sweeps.expected(runner, plan, 5000)
+    assert whole.seconds == pytest.approx(sum(e.seconds for e in each) / 2)  # two at a time, nothing waiting
+    assert whole.low < whole.seconds < whole.high and whole.wait == 0
+    monkeypatch.setattr(runner, "workers", lambda: 8)
+    assert sweeps.expected(runner, plan, 5000).seconds == pytest.approx(sum(e.seconds for e in each) / 4)  # a place each

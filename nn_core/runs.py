@@ -331,7 +331,8 @@ class RunStore(Store):
         )
 
     def timings(self, last=10):
-        """The parts of the last runs that finished, each ``(startup, training, estimate, test,
+        """The parts of the last ordinary runs that finished (a rate finder ends when it has seen
+        enough: its time says nothing of the pace), each ``(startup, training, estimate, test,
         share)``: in seconds, from a worker's taking the run to its first mini-batch (the data
         built), the training itself (pauses left out), what it had been estimated at, and the test
         set; and the share of its machine's cores it had (``meta["machine_share"]``, else 1)."""
@@ -339,7 +340,7 @@ class RunStore(Store):
             "read the runs",
             lambda conn: conn.execute(
                 "SELECT started - began, trained - started - paused_seconds, estimate, ended - trained, meta FROM runs "
-                "WHERE status = 'finished' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
+                "WHERE status = 'finished' AND purpose = 'train' AND began IS NOT NULL AND trained IS NOT NULL AND estimate > 0 "
                 "ORDER BY seq DESC LIMIT ?",
                 (last,),
             ).fetchall(),

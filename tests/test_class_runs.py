@@ -29,7 +29,16 @@ def config(**kw):
 
 def finish(store, run_id, val_acc=0.8, test_acc=0.75, status="finished"):
     assert store.begin(run_id)
-    store.report(run_id, status=status, val_acc=val_acc, val_cost=1 - val_acc, test_acc=test_acc, result={"accuracy": test_acc})
+    store.report(
+        run_id,
+        status=status,
+        val_acc=val_acc,
+        val_cost=1 - val_acc,
+        test_acc=test_acc,
+        result={"accuracy": test_acc},
+        trained=time.time(),
+        ended=time.time(),
+    )
 
 
 def plan_of(*axes, base=None):
@@ -119,12 +128,16 @@ def test_a_sweep_is_recorded_at_once_and_holds_its_persons_one_place(backend):
 
 def test_a_rate_finder_holds_the_persons_place_and_is_not_an_ordinary_run(backend):
     store = RunStore(backend)
-    finder, _ = store.add(config(), "rate finder", owner="alice", purpose="find-rate")
+    finder, _ = store.add(config(), "rate finder", owner="alice", purpose="find-rate", estimate=30.0)
     with pytest.raises(Busy, match="rate finder"):
         add_sweep(store, plan_of(("rate", [0.01, 0.1])))
     assert store.runs_of("alice") == [] and [r.id for r in store.runs_of("alice", purpose="find-rate")] == [finder]
     finish(store, finder)
     assert store.class_runs("alice") == ([], 0)
+    assert store.timings() == []  # its time (it ends when it has seen enough) says nothing of the pace
+    ordinary, _ = store.add(config(), "run", owner="alice", estimate=30.0)
+    finish(store, ordinary)
+    assert len(store.timings()) == 1
 
 
 def test_a_sweeps_later_runs_wait_behind_runs_asked_for_after_it_and_two_sweeps_take_turns():

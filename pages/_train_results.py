@@ -44,11 +44,12 @@ def results(job):
     save(job)
 
 
-def save(job):
-    """Save or download the network of one of the person's runs that has a trained one."""
+def save(job, runs=None, prefix=""):
+    """Save or download the network of one of the person's runs that has a trained one (of
+    ``runs``, the runs of a sweep say, else of their ordinary runs; ``prefix`` before every key)."""
     if not job.trained:
         st.caption("%s ended before its first epoch: there is no trained network to save." % plain(job.label))
-    finished = {r.label: r for r in my_runs() if r.trained}
+    finished = {r.label: r for r in (my_runs() if runs is None else runs) if r.trained}
     if not finished:
         return
     if len(finished) > 1 or job.label not in finished:  # any of the person's runs can be saved, not only the latest
@@ -57,15 +58,15 @@ def save(job):
             "Run to save",
             labels,
             index=labels.index(job.label) if job.label in finished else len(labels) - 1,
-            key="save_which",
+            key=prefix + "save_which",
             format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
             help="the network of any of your finished runs, with its test accuracy",
         )
         job = finished[chosen]
-    name = st.text_input("Save as", value=free_name("my-model", len(my_runs())), key="save_name")
+    name = st.text_input("Save as", value=free_name("my-model", len(my_runs())), key=prefix + "save_name")
     model = job.model()
     a, b = st.columns(2)
-    if a.button("Save model", icon=":material/save:", key="save"):
+    if a.button("Save model", icon=":material/save:", key=prefix + "save"):
         try:
             check_name(name)
             saved = model_store().save(name, model.params, model.layer_data, dict(model.meta, name=name, owner=visitor()))
@@ -77,7 +78,7 @@ def save(job):
         "Download .npz",
         lambda: model_bytes(model.params, model.layer_data, model.meta),
         file_name="%s.npz" % name,
-        key="download_model",
+        key=prefix + "download_model",
         help="the model file, built when clicked",
     )
 

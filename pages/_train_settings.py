@@ -3,6 +3,7 @@ place in the address's query string, so that a reload keeps the settings and a l
 While a run trains only the rate and lamda can move: they change that run."""
 
 import dataclasses
+import math
 
 import streamlit as st
 
@@ -113,10 +114,11 @@ def from_address():
     return values
 
 
-def to_address():
-    """Write the settings that differ from the defaults into the address (the layers in use only)."""
+def to_address(extra=None):
+    """Write the settings that differ from the defaults into the address (the layers in use only),
+    and ``extra`` (more of the page's choices, already as text)."""
     unused = {"neurons_%d" % i for i in range(st.session_state.get("n_hidden", 0) + 1, 5)}
-    wanted = {
+    wanted = dict(extra or {}) | {
         k: as_text(st.session_state[k])
         for k in DEFAULT
         if k in st.session_state and k not in unused and st.session_state[k] != DEFAULT[k]
@@ -257,6 +259,41 @@ def settings_of(config, started_from=None):
     return {k: v for k, v in values.items() if k in choices and v in choices[k]}
 
 
+def settings_near(run):
+    """The sidebar's widget values nearest a run's settings (``run``: a row of the class's runs,
+    ``rate``, ``lamda``, ``layers``, ``width``, ``mini_batch`` ...), and a note for each value no
+    widget offers, replaced by the nearest one that does (a rate of 0.004 by 0.003)."""
+    values, notes = {"start_from": NEW}, []
+
+    def near(key, value, options, name):
+        if value in options:
+            values[key] = value
+            return
+        stand_in = {ALL: 60_000, FULL_BATCH: 60_000}  # (the whole set, for "nearest")
+        numbers = [(o, stand_in.get(o, o)) for o in options if isinstance(stand_in.get(o, o), (int, float))]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not numbers:
+            return
+        positive = value > 0 and all(n > 0 for _, n in numbers)
+        values[key] = min(numbers, key=lambda o: abs(math.log(o[1] / value)) if positive else abs(o[1] - value))[0]
+        notes.append("%s %g is not on its slider, so the nearest, %s, is set." % (name, value, as_text(values[key])))
+
+    near("rate", run.get("rate"), RATES, "rate")
+    near("lamda", run.get("lamda"), LAMDAS, "lamda")
+    near("dropout", run.get("dropout"), DROPOUTS, "dropout")
+    near("epochs", run.get("epochs"), list(range(1, 101)), "epochs")
+    near("mini_batch", FULL_BATCH if run.get("full_batch") else run.get("mini_batch"), MINI_BATCHES, "mini_batch")
+    near("n_train", ALL if run.get("n_train") is None else run["n_train"], IMAGES, "training images")
+    layers = run.get("layers")
+    if isinstance(layers, int) and 0 <= layers <= 4:
+        values["n_hidden"] = layers
+        for i in range(1, layers + 1):
+            near("neurons_%d" % i, run.get("width"), WIDTHS, "width")
+    for key in ("activation", "optimizer", "schedule"):
+        if run.get(key) in allowed()[key]:
+            values[key] = run[key]
+    return values, list(dict.fromkeys(notes))
+
+
 def follow(job):
     """Show the person's run that trains or waits in the sidebar, as it was started: the first
     time this session draws it (a reload, a new tab, another computer of the same person)."""
@@ -315,9 +352,10 @@ def layer_settings(locked):
     return hidden, activation, init
 
 
-def settings(locked):
+def settings(locked, beside_rate=None):
     """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet
-    validated). While a run trains (``locked``) only the rate and lamda can move: they change it."""
+    validated). While a run trains (``locked``) only the rate and lamda can move: they change it.
+    ``beside_rate(locked)``, if given, draws what goes under the rate slider (the rate finder's button)."""
     st.subheader("Network", divider="gray")
     base, base_name = start_from(locked)
     if base is not None:  # its layers are the model's: shown as they are, not as sliders that cannot say 800
@@ -366,6 +404,8 @@ def settings(locked):
         help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
         "gradient descent: 0.1-0.5. It can change while a run trains",
     )
+    if beside_rate is not None:
+        beside_rate(locked)
     lamda = st.select_slider(
         "lamda (L2 regularisation)",
         LAMDAS,

@@ -5,17 +5,36 @@ together, pause, change the rate mid-run, save the model.
 Settings stay put: they survive a trip to another page (``remember``) and live in the address's
 query string, so that a reload keeps them and a link shares them. While the person's run trains or
 waits, the sidebar shows that run's settings (``follow``), greyed but for the rate and lamda; the
-buttons, progress and charts are one fragment drawn again every second from the run's state."""
+buttons, progress and charts are one fragment drawn again every second from the run's state.
+
+Three tabs: "One run" (the above), "Sweep" (many runs at once, one or two settings varied:
+pages/_sweep.py) and "All runs" (every finished run on this server: pages/_class_runs.py). The
+rate finder's button sits under the rate slider, its chart above the tabs (pages/_rate_finder.py).
+Only the open tab is drawn; which one is open, and the sweep's choices, are in the address too."""
 
 import streamlit as st
 
+from pages import _rate_finder, _sweep
+from pages._class_runs import class_tab
 from pages._models import saved_names
 from pages._people import my_runs
 from pages._train_data import training_data
 from pages._train_results import results, runs_table
 from pages._train_runs import IDLE_EVERY, LIVE_EVERY, live_view
 from pages._train_settings import DEFAULT, NEW, follow, from_address, settings, to_address
-from pages._widgets import keep, remember
+from pages._widgets import KEPT, keep, remember
+
+TABS = {"One run": None, "Sweep": "sweep", "All runs": "all"}  # each tab, and its name in the address (``tab``)
+
+
+def first_tab(going_sweep):
+    """The tab a visit opens on: the one it was on (another page visited meanwhile), else the
+    address's, else the Sweep tab while a sweep of the person's is under way."""
+    if "train_tab" in st.session_state:
+        return
+    named = {v: k for k, v in TABS.items() if v}.get(st.query_params.get("tab"))
+    st.session_state.train_tab = st.session_state.get(KEPT + "train_tab") or named or ("Sweep" if going_sweep else "One run")
+
 
 st.title("Train a network")
 st.caption(
@@ -28,19 +47,38 @@ runs = my_runs()
 job = runs[-1] if runs else None
 going = job is not None and job.running
 follow(job)
+sweeps = _sweep.going()
+first_tab(sweeps)
 with st.sidebar:
     st.header("Hyperparameters")
-    plan = settings(locked=going)
+    plan = settings(locked=going, beside_rate=_rate_finder.button)
 keep(DEFAULT)
-to_address()
+_sweep.restore()
 if "refused" in st.session_state:
     st.warning(
         "These settings in the address were not understood and are left as they were: %s."
         % ", ".join(st.session_state.pop("refused"))
     )
 dataset = training_data()
-st.session_state.drawn_going = job.id if going else None  # the fragment draws the whole page again when this changes
-st.fragment(live_view, run_every=LIVE_EVERY if going else IDLE_EVERY)(plan, dataset)
-if job is not None and not going:
-    results(job)
-runs_table()
+_rate_finder.panel(plan, dataset)
+one, sweep, everyone = st.tabs(list(TABS), key="train_tab", on_change="rerun")
+keep(["train_tab"])
+if one.open:
+    with one:
+        if sweeps:
+            st.info(
+                "Your sweep is under way (see the Sweep tab): a run can start once it has ended.", icon=":material/grid_view:"
+            )
+        st.session_state.drawn_going = job.id if going else None  # the fragment draws the whole page again when this changes
+        st.fragment(live_view, run_every=LIVE_EVERY if going else IDLE_EVERY)(plan, dataset)
+        if job is not None and not going:
+            results(job)
+        runs_table()
+if sweep.open:
+    with sweep:
+        _sweep.sweep_tab(plan, dataset)
+if everyone.open:
+    with everyone:
+        class_tab()
+tab = st.session_state.get("train_tab", "One run")  # (written last: the Sweep tab's choices are known once it is drawn)
+to_address(({"tab": TABS[tab]} if TABS.get(tab) else {}) | (_sweep.address() if tab == "Sweep" else {}))

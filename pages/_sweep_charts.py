@@ -1,0 +1,372 @@
+"""The charts of exploring settings (not a page): a sweep's landscape (one setting: accuracy and
+cost against its values; two: a heatmap of accuracy), the rate finder's cost against the rate, and
+the class's runs as a scatter. Vega-Lite specifications written directly, like pages/_curves.py:
+the landscape and the finder are drawn again every second while they run.
+
+Each clickable chart has a point selection named ``PICK`` over the field ``index``: Streamlit
+gives the page the indexes clicked (``picked``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pages._charts import field
+
+PICK = "pick"
+HEIGHT = 320
+BEST = "#d62728"  # the best run's mark: a red the heatmap's colours (viridis) never use
+PENDING = "#cfcfcf"  # a cell or value whose run has not finished
+
+
+def value_text(value: Any) -> str:
+    """A setting's value as a label: "0.001", "128", "relu"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "%g" % value
+    return "full batch" if value is None else str(value)
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else "%.1f%%" % (100 * value)
+
+
+def picked(state: Any) -> list[int]:
+    """The ``index`` of every point or cell clicked, from a chart's selection state (what
+    ``st.vega_lite_chart(..., on_select=...)`` keeps under its key); [] for none."""
+    try:
+        points = state["selection"][PICK]
+    except (KeyError, TypeError):
+        return []
+    if isinstance(points, dict):  # (a selection given as {field: [values]})
+        points = [{"index": i} for i in points.get("index", [])]
+    out = []
+    for point in points or []:
+        try:
+            out.append(int(point["index"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def decades(values: list) -> list[float]:
+    """Tick marks for a log axis over ``values``: every power of ten from below the smallest to
+    above the largest (Vega's own ticks fell on 0.0009 and 0.008)."""
+    positive = [v for v in values if _finite(v) and v > 0]
+    if not positive:
+        return []
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    return [float("1e%d" % e) for e in range(low, high + 1)]
+
+
+def _selection() -> dict:
+    return {"name": PICK, "select": {"type": "point", "fields": ["index"], "on": "click", "clear": "dblclick"}}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _status_word(row: dict) -> str:
+    return row.get("status") or "waiting"
+
+
+def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, numeric: bool) -> dict:
+    """One setting: validation accuracy (solid, left axis) and validation cost (dashed, right
+    axis) against its values, on a log axis when ``log``; the best run ringed in red and labelled;
+    a grey dashed rule where a run has not finished. ``numeric``: the values are numbers (else
+    choices, one column each)."""
+    tried = [r[setting] for r in rows if _finite(r[setting])]
+    x = (
+        field(
+            setting,
+            scale={"type": "log"} if log else {"zero": False},
+            axis={"values": tried, "labelExpr": "format(datum.value, '~g')", "grid": False},
+        )
+        if numeric
+        else field("label", "ordinal", sort=[value_text(r[setting]) for r in rows], title=setting, axis={"labelAngle": 0})
+    )
+    done = [dict(r, label=value_text(r[setting])) for r in rows if _finite(r.get("val_acc"))]
+    waiting = [dict(r, label=value_text(r[setting]), state=_status_word(r)) for r in rows if not _finite(r.get("val_acc"))]
+    tooltip = [field("label", "nominal", title=setting), field("val_acc", format=".2%", title="validation accuracy")]
+    tooltip += [field("val_cost", format=".4f", title="validation cost"), field("test_acc", format=".2%", title="test accuracy")]
+    accuracy = {
+        "data": {"values": done},
+        "mark": {"type": "line", "point": {"size": 90, "filled": True}, "color": "#4e79a7"},
+        "params": [_selection()],
+        "encoding": {
+            "x": x,
+            "y": field(
+                "val_acc",
+                scale={"zero": False, "padding": 24},  # (room above the best run's label)
+                axis={"format": "%", "titleColor": "#4e79a7"},
+                title="validation accuracy",
+            ),
+            "tooltip": tooltip,
+        },
+    }
+    cost = {
+        "data": {"values": [r for r in done if _finite(r.get("val_cost"))]},
+        "mark": {
+            "type": "line",
+            "strokeDash": [5, 4],
+            "point": {"shape": "square", "size": 50, "color": "#f28e2b"},
+            "color": "#f28e2b",
+        },
+        "encoding": {
+            "x": x,
+            "y": field(
+                "val_cost",
+                scale={"zero": False},
+                axis={"orient": "right", "titleColor": "#f28e2b"},
+                title="validation cost (dashed)",
+            ),
+            "tooltip": tooltip,
+        },
+    }
+    # The best run's ring and label share the accuracy's axis (one layer of layers: one y scale).
+    on_accuracy: list[dict] = [accuracy]
+    best_rows = [dict(r, mark="best: %s" % percent(r["val_acc"])) for r in done if r["index"] == best]
+    if best_rows:
+        on_accuracy.append(
+            {
+                "data": {"values": best_rows},
+                "mark": {"type": "point", "size": 450, "strokeWidth": 3, "color": BEST},
+                "encoding": {"x": x, "y": field("val_acc")},
+            }
+        )
+        on_accuracy.append(
+            {
+                "data": {"values": best_rows},
+                "mark": {"type": "text", "dy": -22, "fontWeight": "bold", "color": BEST, "fontSize": 13},
+                "encoding": {"x": x, "y": field("val_acc"), "text": field("mark", "nominal")},
+            }
+        )
+    layers: list[dict] = [{"layer": on_accuracy}, cost]
+    if waiting:
+        layers.append(
+            {
+                "data": {"values": waiting},
+                "mark": {"type": "rule", "strokeDash": [3, 3], "color": "#999999"},
+                "encoding": {
+                    "x": x,
+                    "tooltip": [field("label", "nominal", title=setting), field("state", "nominal", title="run")],
+                },
+            }
+        )
+    return {"height": HEIGHT, "layer": layers, "resolve": {"scale": {"y": "independent"}}}
+
+
+def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dict:
+    """Two settings: a heatmap of validation accuracy, the first setting's values as rows and
+    the second's as columns, the accuracy written in each cell ("waiting", "training" until its
+    run ends), the best cell outlined in red with a star."""
+    first, second = settings
+    finished = [r["val_acc"] for r in rows if _finite(r.get("val_acc"))]
+    low, high = (min(finished), max(finished)) if finished else (0.0, 1.0)
+    if high - low < 1e-6:
+        low, high = low - 0.005, high + 0.005
+    middle = (low + high) / 2
+    cells = []
+    for r in rows:
+        ok = _finite(r.get("val_acc"))
+        cells.append(
+            {
+                "index": r["index"],
+                "row": value_text(r[first]),
+                "column": value_text(r[second]),
+                "val_acc": r["val_acc"] if ok else None,
+                "val_cost": r.get("val_cost") if _finite(r.get("val_cost")) else None,
+                "test_acc": r.get("test_acc") if _finite(r.get("test_acc")) else None,
+                "text": (percent(r["val_acc"]) + (" ★" if r["index"] == best else "")) if ok else _status_word(r),
+                "dark": ok and r["val_acc"] < middle,
+                "best": r["index"] == best,
+            }
+        )
+    order_rows = list(dict.fromkeys(value_text(r[first]) for r in rows))
+    order_columns = list(dict.fromkeys(value_text(r[second]) for r in rows))
+    x = field("column", "ordinal", sort=order_columns, title=second, axis={"labelAngle": 0, "orient": "top"})
+    y = field("row", "ordinal", sort=order_rows, title=first)
+    tooltip = [
+        field("row", "nominal", title=first),
+        field("column", "nominal", title=second),
+        field("val_acc", format=".2%", title="validation accuracy"),
+        field("val_cost", format=".4f", title="validation cost"),
+        field("test_acc", format=".2%", title="test accuracy"),
+    ]
+    return {
+        "height": max(120, 70 * len(order_rows)),
+        "data": {"values": cells},
+        "encoding": {"x": x, "y": y},
+        "layer": [
+            {  # (``invalid``: a cell whose run has not finished is drawn, grey, not left out)
+                "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "invalid": None},
+                "params": [_selection()],
+                "encoding": {
+                    "color": {
+                        "condition": {"test": "datum.val_acc == null", "value": PENDING},
+                        **field(
+                            "val_acc",
+                            scale={"scheme": "viridis", "domain": [low, high]},
+                            legend={"format": ".1%", "title": "validation accuracy"},
+                        ),
+                    },
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "transform": [{"filter": "datum.best"}],
+                "mark": {"type": "rect", "fill": None, "stroke": BEST, "strokeWidth": 4},
+            },
+            {
+                # (no tooltip: a mark without one lets a click through to the cell under it)
+                "mark": {"type": "text", "fontSize": 15, "fontWeight": "bold"},
+                "encoding": {
+                    "text": field("text", "nominal"),
+                    "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"},
+                },
+            },
+        ],
+    }
+
+
+def finder_chart(
+    rates: list[float], costs: list[float], smoothed: list[float], suggested: float | None, blowup: float | None
+) -> dict:
+    """The rate finder: the cost of each mini-batch (faint dots) and its smoothed line against
+    the rate (log axis); the suggested rate as a green rule with its value, where the cost blew
+    up as a red dashed one. The cost axis stops a little above where it started: past that the
+    line leaves the chart, which is what "blows up" looks like."""
+    points = [
+        {"rate": r, "cost": c, "smoothed": s}
+        for r, c, s in zip(rates, costs, smoothed)
+        if _finite(r) and r > 0 and _finite(c) and _finite(s)
+    ]
+    start = points[0]["smoothed"] if points else 1.0
+    lowest = min((p["smoothed"] for p in points), default=0.0)
+    top = max(start * 1.5, lowest * 1.1, 1e-3)
+    y_scale = {"domain": [max(0.0, lowest * 0.8 if lowest > 0 else 0.0), top], "nice": False}
+    x = field(
+        "rate",
+        scale={"type": "log"},
+        title="rate (log scale)",
+        axis={"values": decades([p["rate"] for p in points]), "labelExpr": "format(datum.value, '~g')"},
+    )
+    layers: list[dict] = [
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "size": 12, "opacity": 0.35, "color": "#888888", "clip": True},
+            "encoding": {"x": x, "y": field("cost", scale=y_scale, title="training cost")},
+        },
+        {
+            "data": {"values": points},
+            "mark": {"type": "line", "strokeWidth": 3, "color": "#4e79a7", "clip": True},
+            "encoding": {
+                "x": x,
+                "y": field("smoothed", scale=y_scale),
+                "tooltip": [field("rate", format=".2g"), field("smoothed", format=".4f", title="smoothed cost")],
+            },
+        },
+    ]
+    marks = []
+    if suggested is not None and _finite(suggested):
+        marks.append({"rate": suggested, "what": "suggested %s" % value_text(float("%.2g" % suggested)), "colour": "#2ca02c"})
+    if blowup is not None and _finite(blowup):
+        marks.append({"rate": blowup, "what": "blows up %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
+    for mark in marks:
+        dash = [] if mark["what"].startswith("suggested") else [6, 4]
+        layers.append(
+            {
+                "data": {"values": [mark]},
+                "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": dash, "color": mark["colour"]},
+                "encoding": {"x": x},
+            }
+        )
+        layers.append(
+            {
+                "data": {"values": [mark]},
+                "mark": {
+                    "type": "text",
+                    "align": "left",
+                    "dx": 4,
+                    "y": 12 if not dash else 30,
+                    "fontWeight": "bold",
+                    "fontSize": 13,
+                    "color": mark["colour"],
+                },
+                "encoding": {"x": x, "text": field("what", "nominal")},
+            }
+        )
+    return {"height": HEIGHT - 40, "layer": layers}
+
+
+# How the class chart encodes a setting: log-scaled numbers, plain numbers, or names.
+LOG_SETTINGS = {"rate", "lamda"}
+NAMED_SETTINGS = {"activation", "optimizer", "schedule"}
+
+
+def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]) -> dict:
+    """The class's runs: one dot per finished run, ``x`` (a setting) against test accuracy,
+    coloured by ``colour``; the viewer's own runs (``mine``) large with a black outline, drawn
+    on top; hover shows ``tooltip_fields``. Dots of the same value are spread a little sideways
+    (a fixed jitter from the row's index) so that ten runs at rate 0.001 do not hide one another."""
+    values = []
+    for r in rows:
+        v = r.get(x)
+        if x in LOG_SETTINGS and not (_finite(v) and v > 0):
+            continue  # (a rate of 0 has no place on a log axis)
+        values.append(
+            dict(
+                {k: r.get(k) for k in tooltip_fields},
+                index=r["index"],
+                test_acc=r.get("test_acc"),
+                yours="yes" if r.get("mine") else "no",
+                mine=bool(r.get("mine")),
+                jitter=((r["index"] * 7919) % 100) / 100 - 0.5,
+                **{x: v, colour: r.get(colour)},
+            )
+        )
+    if x in NAMED_SETTINGS:
+        x_enc = field(x, "nominal", axis={"labelAngle": 0})
+        offset = {"xOffset": field("jitter", scale={"domain": [-1.5, 1.5]})}
+    else:
+        scale = (
+            {"type": "log"} if x in LOG_SETTINGS else {"zero": False, "type": "sqrt" if x in {"n_train", "width"} else "linear"}
+        )
+        axis = {"labelExpr": "format(datum.value, '~g')"}
+        if x in LOG_SETTINGS:
+            axis["values"] = decades([v[x] for v in values])
+        x_enc = field(x, scale=scale, axis=axis)
+        offset = {}
+    if colour in LOG_SETTINGS:
+        colour_enc = field(colour, scale={"type": "log", "scheme": "plasma"}, legend={"format": "~g"})
+    elif colour in NAMED_SETTINGS or colour in {"layers", "width", "mini_batch", "n_train", "epochs", "dropout"}:
+        colour_enc = field(
+            colour, "ordinal", scale={"scheme": "viridis"} if colour not in NAMED_SETTINGS else {"scheme": "tableau10"}
+        )
+    else:
+        colour_enc = field(colour, scale={"scheme": "viridis"})
+    tooltip = [field("yours", "nominal", title="your run")] + [
+        field(k, "nominal" if k in NAMED_SETTINGS else "quantitative", **({"format": "~g"} if k not in NAMED_SETTINGS else {}))
+        for k in tooltip_fields
+    ]
+    tooltip.append(field("test_acc", format=".2%", title="test accuracy"))
+    return {
+        "height": HEIGHT + 60,
+        "data": {"values": values},
+        "mark": {"type": "point", "filled": True},
+        "params": [_selection()],
+        "encoding": {
+            "x": x_enc,
+            **offset,
+            "y": field("test_acc", scale={"zero": False}, axis={"format": "%"}, title="test accuracy"),
+            "color": colour_enc,
+            "size": {"condition": {"test": "datum.mine", "value": 160}, "value": 40},
+            "opacity": {"condition": {"test": "datum.mine", "value": 1.0}, "value": 0.55},
+            "stroke": {"condition": {"test": "datum.mine", "value": "black"}, "value": None},
+            "strokeWidth": {"condition": {"test": "datum.mine", "value": 2}, "value": 0},
+            "order": field("mine", "nominal", sort="ascending"),
+            "tooltip": tooltip,
+        },
+    }

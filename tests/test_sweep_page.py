@@ -1,0 +1,268 @@
+"""The Train page's Sweep and All runs tabs and its rate finder, headless with AppTest: the sweep
+form's runs, estimate and refusals in words, its place in the address, a sweep that fills in its
+landscape and whose best run is saved, the rate finder setting the slider, and the class's runs
+anonymous with the viewer's own marked. And the charts' Vega-Lite specifications themselves."""
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+
+from headless import app, submit, texts, train_page
+from nn_core.models import model_store
+from nn_core.network import dense_layers
+from nn_core.runner import Runner
+from nn_core.runs import CLASS_SETTINGS
+from nn_core.sweep import MAX_SWEEP_ENV
+from nn_core.training import TrainConfig
+from pages._rate_finder import nearest
+from pages._sweep_charts import class_chart, decades, finder_chart, landscape_1d, landscape_2d, picked
+from pages._train_settings import ALL, FULL_BATCH, settings_near
+
+
+def rows_3x2(finished=4):
+    """A 3 x 2 sweep's landscape rows (rate x width), the first ``finished`` runs done."""
+    accuracies = [0.91, 0.93, 0.955, 0.962, 0.94, 0.90]
+    rows = []
+    for i, (rate, width) in enumerate([(r, w) for r in (1e-4, 1e-3, 1e-2) for w in (64, 128)]):
+        done = i < finished
+        rows.append(
+            {
+                "rate": rate,
+                "width": width,
+                "index": i,
+                "label": "rate %g, width %d" % (rate, width),
+                "val_acc": accuracies[i] if done else None,
+                "val_cost": 0.3 - 0.02 * i if done else None,
+                "test_acc": accuracies[i] if done else None,
+                "status": "finished" if done else ("training" if i == finished else None),
+            }
+        )
+    return rows
+
+
+def layer_values(spec, i):
+    return spec["layer"][i].get("data", spec.get("data"))["values"]
+
+
+# -- the charts --------------------------------------------------------------------------------
+def test_the_heatmap_writes_each_finished_runs_accuracy_in_its_cell_and_marks_the_best():
+    spec = json.loads(json.dumps(landscape_2d(rows_3x2(4), ["rate", "width"], best=3)))
+    cells = spec["data"]["values"]
+    assert len(cells) == 6
+    assert [c["text"] for c in cells] == ["91.0%", "93.0%", "95.5%", "96.2% ★", "training", "waiting"]
+    assert spec["encoding"]["y"]["sort"] == ["0.0001", "0.001", "0.01"]  # the first setting's values are the rows, in order
+    assert spec["encoding"]["x"]["sort"] == ["64", "128"]
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["condition"]["test"] == "datum.val_acc == null"  # unfinished cells grey, not left out
+    assert spec["layer"][0]["mark"]["invalid"] is None
+    assert colour["scale"]["domain"] == [0.91, 0.962]  # the colours span the results, so 1% apart shows
+    outline = spec["layer"][1]
+    assert outline["transform"] == [{"filter": "datum.best"}] and [c["index"] for c in cells if c["best"]] == [3]
+    assert spec["layer"][0]["params"][0]["select"]["fields"] == ["index"]  # a click names the run
+    assert [c["dark"] for c in cells[:4]] == [True, True, False, False]  # white text on the dark cells
+
+
+def test_one_setting_draws_accuracy_and_cost_against_its_values_on_a_log_axis_for_rates():
+    rows = [dict(r, width=None) for r in rows_3x2(2)[::2]]  # rate 1e-4 (done), 1e-3 (training), 1e-2 (waiting)
+    rows[1].update(val_acc=0.95, val_cost=0.2, test_acc=0.95, status="finished")
+    spec = json.loads(json.dumps(landscape_1d(rows, "rate", best=2, log=True, numeric=True)))
+    accuracy, cost, pending = spec["layer"][0]["layer"], spec["layer"][1], spec["layer"][2]
+    assert accuracy[0]["encoding"]["x"]["scale"] == {"type": "log"}
+    assert accuracy[0]["encoding"]["x"]["axis"]["values"] == [1e-4, 1e-3, 1e-2]  # ticks at the values tried
+    assert [r["rate"] for r in accuracy[0]["data"]["values"]] == [1e-4, 1e-3]
+    assert [r["rate"] for r in accuracy[1]["data"]["values"]] == [1e-3]  # the best run's ring, on the accuracy's axis
+    assert cost["encoding"]["y"]["field"] == "val_cost" and spec["resolve"] == {"scale": {"y": "independent"}}
+    assert [r["rate"] for r in pending["data"]["values"]] == [1e-2]  # the run not finished: a dashed rule
+    even = landscape_1d(rows, "rate", best=None, log=False, numeric=True)
+    assert even["layer"][0]["layer"][0]["encoding"]["x"]["scale"] == {"zero": False} and len(even["layer"][0]["layer"]) == 1
+
+
+def test_the_rate_finder_chart_marks_the_suggestion_on_a_log_axis():
+    rates = list(np.geomspace(1e-5, 1, 60))
+    costs = [2.3 - min(i, 40) * 0.04 + max(0, i - 45) ** 2 * 0.1 for i in range(60)]
+    spec = finder_chart(rates, costs, costs, 3e-3, 0.05)
+    x = spec["layer"][1]["encoding"]["x"]
+    assert x["scale"] == {"type": "log"} and x["axis"]["values"] == decades(rates) == [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
+    labels = [layer["data"]["values"][0]["what"] for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert labels == ["suggested 0.003", "blows up 0.05"]
+    top = spec["layer"][1]["encoding"]["y"]["scale"]["domain"][1]
+    assert costs[0] < top < max(costs)  # where it blows up the line leaves the chart, instead of flattening the rest
+    assert finder_chart(rates[:5], costs[:5], costs[:5], None, None)["layer"][2:] == []  # running: no marks yet
+
+
+def test_the_class_chart_marks_the_viewers_runs_and_never_says_whose_they_are():
+    rows = [
+        dict({k: None for k in CLASS_SETTINGS}, rate=10.0 ** -(i % 4 + 1), width=64, layers=1, test_acc=0.9, mine=i < 2, index=i)
+        for i in range(10)
+    ]
+    spec = class_chart(rows, "rate", "width", list(CLASS_SETTINGS))
+    points = spec["data"]["values"]
+    assert [p["mine"] for p in points] == [True, True] + [False] * 8
+    assert not {"owner", "label", "visitor"} & {k for p in points for k in p}
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["size"]["condition"] == {"test": "datum.mine", "value": 160}
+    assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"rate", "width", "layers", "test_acc", "yours"}
+    named = class_chart(rows, "activation", "rate", ["rate"])
+    assert named["encoding"]["x"]["type"] == "nominal" and "xOffset" in named["encoding"]  # spread sideways
+    assert named["encoding"]["color"]["scale"]["type"] == "log"
+
+
+def test_a_click_names_the_run_and_a_rate_goes_to_the_sliders_nearest():
+    assert picked({"selection": {"pick": [{"index": 4}]}}) == [4]
+    assert picked({"selection": {"pick": {}}}) == [] and picked(None) == []
+    assert nearest(0.0042) == 0.003 and nearest(0.007) == 0.01 and nearest(2.0) == 1.0
+    values, notes = settings_near(
+        {"rate": 0.0042, "lamda": 0.0, "layers": 2, "width": 100, "mini_batch": None, "full_batch": True, "n_train": 54000}
+        | {"activation": "tanh", "optimizer": "momentum", "schedule": "constant", "dropout": 0.2, "epochs": 7}
+    )
+    assert values["rate"] == 0.003 and values["n_hidden"] == 2 and values["neurons_1"] == values["neurons_2"] == 128
+    assert values["mini_batch"] == FULL_BATCH and values["n_train"] == ALL and values["epochs"] == 7
+    assert (values["activation"], values["optimizer"], values["schedule"]) == ("tanh", "momentum", "constant")
+    assert any("rate 0.0042" in n and "0.003" in n for n in notes) and not any("epochs" in n for n in notes)
+
+
+# -- the Sweep tab -----------------------------------------------------------------------------
+def sweep_tab(at=None):
+    at = at or train_page()
+    at.session_state["train_tab"] = "Sweep"
+    at.run()
+    assert not at.exception
+    return at
+
+
+def rate_by_width(at, rates=(1e-3, 1e-2, 3), widths=(32, 64, 2)):
+    at.number_input(key="sweep_1_rate_low").set_value(rates[0])
+    at.number_input(key="sweep_1_rate_high").set_value(rates[1])
+    at.slider(key="sweep_1_rate_count").set_value(rates[2])
+    at.selectbox(key="sweep_2").set_value("width").run()
+    at.number_input(key="sweep_2_width_low").set_value(widths[0])
+    at.number_input(key="sweep_2_width_high").set_value(widths[1])
+    at.slider(key="sweep_2_width_count").set_value(widths[2]).run()
+    assert not at.exception
+    return at
+
+
+def test_the_sweep_form_counts_the_runs_and_says_how_long_they_take(weights_dir):
+    at = sweep_tab()
+    assert [t.label for t in at.tabs] == ["One run", "Sweep", "All runs"]
+    assert "**4 runs**: 4 values of rate" in texts(at.markdown)
+    assert "rate: 0.0001, 0.001, 0.01, 0.1" in texts(at.caption)
+    assert "shared among this server's" in texts(at.caption)
+    assert not at.button(key="start_sweep").disabled
+    rate_by_width(at)
+    assert "**6 runs**: 3 values of rate × 2 values of width" in texts(at.markdown)
+    assert "width: 32, 64" in texts(at.caption)
+    assert {k: at.query_params[k] for k in ("tab", "vary", "vary2")} == {
+        "tab": "sweep",
+        "vary": "rate:0.001:0.01:3:log",
+        "vary2": "width:32:64:2:log",
+    }
+
+
+def test_a_sweep_too_large_for_the_server_is_refused_in_words_before_start(weights_dir, monkeypatch):
+    monkeypatch.setenv(MAX_SWEEP_ENV, "4")
+    at = rate_by_width(sweep_tab(), rates=(1e-3, 1e-2, 3))
+    assert at.button(key="start_sweep").disabled
+    refusal = texts(at.error)
+    assert "6 runs" in refusal and "at most 4" in refusal and MAX_SWEEP_ENV in refusal
+
+
+def test_a_link_opens_the_sweep_tab_with_its_settings(weights_dir):
+    shared = app()
+    shared.query_params.update({"tab": "sweep", "vary": "activation:relu,tanh", "vary2": "dropout:0:0.4:3:even", "epochs": "3"})
+    shared.run()
+    shared.switch_page("pages/train_page.py").run()
+    assert not shared.exception
+    assert shared.session_state["train_tab"] == "Sweep"
+    assert shared.multiselect(key="sweep_1_activation_choices").value == ["relu", "tanh"]
+    assert "dropout: 0, 0.2, 0.4" in texts(shared.caption)
+    assert "**6 runs**" in texts(shared.markdown) and shared.slider(key="epochs").value == 3
+
+
+@pytest.mark.slow
+def test_a_sweep_fills_its_landscape_and_its_best_run_is_saved(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(1000)
+    at.slider(key="epochs").set_value(1)
+    at.slider(key="n_hidden").set_value(1).run()
+    rate_by_width(sweep_tab(at), rates=(1e-3, 1e-2, 2), widths=(16, 32, 2))
+    at.button(key="start_sweep").click().run()
+    assert not at.exception, at.exception
+    (sweep,) = Runner.shared().sweeps_of(at.session_state["visitor"])
+    assert [r.label for r in sweep.runs] == [
+        "rate 0.001, width 16",
+        "rate 0.001, width 32",
+        "rate 0.01, width 16",
+        "rate 0.01, width 32",
+    ]
+    assert sweep.join(300)
+    at.run()
+    assert not at.exception
+    assert "Finished: all 4 runs" in at.get("progress")[0].proto.text
+    heat = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert heat["encoding"]["y"]["title"] == "rate" and heat["encoding"]["x"]["title"] == "width"
+    best = sweep.landscape().best
+    assert "The best so far, marked in red: %s." % sweep.runs[best].label in texts(at.caption)
+    assert "Curves of %s" % sweep.runs[best].label in texts(at.markdown)  # the best run's curves until another is clicked
+    assert at.selectbox(key="sweep_save_which").value == sweep.runs[best].label
+    at.text_input(key="sweep_save_name").set_value("sweep-best").run()
+    at.button(key="sweep_save").click().run()
+    assert "Saved as sweep-best" in texts(at.success)
+    assert model_store().load("sweep-best").layer_data == sweep.runs[best].config.layer_data
+
+    again = app()  # a reload: a new session of the same person
+    again.session_state["visitor"] = at.session_state["visitor"]
+    again.run()
+    again.switch_page("pages/train_page.py").run()
+    sweep_tab(again)
+    assert "sweep 1: Finished: all 4 runs" in again.get("progress")[0].proto.text
+
+
+@pytest.mark.slow
+def test_the_rate_finder_suggests_a_rate_and_sets_the_slider(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(2000)
+    at.slider(key="n_hidden").set_value(1).run()
+    at.button(key="find_rate").click().run()
+    assert not at.exception
+    records = Runner.shared().store.runs_of(at.session_state["visitor"], purpose="find-rate")
+    assert len(records) == 1 and not Runner.shared().runs_of(at.session_state["visitor"])  # not one of "your runs"
+    finder = Runner.shared().run(records[0].id)
+    assert finder.join(300)
+    at.run()
+    assert not at.exception
+    found = finder.finder().suggestion.rate
+    assert found is not None
+    assert "Suggested rate: %.2g" % found in texts(at.success)
+    at.button(key="use_rate").click().run()
+    at.run()
+    assert at.select_slider(key="rate").value == nearest(found)
+    assert at.query_params.get("rate", "0.001") == "%g" % nearest(found)
+
+
+# -- the All runs tab --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_class_runs_show_everyones_finished_runs_and_mark_only_the_viewers(weights_dir, mnist):
+    x, y = mnist.x_train[:600], mnist.y_train[:600]
+    config = TrainConfig(layer_data=dense_layers([16], "relu"), epochs=1, mini_batch=64, rate=0.003, val_fraction=0.2)
+    me, other = uuid.uuid4().hex, uuid.uuid4().hex
+    for owner in (me, other, other):
+        run = submit(config, x, y, mnist.x_test[:200], mnist.y_test[:200], owner=owner, label="secret name")
+        assert run.join(300) and run.status == "finished"
+    at = app()
+    at.session_state["visitor"] = me
+    at.run()
+    at.switch_page("pages/train_page.py").run()
+    at.session_state["train_tab"] = "All runs"
+    at.run()
+    assert not at.exception
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert "secret name" not in chart.proto.spec and me not in chart.proto.spec and other not in chart.proto.spec
+    assert spec["encoding"]["size"]["condition"]["test"] == "datum.mine"
+    rows = at.session_state["class_rows"]
+    assert sorted(r["mine"] for r in rows) == [False, False, True]
+    assert "3 finished runs on this server; 1 of them yours" in texts(at.caption)
+    assert at.query_params["tab"] == "all"

@@ -19,8 +19,9 @@ Where the workers are:
 - ``NN_CORE_DASK_ADDRESS=tcp://host:8786``: a running ``dask scheduler`` with ``dask worker``s,
   on this machine or others; runs then outlive the app server.
 
-Fairness: one run under way per person (``runs.Busy``), first asked first started, the time and
-pause limits of ``runlimits``; runs train below the web server's priority and share their cores.
+Fairness: one run (or sweep, or rate finder) under way per person (``runs.Busy``), first asked first
+started, a sweep's later runs behind runs asked for after it (``sweeps``), the time and pause limits
+of ``runlimits``; runs train below the web server's priority and share their cores.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import blobs
 from headless import wait_until
-from nn_core import sweep
+from nn_core import database, sweep
 from nn_core.runner import MAX_MINUTES_ENV, Refused, Runner
 from nn_core.runs import RunStore
 from nn_core.runspec import DataRecipe, RunSpec
@@ -63,6 +63,19 @@ def test_a_sweep_of_six_runs_uses_both_workers_when_the_cluster_is_idle(runner):
     assert len({r.pid for r in records}) >= 2
     land = started.landscape()
     assert land.done == 6 and land.best is not None and all(row["val_acc"] is not None for row in land.rows)
+
+
+@pytest.mark.slow
+def test_a_sweep_in_a_class_database_is_read_back_whole_by_another_server(runner, pg_url, monkeypatch):
+    monkeypatch.setenv(database.ENV_VAR, pg_url)  # the workers write to PostgreSQL, as on a class's servers
+    going = runner.start_sweep(rates(3, 2), spec(config(), owner="alice"))
+    assert going.join(120) and going.finished
+    other = Runner(store=RunStore(pg_url), address="tcp://127.0.0.1:1")  # another app server, never reaching Dask
+    (again,) = other.sweeps_of("alice")
+    assert again == going and again.plan.to_dict() == going.plan.to_dict() and again.status == "Finished: all 3 runs."
+    assert again.landscape().rows == going.landscape().rows and again.landscape().done == 3
+    rows, total = other.class_runs("alice")
+    assert total == 3 and all(r["mine"] and r["val_acc"] is not None for r in rows)
 
 
 @pytest.mark.slow

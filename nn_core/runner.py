@@ -140,10 +140,11 @@ class Runner:
         return Run(self, run_id)
 
     def dispatch(self, runs: list, params: dict | None = None) -> None:
-        """Send recorded runs, ``(id, spec, priority)`` each, to the cluster in one message (Dask
-        starts the highest priority first). If it cannot be reached they are marked failed and
-        ``RunnerError`` is raised."""
+        """Send recorded runs, ``(id, spec, priority)`` each, to the cluster in one message. Each
+        waits with the scheduler until a worker is free (``cluster.SETTINGS``), which then takes the
+        highest priority. If the cluster cannot be reached they are marked failed (``RunnerError``)."""
         import dask
+        from dask.task_spec import Task
         from distributed import fire_and_forget
 
         priority = {KEY + run_id: p for run_id, _, p in runs}
@@ -152,14 +153,14 @@ class Runner:
             if params is not None:  # megabytes of weights travel beside the task, not inside its description
                 params = client.scatter(params, hash=False)
             limits = (60 * max_minutes(), max_pause_seconds())
-            with dask.annotate(priority=priority.__getitem__):  # each run its own: one ``map``, one message
-                futures = client.map(
-                    train_run,
-                    *zip(*[(self.store.where, run_id, spec, params, limits) for run_id, spec, _ in runs]),
-                    key=list(priority),
-                    pure=False,
-                    retries=0,
-                )
+            # Marked as producing data, Dask keeps every run in the scheduler's line (a small group of
+            # tasks would otherwise be handed to busy workers at once, each worker a line of its own).
+            tasks = {
+                KEY + run_id: Task(KEY + run_id, train_run, self.store.where, run_id, spec, params, limits, _data_producer=True)
+                for run_id, spec, _ in runs
+            }
+            with dask.annotate(priority=priority.__getitem__):  # each run its own, in one message
+                futures = client.get(tasks, list(tasks), sync=False)
         except Exception as exc:
             for run_id, _, _ in runs:
                 self.store.fail(run_id, "Not started: %s" % exc)

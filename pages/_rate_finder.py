@@ -89,7 +89,7 @@ def panel(plan, dataset) -> None:
     if run is None or not (run.running or st.session_state.get("finder_shown") == run.id):
         return
     st.session_state.finder_drawn_going = run.id if run.running else None
-    with st.container(border=True):
+    with st.container(border=True, key="finder_panel"):
         st.fragment(live, run_every=LIVE_EVERY if run.running else None)(run.id)
 
 

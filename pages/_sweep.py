@@ -373,7 +373,8 @@ def live(sweep_id: str) -> None:
     if finished:
         st.markdown("**Save a run of this sweep as a model**")
         best_run = runs[land.best] if land.best is not None and runs[land.best].trained else finished[-1]
-        save(best_run, runs=finished, prefix="sweep_")
+        # Keyed by the best run: when another becomes the best, the picker offers it, whatever it offered before.
+        save(best_run, runs=finished, prefix="sweep_%s_" % best_run.id)
 
 
 def _log_spaced(vals: list) -> bool:

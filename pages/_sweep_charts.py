@@ -275,7 +275,8 @@ def finder_chart(
     if blowup is not None and _finite(blowup):
         marks.append({"rate": blowup, "what": "blows up %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
     for mark in marks:
-        dash = [] if mark["what"].startswith("suggested") else [6, 4]
+        suggested = mark["what"].startswith("suggested")
+        dash = [] if suggested else [6, 4]
         layers.append(
             {
                 "data": {"values": [mark]},
@@ -288,9 +289,10 @@ def finder_chart(
                 "data": {"values": [mark]},
                 "mark": {
                     "type": "text",
-                    "align": "left",
-                    "dx": 4,
-                    "y": 12 if not dash else 30,
+                    # the suggestion's words left of its line, the blow-up's right of its own: never on top of each other
+                    "align": "right" if suggested else "left",
+                    "dx": -4 if suggested else 4,
+                    "y": 12,
                     "fontWeight": "bold",
                     "fontSize": 13,
                     "color": mark["colour"],
@@ -334,6 +336,7 @@ def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]
         scale = (
             {"type": "log"} if x in LOG_SETTINGS else {"zero": False, "type": "sqrt" if x in {"n_train", "width"} else "linear"}
         )
+        scale["padding"] = 16  # (pixels: a run at either end of the axis is drawn whole)
         axis = {"labelExpr": "format(datum.value, '~g')"}
         if x in LOG_SETTINGS:
             axis["values"] = decades([v[x] for v in values])
@@ -360,7 +363,7 @@ def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]
         "encoding": {
             "x": x_enc,
             **offset,
-            "y": field("test_acc", scale={"zero": False}, axis={"format": "%"}, title="test accuracy"),
+            "y": field("test_acc", scale={"zero": False, "padding": 16}, axis={"format": "%"}, title="test accuracy"),
             "color": colour_enc,
             "size": {"condition": {"test": "datum.mine", "value": 160}, "value": 40},
             "opacity": {"condition": {"test": "datum.mine", "value": 1.0}, "value": 0.55},

@@ -101,7 +101,7 @@ def test_the_class_chart_marks_the_viewers_runs_and_never_says_whose_they_are():
     points = spec["data"]["values"]
     assert [p["mine"] for p in points] == [True, True] + [False] * 8
     assert not {"owner", "label", "visitor"} & {k for p in points for k in p}
-    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["x"]["scale"]["type"] == "log"
     assert spec["encoding"]["size"]["condition"] == {"test": "datum.mine", "value": 160}
     assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"rate", "width", "layers", "test_acc", "yours"}
     named = class_chart(rows, "activation", "rate", ["rate"])
@@ -206,9 +206,10 @@ def test_a_sweep_fills_its_landscape_and_its_best_run_is_saved(weights_dir):
     best = sweep.landscape().best
     assert "The best so far, marked in red: %s." % sweep.runs[best].label in texts(at.caption)
     assert "Curves of %s" % sweep.runs[best].label in texts(at.markdown)  # the best run's curves until another is clicked
-    assert at.selectbox(key="sweep_save_which").value == sweep.runs[best].label
-    at.text_input(key="sweep_save_name").set_value("sweep-best").run()
-    at.button(key="sweep_save").click().run()
+    prefix = "sweep_%s_" % sweep.runs[best].id
+    assert at.selectbox(key=prefix + "save_which").value == sweep.runs[best].label
+    at.text_input(key=prefix + "save_name").set_value("sweep-best").run()
+    at.button(key=prefix + "save").click().run()
     assert "Saved as sweep-best" in texts(at.success)
     assert model_store().load("sweep-best").layer_data == sweep.runs[best].config.layer_data
 

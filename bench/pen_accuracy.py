@@ -7,6 +7,7 @@ writer's digits look alike, so everything here holds out whole writers, never si
     python bench/pen_accuracy.py                       # the shipped model, on its held-out writers
     python bench/pen_accuracy.py --folds 5             # and its recipe, 5 folds by writer
     python bench/pen_accuracy.py --recipe defaults --folds 5   # the Train page defaults + pen digits
+    python bench/pen_accuracy.py --thicker 3 --folds 5   # the recipe with strokes thickened (augment.restroke)
     python bench/pen_accuracy.py --drawing-time        # and how long a run's pen-drawn training set takes to draw
 
 For each fold the recipe is trained again on MNIST and the pen digits of the other writers, then
@@ -63,6 +64,7 @@ def main():
     parser.add_argument("--recipe", choices=["shipped", "defaults"], default="shipped", help="what the folds train")
     parser.add_argument("--folds", type=int, default=0, help="train the recipe again this many times, folds by writer (0: skip)")
     parser.add_argument("--data", default=None, help="data folder")
+    parser.add_argument("--thicker", type=float, default=None, help="the folds' recipe with this TrainConfig.thicker instead")
     parser.add_argument(
         "--drawing-time",
         action="store_true",
@@ -96,6 +98,8 @@ def main():
         return
     mnist = load_mnist(args.data)
     base = recipe(args.recipe, model)
+    if args.thicker is not None:
+        base.thicker = args.thicker
     results = []
     for fold in pendigits.writer_folds(pendigits.writers_of(digits), args.folds):
         config = TrainConfig(**dict(base.to_dict(), pen_holdout=fold))

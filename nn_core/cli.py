@@ -92,6 +92,13 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability of hidden units (default %(default)s)")
     t.add_argument("--augment", action="store_true", help="train on randomly distorted digits")
     t.add_argument(
+        "--thicker",
+        type=float,
+        default=d.thicker,
+        help="thicken the strokes of half the images by up to this many pixel steps, or thin them by up to one"
+        " (3: strokes about a quarter of a digit's height; default %(default)s: none)",
+    )
+    t.add_argument(
         "--val-fraction",
         type=float,
         default=d.val_fraction,
@@ -234,6 +241,7 @@ def setup(args: argparse.Namespace, layer_data: dict | None = None) -> tuple[Tra
         schedule=args.schedule,
         dropout=args.dropout,
         augment=args.augment,
+        thicker=args.thicker,
         val_fraction=args.val_fraction,
         n_train=args.n_train,
         seed=args.seed,

@@ -117,6 +117,9 @@ class TrainConfig:
     schedule: "constant" rate, or "cosine" decay from ``rate`` towards 0 over the epochs.
     dropout: probability of zeroing each hidden unit while training (0 for none).
     augment: train on randomly distorted copies of the digits (see ``augment.distort``).
+    thicker: the strokes of half the training images, at random, are thickened by up to this many
+        pixel steps or thinned by up to one (``augment.restroke``); 3 reaches strokes about a
+        quarter of a digit's height, as a felt pen writes them. 0 for none.
     val_fraction: share of the training images held out to measure validation cost/accuracy.
     n_train: how many of the training images to use (None for all), chosen at random by seed;
         images added on purpose with a group (pen-drawn digits, kept drawings) are all used.
@@ -138,6 +141,7 @@ class TrainConfig:
     schedule: str = "cosine"
     dropout: float = 0.2
     augment: bool = False
+    thicker: float = 0.0
     val_fraction: float = 0.1
     n_train: int | None = None
     seed: int = 0
@@ -171,6 +175,7 @@ class TrainConfig:
         need(self.optimizer in OPTIMIZERS, "optimizer", "one of " + ", ".join(OPTIMIZERS))
         need(self.schedule in SCHEDULES, "schedule", "one of " + ", ".join(SCHEDULES))
         need(number("dropout") and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        need(number("thicker") and 0 <= self.thicker <= 4, "thicker", "a number of pixel steps from 0 to 4")
         need(number("val_fraction") and 0 <= self.val_fraction <= 0.5, "val_fraction", "a number in [0, 0.5]")
         need(isinstance(self.seed, int) and self.seed >= 0, "seed", "a whole number of at least 0")
         need(self.init in INITS, "init", "one of " + ", ".join(INITS))
@@ -331,6 +336,8 @@ class Trainer:
                 Xb = self.X_train[idx]
                 if c.augment:
                     Xb = augment_mod.distort(Xb, rng)
+                if c.thicker:
+                    Xb = augment_mod.restroke(Xb, rng, c.thicker)
                 yb = self.y_train[idx]
                 Yb = Y_rows[idx].T
                 rate = self.rate_at(epoch)  # read again at every step: ``change`` may have set a new one
@@ -410,6 +417,8 @@ def estimated_seconds(config, n_train):
     seconds += -(-n_train // batch) * config.epochs * SECONDS_PER_STEP
     if config.augment:
         seconds += n_train * config.epochs * SECONDS_PER_AUGMENTED_IMAGE
+    if config.thicker:  # up to four steps of neighbours' maxima and minima: about twice distort's time
+        seconds += n_train * config.epochs * 2 * SECONDS_PER_AUGMENTED_IMAGE
     return seconds
 
 

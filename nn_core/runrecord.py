@@ -96,6 +96,14 @@ MIGRATIONS = [
     """,
 ]
 TRAIN, FIND_RATE = "train", "find-rate"  # a run's ``purpose``
+SPACING = 1_000_000  # places in line between two runs of a sweep (more runs than a server is ever asked for)
+
+
+def place(seq: int, first: int | None) -> int:
+    """A waiting run's place in line (the lowest starts first; its Dask priority is ``-place``):
+    an ordinary run's number ``seq``; run ``k`` of a sweep whose first run is number ``first``,
+    ``first + k * SPACING``: behind every run asked for after the sweep started (see ``sweeps``)."""
+    return seq if first is None else first + (seq - first) * SPACING
 
 
 def params_bytes(params: dict, dtype: Any = np.float64) -> bytes:

@@ -30,7 +30,7 @@ import numpy as np
 from . import drawings, runstate
 from .database import Schema, Store, database_url, is_url
 from .runlost import LOST_ENV, lost, lost_after  # noqa: F401 (LOST_ENV: where tests set it)
-from .runrecord import FIND_RATE, MIGRATIONS, SUMMARY, TRAIN, RunRecord, config_from, params_bytes, params_from, plain_json  # noqa: F401
+from .runrecord import FIND_RATE, MIGRATIONS, SUMMARY, TRAIN, RunRecord, config_from, params_bytes, params_from, place, plain_json  # noqa: F401
 from .runstate import ACTIVE
 
 ENV_VAR = "NN_CORE_RUNS_DB"
@@ -316,12 +316,20 @@ class RunStore(Store):
         return None if row is None else params_from(row[0])
 
     def ahead(self, seq):
-        """How many runs wait that were asked for before run number ``seq``."""
-        return self._run(
+        """How many waiting runs will start before run number ``seq``: those with an earlier place
+        in line (``runrecord.place``: first asked first started, a sweep's later runs behind the
+        runs asked for after it)."""
+        rows = self._run(
             "count the runs",
-            lambda conn: conn.execute("SELECT count(*) FROM runs WHERE status = 'queued' AND seq < ?", (seq,)).fetchone()[0],
+            lambda conn: conn.execute(
+                "SELECT seq, (SELECT min(s.seq) FROM runs s WHERE s.sweep = runs.sweep) FROM runs WHERE status = 'queued' OR seq = ?",
+                (seq,),
+            ).fetchall(),
             write=False,
         )
+        places = {s: place(s, first) for s, first in rows}
+        mine = places.get(seq, seq)
+        return sum(1 for s, p in places.items() if s != seq and p < mine)
 
     def waiting(self):
         return self._run(

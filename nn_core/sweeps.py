@@ -4,7 +4,7 @@
 A sweep is one person's: its runs (``sweep.SweepPlan.configs``, each checked as a run is) and its
 record are written in one transaction, refused while the person has a run or sweep going
 (``runs.Busy``), and sent to Dask in one message. Fairness is Dask's priority: run ``k`` of a sweep
-gets ``-(seq0 + k * SPACING)`` where an ordinary run gets ``-seq``, so its first run is placed like
+gets ``-(seq0 + k * SPACING)`` (``runrecord.place``) where an ordinary run gets ``-seq``, so its first run is placed like
 any run asked for at that moment, and each later one waits behind every run asked for after the
 sweep started. Idle workers take a sweep's runs side by side; a person who asks for a run while a
 sweep is under way takes the next free place, and the sweep goes on with what is left. Two sweeps
@@ -18,17 +18,15 @@ import time
 from typing import Any
 
 from . import estimate, sweep
-from .runrecord import FIND_RATE, TRAIN
+from .runrecord import FIND_RATE, TRAIN, place
 from .runspec import RunSpec, planned_images, with_files_named
 from .sweephandle import Sweep
-
-SPACING = 1_000_000  # places in line between two runs of a sweep (more runs than a server is ever asked for)
 
 
 def priorities(seq0: int, n: int) -> list[int]:
     """Dask priorities of a sweep's ``n`` runs, the first recorded as run number ``seq0`` (higher
-    starts first; an ordinary run asked for as number ``seq`` has ``-seq``)."""
-    return [-(seq0 + k * SPACING) for k in range(n)]
+    starts first; an ordinary run asked for as number ``seq`` has ``-seq``): ``-runrecord.place``."""
+    return [-place(seq0 + k, seq0) for k in range(n)]
 
 
 def run_specs(plan: sweep.SweepPlan, spec: RunSpec) -> list[RunSpec]:

@@ -103,7 +103,9 @@ def test_a_sweep_is_recorded_at_once_and_holds_its_persons_one_place(backend):
     with pytest.raises(Busy, match="a sweep under way"):
         store.add(config(), "run", owner="alice")
     assert store.runs_of("alice") == [] and len(store.runs_of("alice", in_sweeps=True)) == 6  # "Your runs" stay yours
-    assert store.add(config(), "run", owner="bob")  # others are not held back
+    bobs, _ = store.add(config(), "run", owner="bob")  # others are not held back
+    line = {r.id: store.ahead(r.seq) for r in store.runs_in(sweep_id) + [store.get(bobs)]}
+    assert [line[i] for i, _ in ids] + [line[bobs]] == [0, 2, 3, 4, 5, 6, 1]  # Bob's: behind the sweep's first only
     assert [s["id"] for s in store.sweeps_of("alice")] == [sweep_id] and store.sweeps_of("bob") == []
     assert store.sweep(sweep_id)["plan"] == plan.to_dict()
 

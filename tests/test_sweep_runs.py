@@ -89,9 +89,9 @@ def test_with_others_waiting_a_sweep_takes_one_place_at_a_time(runner):
         wait_until(lambda: [r.status for r in runs[:2]] == ["running"] * 2)
         assert [r.status for r in runs[2:]] == ["queued"] * 4  # both places taken by the sweep: the idle cluster's
         others.append(runner.submit(spec(config(LONG), owner="bob")))  # Bob asks for a run: it waits
-        assert others[0].status == "queued" and others[0].ahead == 4  # behind the sweep's runs in the store...
+        assert others[0].status == "queued" and others[0].ahead == 0 and runs[2].ahead == 1  # the next free place is his
         runs[0].stop()
-        wait_until(lambda: others[0].status == "running")  # ...but the next free place is his
+        wait_until(lambda: others[0].status == "running")
         assert [r.status for r in runs] == ["stopped", "running"] + ["queued"] * 4
         runs[1].stop()  # no one else waits: the sweep goes on
         wait_until(lambda: runs[2].status == "running")

@@ -96,7 +96,7 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
         type=float,
         default=d.thicker,
         help="thicken the strokes of half the images by up to this many pixel steps, or thin them by up to one"
-        " (3: strokes about a quarter of a digit's height; default %(default)s: none)",
+        " (2: strokes about a quarter of a digit's height; default %(default)s: none)",
     )
     t.add_argument(
         "--val-fraction",

@@ -118,8 +118,8 @@ class TrainConfig:
     dropout: probability of zeroing each hidden unit while training (0 for none).
     augment: train on randomly distorted copies of the digits (see ``augment.distort``).
     thicker: the strokes of half the training images, at random, are thickened by up to this many
-        pixel steps or thinned by up to one (``augment.restroke``); 3 reaches strokes about a
-        quarter of a digit's height, as a felt pen writes them. 0 for none.
+        pixel steps or thinned by up to one (``augment.restroke``); 2 steps make strokes about a
+        quarter of a digit's height, as a felt pen writes them, 3 steps 0.3 of it. 0 for none.
     val_fraction: share of the training images held out to measure validation cost/accuracy.
     n_train: how many of the training images to use (None for all), chosen at random by seed;
         images added on purpose with a group (pen-drawn digits, kept drawings) are all used.

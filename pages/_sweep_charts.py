@@ -365,7 +365,7 @@ def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]
             **offset,
             "y": field("test_acc", scale={"zero": False, "padding": 16}, axis={"format": "%"}, title="test accuracy"),
             "color": colour_enc,
-            "size": {"condition": {"test": "datum.mine", "value": 160}, "value": 40},
+            "size": {"condition": {"test": "datum.mine", "value": 200}, "value": 70},
             "opacity": {"condition": {"test": "datum.mine", "value": 1.0}, "value": 0.55},
             "stroke": {"condition": {"test": "datum.mine", "value": "black"}, "value": None},
             "strokeWidth": {"condition": {"test": "datum.mine", "value": 2}, "value": 0},

@@ -72,6 +72,7 @@ def test_a_3x2_sweep_fills_in_survives_a_reload_and_its_best_run_reads_digits(br
     page.get_by_text(re.compile(r"from Start to the last result")).wait_for()
     idle(page)
     button(page, "Start sweep").click()
+    started = time.monotonic()
     page.get_by_test_id("stProgress").filter(has_text="sweep 1").wait_for()
 
     store = RunStore(folder / "runs.sqlite")
@@ -83,6 +84,7 @@ def test_a_3x2_sweep_fills_in_survives_a_reload_and_its_best_run_reads_digits(br
     expect(page.get_by_role("tab", name="Sweep")).to_have_attribute("aria-selected", "true")
 
     page.get_by_test_id("stProgress").filter(has_text="Finished: all 6 runs").wait_for(timeout=600_000)
+    print("3 x 2 sweep on 5,000 images, 2 epochs: all 6 cells in %.0f s after Start" % (time.monotonic() - started))
     page.get_by_text(re.compile(r"The best so far, marked in red")).wait_for()
     cells = cell_texts(page)
     assert len(cells) == 6 and all(re.fullmatch(r"\d+\.\d%( ★)?", c) for c in cells), cells

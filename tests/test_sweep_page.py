@@ -102,7 +102,7 @@ def test_the_class_chart_marks_the_viewers_runs_and_never_says_whose_they_are():
     assert [p["mine"] for p in points] == [True, True] + [False] * 8
     assert not {"owner", "label", "visitor"} & {k for p in points for k in p}
     assert spec["encoding"]["x"]["scale"]["type"] == "log"
-    assert spec["encoding"]["size"]["condition"] == {"test": "datum.mine", "value": 160}
+    assert spec["encoding"]["size"]["condition"] == {"test": "datum.mine", "value": 200}
     assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"rate", "width", "layers", "test_acc", "yours"}
     named = class_chart(rows, "activation", "rate", ["rate"])
     assert named["encoding"]["x"]["type"] == "nominal" and "xOffset" in named["encoding"]  # spread sideways

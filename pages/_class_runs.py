@@ -10,24 +10,10 @@ import streamlit as st
 from nn_core.runs import CLASS_SETTINGS, RunsError
 from nn_core.words import counted
 from pages._people import current_job, runner, visitor
+from pages._sweep_charts import NAMES as WORDS
 from pages._sweep_charts import class_chart, picked
 from pages._train_settings import settings_near
 from pages._widgets import plain
-
-# The settings offered for the chart's axis and colours, with what each is in a few words.
-WORDS = {
-    "rate": "rate (learning rate)",
-    "lamda": "lamda (L2 regularisation)",
-    "layers": "hidden layers",
-    "width": "neurons in the widest hidden layer",
-    "mini_batch": "mini_batch (images per step)",
-    "activation": "activation",
-    "optimizer": "optimizer",
-    "dropout": "dropout",
-    "n_train": "training images",
-    "epochs": "epochs",
-    "schedule": "learning-rate schedule",
-}
 
 
 def rows_for_chart() -> tuple[list[dict], int]:

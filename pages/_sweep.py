@@ -21,7 +21,7 @@ from nn_core.sweep import SETTINGS, Axis, SweepPlan, check, max_sweep_runs, valu
 from nn_core.words import counted
 from pages._curves import CHART_HEIGHT, CURVES, overlay
 from pages._people import runner, visitor
-from pages._sweep_charts import landscape_1d, landscape_2d, picked, value_text
+from pages._sweep_charts import NAMES, landscape_1d, landscape_2d, picked, value_text
 from pages._train_data import recipe_of
 from pages._train_results import save
 from pages._widgets import KEPT, keep, plain, remember
@@ -131,10 +131,14 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
         "First setting to vary" if n == 1 else "Second setting to vary (optional)",
         options,
         key="sweep_%d" % n,
-        format_func=lambda k: k if k == NOTHING else "%s: %s" % (k, SETTINGS[k].words.replace("`", "")),
-        help="the setting that changes from one run to the next; every other setting is the sidebar's"
-        if n == 1
-        else "with a second setting, every value of the first is tried with every value of the second: a grid",
+        format_func=lambda k: k if k == NOTHING else NAMES.get(k, k).replace("widest hidden layer", "each hidden layer"),
+        help=(
+            "the setting that changes from one run to the next; every other setting is the sidebar's"
+            if n == 1
+            else "with a second setting, every value of the first is tried with every value of the second: a grid"
+        )
+        + ". "
+        + "; ".join("%s: %s" % (k, SETTINGS[k].words.replace("`", "")) for k in SETTINGS),
     )
     if setting == NOTHING:
         return None
@@ -154,10 +158,10 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
     high = high_col.number_input("To", key=keys["high"], format=fmt, **bounds, help="the largest value tried")
     count = where.slider("How many values", 1, max_sweep_runs(), key=keys["count"], help="values from From to To, both included")
     log = where.checkbox(
-        "Log scale (each value a constant multiple of the one before)",
+        "Log scale",
         key=keys["log"],
-        help="for settings that matter by their order of magnitude, such as the rate: 0.0001, 0.001, 0.01 "
-        "rather than 0.0001, 0.0334, 0.0667",
+        help="each value a constant multiple of the one before: for settings that matter by their order of "
+        "magnitude, such as the rate, 0.0001, 0.001, 0.01 rather than 0.0001, 0.0334, 0.0667",
     )
     try:
         axis = Axis(setting, values(setting, number(low), number(high), int(count), log))

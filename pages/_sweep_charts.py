@@ -14,6 +14,20 @@ from typing import Any
 from pages._charts import field
 
 PICK = "pick"
+# Each setting a chart or a picker names, in a few words (short enough for a select box on a phone).
+NAMES = {
+    "rate": "rate (learning rate)",
+    "lamda": "lamda (L2 regularisation)",
+    "layers": "hidden layers",
+    "width": "neurons in the widest hidden layer",
+    "mini_batch": "mini_batch (images per step)",
+    "activation": "activation",
+    "optimizer": "optimizer",
+    "dropout": "dropout",
+    "n_train": "training images",
+    "epochs": "epochs",
+    "schedule": "learning-rate schedule",
+}
 HEIGHT = 320
 BEST = "#d62728"  # the best run's mark: a red the heatmap's colours (viridis) never use
 PENDING = "#cfcfcf"  # a cell or value whose run has not finished

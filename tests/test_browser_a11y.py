@@ -81,6 +81,15 @@ def places(page, url):
     go(page, "Train")
     page.get_by_role("button", name="Start", exact=True).wait_for()
     yield "Train"
+    for tab, marker in (
+        ("Sweep", page.get_by_role("button", name="Start sweep")),
+        ("All runs", page.get_by_text("Every finished run on this server")),
+    ):
+        page.get_by_role("tab", name=tab).click()
+        marker.wait_for()
+        idle(page)
+        yield "Train, %s tab" % tab
+    page.get_by_role("tab", name="One run").click()
     go(page, "My drawings")
     page.get_by_text("Read wrong by the network").wait_for()
     page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first.wait_for()

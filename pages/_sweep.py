@@ -100,22 +100,26 @@ def from_address() -> dict:
         keys, s = _keys(n, setting), SETTINGS[setting]
         try:
             if s.kind == "choice":
-                chosen = [c for c in rest.split(",") if c in s.choices]
+                chosen = list(dict.fromkeys(c for c in rest.split(",") if c in s.choices))
                 if chosen:
                     found.update({"sweep_%d" % n: setting, keys["choices"]: chosen})
                 continue
             low, high, count, spacing = rest.split(":")
             number = float if s.kind == "number" else int
+            low, high = number(float(low)), number(float(high))
+            least = 1e-6 if setting == "rate" else s.low  # (the From and To boxes' own bounds)
+            if not (least <= low <= s.high and least <= high <= s.high):  # (NaN too): a box refuses it
+                continue
             found.update(
                 {
                     "sweep_%d" % n: setting,
-                    keys["low"]: number(float(low)),
-                    keys["high"]: number(float(high)),
+                    keys["low"]: low,
+                    keys["high"]: high,
                     keys["count"]: max(1, min(int(count), max_sweep_runs())),
                     keys["log"]: spacing == "log",
                 }
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
     return found
 

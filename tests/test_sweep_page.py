@@ -181,6 +181,26 @@ def test_a_link_opens_the_sweep_tab_with_its_settings(weights_dir):
     assert "**6 runs**" in texts(shared.markdown) and shared.slider(key="epochs").value == 3
 
 
+def test_an_address_with_values_no_box_takes_is_left_out_not_a_broken_page(weights_dir):
+    shared = app()
+    shared.query_params.update(
+        {"tab": "<script>", "vary": "rate:-1:5:999:log", "vary2": "activation:relu,relu,evil"} | {"epochs": "2"}
+    )
+    shared.run()
+    shared.switch_page("pages/train_page.py").run()
+    assert not shared.exception
+    sweep_tab(shared)
+    assert not shared.exception
+    assert shared.selectbox(key="sweep_1").value == "rate" and shared.number_input(key="sweep_1_rate_low").value == 1e-4
+    assert shared.multiselect(key="sweep_2_activation_choices").value == ["relu"]
+    for text in ("rate:nan:1:3:log", "width:1e400:2:2:log", "width:64", "mini_batch:16:256:2:even:x"):
+        other = app()
+        other.query_params.update({"tab": "sweep", "vary": text})
+        other.run()
+        other.switch_page("pages/train_page.py").run()
+        assert not other.exception, text
+
+
 @pytest.mark.slow
 def test_a_sweep_fills_its_landscape_and_its_best_run_is_saved(weights_dir):
     at = train_page()

@@ -153,6 +153,7 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
         chosen = where.multiselect("Values of %s" % setting, list(s.choices), key=keys["choices"])
         return Axis(setting, list(chosen)) if chosen else None
     number = float if s.kind == "number" else int
+    st.session_state[keys["count"]] = min(st.session_state[keys["count"]], max_sweep_runs())  # (the server's limit may be lower)
     low_col, high_col = where.columns(2)
     bounds = dict(min_value=number(s.low), max_value=number(s.high))
     if setting == "rate":

@@ -162,6 +162,9 @@ def test_the_sweep_form_counts_the_runs_and_says_how_long_they_take(weights_dir)
 
 
 def test_a_sweep_too_large_for_the_server_is_refused_in_words_before_start(weights_dir, monkeypatch):
+    monkeypatch.setenv(MAX_SWEEP_ENV, "2")
+    at = sweep_tab()  # (4 values are offered at first: as many as the server allows, here)
+    assert at.slider(key="sweep_1_rate_count").value == 2 and "**2 runs**" in texts(at.markdown)
     monkeypatch.setenv(MAX_SWEEP_ENV, "4")
     at = rate_by_width(sweep_tab(), rates=(1e-3, 1e-2, 3))
     assert at.button(key="start_sweep").disabled

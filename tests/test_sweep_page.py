@@ -236,12 +236,35 @@ def test_a_sweep_fills_its_landscape_and_its_best_run_is_saved(weights_dir):
     assert "Saved as sweep-best" in texts(at.success)
     assert model_store().load("sweep-best").layer_data == sweep.runs[best].config.layer_data
 
+    stranger = sweep_tab()  # someone else: the form, never this person's sweep
+    assert not stranger.get("progress") and "Save a run of this sweep" not in texts(stranger.markdown)
+
     again = app()  # a reload: a new session of the same person
     again.session_state["visitor"] = at.session_state["visitor"]
     again.run()
     again.switch_page("pages/train_page.py").run()
     sweep_tab(again)
     assert "sweep 1: Finished: all 4 runs" in again.get("progress")[0].proto.text
+
+
+@pytest.mark.slow
+def test_stop_sweep_stops_every_run_and_keeps_what_finished(weights_dir):
+    at = train_page()
+    at.select_slider(key="n_train").set_value(2000)
+    at.slider(key="epochs").set_value(100)
+    at.slider(key="n_hidden").set_value(1).run()
+    sweep_tab(at)
+    at.slider(key="sweep_1_rate_count").set_value(3).run()
+    at.button(key="start_sweep").click().run()
+    (sweep,) = Runner.shared().sweeps_of(at.session_state["visitor"])
+    assert at.button(key="start_sweep").disabled  # one sweep at a time
+    at.button(key="stop_sweep").click().run()
+    assert sweep.join(120)
+    at.run()
+    assert not at.exception
+    assert {r.status for r in sweep.runs} <= {"stopped", "cancelled"}
+    assert "Ended: 0 of 3 runs finished" in at.get("progress")[0].proto.text
+    assert not at.button(key="start_sweep").disabled  # free again
 
 
 @pytest.mark.slow

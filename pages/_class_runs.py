@@ -1,7 +1,8 @@
 """The Train page's "All runs" tab (not a page): every finished run on this server (or the class's
 database), anonymous, as one scatter: a chosen setting against test accuracy, coloured by another,
 the person's own runs large and outlined. Hovering shows a run's settings; a click loads them
-into the sidebar. Beyond ``Runner.class_runs``'s limit a sample is drawn, and the page says so."""
+into the sidebar. Beyond ``Runner.class_runs``'s limit a sample is drawn, and the page says so.
+``class_chart`` is its Vega-Lite chart."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import streamlit as st
 
 from nn_core.runs import CLASS_SETTINGS, RunsError
 from nn_core.words import counted
+from pages._charts import field
 from pages._people import current_job, runner, visitor
+from pages._sweep_charts import HEIGHT, decades, finite, picked, selection
 from pages._sweep_charts import NAMES as WORDS
-from pages._sweep_charts import class_chart, picked
 from pages._train_settings import settings_near
 from pages._widgets import plain
 
@@ -109,3 +111,75 @@ def class_tab() -> None:
     note = st.session_state.pop("class_note", None)
     if note:
         (st.success if note[0] == "success" else st.warning)(plain(note[1]))
+
+
+# How the class chart encodes a setting: log-scaled numbers, plain numbers, or names.
+LOG_SETTINGS = {"rate", "lamda"}
+NAMED_SETTINGS = {"activation", "optimizer", "schedule"}
+
+
+def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]) -> dict:
+    """The class's runs: one dot per finished run, ``x`` (a setting) against test accuracy,
+    coloured by ``colour``; the viewer's own runs (``mine``) large with a black outline, drawn
+    on top; hover shows ``tooltip_fields``. Dots of the same value are spread a little sideways
+    (a fixed jitter from the row's index) so that ten runs at rate 0.001 do not hide one another."""
+    values = []
+    for r in rows:
+        v = r.get(x)
+        if x in LOG_SETTINGS and not (finite(v) and v > 0):
+            continue  # (a rate of 0 has no place on a log axis)
+        values.append(
+            dict(
+                {k: r.get(k) for k in tooltip_fields},
+                index=r["index"],
+                test_acc=r.get("test_acc"),
+                yours="yes" if r.get("mine") else "no",
+                mine=bool(r.get("mine")),
+                jitter=((r["index"] * 7919) % 100) / 100 - 0.5,
+                **{x: v, colour: r.get(colour)},
+            )
+        )
+    if x in NAMED_SETTINGS:
+        x_enc = field(x, "nominal", axis={"labelAngle": 0})
+        offset = {"xOffset": field("jitter", scale={"domain": [-1.5, 1.5]})}
+    else:
+        scale = (
+            {"type": "log"} if x in LOG_SETTINGS else {"zero": False, "type": "sqrt" if x in {"n_train", "width"} else "linear"}
+        )
+        scale["padding"] = 16  # (pixels: a run at either end of the axis is drawn whole)
+        axis = {"labelExpr": "format(datum.value, '~g')"}
+        if x in LOG_SETTINGS:
+            axis["values"] = decades([v[x] for v in values])
+        x_enc = field(x, scale=scale, axis=axis)
+        offset = {}
+    if colour in LOG_SETTINGS:
+        colour_enc = field(colour, scale={"type": "log", "scheme": "plasma"}, legend={"format": "~g"})
+    elif colour in NAMED_SETTINGS or colour in {"layers", "width", "mini_batch", "n_train", "epochs", "dropout"}:
+        colour_enc = field(
+            colour, "ordinal", scale={"scheme": "viridis"} if colour not in NAMED_SETTINGS else {"scheme": "tableau10"}
+        )
+    else:
+        colour_enc = field(colour, scale={"scheme": "viridis"})
+    tooltip = [field("yours", "nominal", title="your run")] + [
+        field(k, "nominal" if k in NAMED_SETTINGS else "quantitative", **({"format": "~g"} if k not in NAMED_SETTINGS else {}))
+        for k in tooltip_fields
+    ]
+    tooltip.append(field("test_acc", format=".2%", title="test accuracy"))
+    return {
+        "height": HEIGHT + 60,
+        "data": {"values": values},
+        "mark": {"type": "point", "filled": True},
+        "params": [selection()],
+        "encoding": {
+            "x": x_enc,
+            **offset,
+            "y": field("test_acc", scale={"zero": False, "padding": 16}, axis={"format": "%"}, title="test accuracy"),
+            "color": colour_enc,
+            "size": {"condition": {"test": "datum.mine", "value": 200}, "value": 70},
+            "opacity": {"condition": {"test": "datum.mine", "value": 1.0}, "value": 0.55},
+            "stroke": {"condition": {"test": "datum.mine", "value": "black"}, "value": None},
+            "strokeWidth": {"condition": {"test": "datum.mine", "value": 2}, "value": 0},
+            "order": field("mine", "nominal", sort="ascending"),
+            "tooltip": tooltip,
+        },
+    }

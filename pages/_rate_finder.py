@@ -4,7 +4,7 @@ optimizer and data, in the person's one place). A panel above the tabs shows the
 against the rate as it runs, then the suggested rate and why, and one click puts it on the slider.
 
 The slider offers a few rates (1e-5, 3e-5, 1e-4 ...): the suggestion is set to the nearest of them,
-and the panel says so."""
+and the panel says so. ``finder_chart`` is the panel's Vega-Lite chart."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from nn_core.refused import Refused
 from nn_core.runhandle import Run
 from nn_core.runs import RunsError
 from nn_core.runspec import RunSpec
+from pages._charts import field
 from pages._people import runner, visitor
-from pages._sweep_charts import finder_chart
+from pages._sweep_charts import BEST, HEIGHT, decades, finite, value_text
 from pages._train_data import recipe_of
 from pages._train_settings import RATES
 from pages._widgets import plain
@@ -155,3 +156,75 @@ def live(run_id: str) -> None:
                     st.info("The rate slider in the sidebar is set to %g." % slider, icon=":material/tune:")
     if result is not None and result.message and not run.running:
         st.caption(plain("The finder %s." % result.message))
+
+
+def finder_chart(
+    rates: list[float], costs: list[float], smoothed: list[float], suggested: float | None, blowup: float | None
+) -> dict:
+    """The rate finder: the cost of each mini-batch (faint dots) and its smoothed line against
+    the rate (log axis); the suggested rate as a green rule with its value, where the cost blew
+    up as a red dashed one. The cost axis stops a little above where it started: past that the
+    line leaves the chart, which is what "blows up" looks like."""
+    points = [
+        {"rate": r, "cost": c, "smoothed": s}
+        for r, c, s in zip(rates, costs, smoothed)
+        if finite(r) and r > 0 and finite(c) and finite(s)
+    ]
+    start = points[0]["smoothed"] if points else 1.0
+    lowest = min((p["smoothed"] for p in points), default=0.0)
+    top = max(start * 1.5, lowest * 1.1, 1e-3)
+    y_scale = {"domain": [max(0.0, lowest * 0.8 if lowest > 0 else 0.0), top], "nice": False}
+    x = field(
+        "rate",
+        scale={"type": "log"},
+        title="rate (log scale)",
+        axis={"values": decades([p["rate"] for p in points]), "labelExpr": "format(datum.value, '~g')"},
+    )
+    layers: list[dict] = [
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "size": 12, "opacity": 0.35, "color": "#888888", "clip": True},
+            "encoding": {"x": x, "y": field("cost", scale=y_scale, title="training cost")},
+        },
+        {
+            "data": {"values": points},
+            "mark": {"type": "line", "strokeWidth": 3, "color": "#4e79a7", "clip": True},
+            "encoding": {
+                "x": x,
+                "y": field("smoothed", scale=y_scale),
+                "tooltip": [field("rate", format=".2g"), field("smoothed", format=".4f", title="smoothed cost")],
+            },
+        },
+    ]
+    marks = []
+    if suggested is not None and finite(suggested):
+        marks.append({"rate": suggested, "what": "suggested %s" % value_text(float("%.2g" % suggested)), "colour": "#2ca02c"})
+    if blowup is not None and finite(blowup):
+        marks.append({"rate": blowup, "what": "blows up %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
+    for mark in marks:
+        suggested = mark["what"].startswith("suggested")
+        dash = [] if suggested else [6, 4]
+        layers.append(
+            {
+                "data": {"values": [mark]},
+                "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": dash, "color": mark["colour"]},
+                "encoding": {"x": x},
+            }
+        )
+        layers.append(
+            {
+                "data": {"values": [mark]},
+                "mark": {
+                    "type": "text",
+                    # the suggestion's words left of its line, the blow-up's right of its own: never on top of each other
+                    "align": "right" if suggested else "left",
+                    "dx": -4 if suggested else 4,
+                    "y": 12,
+                    "fontWeight": "bold",
+                    "fontSize": 13,
+                    "color": mark["colour"],
+                },
+                "encoding": {"x": x, "text": field("what", "nominal")},
+            }
+        )
+    return {"height": HEIGHT - 40, "layer": layers}

@@ -1,7 +1,7 @@
-"""The charts of exploring settings (not a page): a sweep's landscape (one setting: accuracy and
-cost against its values; two: a heatmap of accuracy), the rate finder's cost against the rate, and
-the class's runs as a scatter. Vega-Lite specifications written directly, like pages/_curves.py:
-the landscape and the finder are drawn again every second while they run.
+"""A sweep's landscape (not a page): one setting, accuracy and cost against its values; two, a
+heatmap of accuracy. Vega-Lite specifications written directly, like pages/_curves.py: the
+landscape is drawn again every second while a sweep runs. Also what the rate finder's and the
+class's charts share with it: names of settings, values as text, the click.
 
 Each clickable chart has a point selection named ``PICK`` over the field ``index``: Streamlit
 gives the page the indexes clicked (``picked``)."""
@@ -67,18 +67,18 @@ def picked(state: Any) -> list[int]:
 def decades(values: list) -> list[float]:
     """Tick marks for a log axis over ``values``: every power of ten from below the smallest to
     above the largest (Vega's own ticks fell on 0.0009 and 0.008)."""
-    positive = [v for v in values if _finite(v) and v > 0]
+    positive = [v for v in values if finite(v) and v > 0]
     if not positive:
         return []
     low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
     return [float("1e%d" % e) for e in range(low, high + 1)]
 
 
-def _selection() -> dict:
+def selection() -> dict:
     return {"name": PICK, "select": {"type": "point", "fields": ["index"], "on": "click", "clear": "dblclick"}}
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -91,7 +91,7 @@ def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, nu
     axis) against its values, on a log axis when ``log``; the best run ringed in red and labelled;
     a grey dashed rule where a run has not finished. ``numeric``: the values are numbers (else
     choices, one column each)."""
-    tried = [r[setting] for r in rows if _finite(r[setting])]
+    tried = [r[setting] for r in rows if finite(r[setting])]
     x = (
         field(
             setting,
@@ -101,14 +101,14 @@ def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, nu
         if numeric
         else field("label", "ordinal", sort=[value_text(r[setting]) for r in rows], title=setting, axis={"labelAngle": 0})
     )
-    done = [dict(r, label=value_text(r[setting])) for r in rows if _finite(r.get("val_acc"))]
-    waiting = [dict(r, label=value_text(r[setting]), state=_status_word(r)) for r in rows if not _finite(r.get("val_acc"))]
+    done = [dict(r, label=value_text(r[setting])) for r in rows if finite(r.get("val_acc"))]
+    waiting = [dict(r, label=value_text(r[setting]), state=_status_word(r)) for r in rows if not finite(r.get("val_acc"))]
     tooltip = [field("label", "nominal", title=setting), field("val_acc", format=".2%", title="validation accuracy")]
     tooltip += [field("val_cost", format=".4f", title="validation cost"), field("test_acc", format=".2%", title="test accuracy")]
     accuracy = {
         "data": {"values": done},
         "mark": {"type": "line", "point": {"size": 90, "filled": True}, "color": "#4e79a7"},
-        "params": [_selection()],
+        "params": [selection()],
         "encoding": {
             "x": x,
             "y": field(
@@ -121,7 +121,7 @@ def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, nu
         },
     }
     cost = {
-        "data": {"values": [r for r in done if _finite(r.get("val_cost"))]},
+        "data": {"values": [r for r in done if finite(r.get("val_cost"))]},
         "mark": {
             "type": "line",
             "strokeDash": [5, 4],
@@ -177,22 +177,22 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dic
     the second's as columns, the accuracy written in each cell ("waiting", "training" until its
     run ends), the best cell outlined in red with a star."""
     first, second = settings
-    finished = [r["val_acc"] for r in rows if _finite(r.get("val_acc"))]
+    finished = [r["val_acc"] for r in rows if finite(r.get("val_acc"))]
     low, high = (min(finished), max(finished)) if finished else (0.0, 1.0)
     if high - low < 1e-6:
         low, high = low - 0.005, high + 0.005
     middle = (low + high) / 2
     cells = []
     for r in rows:
-        ok = _finite(r.get("val_acc"))
+        ok = finite(r.get("val_acc"))
         cells.append(
             {
                 "index": r["index"],
                 "row": value_text(r[first]),
                 "column": value_text(r[second]),
                 "val_acc": r["val_acc"] if ok else None,
-                "val_cost": r.get("val_cost") if _finite(r.get("val_cost")) else None,
-                "test_acc": r.get("test_acc") if _finite(r.get("test_acc")) else None,
+                "val_cost": r.get("val_cost") if finite(r.get("val_cost")) else None,
+                "test_acc": r.get("test_acc") if finite(r.get("test_acc")) else None,
                 "text": (percent(r["val_acc"]) + (" ★" if r["index"] == best else "")) if ok else _status_word(r),
                 "dark": ok and r["val_acc"] < middle,
                 "best": r["index"] == best,
@@ -216,7 +216,7 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dic
         "layer": [
             {  # (``invalid``: a cell whose run has not finished is drawn, grey, not left out)
                 "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "invalid": None},
-                "params": [_selection()],
+                "params": [selection()],
                 "encoding": {
                     "color": {
                         "condition": {"test": "datum.val_acc == null", "value": PENDING},
@@ -242,148 +242,4 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dic
                 },
             },
         ],
-    }
-
-
-def finder_chart(
-    rates: list[float], costs: list[float], smoothed: list[float], suggested: float | None, blowup: float | None
-) -> dict:
-    """The rate finder: the cost of each mini-batch (faint dots) and its smoothed line against
-    the rate (log axis); the suggested rate as a green rule with its value, where the cost blew
-    up as a red dashed one. The cost axis stops a little above where it started: past that the
-    line leaves the chart, which is what "blows up" looks like."""
-    points = [
-        {"rate": r, "cost": c, "smoothed": s}
-        for r, c, s in zip(rates, costs, smoothed)
-        if _finite(r) and r > 0 and _finite(c) and _finite(s)
-    ]
-    start = points[0]["smoothed"] if points else 1.0
-    lowest = min((p["smoothed"] for p in points), default=0.0)
-    top = max(start * 1.5, lowest * 1.1, 1e-3)
-    y_scale = {"domain": [max(0.0, lowest * 0.8 if lowest > 0 else 0.0), top], "nice": False}
-    x = field(
-        "rate",
-        scale={"type": "log"},
-        title="rate (log scale)",
-        axis={"values": decades([p["rate"] for p in points]), "labelExpr": "format(datum.value, '~g')"},
-    )
-    layers: list[dict] = [
-        {
-            "data": {"values": points},
-            "mark": {"type": "point", "size": 12, "opacity": 0.35, "color": "#888888", "clip": True},
-            "encoding": {"x": x, "y": field("cost", scale=y_scale, title="training cost")},
-        },
-        {
-            "data": {"values": points},
-            "mark": {"type": "line", "strokeWidth": 3, "color": "#4e79a7", "clip": True},
-            "encoding": {
-                "x": x,
-                "y": field("smoothed", scale=y_scale),
-                "tooltip": [field("rate", format=".2g"), field("smoothed", format=".4f", title="smoothed cost")],
-            },
-        },
-    ]
-    marks = []
-    if suggested is not None and _finite(suggested):
-        marks.append({"rate": suggested, "what": "suggested %s" % value_text(float("%.2g" % suggested)), "colour": "#2ca02c"})
-    if blowup is not None and _finite(blowup):
-        marks.append({"rate": blowup, "what": "blows up %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
-    for mark in marks:
-        suggested = mark["what"].startswith("suggested")
-        dash = [] if suggested else [6, 4]
-        layers.append(
-            {
-                "data": {"values": [mark]},
-                "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": dash, "color": mark["colour"]},
-                "encoding": {"x": x},
-            }
-        )
-        layers.append(
-            {
-                "data": {"values": [mark]},
-                "mark": {
-                    "type": "text",
-                    # the suggestion's words left of its line, the blow-up's right of its own: never on top of each other
-                    "align": "right" if suggested else "left",
-                    "dx": -4 if suggested else 4,
-                    "y": 12,
-                    "fontWeight": "bold",
-                    "fontSize": 13,
-                    "color": mark["colour"],
-                },
-                "encoding": {"x": x, "text": field("what", "nominal")},
-            }
-        )
-    return {"height": HEIGHT - 40, "layer": layers}
-
-
-# How the class chart encodes a setting: log-scaled numbers, plain numbers, or names.
-LOG_SETTINGS = {"rate", "lamda"}
-NAMED_SETTINGS = {"activation", "optimizer", "schedule"}
-
-
-def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]) -> dict:
-    """The class's runs: one dot per finished run, ``x`` (a setting) against test accuracy,
-    coloured by ``colour``; the viewer's own runs (``mine``) large with a black outline, drawn
-    on top; hover shows ``tooltip_fields``. Dots of the same value are spread a little sideways
-    (a fixed jitter from the row's index) so that ten runs at rate 0.001 do not hide one another."""
-    values = []
-    for r in rows:
-        v = r.get(x)
-        if x in LOG_SETTINGS and not (_finite(v) and v > 0):
-            continue  # (a rate of 0 has no place on a log axis)
-        values.append(
-            dict(
-                {k: r.get(k) for k in tooltip_fields},
-                index=r["index"],
-                test_acc=r.get("test_acc"),
-                yours="yes" if r.get("mine") else "no",
-                mine=bool(r.get("mine")),
-                jitter=((r["index"] * 7919) % 100) / 100 - 0.5,
-                **{x: v, colour: r.get(colour)},
-            )
-        )
-    if x in NAMED_SETTINGS:
-        x_enc = field(x, "nominal", axis={"labelAngle": 0})
-        offset = {"xOffset": field("jitter", scale={"domain": [-1.5, 1.5]})}
-    else:
-        scale = (
-            {"type": "log"} if x in LOG_SETTINGS else {"zero": False, "type": "sqrt" if x in {"n_train", "width"} else "linear"}
-        )
-        scale["padding"] = 16  # (pixels: a run at either end of the axis is drawn whole)
-        axis = {"labelExpr": "format(datum.value, '~g')"}
-        if x in LOG_SETTINGS:
-            axis["values"] = decades([v[x] for v in values])
-        x_enc = field(x, scale=scale, axis=axis)
-        offset = {}
-    if colour in LOG_SETTINGS:
-        colour_enc = field(colour, scale={"type": "log", "scheme": "plasma"}, legend={"format": "~g"})
-    elif colour in NAMED_SETTINGS or colour in {"layers", "width", "mini_batch", "n_train", "epochs", "dropout"}:
-        colour_enc = field(
-            colour, "ordinal", scale={"scheme": "viridis"} if colour not in NAMED_SETTINGS else {"scheme": "tableau10"}
-        )
-    else:
-        colour_enc = field(colour, scale={"scheme": "viridis"})
-    tooltip = [field("yours", "nominal", title="your run")] + [
-        field(k, "nominal" if k in NAMED_SETTINGS else "quantitative", **({"format": "~g"} if k not in NAMED_SETTINGS else {}))
-        for k in tooltip_fields
-    ]
-    tooltip.append(field("test_acc", format=".2%", title="test accuracy"))
-    return {
-        "height": HEIGHT + 60,
-        "data": {"values": values},
-        "mark": {"type": "point", "filled": True},
-        "params": [_selection()],
-        "encoding": {
-            "x": x_enc,
-            **offset,
-            "y": field("test_acc", scale={"zero": False, "padding": 16}, axis={"format": "%"}, title="test accuracy"),
-            "color": colour_enc,
-            "size": {"condition": {"test": "datum.mine", "value": 200}, "value": 70},
-            "opacity": {"condition": {"test": "datum.mine", "value": 1.0}, "value": 0.55},
-            "stroke": {"condition": {"test": "datum.mine", "value": "black"}, "value": None},
-            "strokeWidth": {"condition": {"test": "datum.mine", "value": 2}, "value": 0},
-            "order": field("mine", "nominal", sort="ascending"),
-            "tooltip": tooltip,
-        },
     }

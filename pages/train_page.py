@@ -14,7 +14,7 @@ Only the open tab is drawn; which one is open, and the sweep's choices, are in t
 
 import streamlit as st
 
-from pages import _rate_finder, _sweep
+from pages import _rate_finder, _sweep, _sweep_form
 from pages._class_runs import class_tab
 from pages._models import saved_names
 from pages._people import my_runs
@@ -53,7 +53,7 @@ with st.sidebar:
     st.header("Hyperparameters")
     plan = settings(locked=going, beside_rate=_rate_finder.button)
 keep(DEFAULT)
-_sweep.restore()
+_sweep_form.restore()
 if "refused" in st.session_state:
     st.warning(
         "These settings in the address were not understood and are left as they were: %s."
@@ -81,4 +81,4 @@ if everyone.open:
     with everyone:
         class_tab()
 tab = st.session_state.get("train_tab", "One run")  # (written last: the Sweep tab's choices are known once it is drawn)
-to_address(({"tab": TABS[tab]} if TABS.get(tab) else {}) | (_sweep.address() if tab == "Sweep" else {}))
+to_address(({"tab": TABS[tab]} if TABS.get(tab) else {}) | (_sweep_form.address() if tab == "Sweep" else {}))

@@ -16,8 +16,9 @@ from nn_core.runner import Runner
 from nn_core.runs import CLASS_SETTINGS
 from nn_core.sweep import MAX_SWEEP_ENV
 from nn_core.training import TrainConfig
-from pages._rate_finder import nearest
-from pages._sweep_charts import class_chart, decades, finder_chart, landscape_1d, landscape_2d, picked
+from pages._class_runs import class_chart
+from pages._rate_finder import finder_chart, nearest
+from pages._sweep_charts import decades, landscape_1d, landscape_2d, picked
 from pages._train_settings import ALL, FULL_BATCH, settings_near
 
 

@@ -62,13 +62,14 @@ def start(runner: Any, plan: sweep.SweepPlan, spec: RunSpec) -> Sweep:
     return Sweep(runner, {"id": sweep_id, "owner": spec.owner, "label": label, "plan": plan.to_dict(), "created": time.time()})
 
 
-def expected(runner: Any, plan: sweep.SweepPlan, n_train: int) -> estimate.Expected:
+def expected(runner: Any, plan: sweep.SweepPlan, n_train: int | list[int]) -> estimate.Expected:
     """How long ``plan`` on ``n_train`` images should take from Start to its last result here:
     after the wait for a first free place, its runs side by side on the free workers, each taking
     about its time alone (``Runner.expected_seconds``): runs this small gain little from a second
     core, and one run's data is built while another trains (``bench/sweep.py``: 12 runs on 2
     workers took 2.6 times less than one after another)."""
-    each = [runner.expected_seconds(config, n_train) for config in plan.configs()]
+    counts = n_train if isinstance(n_train, list) else [n_train] * len(plan)  # (one per run when n_train is varied)
+    each = [runner.expected_seconds(config, n) for config, n in zip(plan.configs(), counts)]
     places = max(1, min(runner.workers(), len(each)))
     first = each[0]
 

@@ -173,8 +173,9 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
 def estimate(plan: SweepPlan, dataset, sidebar) -> str:
     """How long the sweep should take, in words (``sweeps.expected``: each run's expected time,
     side by side on the free workers)."""
-    n = runspec.planned_images(RunSpec(plan.base, recipe_of(sidebar, dataset)))["trained"]
-    expected = sweeps.expected(runner(), plan, max(n, 1))
+    recipe = recipe_of(sidebar, dataset)
+    counts = [max(1, runspec.planned_images(RunSpec(config, recipe))["trained"]) for config in plan.configs()]
+    expected = sweeps.expected(runner(), plan, counts)
     workers = min(runner().workers(), len(plan))
     return "%s from Start to the last result: each run's expected time, added up and shared among this server's %s%s." % (
         duration_range(expected.low, expected.high).capitalize(),

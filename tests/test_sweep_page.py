@@ -314,3 +314,19 @@ def test_the_class_runs_show_everyones_finished_runs_and_mark_only_the_viewers(w
     assert sorted(r["mine"] for r in rows) == [False, False, True]
     assert "3 finished runs on this server; 1 of them yours" in texts(at.caption)
     assert at.query_params["tab"] == "all"
+
+
+def test_the_time_before_start_counts_each_runs_own_images(weights_dir):
+    """With the training images varied, each run's time is figured on its own images, not the sidebar's."""
+    from nn_core import sweeps
+    from nn_core.sweep import Axis, SweepPlan
+
+    plan = SweepPlan([Axis("n_train", [1000, 30000])], TrainConfig(epochs=2))
+    own = sweeps.expected(Runner.shared(), plan, [900, 27000])
+    same = sweeps.expected(Runner.shared(), plan, 900)
+    assert own.seconds > 2 * same.seconds
+    at = sweep_tab()
+    at.selectbox(key="sweep_1").set_value("n_train").run()
+    at.number_input(key="sweep_1_n_train_high").set_value(30000)
+    at.slider(key="sweep_1_n_train_count").set_value(2).run()
+    assert not at.exception and "n_train: 1000, 30000" in texts(at.caption)

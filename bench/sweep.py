@@ -90,7 +90,7 @@ def stored_runs(store, n):
 
 def class_chart_time(store, repeat):
     try:  # the page's own chart, where it is there
-        from pages._sweep_charts import class_chart
+        from pages._class_runs import class_chart
     except ImportError:
         class_chart = None
     read, drawn = [], []

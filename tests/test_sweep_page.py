@@ -105,6 +105,9 @@ def test_the_class_chart_marks_the_viewers_runs_and_never_says_whose_they_are():
     assert spec["encoding"]["x"]["scale"]["type"] == "log"
     assert spec["encoding"]["size"]["condition"] == {"test": "datum.mine", "value": 200}
     assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"rate", "width", "layers", "test_acc", "yours"}
+    assert "usermeta" not in spec  # a few dots: SVG (each one an element the browser tests can find)
+    many = [dict(rows[i % 10], index=i) for i in range(600)]
+    assert class_chart(many, "rate", "width", ["rate"])["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
     named = class_chart(rows, "activation", "rate", ["rate"])
     assert named["encoding"]["x"]["type"] == "nominal" and "xOffset" in named["encoding"]  # spread sideways
     assert named["encoding"]["color"]["scale"]["type"] == "log"

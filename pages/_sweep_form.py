@@ -231,8 +231,12 @@ def form(sidebar, dataset, busy: bool) -> None:
     else:
         try:
             check(plan, n_available=dataset.n_train)
-            for one in sweeps.run_specs(plan, RunSpec(sidebar.config, recipe_of(sidebar, dataset))):
-                runner().check(one)
+            specs = sweeps.run_specs(plan, RunSpec(sidebar.config, recipe_of(sidebar, dataset)))
+            for k, one in enumerate(specs):
+                try:
+                    runner().check(one)  # (as Start will: its images, memory and time on this server)
+                except ValueError as exc:
+                    raise ValueError("its run %d of %d (%s): %s" % (k + 1, len(specs), one.label, exc)) from exc
         except ValueError as exc:
             problem = "This sweep cannot start: %s." % str(exc).rstrip(".")
     n = len(plan)

@@ -176,6 +176,20 @@ def test_a_sweep_too_large_for_the_server_is_refused_in_words_before_start(weigh
     assert "6 runs" in refusal and "at most 4" in refusal and MAX_SWEEP_ENV in refusal
 
 
+def test_a_run_of_the_sweep_too_long_for_the_server_is_named_before_start(weights_dir, monkeypatch):
+    from nn_core.runlimits import MAX_MINUTES_ENV
+
+    monkeypatch.setenv(MAX_MINUTES_ENV, "1")
+    at = sweep_tab()
+    at.selectbox(key="sweep_1").set_value("mini_batch").run()
+    at.number_input(key="sweep_1_mini_batch_low").set_value(1)
+    at.number_input(key="sweep_1_mini_batch_high").set_value(256)
+    at.slider(key="sweep_1_mini_batch_count").set_value(2).run()
+    refusal = texts(at.error)
+    assert "its run 1 of 2 (mini_batch 1)" in refusal and "at most 1 minute" in refusal and MAX_MINUTES_ENV in refusal
+    assert at.button(key="start_sweep").disabled
+
+
 def test_a_link_opens_the_sweep_tab_with_its_settings(weights_dir):
     shared = app()
     shared.query_params.update({"tab": "sweep", "vary": "activation:relu,tanh", "vary2": "dropout:0:0.4:3:even", "epochs": "3"})

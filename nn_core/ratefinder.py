@@ -105,11 +105,12 @@ def suggest(rates: list[float], costs: list[float], beta: float = BETA) -> Sugge
 
 
 def _g(x: float) -> str:
-    """A rate as people write it, to 2 figures: 3e-3, 7.6e-3, 0.01, 0.33."""
-    if x >= 0.01:
-        return "%.2g" % x
+    """A rate as the slider and the chart write it, to 2 figures: 0.003, 0.0076, 0.01, 0.33
+    (powers of ten only below 0.0001, where the zeros are hard to count: 3e-05)."""
+    if x >= 1e-4:
+        return np.format_float_positional(float("%.2g" % x), trim="-")
     mantissa, exponent = ("%.1e" % x).split("e")
-    return "%se%d" % (mantissa.rstrip("0").rstrip("."), int(exponent))
+    return "%se-%02d" % (mantissa.rstrip("0").rstrip("."), -int(exponent))
 
 
 @dataclasses.dataclass

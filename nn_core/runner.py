@@ -39,6 +39,7 @@ from .runs import RunStore
 from .runspec import RunSpec, check_size, planned_images
 from .runtask import train_run
 from .training import check_live, estimated_seconds
+from .words import minutes
 
 ADDRESS_ENV = "NN_CORE_DASK_ADDRESS"
 KEY = "nn-core-run-"  # a run's Dask key, before its id
@@ -113,9 +114,9 @@ class Runner:
         seconds = estimated_seconds(config, planned["trained"])
         if seconds > 60 * max_minutes():
             raise runlimits.TooLong(
-                "this run would take about %s on this server, and runs here may take at most %g minutes (%s). "
+                "this run would take about %s on this server, and runs here may take at most %s (%s). "
                 "Fewer epochs, a larger mini_batch, fewer training images or smaller layers make it shorter."
-                % (duration(seconds), max_minutes(), MAX_MINUTES_ENV)
+                % (duration(seconds), minutes(max_minutes()), MAX_MINUTES_ENV)
             )
         return planned["trained"], seconds
 

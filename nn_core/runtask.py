@@ -26,6 +26,7 @@ from .runs import RunsError, RunStore
 from .runspec import RunSpec, build_training_set
 from .sweeps import finder, finder_end
 from .training import Callback, EpochRecord, Trainer
+from .words import minutes
 
 REPORT_EVERY = 0.25  # seconds between two progress reports of a run
 HEARTBEAT_EVERY = 5.0  # seconds between two signs of life of a run, whatever it is doing
@@ -192,9 +193,8 @@ class RunCallback(Callback):
         if self.stop_training:
             return
         if self.elapsed() > self.max_seconds:
-            self.ended_early = (
-                "Stopped: it reached this server's limit of %g minutes of training. Its network so far is kept."
-                % (self.max_seconds / 60)
+            self.ended_early = "Stopped: it reached this server's limit of %s of training. Its network so far is kept." % minutes(
+                self.max_seconds / 60
             )
             self.stop_training = True
         elif self.paused_since and time.time() - self.paused_since > self.max_pause and self.store.waiting():

@@ -159,7 +159,8 @@ def test_suggest_reads_a_known_curve(noise):
     assert 1 / 1.6 <= s.rate / math.sqrt(10**-2.5 * 0.1) <= 1.6
     words = "the cost falls fastest near %s and is lowest near %s, after which it blows up; suggested: %s, between the two"
     assert s.reason == words % (ratefinder._g(s.steepest), ratefinder._g(s.blowup), ratefinder._g(s.rate))
-    assert ratefinder._g(0.00298) == "3e-3" and ratefinder._g(0.0076) == "7.6e-3" and ratefinder._g(0.33) == "0.33"
+    assert ratefinder._g(0.00298) == "0.003" and ratefinder._g(0.0076) == "0.0076" and ratefinder._g(0.33) == "0.33"
+    assert ratefinder._g(3.04e-5) == "3e-05" and ratefinder._g(1.0) == "1"
 
 
 def test_suggest_says_when_it_cannot():

@@ -5,6 +5,7 @@ import pytest
 
 from nn_core.augment import distort, restroke, thickened, transform
 from nn_core.cli import build_parser, setup
+from nn_core.model import Model
 from nn_core.synthetic import canvas_style_set, stroke_width
 from nn_core.training import TrainConfig, Trainer
 
@@ -126,3 +127,28 @@ def test_the_command_line_sets_thicker():
     config, _ = setup(build_parser().parse_args(["train", "--thicker", "2.5"]))
     assert config.thicker == 2.5
     assert setup(build_parser().parse_args(["train"]))[0].thicker == 0
+
+
+@pytest.mark.slow
+def test_training_with_thicker_strokes_teaches_a_network_to_read_a_thick_pen(mnist):
+    """The same small network trained on the same 10,000 digits, with and without ``thicker=2``:
+    on test digits thickened two steps (strokes about a quarter of the digit's height) the first
+    is far better (84% against 74% when measured), on the digits as they are about as good."""
+    x, y = mnist.x_test[:2000], mnist.y_test[:2000]
+
+    def accuracies(thicker):
+        config = TrainConfig(
+            layer_data={"Dim": [784, 128, 10], "Activs": ["relu", "softmax"]},
+            epochs=3,
+            n_train=10000,
+            thicker=thicker,
+            val_fraction=0,
+        )
+        trainer = Trainer(config, mnist.x_train, mnist.y_train)
+        list(trainer.run())
+        model = Model(config.layer_data, trainer.params)
+        return [np.mean(model.predict_proba(transform(x, thickness=k)).argmax(axis=1) == y) for k in (0, 2)]
+
+    plain, thick = accuracies(0), accuracies(2)
+    assert thick[1] >= plain[1] + 0.05, (plain, thick)
+    assert thick[0] >= plain[0] - 0.02, (plain, thick)

@@ -100,14 +100,7 @@ def finder(task: Any, purpose: str) -> Any:
         return task
     from . import ratefinder
 
-    found = ratefinder.RateFinder()
-    record = found.record
-
-    def record_and_report(rate: float, cost: float) -> None:
-        record(rate, cost)
-        task.events.append((RATE_EVENT, [rate, cost]))
-
-    found.record = record_and_report  # type: ignore[method-assign]
+    found = ratefinder.RateFinder(listener=lambda rate, cost: task.events.append((RATE_EVENT, [rate, cost])))
     wrapped = found.wrap(task)
     wrapped.finder = found
     return wrapped

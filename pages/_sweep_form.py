@@ -128,7 +128,7 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
         "First setting to vary" if n == 1 else "Second setting to vary (optional)",
         options,
         key="sweep_%d" % n,
-        format_func=lambda k: k if k == NOTHING else NAMES.get(k, k).replace("widest hidden layer", "each hidden layer"),
+        format_func=lambda k: k if k == NOTHING else NAMES.get(k, k).replace("the widest hidden layer", "each hidden layer"),
         help=(
             "the setting that changes from one run to the next; every other setting is the sidebar's"
             if n == 1

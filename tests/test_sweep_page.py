@@ -347,3 +347,10 @@ def test_the_time_before_start_counts_each_runs_own_images(weights_dir):
     at.number_input(key="sweep_1_n_train_high").set_value(30000)
     at.slider(key="sweep_1_n_train_count").set_value(2).run()
     assert not at.exception and "n_train: 1000, 30000" in texts(at.caption)
+
+
+def test_the_settings_to_vary_are_named_in_plain_words(weights_dir):
+    at = sweep_tab()
+    options = at.selectbox(key="sweep_2").options
+    assert "neurons in each hidden layer" in options
+    assert not [o for o in options if "the each" in o or "widest" in o], options

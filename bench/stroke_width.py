@@ -3,13 +3,16 @@
 Two measures, each for every model given (a name in weights/ or a path):
 - the 10,000 MNIST test digits thickened or thinned by whole pixel steps, as the Inside page's
   "thicker strokes" robustness curve does (``augment.transform``); with each level's typical
-  stroke width as a share of the digit's height (3 steps: about a quarter);
+  stroke width as a share of the digit's height (2 steps: about a quarter);
 - the pen-drawn digits of writers 27-30 (kept out of the shipped models' training), drawn once
   each with a round brush of a fixed width, the digit 45% of the canvas tall (a small digit),
   through the Draw page's preprocessing; the brush as a share of the digit's height.
 
-    git show ec92cb7:weights/default.npz > /tmp/before.npz   # the model shipped before, 99.34%
-    python bench/stroke_width.py /tmp/before.npz default --png docs/screenshots/thicker-strokes.png
+    python bench/stroke_width.py                      # the shipped model
+    python -m nn_core train --hidden 800,800 --dropout 0.2 --augment --thicker 2 --schedule cosine \
+        --epochs 30 --val-fraction 0 --seed 0 --pen-digits 4 --pen-holdout 27,28,29,30 --name thicker2
+    python bench/stroke_width.py default thicker2 thicker3 --names "shipped,--thicker 2,--thicker 3" \
+        --png docs/screenshots/thicker-strokes.png  # the shipped recipe with --thicker 2 and 3 beside it
 
 Prints a table per measure and, with ``--png``, draws both side by side (Pillow).
 """
@@ -112,7 +115,7 @@ def chart(mnist_rows, pen_rows, names, path):
         draw.text((x, 470), "%.2f" % row[1] if row[1] == row[1] else "erased", fill="#333", font=small, anchor="ma")
     draw.text(
         (70, 492),
-        "pixel steps thinner (−) or thicker, as on the Inside page; stroke width / digit height",
+        "pixel steps thinner (-) or thicker, as on the Inside page; stroke width / digit height",
         fill="#555",
         font=small,
     )

@@ -354,3 +354,33 @@ def test_the_settings_to_vary_are_named_in_plain_words(weights_dir):
     options = at.selectbox(key="sweep_2").options
     assert "neurons in each hidden layer" in options
     assert not [o for o in options if "the each" in o or "widest" in o], options
+
+
+def test_with_many_runs_stored_the_class_chart_draws_a_sample_and_says_so(weights_dir):
+    """Beyond ``SHOWN`` runs the chart draws a sample (each dot costs the browser time), the
+    viewer's own kept, and the caption names how many of how many."""
+    from pages import _class_runs
+
+    me = uuid.uuid4().hex
+    stored = _class_runs.SHOWN + 50
+    config = json.dumps(TrainConfig(layer_data=dense_layers([16], "relu")).to_dict())
+    rows = [(uuid.uuid4().hex, me if i % 100 == 0 else "p%d" % i, "run", config, 0.5 + i / 10 / stored) for i in range(stored)]
+    Runner.shared().store._run(
+        "record many runs",
+        lambda conn: conn.executemany(
+            "INSERT INTO runs (id, owner, label, config, status, submitted, test_acc, val_acc, result) "
+            "VALUES (?, ?, ?, ?, 'finished', 0, ?, 0.5, '{}')",
+            rows,
+        ),
+    )
+    at = app()
+    at.session_state["visitor"] = me
+    at.run()
+    at.switch_page("pages/train_page.py").run()
+    at.session_state["train_tab"] = "All runs"
+    at.run()
+    assert not at.exception
+    shown = at.session_state["class_rows"]
+    assert len(shown) == _class_runs.SHOWN
+    assert sum(r["mine"] for r in shown) == len(range(0, stored, 100))  # all of the viewer's runs among them
+    assert "Showing %s of %s runs" % (format(_class_runs.SHOWN, ","), format(stored, ",")) in texts(at.caption)

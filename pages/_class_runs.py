@@ -97,25 +97,28 @@ def class_tab() -> None:
         on_select=lambda: load("class_chart"),
         selection_mode="pick",
     )
-    mine = sum(bool(r.get("mine")) for r in rows)
-    shown = len(rows)
-    if shown < total:
-        count = (
-            "Showing %s of %s runs: all of yours and an even sample of the others (a chart of every one would be slow to draw)"
-            % (
-                format(shown, ","),
-                format(total, ","),
-            )
-        )
-    else:
-        count = "%s on this server" % counted(total, "finished run")
-    st.caption(
-        "%s; %s of them yours. Hover over a dot for its settings; click one to load them into the sidebar."
-        % (count, format(mine, ",") if mine else "none")
-    )
+    st.caption(count_words(rows, total, tooltip))
     note = st.session_state.pop("class_note", None)
     if note:
         (st.success if note[0] == "success" else st.warning)(plain(note[1]))
+
+
+def count_words(rows: list[dict], total: int, fields: list[str]) -> str:
+    """The caption under the chart: how many runs it shows, how many are yours, and that runs alike
+    share a spot when some do."""
+    mine = sum(bool(r.get("mine")) for r in rows)
+    if len(rows) < total:
+        count = "Showing %s of %s runs: %san even sample of the others (a chart of every one would be slow to draw)." % (
+            format(len(rows), ","),
+            format(total, ","),
+            "all %s of yours and " % format(mine, ",") if mine else "",
+        )
+    else:
+        count = "%s on this server, %s of them yours." % (counted(total, "finished run"), format(mine, ",") if mine else "none")
+    spots = {tuple(r.get(k) for k in [*fields, "test_acc"]) for r in rows}
+    if len(spots) < len(rows):
+        count += " Runs with the same settings and result are drawn on the same spot (its settings say how many)."
+    return count + " Hover over a dot for its settings; click one to load them into the sidebar."
 
 
 # How the class chart encodes a setting: log-scaled numbers, plain numbers, or names.
@@ -171,11 +174,16 @@ def class_chart(rows: list[dict], x: str, colour: str, tooltip_fields: list[str]
         for k in tooltip_fields
     ]
     tooltip.append(field("test_acc", format=".2%", title="test accuracy"))
+    tooltip.append(field("alike", title="runs on this spot"))
+    # Runs of the same settings and seed find the same accuracy and are drawn on one spot (on a numeric
+    # axis nothing spreads them): how many is counted for the tooltip.
+    alike = {"joinaggregate": [{"op": "count", "as": "alike"}], "groupby": sorted({x, colour, *tooltip_fields, "test_acc"})}
     return {
         # Many dots are drawn faster on a canvas than as as many SVG elements (Streamlit's own switch is at 2,000).
         **({"usermeta": {"embedOptions": {"renderer": "canvas"}}} if len(values) > CANVAS_FROM else {}),
         "height": HEIGHT + 60,
         "data": {"values": values},
+        "transform": [alike],
         "mark": {"type": "point", "filled": True},
         "params": [selection()],
         "encoding": {

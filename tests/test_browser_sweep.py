@@ -166,7 +166,7 @@ def test_two_peoples_runs_are_on_the_class_chart_each_seeing_only_their_own_mark
     assert total >= 2
     for _, page in people:
         page.get_by_role("tab", name="All runs").click()
-        page.get_by_text("%d finished runs on this server; 1 of them yours" % total).wait_for()
+        page.get_by_text("%d finished runs on this server, 1 of them yours." % total).wait_for()
         chart = page.get_by_test_id("stVegaLiteChart").first
         chart.locator("g.mark-symbol.role-mark path").nth(total - 1).wait_for()
         assert chart.locator("g.mark-symbol.role-mark path").count() == total

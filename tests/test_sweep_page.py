@@ -329,7 +329,13 @@ def test_the_class_runs_show_everyones_finished_runs_and_mark_only_the_viewers(w
     assert spec["encoding"]["size"]["condition"]["test"] == "datum.mine"
     rows = at.session_state["class_rows"]
     assert sorted(r["mine"] for r in rows) == [False, False, True]
-    assert "3 finished runs on this server; 1 of them yours" in texts(at.caption)
+    assert "3 finished runs on this server, 1 of them yours." in texts(at.caption)
+    # The three runs had the same settings and seed, so the same result: one spot, and the page says so.
+    assert len({r["test_acc"] for r in rows}) == 1
+    assert "Runs with the same settings and result are drawn on the same spot" in texts(at.caption)
+    (alike,) = spec["transform"]
+    assert alike["joinaggregate"] == [{"op": "count", "as": "alike"}] and "test_acc" in alike["groupby"]
+    assert "alike" in [t["field"] for t in spec["encoding"]["tooltip"]]
     assert at.query_params["tab"] == "all"
 
 

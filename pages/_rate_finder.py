@@ -27,20 +27,21 @@ FIND_RATE = "find-rate"  # a rate finder's run purpose (``runrecord.FIND_RATE``)
 LIVE_EVERY = 1.0
 
 
-def button(locked: bool) -> None:
-    """The button beside the rate slider (in the sidebar)."""
+def button(locked: bool, sweeping: bool = False) -> None:
+    """The button beside the rate slider (in the sidebar); held back while the person's run trains
+    (``locked``) or their sweep is under way (``sweeping``): the finder is a run of theirs too."""
     st.button(
         "Find a good rate",
         key="find_rate",
         icon=":material/query_stats:",
-        disabled=locked,
+        disabled=locked or sweeping,
         on_click=st.session_state.update,
         kwargs={"find_rate_asked": True},
         help="a short run that tries ever larger rates, from 0.00001 to 1, one per mini-batch, and stops when the "
         "cost blows up: the chart shows where the cost falls fastest, and suggests a rate. "
         "It uses the network, optimizer and images set here"
-        if not locked
-        else "your run is training: the rate finder can run once it has ended",
+        if not (locked or sweeping)
+        else "your %s: the rate finder can run once it has ended" % ("run is training" if locked else "sweep is under way"),
     )
 
 

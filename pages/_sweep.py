@@ -13,7 +13,7 @@ import streamlit as st
 from nn_core.runs import RunsError
 from nn_core.sweep import SETTINGS
 from pages._curves import CHART_HEIGHT, CURVES, overlay
-from pages._people import runner, visitor
+from pages._people import current_job, runner, visitor
 from pages._sweep_charts import landscape_1d, landscape_2d, picked
 from pages._sweep_form import form
 from pages._train_results import save
@@ -44,11 +44,24 @@ def shown_sweep():
     return by_id.get(st.session_state.get("sweep_shown"), mine[-1]), mine
 
 
-def sweep_tab(sidebar, dataset) -> None:
-    """The Sweep tab: the form, then the sweep shown, live while it runs."""
+def until_ended() -> None:
+    """A fragment while the person's sweep or run is under way elsewhere on the page: the whole page
+    is drawn again once it has ended, so that the buttons it held back come back at once."""
+    if not going() and not (current_job() is not None and current_job().running):
+        st.rerun(scope="app")
+
+
+def sweep_tab(sidebar, dataset, run_going: bool = False) -> None:
+    """The Sweep tab: the form, then the sweep shown, live while it runs. While the person's one
+    run trains (``run_going``), Start waits for its end, as the One run tab's Start waits for a sweep's."""
     current, mine = shown_sweep()
     going = current is not None and current.running
-    form(sidebar, dataset, busy=going)
+    if run_going:
+        st.info(
+            "Your run is training (see the One run tab): a sweep can start once it has ended.", icon=":material/model_training:"
+        )
+        st.fragment(until_ended, run_every=LIVE_EVERY)()
+    form(sidebar, dataset, busy=going or run_going)
     if current is None:
         return
     st.divider()

@@ -77,11 +77,15 @@ def buttons(plan, dataset, job) -> runstate.Controls:
         "Start",
         type="primary",
         icon=":material/play_arrow:",
-        disabled=dataset is None or not row.start,
+        disabled=dataset is None or not row.start or bool(st.session_state.get("sweep_busy")),
         key="start",
         on_click=start,
         args=(plan, dataset),
-        help="Train a new network with the settings in the sidebar" if row.start else "A run of yours is going: stop it first",
+        help="A sweep of yours is under way: stop it first (Sweep tab)"
+        if st.session_state.get("sweep_busy")
+        else "Train a new network with the settings in the sidebar"
+        if row.start
+        else "A run of yours is going: stop it first",
     )
     hold_col.button(
         row.hold_label,

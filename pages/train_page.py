@@ -12,6 +12,8 @@ pages/_sweep.py) and "All runs" (every finished run on this server: pages/_class
 rate finder's button sits under the rate slider, its chart above the tabs (pages/_rate_finder.py).
 Only the open tab is drawn; which one is open, and the sweep's choices, are in the address too."""
 
+from functools import partial
+
 import streamlit as st
 
 from pages import _rate_finder, _sweep, _sweep_form
@@ -51,7 +53,7 @@ sweeps = _sweep.going()
 first_tab(sweeps)
 with st.sidebar:
     st.header("Hyperparameters")
-    plan = settings(locked=going, beside_rate=_rate_finder.button)
+    plan = settings(locked=going, beside_rate=partial(_rate_finder.button, sweeping=sweeps))
 keep(DEFAULT)
 _sweep_form.restore()
 if "refused" in st.session_state:
@@ -69,6 +71,8 @@ if one.open:
             st.info(
                 "Your sweep is under way (see the Sweep tab): a run can start once it has ended.", icon=":material/grid_view:"
             )
+            st.fragment(_sweep.until_ended, run_every=_sweep.LIVE_EVERY)()  # Start comes back as soon as it ends
+        st.session_state.sweep_busy = sweeps  # (One run's Start waits for the sweep's end)
         st.session_state.drawn_going = job.id if going else None  # the fragment draws the whole page again when this changes
         st.fragment(live_view, run_every=LIVE_EVERY if going else IDLE_EVERY)(plan, dataset)
         if job is not None and not going:
@@ -76,7 +80,7 @@ if one.open:
         runs_table()
 if sweep.open:
     with sweep:
-        _sweep.sweep_tab(plan, dataset)
+        _sweep.sweep_tab(plan, dataset, run_going=going)
 if everyone.open:
     with everyone:
         class_tab()

@@ -390,3 +390,35 @@ def test_with_many_runs_stored_the_class_chart_draws_a_sample_and_says_so(weight
     assert len(shown) == _class_runs.SHOWN
     assert sum(r["mine"] for r in shown) == len(range(0, stored, 100))  # all of the viewer's runs among them
     assert "Showing %s of %s runs" % (format(_class_runs.SHOWN, ","), format(stored, ",")) in texts(at.caption)
+
+
+@pytest.mark.slow
+def test_while_a_sweep_is_under_way_no_run_or_rate_finder_can_start_and_the_reverse(weights_dir):
+    """The person's one place: a sweep under way holds back One run's Start and Find a good rate
+    (not just refuses them once pressed); a run training holds back Start sweep; both come back after."""
+    at = train_page()
+    at.select_slider(key="n_train").set_value(2000)
+    at.slider(key="epochs").set_value(100)
+    at.slider(key="n_hidden").set_value(1).run()
+    sweep_tab(at)
+    at.button(key="start_sweep").click().run()
+    (sweep,) = Runner.shared().sweeps_of(at.session_state["visitor"])
+    assert at.button(key="find_rate").disabled
+    at.session_state["train_tab"] = "One run"
+    at.run()
+    assert not at.exception
+    assert at.button(key="start").disabled and at.button(key="find_rate").disabled
+    sweep.stop()
+    assert sweep.join(120)
+    at.run()
+    assert not at.button(key="start").disabled and not at.button(key="find_rate").disabled
+
+    at.button(key="start").click().run()  # a run of 100 epochs: training for a while
+    assert Runner.shared().runs_of(at.session_state["visitor"])[-1].running
+    sweep_tab(at)
+    assert at.button(key="start_sweep").disabled
+    assert "Your run is training (see the One run tab): a sweep can start once it has ended." in texts(at.info)
+    Runner.shared().runs_of(at.session_state["visitor"])[-1].stop()
+    assert Runner.shared().runs_of(at.session_state["visitor"])[-1].join(120)
+    at.run()
+    assert not at.button(key="start_sweep").disabled

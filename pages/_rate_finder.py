@@ -201,7 +201,7 @@ def finder_chart(
     if suggested is not None and finite(suggested):
         marks.append({"rate": suggested, "what": "suggested %s" % value_text(float("%.2g" % suggested)), "colour": "#2ca02c"})
     if blowup is not None and finite(blowup):
-        marks.append({"rate": blowup, "what": "blows up %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
+        marks.append({"rate": blowup, "what": "lowest %s" % value_text(float("%.2g" % blowup)), "colour": BEST})
     for mark in marks:
         suggested = mark["what"].startswith("suggested")
         dash = [] if suggested else [6, 4]

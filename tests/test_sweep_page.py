@@ -87,7 +87,7 @@ def test_the_rate_finder_chart_marks_the_suggestion_on_a_log_axis():
     x = spec["layer"][1]["encoding"]["x"]
     assert x["scale"] == {"type": "log"} and x["axis"]["values"] == decades(rates) == [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
     labels = [layer["data"]["values"][0]["what"] for layer in spec["layer"] if layer["mark"]["type"] == "text"]
-    assert labels == ["suggested 0.003", "blows up 0.05"]
+    assert labels == ["suggested 0.003", "lowest 0.05"]  # (the cost is lowest there; past it, it blows up)
     top = spec["layer"][1]["encoding"]["y"]["scale"]["domain"][1]
     assert costs[0] < top < max(costs)  # where it blows up the line leaves the chart, instead of flattening the rest
     assert finder_chart(rates[:5], costs[:5], costs[:5], None, None)["layer"][2:] == []  # running: no marks yet

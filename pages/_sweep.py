@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nn_core.network import describe_layers
+from nn_core.optimizers import OPTIMIZERS
 from nn_core.runs import RunsError
-from nn_core.sweep import SETTINGS
+from nn_core.sweep import SETTINGS, SweepPlan
+from nn_core.words import counted
 from pages._curves import CHART_HEIGHT, CURVES, overlay
 from pages._people import current_job, runner, visitor
-from pages._sweep_charts import landscape_1d, landscape_2d, picked
+from pages._sweep_charts import landscape_1d, landscape_2d, picked, value_text
 from pages._sweep_form import form
 from pages._train_results import save
 from pages._widgets import plain
@@ -117,6 +120,7 @@ def live(sweep_id: str) -> None:
         on_click=current.stop,
         help="stop every run of the sweep: those training stop, those waiting are cancelled; what finished is kept",
     )
+    st.caption(the_same_in_every_run(current.plan))
     land = current.landscape()
     rows = [dict(r, status=r.get("status") or runs[r["index"]].status) for r in land.rows]
     axes = current.plan.axes
@@ -158,3 +162,23 @@ def _log_spaced(vals: list) -> bool:
         return False
     ratios = [b / a for a, b in zip(nums, nums[1:])]
     return min(ratios) > 1.5 and max(ratios) / min(ratios) < 1.3
+
+
+def the_same_in_every_run(plan: SweepPlan) -> str:
+    """The sweep's settings that no run changed, in words: after a reload the sidebar shows the
+    person's settings, not the sweep's, so the sweep says its own."""
+    base, varied = plan.base, {a.setting for a in plan.axes}
+    parts = []
+    if not varied & {"layers", "width", "activation"}:
+        parts.append(describe_layers(base.layer_data))
+    parts.append(counted(base.epochs, "epoch"))
+    if "n_train" not in varied:
+        parts.append("all the training images" if base.n_train is None else "%s training images" % format(base.n_train, ","))
+    if "mini_batch" not in varied:
+        parts.append("mini_batch %s" % value_text(base.mini_batch))
+    for setting in ("rate", "lamda", "dropout"):
+        if setting not in varied:
+            parts.append("%s %s" % (setting, value_text(float(getattr(base, setting)))))
+    if "optimizer" not in varied:
+        parts.append(OPTIMIZERS[base.optimizer].label)
+    return "The same in every run of this sweep: %s." % ", ".join(parts)

@@ -276,6 +276,13 @@ def test_stop_sweep_stops_every_run_and_keeps_what_finished(weights_dir):
     at.button(key="start_sweep").click().run()
     (sweep,) = Runner.shared().sweeps_of(at.session_state["visitor"])
     assert at.button(key="start_sweep").disabled  # one sweep at a time
+    same = "The same in every run of this sweep: one hidden layer of 512 neurons (relu), 100 epochs, 2,000 training images"
+    assert same in texts(at.caption) and "rate 0.001" not in texts(at.caption)  # (the rate is what it varies)
+    again = app()  # a reload: the sidebar has the person's usual settings, the sweep still says its own
+    again.session_state["visitor"] = at.session_state["visitor"]
+    again.run()
+    again.switch_page("pages/train_page.py").run()
+    assert again.slider(key="epochs").value != 100 and same in texts(sweep_tab(again).caption)
     at.button(key="stop_sweep").click().run()
     assert sweep.join(120)
     at.run()

@@ -107,7 +107,7 @@ def buttons(plan, dataset, job) -> runstate.Controls:
         args=(job, "stop"),
         help="end the run; its network so far is kept",
     )
-    if row.start and dataset is not None:
+    if row.start and dataset is not None and not st.session_state.get("sweep_busy"):
         cost_before_start(plan, dataset, note_col)
     return row
 
@@ -187,6 +187,8 @@ def live_view(plan, dataset) -> None:
         if "live_note" in st.session_state:
             st.info(st.session_state.pop("live_note"), icon=":material/tune:")
         if job is None:
+            if st.session_state.get("sweep_busy"):
+                return  # (the page says Start waits for the sweep)
             st.info(
                 "Set the hyperparameters and press Start. The curves grow by one point per epoch, and the thin line "
                 "follows the cost mini-batch by mini-batch."

@@ -415,6 +415,7 @@ def test_while_a_sweep_is_under_way_no_run_or_rate_finder_can_start_and_the_reve
     at.run()
     assert not at.exception
     assert at.button(key="start").disabled and at.button(key="find_rate").disabled
+    assert "press Start" not in texts(at.info) and "from Start to the results" not in texts(at.caption)  # nothing says otherwise
     sweep.stop()
     assert sweep.join(120)
     at.run()

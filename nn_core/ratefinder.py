@@ -50,6 +50,12 @@ def _centred(costs: list[float], beta: float) -> np.ndarray:
     return np.array(smoothed(forward[::-1], beta)[::-1])
 
 
+def centred(costs: list[float], beta: float = BETA) -> list[float]:
+    """The costs smoothed as the suggestion reads them (both ways, no lag): the line to draw, so
+    that its lowest point is where the suggestion says the cost is lowest."""
+    return [float(v) for v in _centred(list(costs), beta)] if len(costs) else []
+
+
 @dataclasses.dataclass
 class Suggestion:
     """``rate``: the suggested one (None when the curve says too little); ``steepest``: where the

@@ -12,6 +12,7 @@ import math
 
 import streamlit as st
 
+from nn_core.ratefinder import centred
 from nn_core.refused import Refused
 from nn_core.runhandle import Run
 from nn_core.runs import RunsError
@@ -132,7 +133,7 @@ def live(run_id: str) -> None:
     if tried:
         suggestion = None if run.running else result.suggestion
         chosen = suggestion.rate if suggestion is not None else None
-        spec = finder_chart(result.rates, result.costs, result.smoothed, chosen, suggestion.blowup if suggestion else None)
+        spec = finder_chart(result.rates, result.costs, centred(result.costs), chosen, suggestion.blowup if suggestion else None)
         st.vega_lite_chart(spec=spec, key="finder_chart")
         st.caption(
             "Grey dots: the cost of each mini-batch; blue line: the same, smoothed. While the rate is too small the cost "

@@ -154,6 +154,8 @@ def live(run_id: str) -> None:
                     help="set the rate slider in the sidebar to %g%s"
                     % (slider, "" if slider == chosen else " (the slider's rate nearest %.2g)" % chosen),
                 )
+                if slider != float("%.2g" % chosen):  # (said, not only in the button's help: phones have no hover)
+                    st.caption("The rate slider has no %.2g: %g is its nearest step." % (chosen, slider))
                 if st.session_state.get("finder_set") == slider and st.session_state.get("rate") == slider:
                     st.info("The rate slider in the sidebar is set to %g." % slider, icon=":material/tune:")
     if result is not None and result.message and not run.running:

@@ -308,6 +308,8 @@ def test_the_rate_finder_suggests_a_rate_and_sets_the_slider(weights_dir):
     found = finder.finder().suggestion.rate
     assert found is not None
     assert "Suggested rate: %.2g" % found in texts(at.success)
+    step = "The rate slider has no %.2g: %g is its nearest step." % (found, nearest(found))
+    assert (step in texts(at.caption)) == (nearest(found) != found)  # the button's rate, when not the one suggested, explained
     # The line drawn is lowest where the red line says the cost is lowest (a lagging smoothing was lowest further right).
     spec = json.loads(next(c for c in at.get("vega_lite_chart") if "smoothed" in c.proto.spec).proto.spec)
     points = next(iter(spec["datasets"].values())) if spec.get("datasets") else spec["layer"][1]["data"]["values"]

@@ -44,6 +44,9 @@ def button(locked: bool, sweeping: bool = False) -> None:
         if not (locked or sweeping)
         else "your %s: the rate finder can run once it has ended" % ("run is training" if locked else "sweep is under way"),
     )
+    if st.session_state.get("find_rate_asked") or st.session_state.get("finder_shown"):
+        # (On a phone the settings cover the page: the chart would come and go unseen behind them.)
+        st.caption("The finder's chart is at the top of the page, above the tabs (on a phone, close these settings to see it).")
 
 
 def nearest(rate: float) -> float:

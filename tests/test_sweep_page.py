@@ -299,6 +299,7 @@ def test_the_rate_finder_suggests_a_rate_and_sets_the_slider(weights_dir):
     at.slider(key="n_hidden").set_value(1).run()
     at.button(key="find_rate").click().run()
     assert not at.exception
+    assert "The finder's chart is at the top of the page" in texts(at.sidebar.caption)  # (said where the button is)
     records = Runner.shared().store.runs_of(at.session_state["visitor"], purpose="find-rate")
     assert len(records) == 1 and not Runner.shared().runs_of(at.session_state["visitor"])  # not one of "your runs"
     finder = Runner.shared().run(records[0].id)

@@ -249,7 +249,7 @@ def check(plan: SweepPlan, n_available: int | None = None) -> SweepPlan:
     limit = max_sweep_runs()
     if len(plan) > limit:
         raise ValueError(
-            "this sweep has %d runs; this server allows at most %d in one sweep (its %s). Use fewer values"
+            "it would be %d runs, and this server allows at most %d in one sweep (its %s). Use fewer values"
             % (len(plan), limit, MAX_SWEEP_ENV)
         )
     for config in plan.configs():

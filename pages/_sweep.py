@@ -150,9 +150,12 @@ def live(sweep_id: str) -> None:
     finished = [r for r in runs if r.trained]
     if finished:
         st.markdown("**Save a run of this sweep as a model**")
+        # The run last clicked, else the best: the one whose curves are shown above.
+        clicked = [runs[i] for i in st.session_state.get("sweep_picked") or [] if i < len(runs) and runs[i].trained]
         best_run = runs[land.best] if land.best is not None and runs[land.best].trained else finished[-1]
-        # Keyed by the best run: when another becomes the best, the picker offers it, whatever it offered before.
-        save(best_run, runs=finished, prefix="sweep_%s_" % best_run.id)
+        offered = clicked[-1] if clicked else best_run
+        # Keyed by the run offered: when another is clicked or becomes the best, the picker offers it.
+        save(offered, runs=finished, prefix="sweep_%s_" % offered.id)
 
 
 def _log_spaced(vals: list) -> bool:

@@ -45,7 +45,7 @@ def test_too_large_a_sweep_is_refused_before_reading_data(monkeypatch, tmp_path,
     monkeypatch.delenv(sweep.MAX_SWEEP_ENV, raising=False)
     empty = str(tmp_path)  # no MNIST here: the refusal must come first
     assert main(["sweep", "--vary", "rate=1e-5:1:13", "--data", empty]) == 2
-    assert "13 runs; this server allows at most 12 in one sweep (its NN_CORE_MAX_SWEEP_RUNS)" in capsys.readouterr().err
+    assert "13 runs, and this server allows at most 12 in one sweep (its NN_CORE_MAX_SWEEP_RUNS)" in capsys.readouterr().err
     assert main(["sweep", "--vary", "rate=1e-3:1e-1", "--data", empty]) == 2
     assert "a range is low:high:count" in capsys.readouterr().err
     assert main(["sweep", "--vary", "colour=red", "--data", empty]) == 2

@@ -253,6 +253,11 @@ def test_a_sweep_fills_its_landscape_and_its_best_run_is_saved(weights_dir):
     at.button(key=prefix + "save").click().run()
     assert "Saved as sweep-best" in texts(at.success)
     assert model_store().load("sweep-best").layer_data == sweep.runs[best].config.layer_data
+    other = (best + 1) % len(sweep.runs)  # a click on another cell: its curves, and Save offers it
+    at.session_state["sweep_picked"] = [other]
+    at.run()
+    assert "Curves of %s" % sweep.runs[other].label in texts(at.markdown)
+    assert at.selectbox(key="sweep_%s_save_which" % sweep.runs[other].id).value == sweep.runs[other].label
 
     stranger = sweep_tab()  # someone else: the form, never this person's sweep
     assert not stranger.get("progress") and "Save a run of this sweep" not in texts(stranger.markdown)

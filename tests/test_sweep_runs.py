@@ -160,7 +160,7 @@ def test_a_sweep_the_server_would_not_run_is_refused_in_words_before_anything_is
     runner = Runner(store=RunStore(str(tmp_path / "runs.sqlite")), address="tcp://127.0.0.1:1")  # never reached
     asked = spec(config(), owner="alice")
     monkeypatch.setenv(sweep.MAX_SWEEP_ENV, "3")
-    with pytest.raises(Refused, match="this sweep has 4 runs; this server allows at most 3"):
+    with pytest.raises(Refused, match="it would be 4 runs, and this server allows at most 3"):
         runner.start_sweep(rates(4, 2), asked)
     monkeypatch.setenv(MAX_MINUTES_ENV, "0.001")
     with pytest.raises(Refused, match=r"its run 1 of 2 \(rate 0.001\): this run would take about"):

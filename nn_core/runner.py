@@ -152,7 +152,7 @@ class Runner:
         try:
             client = self.client()
             if params is not None:  # megabytes of weights travel beside the task, not inside its description
-                params = client.scatter(params, hash=False)
+                (params,) = client.scatter([params], hash=False)  # one future: a dict would be scattered item by item
             limits = (60 * max_minutes(), max_pause_seconds())
             # Marked as producing data, Dask keeps every run in the scheduler's line (a small group of
             # tasks would otherwise be handed to busy workers at once, each worker a line of its own).

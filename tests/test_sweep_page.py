@@ -136,6 +136,18 @@ def sweep_tab(at=None):
     return at
 
 
+def all_runs_tab(visitor):
+    """The Train page's All runs tab, opened by ``visitor``."""
+    at = app()
+    at.session_state["visitor"] = visitor
+    at.run()
+    at.switch_page("pages/train_page.py").run()
+    at.session_state["train_tab"] = "All runs"
+    at.run()
+    assert not at.exception
+    return at
+
+
 def rate_by_width(at, rates=(1e-3, 1e-2, 3), widths=(32, 64, 2)):
     at.number_input(key="sweep_1_rate_low").set_value(rates[0])
     at.number_input(key="sweep_1_rate_high").set_value(rates[1])
@@ -336,13 +348,7 @@ def test_the_class_runs_show_everyones_finished_runs_and_mark_only_the_viewers(w
     for owner in (me, other, other):
         run = submit(config, x, y, mnist.x_test[:200], mnist.y_test[:200], owner=owner, label="secret name")
         assert run.join(300) and run.status == "finished"
-    at = app()
-    at.session_state["visitor"] = me
-    at.run()
-    at.switch_page("pages/train_page.py").run()
-    at.session_state["train_tab"] = "All runs"
-    at.run()
-    assert not at.exception
+    at = all_runs_tab(me)
     (chart,) = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
     assert "secret name" not in chart.proto.spec and me not in chart.proto.spec and other not in chart.proto.spec
@@ -399,13 +405,7 @@ def test_with_many_runs_stored_the_class_chart_draws_a_sample_and_says_so(weight
             rows,
         ),
     )
-    at = app()
-    at.session_state["visitor"] = me
-    at.run()
-    at.switch_page("pages/train_page.py").run()
-    at.session_state["train_tab"] = "All runs"
-    at.run()
-    assert not at.exception
+    at = all_runs_tab(me)
     shown = at.session_state["class_rows"]
     assert len(shown) == _class_runs.SHOWN
     assert sum(r["mine"] for r in shown) == len(range(0, stored, 100))  # all of the viewer's runs among them

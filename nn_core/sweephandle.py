@@ -115,9 +115,11 @@ class Sweep:
     def stop(self) -> None:
         """Stop the whole sweep: the runs training stop (their networks kept), the waiting ones are
         cancelled; what finished is kept."""
-        for record in self._state():
-            if record.status in ACTIVE:
-                self.runner.send(record.id, "stop")
+        # The waiting runs first: a place freed by stopping a training run would otherwise go to
+        # the next run of this same sweep, which would start only to be stopped.
+        active = [r for r in self._state() if r.status in ACTIVE]
+        for record in sorted(active, key=lambda r: r.status != QUEUED):
+            self.runner.send(record.id, "stop")
         self._records = []
 
     def join(self, timeout: float | None = None) -> bool:

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cli_sweep, pickled
+from . import cli_sweep, pendigits, pickled
 from . import data as data_mod
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .download import download_mnist, download_pendigits
@@ -390,6 +390,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     if args.pendigits:
         download_pendigits(args.data, progress=_progress_printer())
         print("The pen-drawn digits are ready in %s" % folder)
+        # Drawn now, once, as the Train page mixes them in: a first run with them then starts at once.
+        seed = TrainConfig().seed
+        if not pendigits.is_cached(pendigits.PAGE_DRAWINGS, seed):
+            start = time.perf_counter()
+            images, _, _ = pendigits.cached_for_training(data_mod.data_dir(args.data), pendigits.PAGE_DRAWINGS, seed)
+            print(
+                "Drew them for training (%s images) in %.1f s, kept in %s"
+                % (format(len(images), ","), time.perf_counter() - start, pendigits.cache_dir())
+            )
     return 0
 
 

@@ -103,12 +103,20 @@ def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
 
 
 def expected(
-    config, n_train: int, timings: Sequence[tuple], busy: tuple[list, list], workers: int, cores: int, cluster_started: bool
+    config,
+    n_train: int,
+    timings: Sequence[tuple],
+    busy: tuple[list, list],
+    workers: int,
+    cores: int,
+    cluster_started: bool,
+    drawing: float = 0.0,
 ) -> Expected:
     """How long ``config`` on ``n_train`` images should take from Start to its results: the wait
-    for a free worker, building the data, training at this server's pace (slowed by the runs it
-    would share its machine with), and the test set."""
-    startup = weighted_quantile(*_corrected(timings, lambda t: t[0], STARTUP_SECONDS), 0.5)
+    for a free worker, building the data (``drawing``: seconds of drawing pen-drawn digits that
+    are not in the cache yet), training at this server's pace (slowed by the runs it would share
+    its machine with), and the test set."""
+    startup = weighted_quantile(*_corrected(timings, lambda t: t[0], STARTUP_SECONDS), 0.5) + drawing
     startup += 0.0 if cluster_started else CLUSTER_SECONDS
     test = weighted_quantile(*_corrected(timings, lambda t: t[3], TEST_SECONDS), 0.5)
     middle, low, high = pace(timings)

@@ -423,6 +423,7 @@ def for_training(digits: list[PenDigit], drawings: int, seed: int, holdout: Coll
     return pen_images(select(digits, exclude=holdout), seed=seed, variants=drawings, slant=TRAINING_SLANT)
 
 
+PAGE_DRAWINGS = 4  # drawings of each digit when the Train page mixes them in (as bench/pen_accuracy.py measures)
 RENDER_VERSION = 3  # raise when the drawing of the digits changes, so that older cached drawings are not used
 CACHED_SETS = 4  # drawn training sets kept on disk at most
 
@@ -432,11 +433,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NN_CORE_CACHE_DIR") or Path.home() / ".cache" / "nn_core" / "drawn")
 
 
+# Seconds to draw one pen-drawn training image, when they are not in the cache yet: 0.17 ms at load
+# 1.4 on the project's 2-core machine, 0.34 ms at load 4.5 (bench/pen_accuracy.py --drawing-time).
+SECONDS_PER_DRAWING = 2.5e-4
+
+
+def cache_path(drawings: int, seed: int, holdout: Collection[int] = ()) -> Path:
+    """The file that keeps ``for_training(..., drawings, seed, holdout)`` once drawn."""
+    return cache_dir() / ("pen-v%d-%d-%d-%s.npz" % (RENDER_VERSION, drawings, seed, "_".join(map(str, sorted(holdout))) or "all"))
+
+
+def is_cached(drawings: int, seed: int, holdout: Collection[int] = ()) -> bool:
+    """Whether that training set is drawn already (a run then reads it in a fraction of a second)."""
+    return cache_path(drawings, seed, holdout).is_file()
+
+
 def cached_for_training(folder: Path, drawings: int, seed: int, holdout: Collection[int] = ()) -> PenSet:
     """``for_training`` of the data folder's digits, drawn once and then read from a file (drawing
     four of each takes a few seconds, reading them back a fraction of a second). A cache that
     cannot be written or read is simply drawn again."""
-    path = cache_dir() / ("pen-v%d-%d-%d-%s.npz" % (RENDER_VERSION, drawings, seed, "_".join(map(str, sorted(holdout))) or "all"))
+    path = cache_path(drawings, seed, holdout)
     try:
         with np.load(path, allow_pickle=False) as cached:
             return cached["images"], cached["labels"], cached["writers"]

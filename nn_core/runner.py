@@ -283,6 +283,7 @@ class Runner:
             self.workers(),
             cores(),
             cluster_started=self._client is not None or self.address is not None,
+            drawing=runspec.drawing_seconds(config),
         )
 
     def workers(self) -> int:

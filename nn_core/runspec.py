@@ -94,6 +94,18 @@ def pen_count(data_dir, holdout):
     return len(pendigits.select(pendigits.load_pendigits(data_dir), exclude=holdout))
 
 
+def drawing_seconds(config, data_dir=None):
+    """Seconds a run of ``config`` would spend drawing its pen-drawn digits before it trains: none
+    when it mixes none in, or when they are drawn already (``pendigits.is_cached``)."""
+    if not config.pen_digits or pendigits.is_cached(config.pen_digits, config.seed, config.pen_holdout):
+        return 0.0
+    try:
+        n = pen_count(data_dir, tuple(config.pen_holdout))
+    except data.DataError:  # no pen-drawn digits here: the run will say so itself
+        return 0.0
+    return n * config.pen_digits * pendigits.SECONDS_PER_DRAWING
+
+
 def kept_drawings_count(recipe):
     if recipe.drawings_of is None:
         return 0

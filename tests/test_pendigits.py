@@ -222,6 +222,43 @@ def test_download_checks_the_content_and_falls_back_to_the_next_address(tmp_path
     assert lines == ["pendigits-orig.tra: already there, verified"]
 
 
+def test_the_command_line_download_draws_the_train_pages_set_once(tmp_path, server, monkeypatch, capsys):
+    """``nn-core download --pendigits`` draws them for training as the Train page mixes them in, so
+    that a first run with them does not; the time shown before Start counts the drawing only
+    while they are not drawn."""
+    from nn_core import runspec
+    from nn_core.training import TrainConfig
+
+    monkeypatch.setattr(pendigits, "SHA256", hashlib.sha256(random_text().encode()).hexdigest())
+    monkeypatch.setenv("NN_CORE_PENDIGITS_URLS", server + "good.Z")
+    monkeypatch.setenv("NN_CORE_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (data / (name + ".gz")).symlink_to(find_mnist(name))  # MNIST is there: only the pen-drawn digits are fetched
+    config = TrainConfig(pen_digits=pendigits.PAGE_DRAWINGS)
+    assert runspec.drawing_seconds(config, data) == 0.0  # no pen-drawn digits yet: nothing to draw
+    download_pendigits(data, log=lambda s: None)
+    runspec.pen_count.cache_clear()
+    assert runspec.drawing_seconds(config, data) == pytest.approx(60 * 4 * pendigits.SECONDS_PER_DRAWING)
+    assert main(["download", "--data", str(data), "--pendigits"]) == 0
+    assert "Drew them for training (240 images)" in capsys.readouterr().out
+    assert pendigits.is_cached(pendigits.PAGE_DRAWINGS, config.seed) and runspec.drawing_seconds(config, data) == 0.0
+    assert runspec.drawing_seconds(TrainConfig(pen_digits=2), data) > 0  # another set is still to be drawn
+    assert main(["download", "--data", str(data), "--pendigits"]) == 0
+    assert "Drew them" not in capsys.readouterr().out  # once
+
+
+def find_mnist(name):
+    from nn_core.data import data_dir
+
+    folder = data_dir(None)
+    for candidate in (folder / (name + ".gz"), folder / name):
+        if candidate.exists():
+            return candidate.resolve()
+    pytest.skip("MNIST is not in %s" % folder)
+
+
 def test_offline_download_says_which_file_to_put_where(tmp_path):
     with pytest.raises(DataError) as info:
         download_pendigits(tmp_path / "data", urls=(closed_port_url() + "pendigits-orig.tra.Z",), log=lambda s: None, timeout=5)

@@ -463,6 +463,9 @@ def test_the_estimate_before_start_is_a_range_that_one_slow_run_hardly_moves():
     many_slow = [(1.0, 60.0, 10.0, 0.5, 1.0)] * 3 + quiet  # slow without a known cause: the range widens instead
     wide = estimate.expected(config, 9000, many_slow, ([], []), workers=2, cores=2, cluster_started=True)
     assert wide.high / wide.seconds > before.high / before.seconds
+    # Pen-drawn digits not drawn yet (runspec.drawing_seconds): their drawing comes before the training, whatever its pace.
+    drawn = estimate.expected(config, 9000, quiet, ([], []), workers=2, cores=2, cluster_started=True, drawing=7.5)
+    assert [drawn.seconds, drawn.low, drawn.high] == pytest.approx([before.seconds + 7.5, before.low + 7.5, before.high + 7.5])
 
 
 def test_the_run_layer_is_split_by_concern_and_no_file_is_long():

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .training import estimated_seconds
 from .words import counted
@@ -22,7 +26,13 @@ from .words import counted
 STARTUP_SECONDS = 1.0  # a worker building the run's data (MNIST read, the pen-drawn digits from their cache)
 CLUSTER_SECONDS = 1.0  # the embedded cluster starting, the first time a server sends a run
 TEST_SECONDS = 0.5  # measuring the network on the 10,000 test images
-PACE = 1.2  # training time over ``estimated_seconds``: per-step costs the arithmetic leaves out
+# Training time over ``estimated_seconds`` on the project's 2-core machine (a run alone on a Dask
+# worker, December 2026: 0.27-0.39 for the defaults and three small networks), when ``probe_rate``
+# read 103 GFLOP/s there. A fresh server scales it by its own probe: the same code on a machine
+# (or at a moment) with half the arithmetic takes twice as long. Without the probe, its first
+# estimate had been 3-5 times the time its runs took.
+PACE = 0.33
+PROBE_RATE = 103e9
 BAND = (0.75, 1.5)  # the range around the estimate, at its narrowest
 FRESH_BAND = (0.6, 1.6)  # with fewer than 3 runs to go by: the built-in figures' spread (bench/estimate.py --fresh)
 PRIOR_WEIGHT = 1.0  # the built-in pace counts as one run among the recent ones
@@ -92,9 +102,11 @@ def _corrected(timings: Sequence[tuple], seconds, prior: float) -> tuple[list, l
 def pace(timings: Sequence[tuple]) -> tuple[float, float, float]:
     """This server's pace from recent runs' ``(startup, training, estimate, test, share)``:
     ``(median, low, high)`` seconds of training per second of arithmetic, each run corrected for
-    the share of the machine it had and weighed by it; the built-in ``PACE`` counts as one run.
+    the share of the machine it had and weighed by it; the built-in pace (``PACE`` scaled by this
+    machine's ``probe_rate``) counts as one run.
     ``low`` and ``high`` are the weighted 20th and 80th percentiles, as factors of the median."""
-    values, weights = _corrected(timings, lambda t: t[1] / t[2] if t[1] and t[2] and t[1] > 0 and t[2] > 0 else None, PACE)
+    prior = PACE * PROBE_RATE / probe_rate()
+    values, weights = _corrected(timings, lambda t: t[1] / t[2] if t[1] and t[2] and t[1] > 0 and t[2] > 0 else None, prior)
     middle = weighted_quantile(values, weights, 0.5)
     band = BAND if len(values) > 3 else FRESH_BAND
     low = min(band[0], weighted_quantile(values, weights, 0.2) / middle)
@@ -129,6 +141,26 @@ def expected(
         wait = min(training_now, default=0.0) + sum(waiting) * middle / workers
     fixed = startup + test + wait
     return Expected(fixed + training, fixed + training * low, fixed + training * high, len(training_now), len(waiting), wait)
+
+
+_probed: list[float] = []
+
+
+def probe_rate() -> float:
+    """This machine's float32 matrix-multiply rate on one core for a product the size of a default
+    mini-batch's first layer (256 x 784 by 784 x 128), best of 10; measured once per process (about
+    10 ms), with whatever else the machine is doing then."""
+    if not _probed:
+        rng = np.random.default_rng(0)
+        a, b = rng.random((256, 784), dtype=np.float32), rng.random((784, 128), dtype=np.float32)
+        best = float("inf")
+        with threadpool_limits(1, user_api="blas"):
+            for _ in range(11):
+                start = time.perf_counter()
+                a @ b
+                best = min(best, time.perf_counter() - start)
+        _probed.append(max(2 * 256 * 784 * 128 / max(best, 1e-9), 1e8))
+    return _probed[0]
 
 
 def machine_busy() -> float | None:

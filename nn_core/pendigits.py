@@ -433,9 +433,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NN_CORE_CACHE_DIR") or Path.home() / ".cache" / "nn_core" / "drawn")
 
 
-# Seconds to draw one pen-drawn training image, when they are not in the cache yet: 0.17 ms at load
-# 1.4 on the project's 2-core machine, 0.34 ms at load 4.5 (bench/pen_accuracy.py --drawing-time).
-SECONDS_PER_DRAWING = 2.5e-4
+# Seconds to draw one pen-drawn training image, when they are not in the cache yet: 0.11-0.17 ms on
+# the project's 2-core machine at load 1-1.4, 0.34 ms at load 4.5 (bench/pen_accuracy.py
+# --drawing-time; bench/first_run.py).
+SECONDS_PER_DRAWING = 1.5e-4
 
 
 def cache_path(drawings: int, seed: int, holdout: Collection[int] = ()) -> Path:

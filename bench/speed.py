@@ -12,7 +12,9 @@ plain gradient descent, for both libraries (median of the epochs), their ratio, 
 GEMM rate of this machine, and the share of it that each library's training reaches. With
 ``--one-thread-too``, each round also trains an epoch of nn_core with BLAS held to one thread
 (``threadpoolctl``), beside the epoch with every thread: on a machine shared with other work, the
-products of a mini-batch wait for the slower of two threads at every call.
+products of a mini-batch wait for the slower of two threads at every call. Each round also times
+the products of an epoch alone (the six matrix products of each mini-batch, nothing between them):
+the least time any NumPy trainer of this network and mini-batch can take on this BLAS.
 """
 
 import argparse
@@ -54,6 +56,25 @@ def gemm_rate(n=2048, repeats=5):
         a @ b
         times.append(time.perf_counter() - start)
     return 2 * n**3 / min(times)
+
+
+def products_alone(n, dims=DIMS, batch=BATCH):
+    """Seconds of the matrix products of one epoch of ``n`` images and nothing else: per mini-batch,
+    ``W @ A`` for every layer, ``dZ @ A.T`` for every layer and ``W.T @ dZ`` for all but the first,
+    with the shapes and memory layouts training uses."""
+    rng = np.random.default_rng(0)
+    W = [rng.standard_normal((b, a)).astype(np.float32) for a, b in zip(dims, dims[1:])]
+    X = rng.random((batch, dims[0]), dtype=np.float32)  # rows, as gathered; the layers see X.T
+    A = [X.T] + [np.ones((d, batch), np.float32) for d in dims[1:]]
+    start = time.perf_counter()
+    for _ in range(-(-n // batch)):
+        for l, w in enumerate(W):
+            w @ A[l]
+        for l in range(len(W) - 1, -1, -1):
+            A[l + 1] @ A[l].T
+            if l:
+                W[l].T @ A[l + 1]
+    return time.perf_counter() - start
 
 
 def nn_core_epochs(x, y, epochs):
@@ -162,7 +183,7 @@ def main():
     rounds = []
     for i in range(args.epochs):
         rate = gemm_rate()
-        row = {"gemm": rate, "nn_core": next(ours)}
+        row = {"gemm": rate, "nn_core": next(ours), "products": products_alone(d.x_train.shape[0])}
         if theirs is not None:
             row["torch"] = next(theirs)
         if single is not None:
@@ -172,11 +193,12 @@ def main():
                 row["one_thread"] = next(single)
         rounds.append(row)
         print(
-            "round %d: matmul %.0f GFLOP/s, nn_core %.3f s%s%s"
+            "round %d: matmul %.0f GFLOP/s, nn_core %.3f s (its products alone %.3f s)%s%s"
             % (
                 i + 1,
                 rate / 1e9,
                 row["nn_core"],
+                row["products"],
                 "" if theirs is None else ", PyTorch %.3f s" % row["torch"],
                 "" if single is None else ", nn_core on one BLAS thread %.3f s" % row["one_thread"],
             )
@@ -185,6 +207,10 @@ def main():
     share = lambda k: statistics.median(flops / r[k] / r["gemm"] for r in rounds)  # noqa: E731
     print("float32 matrix multiply (2048x2048): %.1f GFLOP/s (median)" % (med["gemm"] / 1e9))
     print("nn_core: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["nn_core"], 100 * share("nn_core")))
+    print(
+        "the products of an epoch alone: %.3f s, %.0f%% of the rate; %.0f%% of nn_core's epoch"
+        % (med["products"], 100 * share("products"), 100 * statistics.median(r["products"] / r["nn_core"] for r in rounds))
+    )
     if single is not None:
         print(
             "nn_core on one BLAS thread: %.3f s per epoch, %.2fx the time on every thread (median of the rounds)"
@@ -193,8 +219,11 @@ def main():
     if theirs is not None:
         print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
         print(
-            "ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster)"
-            % statistics.median(r["nn_core"] / r["torch"] for r in rounds)
+            "ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster); the products alone / PyTorch: %.2f"
+            % (
+                statistics.median(r["nn_core"] / r["torch"] for r in rounds),
+                statistics.median(r["products"] / r["torch"] for r in rounds),
+            )
         )
     if not args.no_memory:
         print("peak resident memory of a full-MNIST training run (default settings): %.0f MiB" % peak_memory_of_training())

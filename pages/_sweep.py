@@ -124,21 +124,22 @@ def live(sweep_id: str) -> None:
     land = current.landscape()
     rows = [dict(r, status=r.get("status") or runs[r["index"]].status) for r in land.rows]
     axes = current.plan.axes
+    chosen = [i for i in st.session_state.get("sweep_picked") or [] if i < len(runs)] or (
+        [land.best] if land.best is not None else []
+    )
     if len(axes) == 2:
-        spec = landscape_2d(rows, [a.setting for a in axes], land.best)
+        spec = landscape_2d(rows, [a.setting for a in axes], land.best, shown=chosen)
         what = "Validation accuracy of each run (rows: %s, columns: %s)." % (axes[0].setting, axes[1].setting)
     else:
         setting = axes[0].setting
         numeric = SETTINGS[setting].kind != "choice"
         log = numeric and (setting in ("rate", "lamda") or _log_spaced(axes[0].values))
-        spec = landscape_1d(rows, setting, land.best, log, numeric)
+        spec = landscape_1d(rows, setting, land.best, log, numeric, shown=chosen)
         what = "Validation accuracy (solid) and cost (dashed) against %s%s." % (setting, ", on a log axis" if log else "")
     st.vega_lite_chart(spec=spec, key="landscape", on_select=lambda: pick("landscape"), selection_mode="pick")
     best = "" if land.best is None else " The best so far, marked in red: %s." % plain(rows[land.best]["label"])
-    st.caption(what + best + " Click a run to see its curves below.")
-    chosen = [i for i in st.session_state.get("sweep_picked") or [] if i < len(runs)] or (
-        [land.best] if land.best is not None else []
-    )
+    clicked = any(i != land.best for i in chosen)
+    st.caption(what + best + (" Dashed: the run clicked." if clicked else "") + " Click a run to see its curves below.")
     shown = [runs[i] for i in chosen if runs[i].history]
     if shown:
         st.markdown("**Curves of %s**" % ", ".join(plain(r.label) for r in shown))

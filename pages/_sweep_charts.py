@@ -9,6 +9,7 @@ gives the page the indexes clicked (``picked``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from pages._charts import field
@@ -30,6 +31,7 @@ NAMES = {
 }
 HEIGHT = 320
 BEST = "#d62728"  # the best run's mark: a red the heatmap's colours (viridis) never use
+SHOWN = "#222222"  # the mark of a run clicked, whose curves are shown: dashed, so that it reads apart from the best's
 PENDING = "#cfcfcf"  # a cell or value whose run has not finished
 
 
@@ -86,11 +88,12 @@ def _status_word(row: dict) -> str:
     return row.get("status") or "waiting"
 
 
-def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, numeric: bool) -> dict:
+def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, numeric: bool, shown: Sequence[int] = ()) -> dict:
     """One setting: validation accuracy (solid, left axis) and validation cost (dashed, right
-    axis) against its values, on a log axis when ``log``; the best run ringed in red and labelled;
-    a grey dashed rule where a run has not finished. ``numeric``: the values are numbers (else
-    choices, one column each)."""
+    axis) against its values, on a log axis when ``log``; the best run ringed in red and labelled,
+    the runs ``shown`` (clicked: their curves are below) ringed in a dashed dark grey; a grey dashed
+    rule where a run has not finished. ``numeric``: the values are numbers (else choices, one
+    column each)."""
     tried = [r[setting] for r in rows if finite(r[setting])]
     x = (
         field(
@@ -157,6 +160,15 @@ def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, nu
                 "encoding": {"x": x, "y": field("val_acc"), "text": field("mark", "nominal")},
             }
         )
+    shown_rows = [r for r in done if r["index"] in shown and r["index"] != best]
+    if shown_rows:
+        on_accuracy.append(
+            {
+                "data": {"values": shown_rows},
+                "mark": {"type": "point", "size": 450, "strokeWidth": 2.5, "strokeDash": [4, 3], "color": SHOWN},
+                "encoding": {"x": x, "y": field("val_acc")},
+            }
+        )
     layers: list[dict] = [{"layer": on_accuracy}, cost]
     if waiting:
         layers.append(
@@ -172,10 +184,11 @@ def landscape_1d(rows: list[dict], setting: str, best: int | None, log: bool, nu
     return {"height": HEIGHT, "layer": layers, "resolve": {"scale": {"y": "independent"}}}
 
 
-def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dict:
+def landscape_2d(rows: list[dict], settings: list[str], best: int | None, shown: Sequence[int] = ()) -> dict:
     """Two settings: a heatmap of validation accuracy, the first setting's values as rows and
     the second's as columns, the accuracy written in each cell ("waiting", "training" until its
-    run ends), the best cell outlined in red with a star."""
+    run ends), the best cell outlined in red with a star, the cells ``shown`` (clicked: their
+    curves are below) in a dashed dark grey."""
     first, second = settings
     finished = [r["val_acc"] for r in rows if finite(r.get("val_acc"))]
     low, high = (min(finished), max(finished)) if finished else (0.0, 1.0)
@@ -196,6 +209,7 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dic
                 "text": (percent(r["val_acc"]) + (" ★" if r["index"] == best else "")) if ok else _status_word(r),
                 "dark": ok and r["val_acc"] < middle,
                 "best": r["index"] == best,
+                "shown": r["index"] in shown and r["index"] != best,
             }
         )
     order_rows = list(dict.fromkeys(value_text(r[first]) for r in rows))
@@ -232,6 +246,10 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None) -> dic
             {
                 "transform": [{"filter": "datum.best"}],
                 "mark": {"type": "rect", "fill": None, "stroke": BEST, "strokeWidth": 4},
+            },
+            {
+                "transform": [{"filter": "datum.shown"}],
+                "mark": {"type": "rect", "fill": None, "stroke": SHOWN, "strokeWidth": 4, "strokeDash": [8, 4]},
             },
             {
                 # (no tooltip: a mark without one lets a click through to the cell under it)

@@ -117,10 +117,10 @@ def from_address() -> dict:
     return found
 
 
-def axis_form(n: int, where, exclude: str | None) -> Axis | None:
+def axis_form(n: int, where, exclude: str | None) -> Axis | str | None:
     """Axis ``n``'s widgets in ``where`` (a column): which setting, and its values (a range for
-    numbers, a list for choices). Returns the ``Axis``, or None (nothing chosen, or values not
-    understood: said under the widgets)."""
+    numbers, a list for choices). Returns the ``Axis``; None when no setting is chosen; or, when
+    its values cannot make a sweep, why (said under the widgets too)."""
     options = ([NOTHING] if n == 2 else []) + [k for k in SETTINGS if k != exclude]
     if st.session_state.get("sweep_%d" % n) not in options:
         st.session_state["sweep_%d" % n] = options[0]
@@ -144,7 +144,7 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
         st.session_state.setdefault(key, value)
     if s.kind == "choice":
         chosen = where.multiselect("Values of %s" % setting, list(s.choices), key=keys["choices"])
-        return Axis(setting, list(chosen)) if chosen else None
+        return Axis(setting, list(chosen)) if chosen else "choose at least one value of %s" % setting
     number = float if s.kind == "number" else int
     st.session_state[keys["count"]] = min(st.session_state[keys["count"]], max_sweep_runs())  # (the server's limit may be lower)
     low_col, high_col = where.columns(2)
@@ -165,7 +165,7 @@ def axis_form(n: int, where, exclude: str | None) -> Axis | None:
         axis = Axis(setting, values(setting, number(low), number(high), int(count), log))
     except ValueError as exc:
         where.error(plain(str(exc)))
-        return None
+        return str(exc)
     where.caption("%s: %s" % (setting, ", ".join(value_text(v) for v in axis.values)))
     return axis
 
@@ -220,7 +220,10 @@ def form(sidebar, dataset, busy: bool) -> None:
     first = axis_form(1, left, None)
     second = axis_form(2, right, st.session_state.get("sweep_1"))
     keep(form_keys())
-    if first is None:
+    if not isinstance(first, Axis) or isinstance(second, str):
+        # Greyed, not gone: the reason is said under the values, and in the button's help.
+        why = next((a for a in (first, second) if isinstance(a, str)), "choose a setting to vary")
+        st.button("Start sweep", type="primary", icon=":material/grid_view:", key="start_sweep", disabled=True, help=why)
         return
     plan = SweepPlan([first] + ([second] if second is not None else []), sidebar.config)
     problem = None

@@ -180,7 +180,9 @@ def finder_chart(
     start = points[0]["smoothed"] if points else 1.0
     lowest = min((p["smoothed"] for p in points), default=0.0)
     top = max(start * 1.5, lowest * 1.1, 1e-3)
-    y_scale = {"domain": [max(0.0, lowest * 0.8 if lowest > 0 else 0.0), top], "nice": False}
+    # Down to the lowest mini-batch's cost too: a dot below the line is drawn, not cut off.
+    bottom = min([lowest * 0.8] + [p["cost"] * 0.95 for p in points])
+    y_scale = {"domain": [max(0.0, bottom), top], "nice": False}
     x = field(
         "rate",
         scale={"type": "log"},

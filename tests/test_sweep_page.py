@@ -97,6 +97,9 @@ def test_the_rate_finder_chart_marks_the_suggestion_on_a_log_axis():
     assert labels == ["suggested 0.003", "lowest 0.05"]  # (the cost is lowest there; past it, it blows up)
     top = spec["layer"][1]["encoding"]["y"]["scale"]["domain"][1]
     assert costs[0] < top < max(costs)  # where it blows up the line leaves the chart, instead of flattening the rest
+    noisy = [c * (0.5 if i == 30 else 1.0) for i, c in enumerate(costs)]  # one mini-batch far below the line
+    bottom = finder_chart(rates, noisy, costs, 3e-3, 0.05)["layer"][0]["encoding"]["y"]["scale"]["domain"][0]
+    assert bottom <= noisy[30]  # its dot is drawn, not cut off
     assert finder_chart(rates[:5], costs[:5], costs[:5], None, None)["layer"][2:] == []  # running: no marks yet
 
 

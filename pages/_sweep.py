@@ -18,20 +18,20 @@ from nn_core.words import counted
 from pages._curves import CHART_HEIGHT, CURVES, overlay
 from pages._people import current_job, runner, visitor
 from pages._sweep_charts import landscape_1d, landscape_2d, picked, value_text
-from pages._sweep_form import form
+from pages._sweep_form import form, log_spaced
 from pages._train_results import save
 from pages._widgets import plain
 
 LIVE_EVERY = 1.0  # seconds between two refreshes while a sweep is under way
 
 
-def going() -> bool:
-    """Whether the person's latest sweep is under way."""
+def going():
+    """The person's latest sweep if it is under way, else None."""
     try:
         mine = runner().sweeps_of(visitor())
     except RunsError:
-        return False
-    return bool(mine) and mine[-1].running
+        return None
+    return mine[-1] if mine and mine[-1].running else None
 
 
 def shown_sweep():
@@ -133,7 +133,7 @@ def live(sweep_id: str) -> None:
     else:
         setting = axes[0].setting
         numeric = SETTINGS[setting].kind != "choice"
-        log = numeric and (setting in ("rate", "lamda") or _log_spaced(axes[0].values))
+        log = numeric and (setting in ("rate", "lamda") or log_spaced(axes[0].values))
         spec = landscape_1d(rows, setting, land.best, log, numeric, shown=chosen)
         what = "Validation accuracy (solid) and cost (dashed) against %s%s." % (setting, ", on a log axis" if log else "")
     st.vega_lite_chart(spec=spec, key="landscape", on_select=lambda: pick("landscape"), selection_mode="pick")
@@ -159,18 +159,9 @@ def live(sweep_id: str) -> None:
         save(offered, runs=finished, prefix="sweep_%s_" % offered.id)
 
 
-def _log_spaced(vals: list) -> bool:
-    """Whether numbers grow by about the same factor each time (then a log axis shows them evenly)."""
-    nums = [v for v in vals if isinstance(v, (int, float)) and v > 0]
-    if len(nums) < 3 or len(nums) != len(vals):
-        return False
-    ratios = [b / a for a, b in zip(nums, nums[1:])]
-    return min(ratios) > 1.5 and max(ratios) / min(ratios) < 1.3
-
-
 def the_same_in_every_run(plan: SweepPlan) -> str:
-    """The sweep's settings that no run changed, in words: after a reload the sidebar shows the
-    person's settings, not the sweep's, so the sweep says its own."""
+    """The sweep's settings that no run changed, in words: once it has ended the sidebar may show
+    other settings (the person's next), so the sweep says its own."""
     base, varied = plan.base, {a.setting for a in plan.axes}
     parts = []
     if not varied & {"layers", "width", "activation"}:

@@ -82,9 +82,44 @@ def address() -> dict[str, str]:
 def from_address() -> dict:
     """The form's widget values from the address's ``vary`` and ``vary2`` (first visit only);
     a value that is not understood is left out."""
-    found = {}
-    for n, name in ((1, "vary"), (2, "vary2")):
-        text = st.query_params.get(name)
+    return from_texts([st.query_params.get("vary"), st.query_params.get("vary2")])
+
+
+def axis_text(axis: Axis) -> str:
+    """An axis in the address's words: ``rate:0.0001:0.01:3:log``, ``optimizer:gd,adam``."""
+    s = SETTINGS[axis.setting]
+    if s.kind == "choice":
+        return "%s:%s" % (axis.setting, ",".join(map(str, axis.values)))
+    n = len(axis.values)
+    log = s.log if n < 3 else log_spaced(axis.values)
+    return "%s:%g:%g:%d:%s" % (axis.setting, min(axis.values), max(axis.values), n, "log" if log else "even")
+
+
+def log_spaced(vals: list) -> bool:
+    """Whether numbers grow by about the same factor each time (then a log axis shows them evenly)."""
+    nums = [v for v in vals if isinstance(v, (int, float)) and v > 0]
+    if len(nums) < 3 or len(nums) != len(vals):
+        return False
+    ratios = [b / a for a, b in zip(nums, nums[1:])]
+    return min(ratios) > 1.5 and max(ratios) / min(ratios) < 1.3
+
+
+def follow(sweep) -> None:
+    """Show the person's sweep under way in the form, as it was started: the first time this
+    session draws it (a reload, a new tab), after ``restore``."""
+    if sweep is None or st.session_state.get("followed_sweep_form") == sweep.id:
+        return
+    st.session_state.followed_sweep_form = sweep.id
+    st.session_state.update(from_texts([axis_text(a) for a in sweep.plan.axes] + [None]))
+    if len(sweep.plan.axes) == 1:
+        st.session_state.sweep_2 = NOTHING
+
+
+def from_texts(texts: list[str | None]) -> dict:
+    """The form's widget values from the address's words for its two axes (each may be None);
+    a value that is not understood is left out."""
+    found: dict = {}
+    for n, text in ((1, texts[0]), (2, texts[1])):
         if not text:
             continue
         setting, _, rest = text.partition(":")

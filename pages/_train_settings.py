@@ -304,6 +304,16 @@ def follow(job):
     st.session_state.update(settings_of(job.config, job.started_from))
 
 
+def follow_sweep(sweep):
+    """Show the person's sweep under way in the sidebar: the settings its runs share (its base),
+    as it was started, the first time this session draws it."""
+    if sweep is None or st.session_state.get("followed_sweep") == sweep.id:
+        return
+    st.session_state.followed_sweep = sweep.id
+    st.session_state.pop("before_fine_tune", None)
+    st.session_state.update(settings_of(sweep.plan.base))
+
+
 def layer_settings(locked):
     """The layer widgets of a network trained from random weights: ``(hidden sizes, activation, init)``."""
     n_hidden = st.slider(
@@ -352,10 +362,11 @@ def layer_settings(locked):
     return hidden, activation, init
 
 
-def settings(locked, beside_rate=None):
+def settings(locked, beside_rate=None, sweeping=False):
     """The hyperparameter widgets; returns the ``Plan`` that Start would train (not yet
     validated). While a run trains (``locked``) only the rate and lamda can move: they change it.
-    ``beside_rate(locked)``, if given, draws what goes under the rate slider (the rate finder's button)."""
+    ``beside_rate(locked)``, if given, draws what goes under the rate slider (the rate finder's button).
+    While the person's sweep runs (``sweeping``, with ``locked``) they show its settings, every one greyed."""
     st.subheader("Network", divider="gray")
     base, base_name = start_from(locked)
     if base is not None:  # its layers are the model's: shown as they are, not as sliders that cannot say 800
@@ -371,7 +382,12 @@ def settings(locked, beside_rate=None):
     else:
         hidden, activation, init = layer_settings(locked)
     st.subheader("Training", divider="gray")
-    if locked:
+    if sweeping:
+        st.caption(
+            "Your sweep is under way: these are the settings its runs share (what it varies is on the Sweep tab). "
+            "They can change once it has ended."
+        )
+    elif locked:
         st.caption(
             "While your run trains, only the rate and lamda can change: they take effect from its next mini-batch. "
             "Pause or stop it to change the rest for the next run."
@@ -399,6 +415,7 @@ def settings(locked, beside_rate=None):
         DEFAULT["rate"],
         format_func=lambda r: "%g" % r,
         key="rate",
+        disabled=sweeping,
         on_change=live_change,
         args=("rate",),
         help="the size of each step downhill: too small crawls, too large diverges. Adam: try 0.001; "
@@ -411,6 +428,7 @@ def settings(locked, beside_rate=None):
         LAMDAS,
         DEFAULT["lamda"],
         key="lamda",
+        disabled=sweeping,
         on_change=live_change,
         args=("lamda",),
         help="a penalty on large weights, against overfitting; 0 for none, try 1-10 with gradient descent. "

@@ -5,7 +5,9 @@ together, pause, change the rate mid-run, save the model.
 Settings stay put: they survive a trip to another page (``remember``) and live in the address's
 query string, so that a reload keeps them and a link shares them. While the person's run trains or
 waits, the sidebar shows that run's settings (``follow``), greyed but for the rate and lamda; the
-buttons, progress and charts are one fragment drawn again every second from the run's state.
+buttons, progress and charts are one fragment drawn again every second from the run's state. While
+the person's sweep is under way, the sidebar and the Sweep tab's form show the sweep's settings
+(``follow_sweep``, ``_sweep_form.follow``), the sidebar greyed likewise.
 
 Three tabs: "One run" (the above), "Sweep" (many runs at once, one or two settings varied:
 pages/_sweep.py) and "All runs" (every finished run on this server: pages/_class_runs.py). The
@@ -23,7 +25,7 @@ from pages._people import my_runs
 from pages._train_data import training_data
 from pages._train_results import results, runs_table
 from pages._train_runs import IDLE_EVERY, LIVE_EVERY, live_view
-from pages._train_settings import DEFAULT, NEW, follow, from_address, settings, to_address
+from pages._train_settings import DEFAULT, NEW, follow, follow_sweep, from_address, settings, to_address
 from pages._widgets import KEPT, keep, remember
 
 TABS = {"One run": None, "Sweep": "sweep", "All runs": "all"}  # each tab, and its name in the address (``tab``)
@@ -49,13 +51,16 @@ runs = my_runs()
 job = runs[-1] if runs else None
 going = job is not None and job.running
 follow(job)
-sweeps = _sweep.going()
+sweeping = _sweep.going()
+sweeps = sweeping is not None
+follow_sweep(sweeping)
 first_tab(sweeps)
 with st.sidebar:
     st.header("Hyperparameters")
-    plan = settings(locked=going, beside_rate=partial(_rate_finder.button, sweeping=sweeps))
+    plan = settings(locked=going or sweeps, beside_rate=partial(_rate_finder.button, sweeping=sweeps), sweeping=sweeps)
 keep(DEFAULT)
 _sweep_form.restore()
+_sweep_form.follow(sweeping)
 if "refused" in st.session_state:
     st.warning(
         "These settings in the address were not understood and are left as they were: %s."

@@ -187,6 +187,23 @@ def test_the_sweep_form_counts_the_runs_and_says_how_long_they_take(weights_dir)
     }
 
 
+def test_a_sweeps_axes_read_back_as_the_forms_values():
+    """What a reload during a sweep puts in the form (``_sweep_form.follow``): its own values."""
+    from nn_core.sweep import Axis
+    from pages._sweep_form import axis_text, from_texts
+
+    rates, widths, optimizers = Axis("rate", [1e-4, 1e-3, 1e-2]), Axis("width", [32, 64, 128]), Axis("optimizer", ["gd", "adam"])
+    assert [axis_text(a) for a in (rates, widths, optimizers)] == [
+        "rate:0.0001:0.01:3:log",
+        "width:32:128:3:log",
+        "optimizer:gd,adam",
+    ]
+    assert axis_text(Axis("dropout", [0.0, 0.2, 0.4])) == "dropout:0:0.4:3:even"
+    form = from_texts([axis_text(rates), axis_text(optimizers)])
+    assert form["sweep_1"] == "rate" and form["sweep_1_rate_count"] == 3 and form["sweep_1_rate_log"] is True
+    assert form["sweep_2"] == "optimizer" and form["sweep_2_optimizer_choices"] == ["gd", "adam"]
+
+
 def test_values_that_make_no_sweep_grey_start_and_say_why(weights_dir):
     at = rate_by_width(sweep_tab(), widths=(64, 32, 2))  # the second setting's range backwards
     start = at.button(key="start_sweep")
@@ -316,11 +333,16 @@ def test_stop_sweep_stops_every_run_and_keeps_what_finished(weights_dir):
     assert at.button(key="start_sweep").disabled  # one sweep at a time
     same = "The same in every run of this sweep: one hidden layer of 512 neurons (relu), 100 epochs, 2,000 training images"
     assert same in texts(at.caption) and "rate 0.001" not in texts(at.caption)  # (the rate is what it varies)
-    again = app()  # a reload: the sidebar has the person's usual settings, the sweep still says its own
+    again = app()  # a reload: the sidebar and the form show the sweep under way, greyed, as it was started
     again.session_state["visitor"] = at.session_state["visitor"]
     again.run()
     again.switch_page("pages/train_page.py").run()
-    assert again.slider(key="epochs").value != 100 and same in texts(sweep_tab(again).caption)
+    assert again.slider(key="epochs").value == 100 and again.slider(key="n_hidden").value == 1
+    assert again.slider(key="epochs").disabled and again.select_slider(key="rate").disabled
+    assert "Your sweep is under way: these are the settings its runs share" in texts(again.caption)
+    sweep_tab(again)
+    assert again.slider(key="sweep_1_rate_count").value == 3 and same in texts(again.caption)
+    assert again.button(key="start_sweep").disabled
     at.button(key="stop_sweep").click().run()
     assert sweep.join(120)
     at.run()

@@ -123,11 +123,13 @@ def expected(
     cores: int,
     cluster_started: bool,
     drawing: float = 0.0,
+    others: float = 0.0,
 ) -> Expected:
     """How long ``config`` on ``n_train`` images should take from Start to its results: the wait
     for a free worker, building the data (``drawing``: seconds of drawing pen-drawn digits that
     are not in the cache yet), training at this server's pace (slowed by the runs it would share
-    its machine with), and the test set."""
+    its machine with, and by ``others``: how many cores other work keeps busy there now, see
+    ``others_busy``), and the test set."""
     startup = weighted_quantile(*_corrected(timings, lambda t: t[0], STARTUP_SECONDS), 0.5) + drawing
     startup += 0.0 if cluster_started else CLUSTER_SECONDS
     test = weighted_quantile(*_corrected(timings, lambda t: t[3], TEST_SECONDS), 0.5)
@@ -135,6 +137,7 @@ def expected(
     training_now, waiting = busy
     sharing = min(len(training_now), workers - 1) if len(training_now) < workers else 0
     slowed = max(1, cores) / max(1, cores // (sharing + 1))  # its cores shared with the runs beside it
+    slowed *= (max(0.0, others) + max(1, cores)) / max(1, cores)  # and with whatever else keeps them busy
     training = estimated_seconds(config, n_train) * middle * slowed
     wait = 0.0
     if len(training_now) + len(waiting) >= workers:  # every worker busy: a place frees as runs end
@@ -161,6 +164,18 @@ def probe_rate() -> float:
                 best = min(best, time.perf_counter() - start)
         _probed.append(max(2 * 256 * 784 * 128 / max(best, 1e-9), 1e8))
     return _probed[0]
+
+
+def others_busy(cores: int, ours: float) -> float:
+    """How many of this machine's cores other work keeps busy now: the load average of the last
+    minute less ``ours`` (the cores this server's own runs use), 0 where it cannot be read. The pace
+    learned from runs is as if each had had the machine to itself (``machine_share``); this is what
+    a run started now would share it with."""
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return 0.0
+    return min(float(4 * cores), max(0.0, load - ours))
 
 
 def machine_busy() -> float | None:

@@ -274,16 +274,14 @@ class Runner:
 
     def expected_seconds(self, config: Any, n_train: int) -> Expected:
         """How long ``config`` on ``n_train`` images should take from Start to its results here, as
-        an ``Expected`` range (see ``estimate``). Raises ``runs.RunsError`` if the store cannot be read."""
+        an ``Expected`` range (see ``estimate``). Raises ``runs.RunsError`` if the store cannot be read. The embedded
+        cluster trains on this machine: what else keeps it busy slows a run here too."""
+        busy, here = self.store.busy(), self.address is None
         return estimate.expected(
-            config,
-            n_train,
-            self.store.timings(),
-            self.store.busy(),
-            self.workers(),
-            cores(),
-            cluster_started=self._client is not None or self.address is not None,
+            *(config, n_train, self.store.timings(), busy, self.workers(), cores()),
+            cluster_started=self._client is not None or not here,
             drawing=runspec.drawing_seconds(config),
+            others=estimate.others_busy(cores(), ours=cores() if busy[0] else 0) if here else 0.0,
         )
 
     def workers(self) -> int:

@@ -466,6 +466,10 @@ def test_the_estimate_before_start_is_a_range_that_one_slow_run_hardly_moves():
     # Pen-drawn digits not drawn yet (runspec.drawing_seconds): their drawing comes before the training, whatever its pace.
     drawn = estimate.expected(config, 9000, quiet, ([], []), workers=2, cores=2, cluster_started=True, drawing=7.5)
     assert [drawn.seconds, drawn.low, drawn.high] == pytest.approx([before.seconds + 7.5, before.low + 7.5, before.high + 7.5])
+    # Two cores kept busy by other work on a 2-core machine: the training part takes twice as long.
+    crowded = estimate.expected(config, 9000, quiet, ([], []), workers=2, cores=2, cluster_started=True, others=2.0)
+    assert crowded.high - crowded.low == pytest.approx(2 * (before.high - before.low))
+    assert estimate.others_busy(2, ours=1000) == 0.0 and estimate.others_busy(2, ours=0) >= 0.0
 
 
 def test_the_run_layer_is_split_by_concern_and_no_file_is_long():

@@ -390,14 +390,11 @@ def cmd_download(args: argparse.Namespace) -> int:
     if args.pendigits:
         download_pendigits(args.data, progress=_progress_printer())
         print("The pen-drawn digits are ready in %s" % folder)
-        # Drawn now, once, as the Train page mixes them in: a first run with them then starts at once.
-        seed = TrainConfig().seed
-        if not pendigits.is_cached(pendigits.PAGE_DRAWINGS, seed):
-            start = time.perf_counter()
-            images, _, _ = pendigits.cached_for_training(data_mod.data_dir(args.data), pendigits.PAGE_DRAWINGS, seed)
+        drawn = pendigits.draw_ahead(data_mod.data_dir(args.data), TrainConfig().seed)
+        if drawn is not None:
             print(
                 "Drew them for training (%s images) in %.1f s, kept in %s"
-                % (format(len(images), ","), time.perf_counter() - start, pendigits.cache_dir())
+                % (format(drawn[0], ","), drawn[1], pendigits.cache_dir())
             )
     return 0
 

@@ -151,7 +151,7 @@ _probed: list[float] = []
 
 def probe_rate() -> float:
     """This machine's float32 matrix-multiply rate on one core for a product the size of a default
-    mini-batch's first layer (256 x 784 by 784 x 128), best of 10; measured once per process (about
+    mini-batch's first layer (256 x 784 by 784 x 128), best of 11; measured once per process (about
     10 ms), with whatever else the machine is doing then."""
     if not _probed:
         rng = np.random.default_rng(0)

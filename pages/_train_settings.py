@@ -7,8 +7,9 @@ import math
 
 import streamlit as st
 
-from nn_core import drawings, pendigits, runspec
+from nn_core import data, drawings, pendigits, runspec
 from nn_core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from nn_core.download import download_pendigits
 from nn_core.drawings import DRAWINGS_WEIGHT, DrawingsError
 from nn_core.network import INITS, dense_layers, describe_layers
 from nn_core.optimizers import OPTIMIZERS
@@ -304,6 +305,30 @@ def follow(job):
     st.session_state.update(settings_of(job.config, job.started_from))
 
 
+def pen_download(locked):
+    """Where "Mix in pen-drawn digits" goes once they are here: their download (about 1 MB), then
+    drawn for training at once, so that a first run with them starts as quickly as any."""
+    pressed = st.button(
+        "Get the pen-drawn digits (1 MB)",
+        icon=":material/download:",
+        key="download_pen",
+        disabled=locked,
+        help="7,494 digits written by 30 people on a tablet (the UCI Machine Learning Repository's pendigits). "
+        "Once they are here, you can mix them into training: the network then reads your drawings better",
+    )
+    if not pressed:
+        return
+    folder = data.data_dir()
+    with st.spinner("Downloading the pen-drawn digits and drawing them for training (a few seconds) ..."):
+        try:
+            download_pendigits(folder, log=lambda line: None)
+            pendigits.draw_ahead(folder, TrainConfig().seed)
+        except data.DataError as exc:
+            st.error(plain(str(exc).replace(str(folder), "the server's data folder")))
+            return
+    st.rerun()
+
+
 def follow_sweep(sweep):
     """Show the person's sweep under way in the sidebar: the settings its runs share (its base),
     as it was started, the first time this session draws it."""
@@ -491,6 +516,8 @@ def settings(locked, beside_rate=None, sweeping=False):
             help="add 7,494 digits written by 30 people on a tablet (each drawn %d times as on the canvas): "
             "the network then reads your drawings better, such as a 9 with a curved tail or a 7 with a crossbar" % PEN_DRAWINGS,
         )
+    else:
+        pen_download(locked)
     drawings_of, weight = drawings_choice(locked)
     val_fraction = st.slider(
         "Validation fraction",

@@ -249,6 +249,29 @@ def test_the_command_line_download_draws_the_train_pages_set_once(tmp_path, serv
     assert "Drew them" not in capsys.readouterr().out  # once
 
 
+def test_the_train_page_gets_the_pen_drawn_digits_and_draws_them_at_once(tmp_path, server, monkeypatch, weights_dir):
+    """Without them, the Train page offers their download where "Mix in pen-drawn digits" goes;
+    once fetched they are drawn for training, and the box is there."""
+    from headless import texts, train_page
+
+    monkeypatch.setattr(pendigits, "SHA256", hashlib.sha256(random_text().encode()).hexdigest())
+    monkeypatch.setenv("NN_CORE_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (data / (name + ".gz")).symlink_to(find_mnist(name))
+    monkeypatch.setenv("NN_CORE_DATA_DIR", str(data))
+    monkeypatch.setenv("NN_CORE_PENDIGITS_URLS", closed_port_url() + "pendigits-orig.tra.Z")  # offline first
+    at = train_page()
+    assert not [c for c in at.checkbox if c.key == "pen_digits"]
+    at.button(key="download_pen").click().run()
+    assert "Could not download the pen-drawn digits" in texts(at.error) and "the server's data folder" in texts(at.error)
+    monkeypatch.setenv("NN_CORE_PENDIGITS_URLS", server + "good.Z")
+    at.button(key="download_pen").click().run()
+    assert not at.exception and [c for c in at.checkbox if c.key == "pen_digits"]
+    assert pendigits.is_cached(pendigits.PAGE_DRAWINGS, 0) and not [b for b in at.button if b.key == "download_pen"]
+
+
 def find_mnist(name):
     from nn_core.data import data_dir
 

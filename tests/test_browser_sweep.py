@@ -92,16 +92,16 @@ def test_a_3x2_sweep_fills_in_survives_a_reload_and_its_best_run_reads_digits(br
     records = store.runs_in(sweep["id"])
     best = max(records, key=lambda r: r.val_acc)
     assert cells[records.index(best)] == "%.1f%% ★" % (100 * best.val_acc)  # the star on the best run's cell
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    still_for_a_picture(page)
-    landscape(page).screenshot(path=str(SCREENSHOTS / "sweep.png"))
-
-    # A click on another cell shows that run's curves on the usual charts.
+    # A click on another cell shows that run's curves on the usual charts, and outlines it dashed.
     other = next(i for i, r in enumerate(records) if r.id != best.id)
     landscape(page).locator("g.mark-rect.role-mark path").nth(other).click(force=True)
     page.get_by_text("Curves of %s" % records[other].label, exact=True).wait_for()
     cost = page.get_by_test_id("stVegaLiteChart").nth(1)
     cost.get_by_text(records[other].label, exact=True).wait_for()  # in its legend
+    expect(landscape(page).locator("g.mark-rect.role-mark path[stroke-dasharray]")).to_have_count(1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    still_for_a_picture(page)
+    landscape(page).screenshot(path=str(SCREENSHOTS / "sweep.png"))
 
     # Save offers the run clicked; a click on the best cell offers the best, which is saved, then
     # reads digits on the Draw page.

@@ -166,16 +166,22 @@ def probe_rate() -> float:
     return _probed[0]
 
 
+# Of the load average, what is not counted as other work: it remembers this server's own runs for a
+# minute after they end (a run that has just ended would slow the next estimate by half), and a
+# desktop's background keeps some of a core busy anyway.
+LOAD_SLACK = 0.5  # per core
+
+
 def others_busy(cores: int, ours: float) -> float:
     """How many of this machine's cores other work keeps busy now: the load average of the last
-    minute less ``ours`` (the cores this server's own runs use), 0 where it cannot be read. The pace
-    learned from runs is as if each had had the machine to itself (``machine_share``); this is what
-    a run started now would share it with."""
+    minute less ``ours`` (the cores this server's own runs use) and ``LOAD_SLACK``, 0 where it cannot
+    be read. The pace learned from runs is as if each had had the machine to itself
+    (``machine_share``); this is what a run started now would share it with."""
     try:
         load = os.getloadavg()[0]
     except (OSError, AttributeError):
         return 0.0
-    return min(float(4 * cores), max(0.0, load - ours))
+    return min(float(4 * cores), max(0.0, load - ours - LOAD_SLACK * cores))
 
 
 def machine_busy() -> float | None:

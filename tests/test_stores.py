@@ -172,13 +172,18 @@ def test_a_reader_following_a_run_misses_no_event_while_writers_race(run_store):
 
     def read():
         nonlocal since
-        while not done.is_set() or since < 40:
+        # Once the writers are done, one more read takes what the last one had not seen yet (until
+        # all 40 are there, or a while without them: then the assertion below says what was missed).
+        deadline = None
+        while not done.is_set() or len(seen) < 40:
             for event_id, kind, body in run_store.events(ids[0], since):
                 if kind == "batch":
                     seen.append(body["i"])
                 since = event_id
-            if done.is_set() and len(seen) >= 40:
-                break
+            if done.is_set():
+                deadline = deadline or time.monotonic() + 10
+                if time.monotonic() > deadline:
+                    break
 
     writers = [threading.Thread(target=write, args=(run_id,)) for run_id in ids]
     reader = threading.Thread(target=read)

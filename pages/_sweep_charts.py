@@ -188,7 +188,7 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None, shown:
     """Two settings: a heatmap of validation accuracy, the first setting's values as rows and
     the second's as columns, the accuracy written in each cell ("waiting", "training" until its
     run ends), the best cell outlined in red with a star, the cells ``shown`` (clicked: their
-    curves are below) in a dashed dark grey."""
+    curves are below) dashed dark grey and white."""
     first, second = settings
     finished = [r["val_acc"] for r in rows if finite(r.get("val_acc"))]
     low, high = (min(finished), max(finished)) if finished else (0.0, 1.0)
@@ -246,6 +246,10 @@ def landscape_2d(rows: list[dict], settings: list[str], best: int | None, shown:
             {
                 "transform": [{"filter": "datum.best"}],
                 "mark": {"type": "rect", "fill": None, "stroke": BEST, "strokeWidth": 4},
+            },
+            {  # white under the dashes: dark and white by turns reads on dark cells and light ones
+                "transform": [{"filter": "datum.shown"}],
+                "mark": {"type": "rect", "fill": None, "stroke": "white", "strokeWidth": 4},
             },
             {
                 "transform": [{"filter": "datum.shown"}],

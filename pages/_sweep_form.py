@@ -18,7 +18,7 @@ from nn_core.words import counted
 from pages._people import runner, visitor
 from pages._sweep_charts import NAMES, value_text
 from pages._train_data import recipe_of
-from pages._widgets import KEPT, keep, plain, remember
+from pages._widgets import KEPT, first_sight, keep, plain, remember
 
 NOTHING = "nothing"  # the second setting when only one is varied
 # The range first offered for each setting that is a number: (low, high, how many values).
@@ -107,9 +107,8 @@ def log_spaced(vals: list) -> bool:
 def follow(sweep) -> None:
     """Show the person's sweep under way in the form, as it was started: the first time this
     session draws it (a reload, a new tab), after ``restore``."""
-    if sweep is None or st.session_state.get("followed_sweep_form") == sweep.id:
+    if sweep is None or not first_sight("sweep_form", sweep.id):
         return
-    st.session_state.followed_sweep_form = sweep.id
     st.session_state.update(from_texts([axis_text(a) for a in sweep.plan.axes] + [None]))
     if len(sweep.plan.axes) == 1:
         st.session_state.sweep_2 = NOTHING

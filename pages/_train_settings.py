@@ -18,7 +18,7 @@ from nn_core.storage import ModelFileError
 from nn_core.training import SCHEDULES, TrainConfig
 from pages._models import get_model, saved_names
 from pages._people import current_job, drawing_store, forget_runs, visitor
-from pages._widgets import plain
+from pages._widgets import first_sight, plain
 
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = "full batch"
@@ -296,13 +296,10 @@ def settings_near(run):
 
 
 def follow(job):
-    """Show the person's run that trains or waits in the sidebar, as it was started: the first
-    time this session draws it (a reload, a new tab, another computer of the same person)."""
-    if job is None or not job.running or st.session_state.get("followed_run") == job.id:
-        return
-    st.session_state.followed_run = job.id
-    st.session_state.pop("before_fine_tune", None)
-    st.session_state.update(settings_of(job.config, job.started_from))
+    """Show the person's run that trains or waits in the sidebar, as it was started."""
+    if job is not None and job.running and first_sight("run", job.id):
+        st.session_state.pop("before_fine_tune", None)
+        st.session_state.update(settings_of(job.config, job.started_from))
 
 
 def pen_download(locked):
@@ -330,13 +327,10 @@ def pen_download(locked):
 
 
 def follow_sweep(sweep):
-    """Show the person's sweep under way in the sidebar: the settings its runs share (its base),
-    as it was started, the first time this session draws it."""
-    if sweep is None or st.session_state.get("followed_sweep") == sweep.id:
-        return
-    st.session_state.followed_sweep = sweep.id
-    st.session_state.pop("before_fine_tune", None)
-    st.session_state.update(settings_of(sweep.plan.base))
+    """Show the person's sweep under way in the sidebar: the settings its runs share (its base)."""
+    if sweep is not None and first_sight("sweep", sweep.id):
+        st.session_state.pop("before_fine_tune", None)
+        st.session_state.update(settings_of(sweep.plan.base))
 
 
 def layer_settings(locked):

@@ -94,3 +94,14 @@ def plain(text):
 def seconds(value):
     """A time in seconds as people read it: "0.5 s" for a short run, "28 s" for a longer one."""
     return "%.1f s" % value if value < 10 else "%.0f s" % value
+
+
+def first_sight(what: str, ident) -> bool:
+    """True the first time this session draws ``what`` (a run, a sweep) of id ``ident``, so that a
+    reload, a new tab or another computer of the same person shows it as it was started, once, and
+    then leaves the widgets to the person."""
+    key = "followed_" + what
+    if st.session_state.get(key) == ident:
+        return False
+    st.session_state[key] = ident
+    return True

@@ -64,8 +64,9 @@ def test_the_heatmap_writes_each_finished_runs_accuracy_in_its_cell_and_marks_th
     assert spec["layer"][0]["params"][0]["select"]["fields"] == ["index"]  # a click names the run
     assert [c["dark"] for c in cells[:4]] == [True, True, False, False]  # white text on the dark cells
     clicked = json.loads(json.dumps(landscape_2d(rows_3x2(4), ["rate", "width"], best=3, shown=[1, 3])))
-    dashed = clicked["layer"][2]
-    assert dashed["transform"] == [{"filter": "datum.shown"}] and dashed["mark"]["strokeDash"]
+    under, dashed = clicked["layer"][2:4]
+    assert dashed["transform"] == under["transform"] == [{"filter": "datum.shown"}] and dashed["mark"]["strokeDash"]
+    assert under["mark"]["stroke"] == "white" and "strokeDash" not in under["mark"]  # dashes read on a dark cell too
     assert [c["index"] for c in clicked["data"]["values"] if c["shown"]] == [1]  # the best keeps its red
     assert not any(c["shown"] for c in cells)
 

@@ -14,7 +14,8 @@ GEMM rate of this machine, and the share of it that each library's training reac
 (``threadpoolctl``), beside the epoch with every thread: on a machine shared with other work, the
 products of a mini-batch wait for the slower of two threads at every call. Each round also times
 the products of an epoch alone (the six matrix products of each mini-batch, nothing between them):
-the least time any NumPy trainer of this network and mini-batch can take on this BLAS.
+the least time any NumPy trainer of this network and mini-batch can take on this BLAS; and the
+same training as bare NumPy (``bare_epoch``): the products and the least element-wise work they need.
 """
 
 import argparse
@@ -74,6 +75,59 @@ def products_alone(n, dims=DIMS, batch=BATCH):
             A[l + 1] @ A[l].T
             if l:
                 W[l].T @ A[l + 1]
+    return time.perf_counter() - start
+
+
+def bare_epoch(x, y, dims=DIMS, batch=BATCH, rate=RATE, seed=0):
+    """Seconds of one epoch of the same training written as bare NumPy, every array made once and
+    reused (``out=``): per mini-batch the gather of its images, each layer's product, bias and relu
+    (softmax at the end), the output's gradient, each layer's weight and bias gradients, the relu
+    masks and the update; no cost, accuracy, schedule, checks or progress. What a NumPy trainer of
+    this network spends at the least, beyond its products, on this machine."""
+    rng = np.random.default_rng(seed)
+    W = [(rng.standard_normal((b, a)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(dims, dims[1:])]
+    bias = [np.zeros((b, 1), np.float32) for b in dims[1:]]
+    Y = np.zeros((len(y), dims[-1]), np.float32)
+    Y[np.arange(len(y)), y] = 1
+    Xb = np.empty((batch, dims[0]), np.float32)
+    Yb = np.empty((batch, dims[-1]), np.float32)
+    Z = [np.empty((d, batch), np.float32) for d in dims[1:]]
+    A = [Xb.T] + [np.empty((d, batch), np.float32) for d in dims[1:]]
+    dZ = [np.empty((d, batch), np.float32) for d in dims[1:]]
+    dW = [np.empty_like(w) for w in W]
+    db = [np.empty_like(b) for b in bias]
+    top = np.empty((1, batch), np.float32)
+    step = np.float32(rate)
+    perm = rng.permutation(len(y))
+    start = time.perf_counter()
+    for i in range(len(y) // batch):  # whole mini-batches only, so that every buffer keeps its shape
+        idx = perm[i * batch : (i + 1) * batch]
+        np.take(x, idx, axis=0, out=Xb)
+        np.take(Y, idx, axis=0, out=Yb)
+        for l, w in enumerate(W):
+            np.matmul(w, A[l], out=Z[l])
+            Z[l] += bias[l]
+            if l < len(W) - 1:
+                np.maximum(Z[l], 0, out=A[l + 1])
+        out = A[-1]
+        np.max(Z[-1], axis=0, keepdims=True, out=top)
+        np.subtract(Z[-1], top, out=out)
+        np.exp(out, out=out)
+        np.sum(out, axis=0, keepdims=True, out=top)
+        out /= top
+        np.subtract(out, Yb.T, out=dZ[-1])
+        dZ[-1] *= np.float32(1 / batch)
+        for l in range(len(W) - 1, -1, -1):
+            np.matmul(dZ[l], A[l].T, out=dW[l])
+            np.sum(dZ[l], axis=1, keepdims=True, out=db[l])
+            if l:
+                np.matmul(W[l].T, dZ[l], out=dZ[l - 1])
+                np.multiply(dZ[l - 1], Z[l - 1] > 0, out=dZ[l - 1])
+        for w, g, b, gb in zip(W, dW, bias, db):
+            g *= step
+            w -= g
+            gb *= step
+            b -= gb
     return time.perf_counter() - start
 
 
@@ -184,6 +238,7 @@ def main():
     for i in range(args.epochs):
         rate = gemm_rate()
         row = {"gemm": rate, "nn_core": next(ours), "products": products_alone(d.x_train.shape[0])}
+        row["bare"] = bare_epoch(d.x_train, d.y_train, seed=i)
         if theirs is not None:
             row["torch"] = next(theirs)
         if single is not None:
@@ -193,12 +248,13 @@ def main():
                 row["one_thread"] = next(single)
         rounds.append(row)
         print(
-            "round %d: matmul %.0f GFLOP/s, nn_core %.3f s (its products alone %.3f s)%s%s"
+            "round %d: matmul %.0f GFLOP/s, nn_core %.3f s (its products alone %.3f s, bare NumPy %.3f s)%s%s"
             % (
                 i + 1,
                 rate / 1e9,
                 row["nn_core"],
                 row["products"],
+                row["bare"],
                 "" if theirs is None else ", PyTorch %.3f s" % row["torch"],
                 "" if single is None else ", nn_core on one BLAS thread %.3f s" % row["one_thread"],
             )
@@ -211,6 +267,11 @@ def main():
         "the products of an epoch alone: %.3f s, %.0f%% of the rate; %.0f%% of nn_core's epoch"
         % (med["products"], 100 * share("products"), 100 * statistics.median(r["products"] / r["nn_core"] for r in rounds))
     )
+    print(
+        "bare NumPy (the products and the least element-wise work around them, buffers reused): %.3f s, %.0f%% of the rate; "
+        "nn_core's epoch %.2fx it"
+        % (med["bare"], 100 * share("bare"), statistics.median(r["nn_core"] / r["bare"] for r in rounds))
+    )
     if single is not None:
         print(
             "nn_core on one BLAS thread: %.3f s per epoch, %.2fx the time on every thread (median of the rounds)"
@@ -219,10 +280,12 @@ def main():
     if theirs is not None:
         print("PyTorch: %.3f s per epoch, %.0f%% of the matrix-multiply rate" % (med["torch"], 100 * share("torch")))
         print(
-            "ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster); the products alone / PyTorch: %.2f"
+            "ratio nn_core / PyTorch: %.2f (below 1 means nn_core is faster); the products alone / PyTorch: %.2f; "
+            "bare NumPy / PyTorch: %.2f"
             % (
                 statistics.median(r["nn_core"] / r["torch"] for r in rounds),
                 statistics.median(r["products"] / r["torch"] for r in rounds),
+                statistics.median(r["bare"] / r["torch"] for r in rounds),
             )
         )
     if not args.no_memory:

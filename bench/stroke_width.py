@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nn_core import augment, pendigits
 from nn_core.data import load_mnist
+from nn_core.preprocess import stroke_shares
 from nn_core.storage import load_model
 
 STEPS = [-2, -1, 0, 1, 2, 3, 4]  # the robustness view's -2..2, and the thicker pens beyond
@@ -35,20 +36,17 @@ COLOURS = ["#9a9a9a", "#1f6fb4", "#d9730d", "#2a9d4b"]
 
 
 def share_of_height(images):
-    """The median, over 28x28 digits, of stroke width over ink height (ink: pixels above one half).
-    A stroke's width is twice its area over its outline's length; the outline is measured by the
-    pixel edges between ink and paper, times pi/4, because a staircase of pixels counts 4/pi
-    times a smooth curve's length on average (Crofton)."""
-    ink = np.pad(images.reshape(-1, 28, 28) > 0.5, ((0, 0), (1, 1), (1, 1)))
-    area = ink.sum(axis=(1, 2))
-    edges = (ink[:, 1:] != ink[:, :-1]).sum(axis=(1, 2)) + (ink[:, :, 1:] != ink[:, :, :-1]).sum(axis=(1, 2))
-    rows = ink.any(axis=2)
-    drawn = area > 0
-    heights = np.array([np.ptp(np.nonzero(r)[0]) + 1 for r in rows[drawn]])
-    widths = 2 * area[drawn] / (edges[drawn] * np.pi / 4)
-    if not drawn.any() or np.median(heights) < 8:
+    """The median, over 28x28 digits, of stroke width over ink height (``preprocess.stroke_shares``)."""
+    shares = stroke_shares(images)
+    drawn = np.isfinite(shares)
+    if not drawn.any() or np.median(ink_heights(images[drawn])) < 8:
         return float("nan")  # most digits erased: nothing left to measure
-    return float(np.median(widths / heights))
+    return float(np.median(shares[drawn]))
+
+
+def ink_heights(images):
+    rows = (images.reshape(-1, 28, 28) > 0.5).any(axis=2)
+    return np.array([np.ptp(np.nonzero(r)[0]) + 1 for r in rows])
 
 
 def mnist_curve(models, x, y):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from .preprocess import to_mnist
+from .preprocess import THICK_STROKES, stroke_shares, to_mnist
 
 if TYPE_CHECKING:
     from .model import Model
@@ -28,6 +28,12 @@ class Prediction:
         """``(digit, probability)`` of the second most probable answer."""
         second = int(np.argsort(self.probabilities)[-2])
         return second, float(self.probabilities[second])
+
+    @property
+    def thick_strokes(self) -> bool:
+        """Whether the strokes are thick for the digit's size (``preprocess.THICK_STROKES``): a
+        felt pen, or a small digit drawn with a wide brush, which networks trained on MNIST misread more."""
+        return bool(stroke_shares(self.image)[0] >= THICK_STROKES)
 
 
 class ModelOutputError(ValueError):

@@ -59,6 +59,10 @@ TOUCH = """<style>
 </style>"""
 CLOSE = 0.15  # a second answer this probable is shown too
 CANVAS = 280
+THICK_HINT = (
+    ":material/format_size: The lines are thick for the size of this digit: the network learned from "
+    "thinner ones and gets more of these wrong. Draw it bigger, or pick a thinner brush."
+)
 
 
 def pick_model():
@@ -97,6 +101,8 @@ def show_prediction(model, prediction, where, picture=None, source="drawn"):
         second, p = prediction.runner_up
         if p >= CLOSE:
             left.caption("Or perhaps %s (%.0f%%)" % (explain.a_digit(second), 100 * p))
+        if prediction.thick_strokes:
+            left.caption(THICK_HINT)
         seen = Image.fromarray((prediction.image * 255).astype(np.uint8)).resize((140, 140), Image.NEAREST)
         right.image(
             seen,

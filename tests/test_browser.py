@@ -30,12 +30,16 @@ def test_a_page_opened_by_its_address_on_a_fresh_server(browser, tmp_path):
         context.close()
 
 
+THICK = "lines are thick for the size of this digit"  # (the Draw page's THICK_HINT)
+
+
 def test_drawn_digits_are_recognised(page):
-    answers = {}
+    answers, hints = {}, 0
     for digit, strokes in DIGITS.items():
         clear(page)
         draw(page, strokes)
         answers[digit] = prediction(page)
+        hints += page.get_by_text(THICK).count() > 0
         if digit == 3:
             page.get_by_test_id("stImage").locator("img").first.wait_for()
             page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
@@ -43,6 +47,7 @@ def test_drawn_digits_are_recognised(page):
             page.screenshot(path=str(SCREENSHOTS / "draw.png"))
     right = sum(answers[d] == d for d in answers)
     assert right >= 9, answers
+    assert hints <= 1  # a 20 px brush on a digit most of the canvas tall: no hint about thick lines
 
 
 def test_small_digits_in_a_corner_with_a_thick_brush(page):
@@ -54,12 +59,17 @@ def test_small_digits_in_a_corner_with_a_thick_brush(page):
     assert "32" in page.get_by_test_id("stSlider").filter(has_text="Brush width").inner_text()
     page.keyboard.press("Escape")
     page.get_by_test_id("stSlider").filter(has_text="Brush width").wait_for(state="hidden")
-    answers = {}
+    answers, hints = {}, 0
     for digit, strokes in DIGITS.items():
         clear(page)
         draw(page, [[(140 + x / 2, 140 + y / 2) for x, y in stroke] for stroke in strokes])
         answers[digit] = prediction(page)
+        hints += page.get_by_text(THICK).count() > 0
+        if digit == 8:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "draw-thick.png"))
     assert sum(answers[d] == d for d in answers) >= 9, answers
+    assert hints >= 7  # lines a third of the digit's height: the page says so, and how to draw instead
 
 
 def scroll_position(page):

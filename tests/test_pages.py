@@ -405,6 +405,32 @@ def test_an_uploads_answer_is_the_one_answer_on_the_page(shipped_weights):
     assert not [c for c in at.get("subheader") if "upload" in str(c.value).lower()]  # no second block below
 
 
+def seven_png(width):
+    """A 7 drawn with lines ``width`` pixels wide on a white 280x280 picture, as PNG bytes."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(picture).line([(60, 60), (200, 60), (110, 220)], fill=0, width=width, joint="curve")
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_digit_drawn_with_thick_lines_gets_a_hint_and_a_thin_one_none(shipped_weights):
+    hint = "lines are thick for the size of this digit"  # (pages/draw_page.py's THICK_HINT)
+    at = app()
+    at.run()
+    upload_picture(at, "thin.png", seven_png(14))
+    assert [m.value for m in at.metric if m.label == "Prediction"] == ["7"]
+    assert hint not in texts(at.caption)
+    upload_picture(at, "thick.png", seven_png(60))
+    assert not at.exception
+    assert hint in texts(at.caption)
+    assert [m.value for m in at.metric if m.label == "Prediction"] == ["7"]
+
+
 def test_the_servers_numpy_runs_single_threaded():
     # Every visitor's page script shares the server's process: with OpenBLAS's threads, Draw pages
     # answering strokes at once wait for each other's threads, spinning (bench/load.py).

@@ -140,3 +140,23 @@ def test_the_second_best_answer_is_the_second_largest_probability():
 
     p = Prediction(digit=9, probabilities=np.array([0, 0, 0, 0.3, 0, 0, 0, 0.05, 0, 0.65]), image=np.zeros((28, 28)))
     assert p.confidence == 0.65 and p.runner_up == (3, 0.3)
+
+
+def test_thick_strokes_are_told_apart_where_the_shipped_model_misreads_them(mnist, shipped_model):
+    """``stroke_shares`` finds the digits whose lines are thick for their size: few of MNIST's own
+    test digits, most of them thickened two pixel steps (a felt pen), and those the shipped model
+    reads less well than the rest of the same set."""
+    from nn_core import augment
+    from nn_core.preprocess import THICK_STROKES, stroke_shares
+
+    x, y = mnist.x_test[:3000], mnist.y_test[:3000]
+    as_is = stroke_shares(x)
+    assert 0.11 < np.nanmedian(as_is) < 0.15  # MNIST's strokes: about an eighth of the height
+    assert np.mean(as_is >= THICK_STROKES) < 0.03
+    thick = augment.transform(x, thickness=2)
+    shares = stroke_shares(thick)
+    flagged = shares >= THICK_STROKES
+    assert flagged.mean() > 0.5
+    right = shipped_model.predict_proba(thick).argmax(axis=1) == y
+    assert right[flagged].mean() < right[~flagged].mean() - 0.03
+    assert np.isnan(stroke_shares(np.zeros((1, 784), np.float32))[0])  # no ink: nothing to measure

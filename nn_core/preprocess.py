@@ -169,10 +169,10 @@ def stroke_shares(images: np.ndarray) -> np.ndarray:
     width is twice its area over its outline's length; the outline is the pixel edges between ink
     and paper times pi/4, because a staircase of pixels is 4/pi times as long as the smooth curve
     it follows, on average (Crofton)."""
-    ink = np.pad(np.asarray(images).reshape(-1, SIZE, SIZE) > 0.5, ((0, 0), (1, 1), (1, 1)))
+    ink: np.ndarray = np.pad(np.asarray(images).reshape(-1, SIZE, SIZE) > 0.5, ((0, 0), (1, 1), (1, 1)))
     area = ink.sum(axis=(1, 2))
     edges = (ink[:, 1:] != ink[:, :-1]).sum(axis=(1, 2)) + (ink[:, :, 1:] != ink[:, :, :-1]).sum(axis=(1, 2))
-    rows = ink.any(axis=2)
+    rows = np.asarray(ink.any(axis=2))  # (digits, rows): which rows hold ink
     top = np.argmax(rows, axis=1)
     bottom = rows.shape[1] - 1 - np.argmax(rows[:, ::-1], axis=1)
     height = np.where(area > 0, bottom - top + 1, 0)

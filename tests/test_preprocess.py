@@ -158,5 +158,6 @@ def test_thick_strokes_are_told_apart_where_the_shipped_model_misreads_them(mnis
     flagged = shares >= THICK_STROKES
     assert flagged.mean() > 0.5
     right = shipped_model.predict_proba(thick).argmax(axis=1) == y
-    assert right[flagged].mean() < right[~flagged].mean() - 0.03
+    # 95.9% against 98.1% (89% against 96% for the model shipped before)
+    assert right[flagged].mean() < right[~flagged].mean() - 0.01
     assert np.isnan(stroke_shares(np.zeros((1, 784), np.float32))[0])  # no ink: nothing to measure

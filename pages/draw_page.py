@@ -60,8 +60,8 @@ TOUCH = """<style>
 CLOSE = 0.15  # a second answer this probable is shown too
 CANVAS = 280
 THICK_HINT = (
-    ":material/format_size: The lines are thick for the size of this digit: the network learned from "
-    "thinner ones and gets more of these wrong. Draw it bigger, or pick a thinner brush."
+    ":material/format_size: The lines are thick for the size of this digit, and the network gets more "
+    "of these wrong than of thin ones. Draw it bigger, or pick a thinner brush."
 )
 
 

@@ -37,6 +37,15 @@ def row(name, result):
     return "%-26s %6.2f%%  %s  (n=%d)" % (name, 100 * result["accuracy"], per_class, result["n"])
 
 
+def confusions(result, most=6):
+    """The commonest misreadings, as "9 read as 7: 16"."""
+    C = np.array(result["confusion_matrix"])
+    np.fill_diagonal(C, 0)
+    worst = np.argsort(C, axis=None)[::-1][:most]
+    pairs = [np.unravel_index(i, C.shape) for i in worst]
+    return "  commonest misreadings: " + ", ".join("%d read as %d: %d" % (t, p, C[t, p]) for t, p in pairs if C[t, p])
+
+
 def header():
     return "%-26s %7s  %s" % ("", "all", "  ".join("%5d" % d for d in range(10)))
 
@@ -91,9 +100,12 @@ def main():
     )
     print(header())
     if held:
-        print(row("%s, writers %s" % (args.model, ",".join(map(str, held))), measure(model, digits, held)))
+        result = measure(model, digits, held)
+        print(row("%s, writers %s" % (args.model, ",".join(map(str, held))), result))
     else:
-        print(row("%s, all 30 writers" % args.model, measure(model, digits, pendigits.writers_of(digits))))
+        result = measure(model, digits, pendigits.writers_of(digits))
+        print(row("%s, all 30 writers" % args.model, result))
+    print(confusions(result))
     if not args.folds:
         return
     mnist = load_mnist(args.data)
@@ -119,6 +131,7 @@ def main():
             flush=True,
         )
     print(row("%s, %d folds pooled" % (args.recipe, args.folds), pooled(results)))
+    print(confusions(pooled(results)))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nn_core import augment, pendigits
 from nn_core.data import load_mnist
-from nn_core.preprocess import stroke_shares
+from nn_core.preprocess import ink_heights, stroke_shares
 from nn_core.storage import load_model
 
 STEPS = [-2, -1, 0, 1, 2, 3, 4]  # the robustness view's -2..2, and the thicker pens beyond
@@ -42,11 +42,6 @@ def share_of_height(images):
     if not drawn.any() or np.median(ink_heights(images[drawn])) < 8:
         return float("nan")  # most digits erased: nothing left to measure
     return float(np.median(shares[drawn]))
-
-
-def ink_heights(images):
-    rows = (images.reshape(-1, 28, 28) > 0.5).any(axis=2)
-    return np.array([np.ptp(np.nonzero(r)[0]) + 1 for r in rows])
 
 
 def mnist_curve(models, x, y):

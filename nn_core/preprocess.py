@@ -172,9 +172,16 @@ def stroke_shares(images: np.ndarray) -> np.ndarray:
     ink: np.ndarray = np.pad(np.asarray(images).reshape(-1, SIZE, SIZE) > 0.5, ((0, 0), (1, 1), (1, 1)))
     area = ink.sum(axis=(1, 2))
     edges = (ink[:, 1:] != ink[:, :-1]).sum(axis=(1, 2)) + (ink[:, :, 1:] != ink[:, :, :-1]).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(area > 0, 2 * area / (edges * np.pi / 4) / ink_heights(ink), np.nan)
+
+
+def ink_heights(images: np.ndarray) -> np.ndarray:
+    """For each 28x28 digit (as ``stroke_shares`` takes them, or already as ink), the rows from
+    its highest ink to its lowest (ink: pixels above one half); 0 where there is no ink."""
+    a = np.asarray(images)
+    ink = a if a.dtype == bool else a.reshape(-1, SIZE, SIZE) > 0.5
     rows = np.asarray(ink.any(axis=2))  # (digits, rows): which rows hold ink
     top = np.argmax(rows, axis=1)
     bottom = rows.shape[1] - 1 - np.argmax(rows[:, ::-1], axis=1)
-    height = np.where(area > 0, bottom - top + 1, 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(area > 0, 2 * area / (edges * np.pi / 4) / height, np.nan)
+    return np.where(rows.any(axis=1), bottom - top + 1, 0)

@@ -161,3 +161,15 @@ def test_thick_strokes_are_told_apart_where_the_shipped_model_misreads_them(mnis
     # 95.9% against 98.1% (89% against 96% for the model shipped before)
     assert right[flagged].mean() < right[~flagged].mean() - 0.01
     assert np.isnan(stroke_shares(np.zeros((1, 784), np.float32))[0])  # no ink: nothing to measure
+
+
+def test_ink_heights_count_the_rows_from_the_highest_ink_to_the_lowest():
+    from nn_core.preprocess import ink_heights
+
+    digits = np.zeros((3, 28, 28), np.float32)
+    digits[0, 5:21, 10:14] = 1.0  # rows 5..20
+    digits[1, 3, 3] = 0.9
+    digits[1, 24, 20] = 0.6  # two dots: everything between counts
+    digits[2, 10:20, 10] = 0.4  # faint: not ink
+    assert ink_heights(digits).tolist() == [16, 22, 0]
+    assert ink_heights(digits.reshape(3, 784)).tolist() == [16, 22, 0]

@@ -261,4 +261,4 @@ def duration_range(low: float, high: float) -> str:
     else:
         return "about %.1f-%.1f hours" % (low / 3600, high / 3600)
     a, b = round(a), round(b)
-    return "about %d %s" % (a, unit) if a >= b else "about %d-%d %s" % (max(a, 1), b, unit)
+    return "about %s" % counted(a, unit[:-1]) if a >= b else "about %d-%d %s" % (max(a, 1), b, unit)

@@ -136,6 +136,12 @@ class Run:
         return self._state().status in ACTIVE
 
     @property
+    def preparing(self):
+        """True while its process builds the training data (taken, not training yet)."""
+        r = self._state()
+        return r.status == runstate.RUNNING and r.started is None
+
+    @property
     def queued(self):
         return self._state().status == "queued"
 
@@ -176,8 +182,9 @@ class Run:
 
     @property
     def trained(self):
-        """Whether it has a trained network worth saving: ended, with at least one whole epoch."""
-        return self.result is not None and len(self.history) > 0
+        """Whether it ended with a network to save and measure: finished, or stopped with its
+        network so far (in its first epoch too: the test accuracy shown is that network's)."""
+        return self.result is not None
 
     @property
     def elapsed(self):

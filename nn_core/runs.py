@@ -137,8 +137,10 @@ class RunStore(Store):
 
         def begin(conn):
             taken = conn.execute(
-                "UPDATE runs SET status = 'running', began = ?, started = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
-                (now, now, now, socket.gethostname(), run_id),
+                # ``started`` waits for the training data: the time shown counts training only, so
+                # it must not first count the data's assembly and then go back to 0.
+                "UPDATE runs SET status = 'running', began = ?, heartbeat = ?, host = ? WHERE id = ? AND status = 'queued'",
+                (now, now, socket.gethostname(), run_id),
             ).rowcount
             if taken:
                 conn.execute("INSERT INTO run_events (run, kind, body) VALUES (?, ?, ?)", (run_id, runstate.STARTED, "null"))

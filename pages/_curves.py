@@ -19,7 +19,8 @@ SMOOTHED = "training cost, the epoch's mini-batches so far"
 LEGEND = {"orient": "bottom", "labelLimit": 0, "columns": 3}
 # Which line is which curve is said in words under the charts (``CURVES``): a legend drew the
 # solid and the dashed line with the same dot, and beside the runs' legend it was cut off.
-CURVES = "Solid lines: training; dashed: validation (images held out). The thin line: the training cost of the epoch's mini-batches so far."
+LINES = "Solid lines: training; dashed: validation (images held out)."
+CURVES = LINES + " The thin line: the training cost of the epoch's mini-batches so far."  # where a run trains live
 CHART_HEIGHT = 280  # the plot's; given to st.vega_lite_chart with room for the legend, else the legend squeezes the plot
 
 
@@ -40,15 +41,19 @@ ROW_HEIGHT = 14  # pixels between two stacked labels
 
 
 def changes_of(shown):
-    """Every change of rate or lamda of the ``shown`` runs, in the order they were made, numbered."""
+    """Every change of rate or lamda of the ``shown`` runs, in the order they were made, numbered;
+    ``change`` is its label on the chart, which names the run when several are drawn (one run's
+    marker beside another run's curves read as a change of that other run)."""
     made = sorted(((float(c["epoch"]), job.label, c) for job in shown for c in job.changes), key=lambda t: t[0])
+    several = len(shown) > 1
     return [
         {
             "run": label,
             "epoch": epoch,
             "n": i + 1,
             "row": i % CHANGE_ROWS,
-            "change": "%d: %s %g → %g" % (i + 1, c["setting"], c["old"], c["new"]),
+            "what": "%s %g → %g" % (c["setting"], c["old"], c["new"]),
+            "change": "%d%s: %s %g → %g" % (i + 1, " (%s)" % label if several else "", c["setting"], c["old"], c["new"]),
         }
         for i, (epoch, label, c) in enumerate(made)
     ]
@@ -59,14 +64,21 @@ def change_list(shown):
     made = changes_of(shown)
     if not made:
         return ""
-    return "Changes: " + "; ".join("%s at epoch %.2f (%s)" % (c["change"], c["epoch"], c["run"]) for c in made) + "."
+    return "Changes: " + "; ".join("%d: %s at epoch %.2f (%s)" % (c["n"], c["what"], c["epoch"], c["run"]) for c in made) + "."
 
 
-def epochs_axis(shown):
+def epochs_axis(shown, live=None):
     """Where the epoch axis ends: at the epochs a run training or waiting will reach, and at those
-    the others did reach (never past them, as a rounded-up axis did)."""
-    ends = [job.config.epochs if job.running else max(len(job.history), 1) for job in shown]
-    return max(ends + [1])
+    the others did reach (never past them, as a rounded-up axis did), counting the epoch a run
+    was stopped in (its mini-batches' line and changes reach into it)."""
+
+    def reached(job):
+        into = [float(c["epoch"]) for c in job.changes]
+        if job is live:
+            into += [float(e) for e, _ in job.batch_costs[-1:]]
+        return max([len(job.history), 1] + [math.ceil(e) for e in into])
+
+    return max([job.config.epochs if job.running else reached(job) for job in shown] + [1])
 
 
 def overlay(runs, shown, live=None, log=False):
@@ -76,7 +88,7 @@ def overlay(runs, shown, live=None, log=False):
     cost on a logarithmic axis."""
     color = field("run", "nominal", scale={"domain": [job.label for job in shown], "range": [colour(runs, job) for job in shown]})
     changes = changes_of(shown)
-    x_scale = {"domain": [0, epochs_axis(shown)], "nice": False}
+    x_scale = {"domain": [0, epochs_axis(shown, live)], "nice": False}
     charts = []
     for what, keys in (("cost", ["train_cost", "val_cost"]), ("accuracy", ["train_acc", "val_acc"])):
         names = [COLUMNS[key] for key in keys]
@@ -113,7 +125,7 @@ def overlay(runs, shown, live=None, log=False):
                             for e, c in live.batch_costs
                         ]
                     },
-                    "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7},
+                    "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.7, "clip": True},
                     "encoding": {
                         "x": field("epoch", scale=x_scale),
                         "y": field("cost", scale={"type": "log"} if log else {"zero": False}),

@@ -15,7 +15,7 @@ from nn_core.optimizers import OPTIMIZERS
 from nn_core.runs import RunsError
 from nn_core.sweep import SETTINGS, SweepPlan
 from nn_core.words import counted
-from pages._curves import CHART_HEIGHT, CURVES, overlay
+from pages._curves import CHART_HEIGHT, LINES, overlay
 from pages._people import current_job, runner, visitor
 from pages._sweep_charts import landscape_1d, landscape_2d, picked, value_text
 from pages._sweep_form import form, log_spaced
@@ -147,7 +147,7 @@ def live(sweep_id: str) -> None:
         left, right = st.columns(2)
         left.vega_lite_chart(spec=cost, key="sweep_cost", height=CHART_HEIGHT + 80)
         right.vega_lite_chart(spec=accuracy, key="sweep_accuracy", height=CHART_HEIGHT + 80)
-        st.caption(CURVES)
+        st.caption(LINES + (" A run of one epoch is a single point." if any(len(r.history) == 1 for r in shown) else ""))
     finished = [r for r in runs if r.trained]
     if finished:
         st.markdown("**Save a run of this sweep as a model**")

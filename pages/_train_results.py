@@ -29,7 +29,11 @@ def results(job):
     a, b, c = st.columns(3)
     a.metric("Test accuracy", "%.2f%%" % (100 * job.result["accuracy"]), help="on %d test images" % job.result["n"])
     b.metric("Training time", seconds(job.elapsed))
-    c.metric("Epochs", len(job.history))
+    c.metric(
+        "Epochs",
+        len(job.history) or "under 1",
+        help=None if job.history else "stopped during its first epoch: the network is the one of its mini-batches so far",
+    )
     cm = confusion_frame(job.result["confusion_matrix"])
     base = alt.Chart(cm).encode(x="predicted digit:O", y="true digit:O")
     base = base.properties(width=360, height=360)
@@ -48,7 +52,7 @@ def save(job, runs=None, prefix=""):
     """Save or download the network of one of the person's runs that has a trained one (of
     ``runs``, the runs of a sweep say, else of their ordinary runs; ``prefix`` before every key)."""
     if not job.trained:
-        st.caption("%s ended before its first epoch: there is no trained network to save." % plain(job.label))
+        st.caption("%s ended without a network to save." % plain(job.label))
     finished = {r.label: r for r in (my_runs() if runs is None else runs) if r.trained}
     if not finished:
         return
@@ -59,7 +63,7 @@ def save(job, runs=None, prefix=""):
             labels,
             index=labels.index(job.label) if job.label in finished else len(labels) - 1,
             key=prefix + "save_which",
-            format_func=lambda label: "%s (%.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
+            format_func=lambda label: "%s (test accuracy %.2f%%)" % (label, 100 * finished[label].result["accuracy"]),
             help="the network of any of your finished runs, with its test accuracy",
         )
         job = finished[chosen]

@@ -148,6 +148,8 @@ def progress_text(job) -> str:
             "next to start" if ahead == 0 else "%d run%s ahead of yours" % (ahead, "" if ahead == 1 else "s"),
         )
     done = len(job.history)
+    if job.preparing:
+        return "%s: getting the training images ready ..." % label
     if job.running:
         epoch = "epoch %d of %d, %s so far" % (min(done + 1, job.config.epochs), job.config.epochs, seconds(job.elapsed))
         left = job.seconds_left

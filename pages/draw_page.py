@@ -235,7 +235,7 @@ def correction(prediction, picture, source):
     )
     st.pills(
         "No, it is a",
-        list(range(10)),
+        [d for d in range(10) if d != prediction.digit],  # "no, it is the digit you said" would keep it as right
         key="fix-" + tag,
         on_change=lambda: keep_drawing(tag, st.session_state.get("fix-" + tag), prediction, picture, source),
         help="click the digit you drew: the drawing is kept with that label",

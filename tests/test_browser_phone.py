@@ -67,9 +67,8 @@ def test_the_network_view_on_a_phone_is_square_tappable_and_its_buttons_fit_a_fi
     assert abs(width / height - 1) <= 0.1 and width >= 60, (width, height)
     assert square >= 8, square
 
-    pills = [
-        phone.get_by_test_id("stButtonGroup").get_by_role("radio", name=str(d), exact=True).bounding_box() for d in range(10)
-    ]
+    pills = [radio.bounding_box() for radio in phone.get_by_test_id("stButtonGroup").get_by_role("radio").all()]
+    assert len(pills) == 9  # every digit but the answer
     rows = {}
     for p in pills:
         assert p["width"] >= 44 and p["height"] >= 44, p

@@ -107,12 +107,12 @@ def test_a_3x2_sweep_fills_in_survives_a_reload_and_its_best_run_reads_digits(br
     # reads digits on the Draw page.
     offered = page.get_by_role("combobox", name="Run to save")
     expect(offered).to_match_aria_snapshot(
-        '- combobox "Run to save": "%s (%.2f%%)"' % (records[other].label, 100 * records[other].result["accuracy"])
+        '- combobox "Run to save": "%s (test accuracy %.2f%%)"' % (records[other].label, 100 * records[other].result["accuracy"])
     )
     landscape(page).locator("g.mark-rect.role-mark path").nth(records.index(best)).click(force=True)
     page.get_by_text("Curves of %s" % best.label, exact=True).wait_for()
     expect(page.get_by_role("combobox", name="Run to save")).to_match_aria_snapshot(
-        '- combobox "Run to save": "%s (%.2f%%)"' % (best.label, 100 * best.result["accuracy"])
+        '- combobox "Run to save": "%s (test accuracy %.2f%%)"' % (best.label, 100 * best.result["accuracy"])
     )
     page.get_by_label("Save as").fill("sweep-best")
     page.get_by_label("Save as").press("Enter")

@@ -54,6 +54,30 @@ def any_runner(request, monkeypatch):
     yield Runner.shared()
 
 
+@pytest.mark.slow
+def test_the_time_a_run_shows_counts_training_only_and_never_goes_back(runner):
+    """While its process builds the training data (MNIST read from its files here) a run says so
+    and shows 0 s; its time then grows from there. It had counted the data's assembly and then
+    dropped back to 0 once training began."""
+    from nn_core.data import data_dir
+    from nn_core.network import dense_layers
+
+    cfg = TrainConfig(layer_data=dense_layers([32]), epochs=1, mini_batch=64, n_train=5000)
+    run = runner.submit(RunSpec(cfg, DataRecipe(data_dir=str(data_dir())), owner=uuid.uuid4().hex))
+    seen, preparing = [], []
+    while run.running or not seen:
+        preparing.append(run.preparing)
+        seen.append(run.elapsed)
+        if preparing[-1]:
+            assert seen[-1] == 0.0
+        time.sleep(0.02)
+    assert run.join(60) and run.status == "finished"
+    assert any(preparing) and not run.preparing
+    assert all(b >= a for a, b in zip(seen, seen[1:])), "the time went back: %s" % [
+        (round(a, 2), round(b, 2)) for a, b in zip(seen, seen[1:]) if b < a
+    ]
+
+
 def test_a_run_trains_on_a_worker_and_measures_the_test_set(any_runner):
     runner = any_runner
     X, y = blobs()

@@ -190,8 +190,8 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert [p["curve"] for p in cost["layer"][1]["data"]["values"]] == [SMOOTHED] * 2  # the live run's mini-batches
     assert [layer["mark"]["type"] for layer in accuracy["layer"]] == ["line", "rule", "text"]
     assert accuracy["layer"][2]["data"]["values"] == [
-        {"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "change": "1: rate 0.001 → 0.01"}
-    ]
+        {"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "what": "rate 0.001 → 0.01", "change": "1 (a): rate 0.001 → 0.01"}
+    ]  # two runs drawn: the label names the run it belongs to
     assert lines["encoding"]["x"]["scale"] == {"domain": [0, 3], "nice": False}  # the axis ends at the runs' last epoch
     assert lines["encoding"]["color"]["legend"]["labelLimit"] == 0  # no run's name cut short
     assert lines["encoding"]["strokeDash"]["legend"] is None  # which line is which is said in words (CURVES)
@@ -232,7 +232,28 @@ def test_two_changes_a_few_mini_batches_apart_print_on_rows_of_their_own_and_are
     labels = cost["layer"][-1]["data"]["values"]
     assert len({label["y"] for label in labels}) == 2  # stacked: never printed over each other
     assert cost["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 15]  # a running run's axis ends at its epochs, not 16
+    assert [label["change"] for label in labels] == ["1: rate 0.001 → 0.003", "2: lamda 0 → 1"]  # one run: no name needed
     assert change_list([live]) == ("Changes: 1: rate 0.001 → 0.003 at epoch 1.02 (run 1); 2: lamda 0 → 1 at epoch 1.03 (run 1).")
+
+
+def test_a_run_stopped_inside_an_epoch_keeps_its_mini_batches_line_inside_the_chart():
+    """Stopped in its second epoch: the axis ends at 2, where the thin line of that epoch's
+    mini-batches ends, not at 1 with the line drawn past the chart's edge."""
+    history = [EpochRecord(epoch=1, train_cost=1.0, val_cost=None, train_acc=0.5, val_acc=None, seconds=1.0, rate=0.1)]
+    stopped = SimpleNamespace(
+        label="run 1",
+        history=history,
+        changes=[],
+        batch_costs=[(0.5, 1.2), (1.0, 1.0), (1.3, 0.9)],
+        running=False,
+        config=SimpleNamespace(epochs=3),
+    )
+    cost, _ = overlay([stopped], [stopped], live=stopped)
+    assert cost["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 2]
+    assert cost["layer"][1]["mark"]["clip"] is True
+    finished = SimpleNamespace(**dict(vars(stopped), batch_costs=[(0.5, 1.2), (1.0, 1.0)]))
+    cost, _ = overlay([finished], [finished], live=finished)
+    assert cost["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 1]
 
 
 def test_the_health_legend_names_every_layer_it_draws():
@@ -374,7 +395,12 @@ def test_a_stopped_database_server_is_said_in_words_on_the_train_page(weights_di
 
 
 @pytest.mark.slow
-def test_a_run_stopped_before_its_first_epoch_offers_nothing_to_save(weights_dir):
+def test_a_run_stopped_in_its_first_epoch_keeps_its_network_so_far_and_says_so(weights_dir):
+    """Stop keeps the network so far (its help says so): stopped before any epoch ended, a run
+    still has one, measured on the test set, and it can be saved; the results say it had not
+    finished an epoch, and the runs table's accuracy is the saved network's."""
+    from nn_core.storage import load_model
+
     at = train_page()
     at.select_slider(key="n_train").set_value(20000)
     at.select_slider(key="mini_batch").set_value(1).run()  # a first epoch of minutes
@@ -385,8 +411,13 @@ def test_a_run_stopped_before_its_first_epoch_offers_nothing_to_save(weights_dir
     assert job.join(60) and job.status == "stopped" and not job.history
     at.run()
     assert not at.exception
-    assert "no trained network to save" in texts(at.caption)
-    assert not [b for b in at.button if b.key == "save"]
+    assert [m.value for m in at.metric if m.label == "Epochs"] == ["under 1"]
+    assert "without a network to save" not in texts(at.caption)
+    at.text_input(key="save_name").set_value("stopped-early").run()
+    at.button(key="save").click().run()
+    assert not at.exception
+    saved = load_model("stopped-early")
+    assert saved.meta["history"] == [] and saved.meta["test_accuracy"] == job.result["accuracy"]
 
 
 def test_a_finished_run_is_offered_on_the_draw_page_under_its_own_name(weights_dir):

@@ -118,3 +118,12 @@ def test_counts_are_said_in_the_singular_or_the_plural():
 
     assert [counted(n, "epoch") for n in (0, 1, 2)] == ["0 epochs", "1 epoch", "2 epochs"]
     assert duration(1.2) == "1 second" and duration(0.3) == "1 second" and duration(40) == "40 seconds"
+
+
+def test_a_range_of_time_reads_as_plain_english():
+    from nn_core.estimate import duration_range
+
+    assert duration_range(0.4, 1.2) == "about 1 second"  # not "1 seconds"
+    assert duration_range(4, 12) == "about 4-12 seconds"
+    assert duration_range(100, 110) == "about 2 minutes"
+    assert duration_range(30, 200) == "about 30 seconds to 3 minutes"

@@ -180,7 +180,8 @@ def neurons_view(model, key, digits):
     st.markdown(
         "Each square is one neuron of the first hidden layer: its %d incoming weights, one per pixel, drawn where "
         "the pixel is. **Red** pixels push the neuron to fire, **blue** ones hold it back, white ones do not "
-        "matter. They are grouped by the digit that makes them fire most." % (28 * 28)
+        "matter. They are grouped by the digit that makes them fire most. A mostly blue neuron fires when the ink "
+        "stays out of its blue part: for it, where a digit leaves the paper empty is what counts." % (28 * 28)
     )
     favourite, selectivity = favourite_digits(key, model, digits.x_test[:FAVOURITE_IMAGES], digits.y_test[:FAVOURITE_IMAGES])
     counts = np.bincount(favourite, minlength=10)
@@ -339,7 +340,13 @@ def trust_view(model, key, digits):
         alt.Chart(frame)
         .mark_bar(opacity=0.8)
         .encode(
-            x=alt.X("from:Q", bin="binned", title="probability the network gave", scale=alt.Scale(domain=[0, 1])),
+            x=alt.X(
+                "from:Q",
+                bin="binned",
+                title="probability the network gave",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(values=[i / 10 for i in range(11)], format=".1f"),  # the groups' edges, not twice as many ticks
+            ),
             x2="to:Q",
             y=alt.Y(
                 "accuracy:Q",
@@ -375,7 +382,11 @@ def trust_view(model, key, digits):
         "are in each group (expected calibration error): 0 is perfectly honest",
     )
     sure = float((p.max(axis=1) > 0.99).mean())
-    b.metric("Answers given at over 99%", "%.1f%%" % (100 * sure))
+    b.metric(
+        "Answers it was over 99% sure of",
+        "%.1f%% of all" % (100 * sure),
+        help="the share of the test digits it answered with a probability above 0.99: how often it is that sure",
+    )
     st.markdown(calibration_in_words(frame, gap))
     st.caption(
         "The dashed line is perfect honesty. Bars under it: the network is surer than it should be; above it: "
@@ -558,11 +569,19 @@ def models_view():
         if history:
             frame = pd.DataFrame(history)
             column = "val_acc" if "val_acc" in frame and frame["val_acc"].notna().any() else "train_acc"
-            curves.append(frame.assign(model=name)[["model", "epoch", column]].rename(columns={column: COLUMNS[column]}))
+            # Each model's line says which accuracy it is: the shipped model kept no validation set.
+            label = "%s: %s" % (name, COLUMNS[column])
+            curves.append(frame.assign(model=label)[["model", "epoch", column]].rename(columns={column: COLUMNS[column]}))
     st.dataframe(pd.DataFrame(rows).set_index("model"))
     if curves:
         long = pd.concat([c.melt(id_vars=["model", "epoch"], var_name="curve", value_name="accuracy") for c in curves]).dropna()
         st.markdown("**Their training curves** (validation accuracy where they kept a validation set, else training accuracy)")
+        if any(c.columns[-1] == COLUMNS["train_acc"] for c in curves):
+            st.caption(
+                "Training accuracy is measured while the network trains: on the training digits as it saw them "
+                "(distorted when it trained with augmentation, with neurons switched off by dropout), so it can "
+                "end below the test accuracy."
+            )
         st.altair_chart(
             alt.Chart(long)
             .mark_line(point=True)

@@ -16,6 +16,7 @@ from nn_core.optimizers import OPTIMIZERS
 from nn_core.runs import RunsError
 from nn_core.storage import ModelFileError
 from nn_core.training import SCHEDULES, TrainConfig
+from nn_core.words import counted
 from pages._models import get_model, saved_names
 from pages._people import current_job, drawing_store, forget_runs, visitor
 from pages._widgets import first_sight, plain
@@ -143,12 +144,25 @@ def fine_tune_preset():
     """When a saved model is picked to start from: the usual settings for fine-tuning, the ones
     they replace kept aside; back to random weights, those come back."""
     if st.session_state.get("start_from", NEW) != NEW:
-        st.session_state.setdefault("before_fine_tune", {k: st.session_state.get(k, DEFAULT[k]) for k in FINE_TUNE})
+        before = {k: st.session_state.get(k, DEFAULT[k]) for k in FINE_TUNE}
         st.session_state.update(FINE_TUNE)
+        # Fine-tuning is mostly for the drawings the person corrected: theirs are added, if any.
+        if st.session_state.get("drawings_of", NO_DRAWINGS) == NO_DRAWINGS and kept_drawings() > 0:
+            before["drawings_of"] = NO_DRAWINGS
+            st.session_state.drawings_of = MINE
+        st.session_state.setdefault("before_fine_tune", before)
         st.session_state.preset_note = True
     elif "before_fine_tune" in st.session_state:
         st.session_state.update(st.session_state.pop("before_fine_tune"))
         st.session_state.restored_note = True
+
+
+def kept_drawings() -> int:
+    """How many drawings the person has kept (0 when they cannot be read: the picker says why)."""
+    try:
+        return drawing_store().count(visitor())
+    except DrawingsError:
+        return 0
 
 
 def start_from(locked):
@@ -173,9 +187,11 @@ def start_from(locked):
         return None, None
     st.caption("Fine-tuning %s: %s. Its layers are kept." % (plain(name), describe_layers(model.layer_data)))
     if st.session_state.pop("preset_note", False):
+        yours = st.session_state.get("drawings_of") == MINE
         st.info(
-            "Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images. Change them if you like."
-            % FINE_TUNE
+            "Set for fine-tuning: %(epochs)d epochs, rate %(rate)g, %(n_train)d MNIST images" % FINE_TUNE
+            + (" and your %s (under Data)" % counted(kept_drawings(), "kept drawing") if yours else "")
+            + ". Change them if you like."
         )
     return model, name
 

@@ -157,7 +157,7 @@ def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(shipped_weights)
     assert "two hidden layers of 800 neurons" in texts(at.caption)
     picker = at.selectbox(key="drawings_of")
     assert picker.options == ["none", "mine (4)"]
-    picker.set_value("mine").run()
+    assert picker.value == "mine" and "and your 4 kept drawings (under Data)" in texts(at.info)  # what fine-tuning is for
     at.slider(key="epochs").set_value(1).run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
@@ -170,6 +170,18 @@ def test_the_train_page_fine_tunes_a_saved_model_on_my_drawings(shipped_weights)
     at.text_input(key="save_name").set_value("tuned").run()
     next(b for b in at.button if b.label == "Save model").click().run()
     assert load_model("tuned").meta["started_from"] == "default"
+
+
+def test_fine_tuning_adds_no_drawings_when_there_are_none_and_back_to_random_weights_leaves_them_out(shipped_weights):
+    at = page("pages/train_page.py")
+    at.selectbox(key="start_from").set_value("default").run()
+    assert at.selectbox(key="drawings_of").value == "none" and "kept drawing" not in texts(at.info)
+    keep_some(at.session_state["visitor"], [9, 4])
+    at.selectbox(key="start_from").set_value("new random weights").run()
+    at.selectbox(key="start_from").set_value("default").run()
+    assert at.selectbox(key="drawings_of").value == "mine" and "your 2 kept drawings" in texts(at.info)
+    at.selectbox(key="start_from").set_value("new random weights").run()
+    assert at.selectbox(key="drawings_of").value == "none"  # as it was before fine-tuning
 
 
 def test_training_on_drawings_when_there_are_none_says_so(weights_dir):

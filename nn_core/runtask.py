@@ -20,7 +20,7 @@ from typing import Any
 from . import pendigits, runstate, worker
 from .estimate import ShareMeter, count_down, duration
 from .model import from_run
-from .runlimits import MAX_RUN_MB, blas_threads, cores
+from .runlimits import MAX_RUN_MB, BusyCores, blas_threads, cores
 from .runrecord import final_figures
 from .runs import RunsError, RunStore
 from .runspec import RunSpec, build_training_set
@@ -30,7 +30,7 @@ from .words import minutes
 
 REPORT_EVERY = 0.25  # seconds between two progress reports of a run
 HEARTBEAT_EVERY = 5.0  # seconds between two signs of life of a run, whatever it is doing
-THREADS_EVERY = 2.0  # seconds between two looks at how many runs share the machine
+THREADS_EVERY = 2.0  # seconds between two looks at how many runs share the machine, and how busy it is
 FIRST_SNAPSHOT = 5  # mini-batches into the first epoch, the network is kept for the pages to show
 STORE_OUTAGE_SECONDS = 120.0  # a run that cannot reach its store for longer stops (its reports would be lost)
 
@@ -58,6 +58,7 @@ class RunCallback(Callback):
         self.pace_from: tuple | None = None
         self.trainer: Any = None  # the run's ``Trainer``, once its data is built
         self.threads: int | None = None  # the BLAS threads it was told to use
+        self.busy = BusyCores()  # how many cores other processes keep busy
         self.host = socket.gethostname()
         self.store_down: float | None = None  # since when the store could not be reached
 
@@ -208,13 +209,12 @@ class RunCallback(Callback):
         now = time.monotonic()
         if force or now - self.threads_set > THREADS_EVERY:
             self.threads_set = now
-            threads = blas_threads(self.store.busy_here(self.host))
+            threads = blas_threads(self.store.busy_here(self.host), self.busy.look(first=force))
             if threads != self.threads:
                 if self.threads is not None:  # a run started or ended beside it: its pace changes, the time left starts again
                     self.pace_from = self.left = None
                 self.threads = threads
-                # Only when it changes what BLAS uses: setting the same number again cost a run alone
-                # (all cores, as OpenBLAS starts) a tenth of its speed (bench/engine.py).
+                # Only when it changes what BLAS uses: setting the same again cost a tenth of the speed (bench/engine.py).
                 if threads != worker.threads_in_use():
                     worker.use_threads(threads)
                 self.columns["threads"] = worker.threads_in_use()

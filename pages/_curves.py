@@ -223,7 +223,7 @@ def health_charts(run):
                             "y": field(
                                 "value",
                                 scale={"type": "log"} if log else {"domain": [0, 1]},
-                                axis={"format": "%"} if not log else {"format": ".0e"},
+                                axis={"format": "%"} if not log else {"format": "~g"},  # 0.04, not 4e-2 (tiny ones still 1e-7)
                                 title=None,
                             ),
                             # Every layer in the legend: in one row, a third of the page cut the last ones off (the brightest

@@ -361,6 +361,46 @@ def test_a_run_whose_process_is_gone_is_marked_failed_and_a_waiting_one_cancelle
 def test_the_share_of_cores_follows_the_runs_on_the_machine(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert [blas_threads(n) for n in (1, 2, 3, 5)] == [4, 2, 1, 1]
+    # ... and the cores other processes leave free: 4 minus 1.0 busy, 3 threads; with 0.4 busy, all 4.
+    assert [blas_threads(1, others) for others in (0.4, 1.0, 2.6, 3.9)] == [4, 3, 1, 1]
+    assert blas_threads(2, 1.0) == 2
+
+
+def _spin(stop):
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        a = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+        while not stop.is_set():
+            a = (a @ a) / 256.0
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_a_run_gives_up_the_cores_other_processes_keep_busy_and_takes_them_back_after(runner):
+    """Other processes keep every core busy: the run goes down to one BLAS thread (two waited for
+    each other, each sharing its core: 2-30 times slower, bench/busy.py), and back once they end."""
+    import multiprocessing
+
+    X, y = blobs(3000)
+    run = runner.submit(spec(config(epochs=10_000), X, y))
+    stop = multiprocessing.get_context("spawn").Event()
+    others = [
+        multiprocessing.get_context("spawn").Process(target=_spin, args=(stop,), daemon=True) for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        wait_until(lambda: run.threads_in_use == (os.cpu_count() or 2))  # alone: every core
+        for p in others:
+            p.start()
+        wait_until(lambda: run.threads_in_use == 1, timeout=30)
+        stop.set()
+        for p in others:
+            p.join(10)
+        wait_until(lambda: run.threads_in_use == (os.cpu_count() or 2), timeout=30)
+    finally:
+        stop.set()
+        run.stop()
+        run.join(30)
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")

@@ -72,7 +72,9 @@ def buttons(plan, dataset, job) -> runstate.Controls:
     """Start, Pause / Resume and Stop in one row, as the run's shown state allows
     (``runstate.controls``), with what Start would cost beside them."""
     row = runstate.controls(None if job is None else job.status)
-    start_col, hold_col, stop_col, note_col = st.columns([1, 1, 1, 4], vertical_alignment="center")
+    # One row that wraps, not columns: on a phone, columns stacked the three buttons one per line.
+    line = st.container(horizontal=True, vertical_alignment="center", key="run_buttons")
+    start_col = hold_col = stop_col = line
     start_col.button(
         "Start",
         type="primary",
@@ -108,7 +110,7 @@ def buttons(plan, dataset, job) -> runstate.Controls:
         help="end the run; its network so far is kept",
     )
     if row.start and dataset is not None and not st.session_state.get("sweep_busy"):
-        cost_before_start(plan, dataset, note_col)
+        cost_before_start(plan, dataset, line.container(width="stretch"))  # after the buttons; under them on a phone
     return row
 
 

@@ -40,13 +40,23 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def blas_threads(running: int, others: float = 0.0) -> int:
+# A mini-batch whose forward pass is smaller than this many operations trains faster on one thread:
+# starting the threads and waiting for them costs more than sharing the work saves (idle, one
+# epoch: 64 neurons at mini-batch 16 and 256 at 16, 1.6 and 6.5e6 operations, took 1.26x and 1.31x
+# as long on two threads as on one; 256 at 128, 5.2e7, 0.93x; 800-800 at 128, 3.3e8, 0.79x).
+SMALL_STEP = 3e7
+
+
+def blas_threads(running: int, others: float = 0.0, step: float | None = None) -> int:
     """BLAS threads for each of ``running`` runs on one machine: its cores shared among them, and
     no more than the cores that other processes (``others``: cores they kept busy lately, other
-    runs included) leave free, rounded. OpenBLAS's threads wait for one another at every product,
-    so one that shares its core with another process holds them all back: with both cores of the
-    project's machine kept busy by another process, a run on two threads trained 2-30 times slower
-    than on one (bench/engine.py --busy)."""
+    runs included) leave free, rounded; one for a mini-batch of fewer than ``SMALL_STEP``
+    operations (``step``). OpenBLAS's threads wait for one another at every product, so one that
+    shares its core with another process holds them all back: with both cores of the project's
+    machine kept busy by other processes, two threads trained 1.9-14x slower than one
+    (``python bench/busy.py``)."""
+    if step is not None and step < SMALL_STEP:
+        return 1
     free = max(1, round(cores() - others))
     return max(1, min(cores() // max(1, running), free))
 

@@ -209,13 +209,13 @@ class RunCallback(Callback):
         now = time.monotonic()
         if force or now - self.threads_set > THREADS_EVERY:
             self.threads_set = now
-            threads = blas_threads(self.store.busy_here(self.host), self.busy.look(first=force))
+            step = self.trainer and self.trainer.step_operations  # (None until the data is built)
+            threads = blas_threads(self.store.busy_here(self.host), self.busy.look(first=force), step)
             if threads != self.threads:
-                if self.threads is not None:  # a run started or ended beside it: its pace changes, the time left starts again
+                if self.threads is not None:  # its pace changes: the time left starts again
                     self.pace_from = self.left = None
                 self.threads = threads
-                # Only when it changes what BLAS uses: setting the same again cost a tenth of the speed (bench/engine.py).
-                if threads != worker.threads_in_use():
+                if threads != worker.threads_in_use():  # (setting the same again cost a tenth of the speed: bench/engine.py)
                     worker.use_threads(threads)
                 self.columns["threads"] = worker.threads_in_use()
 

@@ -265,6 +265,12 @@ class Trainer:
         """The mini-batch size actually used: ``mini_batch``, at most the training-set size."""
         return batch_size(self.config.mini_batch, self.n_train)
 
+    @property
+    def step_operations(self):
+        """Operations of one mini-batch's forward pass (2 per parameter per image): how big its
+        products are, which decides whether they are worth splitting among threads."""
+        return 2 * self.batch_size * n_params(self.config.layer_data)
+
     def rate_at(self, epoch):
         """Learning rate for a 0-based epoch under the configured schedule."""
         c = self.config

@@ -364,6 +364,12 @@ def test_the_share_of_cores_follows_the_runs_on_the_machine(monkeypatch):
     # ... and the cores other processes leave free: 4 minus 1.0 busy, 3 threads; with 0.4 busy, all 4.
     assert [blas_threads(1, others) for others in (0.4, 1.0, 2.6, 3.9)] == [4, 3, 1, 1]
     assert blas_threads(2, 1.0) == 2
+    # ... and one for a small mini-batch, whatever the machine.
+    assert blas_threads(1, 0.0, step=1e6) == 1 and blas_threads(1, 0.0, step=1e9) == 4
+
+
+# Mini-batches big enough to be shared among threads (``runlimits.SMALL_STEP``).
+WIDE = {"Dim": [4, 2048, 2048, 3], "Activs": ["relu", "relu", "softmax"]}
 
 
 def _spin(stop):
@@ -383,7 +389,7 @@ def test_a_run_gives_up_the_cores_other_processes_keep_busy_and_takes_them_back_
     import multiprocessing
 
     X, y = blobs(3000)
-    run = runner.submit(spec(config(epochs=10_000), X, y))
+    run = runner.submit(spec(config(epochs=100, layer_data=WIDE, mini_batch=8), X, y))
     stop = multiprocessing.get_context("spawn").Event()
     others = [
         multiprocessing.get_context("spawn").Process(target=_spin, args=(stop,), daemon=True) for _ in range(os.cpu_count() or 2)
@@ -406,11 +412,11 @@ def test_a_run_gives_up_the_cores_other_processes_keep_busy_and_takes_them_back_
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_a_run_gives_up_half_its_cores_when_a_second_starts_and_takes_them_back_after(runner):
     X, y = blobs(3000)
-    first = runner.submit(spec(config(epochs=10_000), X, y))
+    first = runner.submit(spec(config(epochs=100, layer_data=WIDE, mini_batch=8), X, y))
     second = None
     try:
         wait_until(lambda: first.threads_in_use == 2)  # alone: both cores
-        second = runner.submit(spec(config(epochs=10_000), X, y))
+        second = runner.submit(spec(config(epochs=100, layer_data=WIDE, mini_batch=8), X, y))
         wait_until(lambda: first.threads_in_use == 1 and second.threads_in_use == 1)
         second.stop()
         second.join(30)

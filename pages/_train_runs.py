@@ -70,12 +70,11 @@ def request(job, kind) -> None:
 
 def buttons(plan, dataset, job) -> runstate.Controls:
     """Start, Pause / Resume and Stop in one row, as the run's shown state allows
-    (``runstate.controls``), with what Start would cost beside them."""
+    (``runstate.controls``), with what Start would cost after them."""
     row = runstate.controls(None if job is None else job.status)
     # One row that wraps, not columns: on a phone, columns stacked the three buttons one per line.
     line = st.container(horizontal=True, vertical_alignment="center", key="run_buttons")
-    start_col = hold_col = stop_col = line
-    start_col.button(
+    line.button(
         "Start",
         type="primary",
         icon=":material/play_arrow:",
@@ -89,7 +88,7 @@ def buttons(plan, dataset, job) -> runstate.Controls:
         if row.start
         else "A run of yours is going: stop it first",
     )
-    hold_col.button(
+    line.button(
         row.hold_label,
         icon=":material/resume:" if row.hold == "resume" else ":material/pause:",
         key=row.hold,
@@ -100,7 +99,7 @@ def buttons(plan, dataset, job) -> runstate.Controls:
         if row.hold == "resume"
         else "hold the run between two mini-batches; change the rate or lamda, then resume",
     )
-    stop_col.button(
+    line.button(
         "Stop",
         icon=":material/stop:",
         disabled=not row.stop,

@@ -26,6 +26,7 @@ from . import data, drawings, pendigits
 from .files import atomic_write
 from .network import N_PIXELS, n_params
 from .training import TrainConfig, batch_size
+from .words import counted
 
 EVERYONE = "everyone"  # ``DataRecipe.drawings_of`` for every person's kept drawings
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
@@ -232,7 +233,7 @@ def describe_counts(spec, planned):
     if planned["pen"]:
         parts.append("%s pen-drawn" % format(planned["pen"], ","))
     if planned["drawn"]:
-        parts.append("%s from %d kept drawings" % (format(planned["drawn"], ","), planned["drawings"]))
+        parts.append("%s from %s" % (format(planned["drawn"], ","), counted(planned["drawings"], "kept drawing")))
     return " + ".join(parts)
 
 
@@ -269,7 +270,7 @@ def build_training_set(spec, pen_images=None):
         if not kept:
             raise ValueError("there are no kept drawings to train on: correct a few drawings first")
         images, labels, groups = data.mix(images, labels, groups, drawings.training_set(kept, recipe.drawings_weight))
-        source += " and %d kept drawings (each %d times)" % (len(kept), recipe.drawings_weight)
+        source += " and %s (each %d times)" % (counted(len(kept), "kept drawing"), recipe.drawings_weight)
     return TrainingSet(images, labels, groups, digits.x_test, digits.y_test, source)
 
 

@@ -336,7 +336,9 @@ class Trainer:
                     callback.on_change(self.change(**pending))
                 if callback.stop_training:
                     self.status = "stopped"
-                    self.message = "Stopped after %s." % counted(epoch, "complete epoch")
+                    self.message = (
+                        "Stopped after %s." % counted(epoch, "complete epoch") if epoch else "Stopped during its first epoch."
+                    )
                     return
                 idx = perm[b * mb : (b + 1) * mb]
                 Xb = self.X_train[idx]

@@ -412,6 +412,7 @@ def test_a_run_stopped_in_its_first_epoch_keeps_its_network_so_far_and_says_so(w
     at.run()
     assert not at.exception
     assert [m.value for m in at.metric if m.label == "Epochs"] == ["under 1"]
+    assert "Stopped during its first epoch." in texts(at.warning)  # not "after 0 complete epochs"
     assert "without a network to save" not in texts(at.caption)
     at.text_input(key="save_name").set_value("stopped-early").run()
     at.button(key="save").click().run()

@@ -159,6 +159,12 @@ class Run:
         return self.runner.store.ahead(record.seq) if record.status == "queued" else None
 
     @property
+    def waited(self):
+        """Seconds since it was asked for, while it waits (None once it has started)."""
+        record = self._state()
+        return time.time() - record.submitted if record.status == "queued" else None
+
+    @property
     def history(self):
         self._state()
         return list(self._history)

@@ -34,6 +34,7 @@ from pages._train_data import planned_images, recipe_of
 from pages._widgets import plain, seconds
 
 LIVE_EVERY = 1.0  # seconds between two refreshes while the person's run trains or waits
+JUST_ASKED = 3.0  # seconds a run first in line is "starting" before it is said to be waiting for a place
 IDLE_EVERY = 5.0  # otherwise: a run started in another tab shows up within this
 
 
@@ -143,6 +144,8 @@ def progress_text(job) -> str:
     """The progress line: where the run is, in the words of its shown state."""
     label, status = plain(job.label), job.status
     ahead = job.ahead
+    if ahead == 0 and (job.waited or 0.0) < JUST_ASKED:  # a worker takes it in a moment: not "waiting" for anything yet
+        return "%s: starting ..." % label
     if ahead is not None:
         return "%s: waiting for a free place on this server, %s" % (
             label,

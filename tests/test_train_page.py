@@ -446,3 +446,16 @@ def test_the_save_box_suggests_a_name_no_one_has_taken(shipped_weights):
         FolderModels().save(name, init_params(ld, seed=0), ld, {"owner": "someone else"})
     assert free_name("my-model", 1) == "my-model-3" and free_name("my-model", 0) == "my-model-3"
     assert free_name("my-model", 4) == "my-model-4"
+
+
+def test_the_progress_line_says_what_a_run_is_waiting_for():
+    from pages._train_runs import progress_text
+
+    def job(**state):
+        base = dict(label="run 1", status="queued", ahead=None, waited=None, history=[], preparing=False, running=True)
+        return SimpleNamespace(**dict(base, **state))
+
+    assert progress_text(job(ahead=0, waited=0.4)) == "run 1: starting ..."  # a worker takes it in a moment
+    assert progress_text(job(ahead=0, waited=12.0)) == "run 1: waiting for a free place on this server, next to start"
+    assert progress_text(job(ahead=2, waited=1.0)).endswith("2 runs ahead of yours")
+    assert progress_text(job(status="running", preparing=True)) == "run 1: getting the training images ready ..."

@@ -21,6 +21,7 @@ LEGEND = {"orient": "bottom", "labelLimit": 0, "columns": 3}
 # solid and the dashed line with the same dot, and beside the runs' legend it was cut off.
 LINES = "Solid lines: training; dashed: validation (images held out)."
 CURVES = LINES + " The thin line: the training cost of the epoch's mini-batches so far."  # where a run trains live
+EDGE = 6  # pixels of room beyond the epoch axis's ends, for the points drawn there
 CHART_HEIGHT = 280  # the plot's; given to st.vega_lite_chart with room for the legend, else the legend squeezes the plot
 
 
@@ -88,7 +89,8 @@ def overlay(runs, shown, live=None, log=False):
     cost on a logarithmic axis."""
     color = field("run", "nominal", scale={"domain": [job.label for job in shown], "range": [colour(runs, job) for job in shown]})
     changes = changes_of(shown)
-    x_scale = {"domain": [0, epochs_axis(shown, live)], "nice": False}
+    # A few pixels beyond the last epoch: its points were cut in half at the chart's edge.
+    x_scale = {"domain": [0, epochs_axis(shown, live)], "nice": False, "padding": EDGE}
     charts = []
     for what, keys in (("cost", ["train_cost", "val_cost"]), ("accuracy", ["train_acc", "val_acc"])):
         names = [COLUMNS[key] for key in keys]
@@ -208,7 +210,7 @@ def health_charts(run):
         return None
     layers = sorted({p["layer"] for p in points}, key=lambda name: int(name.split()[1]))
     charts = []
-    x_scale = {"domain": [1, max(run.config.epochs if run.running else len(run.history), 1)], "nice": False}
+    x_scale = {"domain": [1, max(run.config.epochs if run.running else len(run.history), 1)], "nice": False, "padding": EDGE}
     for key, _title, _ in HEALTH:
         log = key != "stuck"
         charts.append(

@@ -192,7 +192,11 @@ def test_the_charts_draw_each_shown_run_in_its_own_colour_with_its_marks():
     assert accuracy["layer"][2]["data"]["values"] == [
         {"run": "a", "epoch": 1.5, "n": 1, "row": 0, "y": 12, "what": "rate 0.001 → 0.01", "change": "1 (a): rate 0.001 → 0.01"}
     ]  # two runs drawn: the label names the run it belongs to
-    assert lines["encoding"]["x"]["scale"] == {"domain": [0, 3], "nice": False}  # the axis ends at the runs' last epoch
+    assert lines["encoding"]["x"]["scale"] == {
+        "domain": [0, 3],
+        "nice": False,
+        "padding": 6,
+    }  # the axis ends at the runs' last epoch
     assert lines["encoding"]["color"]["legend"]["labelLimit"] == 0  # no run's name cut short
     assert lines["encoding"]["strokeDash"]["legend"] is None  # which line is which is said in words (CURVES)
     assert lines["encoding"]["y"]["scale"] == {"zero": False} and not log_scale_helps([a, b])

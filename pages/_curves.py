@@ -111,6 +111,7 @@ def overlay(runs, shown, live=None, log=False):
                         what,
                         scale={"type": "log"} if log and what == "cost" else {"zero": False},
                         title="cost (log scale)" if log and what == "cost" else what,
+                        axis={"format": ".4~g"},  # a lone point's tick read "2.208978"
                     ),
                     "color": {**color, "legend": dict(LEGEND, title="run")},
                     "strokeDash": field("curve", "nominal", sort=names, legend=None),

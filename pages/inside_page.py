@@ -553,7 +553,8 @@ def models_view():
                 **{
                     "training time (s)": round(seconds, 1) if isinstance(seconds, (int, float)) else None,
                     "network": describe_layers(m.layer_data),
-                    "epochs": len(meta.get("history", [])) or None,
+                    # 0 for a run stopped in its first epoch; blank where the file keeps no history.
+                    "epochs": len(meta["history"]) if isinstance(meta.get("history"), list) else None,
                     "mini_batch": hp.get("mini_batch"),
                     "rate": hp.get("rate"),
                     "lamda": hp.get("lamda"),

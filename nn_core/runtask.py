@@ -235,7 +235,6 @@ def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, 
     beat = threading.Thread(target=_heartbeat, args=(store, run_id, alive), name="run-heartbeat", daemon=True)
     beat.start()
     try:
-        task.share_cores(force=True)
         task.flush(pid=os.getpid())
         try:
             folder: Any = spec.data.data_dir  # None: the default folder
@@ -247,6 +246,7 @@ def train_run(store_path: str, run_id: str, spec: RunSpec, params: dict | None, 
         except Exception as exc:  # shown to the person rather than lost in a worker's log
             task.finish(status="failed", message="Could not build the training data: %s" % exc)
             return "failed"
+        task.share_cores(force=True)  # once its mini-batch's size is known (small ones train on one thread)
         task.started = time.time()  # the time limit and the time left count training, not the data's assembly
         meter = ShareMeter(cores())  # how much of the machine it gets: what the next estimates learn from
         task.flush(n_train=task.trainer.n_train, data=data.source, started=task.started)
